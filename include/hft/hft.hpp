@@ -1,0 +1,16 @@
+// hft/hft.hpp: the umbrella header. Includes every public hft header.
+// Prefer the individual headers in code that cares about compile time.
+#pragma once
+
+#include "hft/core/assert.hpp"
+#include "hft/core/bits.hpp"
+#include "hft/core/cache.hpp"
+#include "hft/core/cpu.hpp"
+#include "hft/queue/mpsc_queue.hpp"
+#include "hft/queue/spsc_queue.hpp"
+
+namespace hft {
+inline constexpr int version_major = 0;
+inline constexpr int version_minor = 1;
+inline constexpr int version_patch = 0;
+}  // namespace hft

@@ -1,0 +1,303 @@
+// hft/queue/spsc_queue.hpp: SpscQueue<T>, a bounded single-producer single-consumer queue.
+//
+// What: a fixed-capacity ring of T between exactly one producer thread and exactly one
+//   consumer thread. Items are constructed in place in the ring and destroyed when
+//   popped; nothing is allocated after construction.
+// When to use: a hand-off between two fixed threads (I/O thread -> worker, market-data
+//   decoder -> strategy). When not: more than one producer (use MpscQueue) or consumer;
+//   an unbounded hand-off; a consumer that must sleep instead of poll (wrap it with a
+//   wait strategy or use a blocking queue).
+//
+// Thread-safety contract:
+//   producer thread only: try_push, try_emplace, push, emplace, try_push_n
+//   consumer thread only: front, pop, try_pop, consume
+//   any thread:           size, empty (a snapshot, exact only when both sides are idle),
+//                         capacity
+//   The producer and the consumer may be different threads over the queue's life as
+//   long as the hand-over between two threads playing one role is synchronised by the
+//   caller (join, mutex, ...). Construction and destruction need exclusive access.
+// Progress: every try_* and the consumer operations are wait-free (a bounded number of
+//   steps, no loops on the other side's progress); push/emplace spin (cpu_relax) while
+//   the queue is full.
+// Complexity: O(1) per item; try_push_n and consume move k items with one index update
+//   and at most one read of the other side's index.
+// Memory ordering: a successful push stores the tail with release; front/try_pop/consume
+//   load it with acquire, so everything the producer wrote before pushing (the item and
+//   whatever it points to) is visible to the consumer that sees the item. pop/try_pop/
+//   consume store the head with release after destroying the item; the producer loads it
+//   with acquire before reusing the slot, so the consumer's reads of the item and its
+//   destruction happen-before the slot is overwritten.
+//
+// How it differs from the anchors:
+//   - rigtorp::SPSCQueue: same idea of each side caching the other's index, but rigtorp
+//     allocates capacity+1 slots and wraps indices by compare; we keep free-running 64-bit
+//     indices over a power-of-two slot array (index & mask, no branch to wrap, size() is
+//     tail - head) while honouring the exact capacity the user asked for. We add batch
+//     operations (try_push_n, consume) that publish k items with one release store.
+//   - boost::lockfree::spsc_queue: Boost pads its two indices 64 bytes apart (the x86
+//     adjacent-line prefetcher still couples them) and reads the other side's index with
+//     acquire on every operation, so every push and pop touches the contended line. We pad
+//     128 bytes and touch the other side's line only when our cached copy says full/empty.
+//   - moodycamel::ReaderWriterQueue: a linked list of blocks that can grow (allocating);
+//     we never allocate after construction and never grow.
+// Memory: slot array of bit_ceil(capacity) elements plus one cache line of padding
+//   elements on each side (so neighbouring heap objects never share a line with the
+//   first or last slot), allocated once through the allocator.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "hft/core/assert.hpp"
+#include "hft/core/bits.hpp"
+#include "hft/core/cache.hpp"
+#include "hft/core/cpu.hpp"
+
+namespace hft {
+
+template <class T, class Allocator = std::allocator<T>>
+class SpscQueue {
+  using alloc_traits = typename std::allocator_traits<Allocator>::template rebind_traits<T>;
+
+ public:
+  using value_type = T;
+  using size_type = std::size_t;
+  using allocator_type = typename alloc_traits::allocator_type;
+
+  /// Creates a queue that holds at most `capacity` items.
+  /// Throws std::invalid_argument for capacity 0, std::length_error when the slot array
+  /// would not fit in memory's address arithmetic, or what the allocator throws.
+  explicit SpscQueue(size_type capacity, const allocator_type& alloc = allocator_type())
+      : alloc_(alloc) {
+    if (capacity == 0) {
+      throw std::invalid_argument("hft::SpscQueue: capacity must be at least 1");
+    }
+    if (capacity > max_capacity()) {
+      throw std::length_error("hft::SpscQueue: capacity exceeds max_capacity()");
+    }
+    capacity_ = capacity;
+    slot_count_ = round_up_pow2(capacity);
+    mask_ = slot_count_ - 1;
+    storage_ = alloc_traits::allocate(alloc_, slot_count_ + 2 * kPadSlots);
+    slots_ = std::to_address(storage_) + kPadSlots;
+  }
+
+  SpscQueue(const SpscQueue&) = delete;
+  SpscQueue& operator=(const SpscQueue&) = delete;
+
+  /// Destroys the items still queued, then frees the slots. Needs exclusive access.
+  ~SpscQueue() {
+    static_assert(alignof(SpscQueue) == cache_line_size);
+    const size_type tail = producer_.tail.load(std::memory_order_relaxed);
+    for (size_type i = consumer_.head.load(std::memory_order_relaxed); i != tail; ++i) {
+      alloc_traits::destroy(alloc_, slots_ + (i & mask_));
+    }
+    alloc_traits::deallocate(alloc_, storage_, slot_count_ + 2 * kPadSlots);
+  }
+
+  // ---- producer ------------------------------------------------------------------
+
+  /// Producer only. Constructs an item from args at the back; false (args untouched)
+  /// when full. Release on success (see the header). If T's constructor throws, nothing
+  /// is published and the exception propagates.
+  template <class... Args>
+  [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
+      std::is_nothrow_constructible_v<T, Args&&...>) {
+    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
+    const size_type tail = producer_.tail.load(std::memory_order_relaxed);
+    if (tail - producer_.head_cache == capacity_) {
+      // Acquire pairs with the consumer's release store of head: the slot's old item
+      // has been read and destroyed before we construct over it.
+      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
+      if (tail - producer_.head_cache == capacity_) return false;
+    }
+    alloc_traits::construct(alloc_, slots_ + (tail & mask_), std::forward<Args>(args)...);
+    // Release pairs with the consumer's acquire load of tail in front/try_pop/consume.
+    producer_.tail.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
+  /// Producer only. Copies `v` in; false when full.
+  [[nodiscard]] bool try_push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) {
+    return try_emplace(v);
+  }
+  /// Producer only. Moves `v` in; false (and `v` untouched) when full.
+  [[nodiscard]] bool try_push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    return try_emplace(std::move(v));
+  }
+
+  /// Producer only. Spins with cpu_relax() until there is room, then constructs. Blocks
+  /// forever if nobody consumes: use try_emplace where that can happen.
+  template <class... Args>
+  void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+    const size_type tail = producer_.tail.load(std::memory_order_relaxed);
+    while (tail - producer_.head_cache == capacity_) {
+      // Acquire: same pairing as in try_emplace.
+      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
+      if (tail - producer_.head_cache != capacity_) break;
+      cpu_relax();
+    }
+    alloc_traits::construct(alloc_, slots_ + (tail & mask_), std::forward<Args>(args)...);
+    // Release pairs with the consumer's acquire load of tail.
+    producer_.tail.store(tail + 1, std::memory_order_release);
+  }
+  void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
+  void push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) { emplace(std::move(v)); }
+
+  /// Producer only. Constructs as many items of [first, last) as fit (from *it: pass
+  /// move iterators to move) and publishes them all with one release store. Returns how
+  /// many were pushed (0 when full); the caller retries with the rest. If a constructor
+  /// throws, the items constructed before it are published and the exception propagates.
+  /// The range must know its size up front (sized sentinel: pointers, vector and move
+  /// iterators) because the free space is checked once for the whole batch.
+  template <std::input_iterator It, std::sized_sentinel_for<It> S>
+  [[nodiscard]] size_type try_push_n(It first, S last) {
+    const size_type tail = producer_.tail.load(std::memory_order_relaxed);
+    const auto wanted = static_cast<size_type>(last - first);
+    size_type free_slots = capacity_ - (tail - producer_.head_cache);
+    if (free_slots < wanted) {
+      // Acquire: same pairing as in try_emplace.
+      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
+      free_slots = capacity_ - (tail - producer_.head_cache);
+    }
+    const size_type n = wanted < free_slots ? wanted : free_slots;
+    size_type done = 0;
+    struct Publish {
+      SpscQueue& q;
+      size_type tail;
+      size_type& done;
+      // Release pairs with the consumer's acquire load of tail.
+      ~Publish() { if (done != 0) q.producer_.tail.store(tail + done, std::memory_order_release); }
+    } publish{*this, tail, done};
+    for (; done != n; ++done, ++first) {
+      alloc_traits::construct(alloc_, slots_ + ((tail + done) & mask_), *first);
+    }
+    return n;
+  }
+
+  // ---- consumer ------------------------------------------------------------------
+
+  /// Consumer only. The oldest item, or nullptr when empty. The pointer stays valid
+  /// until pop(). Acquire pairs with the producer's release store of tail.
+  [[nodiscard]] T* front() noexcept {
+    const size_type head = consumer_.head.load(std::memory_order_relaxed);
+    if (head == consumer_.tail_cache) {
+      // Acquire pairs with the producer's release store of tail: the item is complete.
+      consumer_.tail_cache = producer_.tail.load(std::memory_order_acquire);
+      if (head == consumer_.tail_cache) return nullptr;
+    }
+    return slots_ + (head & mask_);
+  }
+
+  /// Consumer only. Destroys the oldest item. Precondition: front() returned non-null
+  /// since the last pop (checked by HFT_ASSERT). Release pairs with the producer's
+  /// acquire load of head.
+  void pop() noexcept {
+    const size_type head = consumer_.head.load(std::memory_order_relaxed);
+    HFT_ASSERT(head != consumer_.tail_cache, "SpscQueue::pop on an empty queue (call front() first)");
+    alloc_traits::destroy(alloc_, slots_ + (head & mask_));
+    // Release pairs with the producer's acquire load of head: the slot is free.
+    consumer_.head.store(head + 1, std::memory_order_release);
+  }
+
+  /// Consumer only. Moves the oldest item into `out` and destroys it; false when empty.
+  /// If the move assignment throws, the item stays queued.
+  [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    T* item = front();
+    if (item == nullptr) return false;
+    out = std::move(*item);
+    pop();
+    return true;
+  }
+
+  /// Consumer only. Calls fn(T&) on up to max_items queued items, oldest first, destroys
+  /// each after fn returns, and frees all their slots with one release store. Returns
+  /// how many were consumed. If fn throws, the item it was given counts as consumed (it
+  /// is destroyed and its slot freed) and the exception propagates; later items stay.
+  template <class F>
+  size_type consume(F&& fn, size_type max_items = std::numeric_limits<size_type>::max()) {
+    const size_type head = consumer_.head.load(std::memory_order_relaxed);
+    // Acquire pairs with the producer's release store of tail.
+    consumer_.tail_cache = producer_.tail.load(std::memory_order_acquire);
+    const size_type avail = consumer_.tail_cache - head;
+    const size_type n = avail < max_items ? avail : max_items;
+    size_type done = 0;
+    struct Release {
+      SpscQueue& q;
+      size_type head;
+      size_type& done;
+      // Release pairs with the producer's acquire load of head.
+      ~Release() { if (done != 0) q.consumer_.head.store(head + done, std::memory_order_release); }
+    } release{*this, head, done};
+    while (done != n) {
+      T* item = slots_ + ((head + done) & mask_);
+      struct Destroy {
+        SpscQueue& q;
+        T* p;
+        size_type& done;
+        ~Destroy() { alloc_traits::destroy(q.alloc_, p); ++done; }
+      } destroy{*this, item, done};
+      fn(*item);
+    }
+    return n;
+  }
+
+  // ---- any thread ----------------------------------------------------------------
+
+  /// Any thread. Items queued at some instant during the call (exact when both sides
+  /// are idle). Acquire loads so a thread that sees size() == n also sees the items.
+  [[nodiscard]] size_type size() const noexcept {
+    // head first: head only grows, so the later tail read is >= the head we read.
+    const size_type head = consumer_.head.load(std::memory_order_acquire);  // pairs with pop's release
+    const size_type tail = producer_.tail.load(std::memory_order_acquire);  // pairs with push's release
+    const size_type n = tail - head;
+    return n < capacity_ ? n : capacity_;
+  }
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
+  [[nodiscard]] allocator_type get_allocator() const noexcept { return alloc_; }
+
+  /// The largest capacity a constructor accepts.
+  [[nodiscard]] static constexpr size_type max_capacity() noexcept {
+    // bit_ceil(capacity) + padding must be representable and addressable.
+    return (std::numeric_limits<size_type>::max() / 4 / sizeof(T));
+  }
+
+ private:
+  static constexpr size_type kPadSlots = (cache_line_size + sizeof(T) - 1) / sizeof(T);
+
+  // Written only by the producer; read by the consumer when its cache says empty.
+  struct alignas(cache_line_size) ProducerSide {
+    std::atomic<size_type> tail{0};
+    size_type head_cache{0};  // producer-private copy of consumer_.head
+  };
+  // Written only by the consumer; read by the producer when its cache says full.
+  struct alignas(cache_line_size) ConsumerSide {
+    std::atomic<size_type> head{0};
+    size_type tail_cache{0};  // consumer-private copy of producer_.tail
+  };
+  static_assert(sizeof(ProducerSide) == cache_line_size && sizeof(ConsumerSide) == cache_line_size,
+                "each side's hot fields must fill exactly one padded block");
+
+  // Read-only after construction, shared by both sides: its own block so that no
+  // index store invalidates it.
+  alignas(cache_line_size) T* slots_ = nullptr;
+  size_type mask_ = 0;
+  size_type capacity_ = 0;
+  size_type slot_count_ = 0;
+  typename alloc_traits::pointer storage_{};
+  [[no_unique_address]] allocator_type alloc_;
+
+  ProducerSide producer_;
+  ConsumerSide consumer_;
+};
+
+}  // namespace hft

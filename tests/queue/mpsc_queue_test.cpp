@@ -1,0 +1,223 @@
+#include "hft/queue/mpsc_queue.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/abort_check.hpp"
+#include "../support/catch.hpp"
+#include "../support/counting_allocator.hpp"
+#include "../support/lifecycle.hpp"
+#include "../support/scale.hpp"
+
+using hft::MpscQueue;
+using hft::test::Tracked;
+
+TEST_CASE("MpscQueue rejects capacities that are not a power of two >= 2", "[mpsc]") {
+  for (std::size_t bad : {0u, 1u, 3u, 6u, 100u}) {
+    REQUIRE_THROWS_AS(MpscQueue<int>(bad), std::invalid_argument);
+  }
+  try {
+    MpscQueue<int> q(3);
+  } catch (const std::invalid_argument& e) {
+    REQUIRE(std::string(e.what()).find("power of two") != std::string::npos);
+  }
+  REQUIRE(MpscQueue<int>(2).capacity() == 2);
+}
+
+TEST_CASE("MpscQueue matches std::deque over random single-thread operations", "[mpsc]") {
+  std::mt19937_64 rng(99);
+  for (std::size_t cap : {2u, 4u, 16u}) {
+    MpscQueue<std::uint64_t> q(cap);
+    std::deque<std::uint64_t> model;
+    std::uint64_t next = 0;
+    for (int step = 0; step < 20000; ++step) {
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          const bool ok = q.try_push(next);
+          REQUIRE(ok == (model.size() < cap));
+          if (ok) model.push_back(next);
+          ++next;
+          break;
+        }
+        case 2: {
+          std::uint64_t v = 0;
+          const bool ok = q.try_pop(v);
+          REQUIRE(ok == !model.empty());
+          if (ok) {
+            REQUIRE(v == model.front());
+            model.pop_front();
+          }
+          break;
+        }
+        default: {
+          const std::size_t max = rng() % 4;
+          const std::size_t n = q.consume(
+              [&](std::uint64_t& x) {
+                REQUIRE(x == model.front());
+                model.pop_front();
+              },
+              max);
+          REQUIRE(n <= max);
+        }
+      }
+      REQUIRE(q.size() == model.size());
+    }
+  }
+}
+
+TEST_CASE("MpscQueue constructs and destroys every element exactly once", "[mpsc][lifecycle]") {
+  Tracked::reset();
+  {
+    MpscQueue<Tracked> q(4);
+    REQUIRE(q.try_emplace(1u));
+    REQUIRE(q.try_push(Tracked(2)));
+    const Tracked t3(3);
+    REQUIRE(q.try_push(t3));
+    q.emplace(4u);
+    REQUIRE_FALSE(q.try_emplace(5u));
+    REQUIRE(q.front()->value == 1);
+    q.pop();
+    Tracked out(0);
+    REQUIRE(q.try_pop(out));
+    REQUIRE(out.value == 2);
+    // 3 and 4 are left for the destructor.
+  }
+  REQUIRE(Tracked::errors == 0);
+  REQUIRE(Tracked::live() == 0);
+}
+
+TEST_CASE("MpscQueue: a throwing constructor claims no slot and wedges nothing", "[mpsc]") {
+  using hft::test::ThrowsOnNegative;
+  {
+    MpscQueue<ThrowsOnNegative> q(2);
+    REQUIRE(q.try_emplace(1));
+    REQUIRE_THROWS_AS((void)q.try_emplace(-1), std::runtime_error);
+    REQUIRE(q.size() == 1);
+    REQUIRE(q.try_emplace(2));
+    REQUIRE(q.front()->v == 1);
+    q.pop();
+    REQUIRE(q.front()->v == 2);  // no hole left by the failed construction
+    q.pop();
+    REQUIRE(q.front() == nullptr);
+  }
+  REQUIRE(ThrowsOnNegative::live == 0);
+}
+
+TEST_CASE("MpscQueue works with move-only, non-default-constructible types", "[mpsc]") {
+  MpscQueue<std::unique_ptr<int>> q(2);
+  REQUIRE(q.try_push(std::make_unique<int>(1)));
+  REQUIRE(q.try_push(std::make_unique<int>(2)));
+  auto third = std::make_unique<int>(3);
+  REQUIRE_FALSE(q.try_push(std::move(third)));
+  REQUIRE(third != nullptr);
+  std::unique_ptr<int> out;
+  REQUIRE(q.try_pop(out));
+  REQUIRE(*out == 1);
+
+  MpscQueue<hft::test::MoveOnlyNoDefault> q2(4);
+  REQUIRE(q2.try_emplace(9));
+  REQUIRE(q2.front()->v == 9);
+}
+
+TEST_CASE("MpscQueue::consume counts a throwing item as consumed", "[mpsc]") {
+  Tracked::reset();
+  {
+    MpscQueue<Tracked> q(8);
+    for (std::uint64_t i = 0; i < 5; ++i) REQUIRE(q.try_emplace(i));
+    REQUIRE_THROWS(q.consume([](Tracked& t) {
+      if (t.value == 1) throw std::runtime_error("x");
+    }));
+    REQUIRE(q.size() == 3);
+    REQUIRE(q.front()->value == 2);
+  }
+  REQUIRE(Tracked::errors == 0);
+  REQUIRE(Tracked::live() == 0);
+}
+
+TEST_CASE("MpscQueue allocates once through the allocator", "[mpsc][allocator]") {
+  hft::test::AllocStats stats;
+  {
+    MpscQueue<int, hft::test::CountingAllocator<int>> q(8, hft::test::CountingAllocator<int>(&stats));
+    for (int i = 0; i < 100; ++i) {
+      REQUIRE(q.try_push(i));
+      int v;
+      REQUIRE(q.try_pop(v));
+    }
+    REQUIRE(stats.allocations == 1);
+  }
+  REQUIRE(stats.deallocations == 1);
+  REQUIRE(stats.bytes_live == 0);
+}
+
+#if HFT_ENABLE_ASSERTS && !defined(HFT_TEST_TSAN)
+TEST_CASE("MpscQueue::pop with nothing ready asserts in debug builds", "[mpsc][assert]") {
+  auto r = hft::test::run_expecting_abort([] {
+    MpscQueue<int> q(2);
+    q.pop();
+  });
+  REQUIRE(r.aborted);
+  REQUIRE(r.stderr_text.find("MpscQueue::pop with no ready item") != std::string::npos);
+}
+#endif
+
+namespace {
+// Each producer p sends (p << 40) | i for i = 0..per_producer-1. The consumer checks
+// that every producer's items arrive exactly once and in that producer's order.
+void run_mpsc_stress(unsigned producers, std::uint64_t per_producer, std::size_t capacity) {
+  MpscQueue<std::uint64_t> q(capacity);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (unsigned p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      for (std::uint64_t i = 0; i < per_producer; ++i) {
+        const std::uint64_t item = (std::uint64_t{p} << 40) | i;
+        // More threads than cores: yield instead of spinning when full.
+        while (!q.try_push(item)) std::this_thread::yield();
+      }
+    });
+  }
+  std::vector<std::uint64_t> next(producers, 0);
+  std::uint64_t errors = 0;
+  std::uint64_t received = 0;
+  const std::uint64_t total = per_producer * producers;
+  go.store(true, std::memory_order_release);
+  while (received < total) {
+    const std::size_t n = q.consume([&](std::uint64_t v) {
+      const auto p = static_cast<unsigned>(v >> 40);
+      const std::uint64_t i = v & ((std::uint64_t{1} << 40) - 1);
+      if (p >= producers || i != next[p]) {
+        ++errors;
+      } else {
+        ++next[p];
+      }
+    });
+    received += n;
+    if (n == 0) std::this_thread::yield();
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(errors == 0);
+  for (unsigned p = 0; p < producers; ++p) REQUIRE(next[p] == per_producer);
+  REQUIRE(q.empty());
+}
+}  // namespace
+
+TEST_CASE("MpscQueue stress, 2 producers: every item once, per-producer order", "[mpsc][stress]") {
+  run_mpsc_stress(2, hft::test::scaled(2'000'000), 1024);
+}
+
+TEST_CASE("MpscQueue stress, 4 producers: every item once, per-producer order", "[mpsc][stress]") {
+  run_mpsc_stress(4, hft::test::scaled(2'000'000), 1024);
+}
+
+TEST_CASE("MpscQueue stress with a tiny ring (constant full/empty races)", "[mpsc][stress]") {
+  run_mpsc_stress(3, hft::test::scaled(300'000), 2);
+}
