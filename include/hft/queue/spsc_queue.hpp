@@ -21,28 +21,38 @@
 //   the queue is full.
 // Complexity: O(1) per item; try_push_n and consume move k items with one index update
 //   and at most one read of the other side's index.
-// Memory ordering: a successful push stores the tail with release; front/try_pop/consume
-//   load it with acquire, so everything the producer wrote before pushing (the item and
-//   whatever it points to) is visible to the consumer that sees the item. pop/try_pop/
-//   consume store the head with release after destroying the item; the producer loads it
-//   with acquire before reusing the slot, so the consumer's reads of the item and its
-//   destruction happen-before the slot is overwritten.
+// Memory ordering: a push constructs the item and then stores the slot's sequence number
+//   with release; the consumer loads it with acquire, so everything the producer wrote
+//   before pushing (the item and whatever it points to) is visible to the consumer that
+//   sees the item. pop/try_pop/consume store the head index with release after destroying
+//   the item(s); the producer loads it with acquire before reusing a slot, so the
+//   consumer's reads of the item and its destruction happen-before the slot is reused.
+//
+// Design: the producer keeps a private copy of the consumer's head and reads the real
+//   one only when its copy says the queue is full. The consumer never reads the
+//   producer's index at all: every slot carries its own sequence number, stored in the
+//   same cache line as the item, so a pop touches one line (the slot's) instead of two
+//   (tail index + slot). That is what brings a cross-core round trip close to the
+//   one-line-per-direction floor of a raw atomic ping-pong (docs/queues.md has numbers:
+//   with a cached tail index instead, p50 was 1.75x the floor here).
 //
 // How it differs from the anchors:
-//   - rigtorp::SPSCQueue: same idea of each side caching the other's index, but rigtorp
-//     allocates capacity+1 slots and wraps indices by compare; we keep free-running 64-bit
-//     indices over a power-of-two slot array (index & mask, no branch to wrap, size() is
-//     tail - head) while honouring the exact capacity the user asked for. We add batch
-//     operations (try_push_n, consume) that publish k items with one release store.
+//   - rigtorp::SPSCQueue: rigtorp caches the other side's index on both sides and
+//     allocates capacity+1 slots, wrapping indices by compare. We cache only on the
+//     producer side and signal readiness per slot (one line per message, see above),
+//     keep free-running 64-bit indices over a power-of-two slot array (index & mask, no
+//     wrap branch, size() is tail - head) while honouring the exact capacity asked for,
+//     and add batch operations (try_push_n, consume) with one head update per batch.
 //   - boost::lockfree::spsc_queue: Boost pads its two indices 64 bytes apart (the x86
 //     adjacent-line prefetcher still couples them) and reads the other side's index with
-//     acquire on every operation, so every push and pop touches the contended line. We pad
-//     128 bytes and touch the other side's line only when our cached copy says full/empty.
+//     acquire on every operation, so every push and pop touches the contended index line
+//     as well as the slot. We pad 128 bytes and touch the other side's index only when
+//     the producer's cached copy says full.
 //   - moodycamel::ReaderWriterQueue: a linked list of blocks that can grow (allocating);
 //     we never allocate after construction and never grow.
-// Memory: slot array of bit_ceil(capacity) elements plus one cache line of padding
-//   elements on each side (so neighbouring heap objects never share a line with the
-//   first or last slot), allocated once through the allocator.
+// Memory: bit_ceil(capacity) slots of (item + 8-byte sequence, aligned to the item), plus
+//   one cache line of padding slots on each side (so neighbouring heap objects never share
+//   a line with the first or last slot), allocated once through the allocator.
 #pragma once
 
 #include <atomic>
@@ -63,9 +73,21 @@
 
 namespace hft {
 
+namespace detail {
+template <class T>
+struct SpscSlot {
+  // Position + 1 of the item the slot holds once published; stale values never match.
+  std::atomic<std::size_t> seq;
+  alignas(T) unsigned char storage[sizeof(T)];
+  T* ptr() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+};
+}  // namespace detail
+
 template <class T, class Allocator = std::allocator<T>>
 class SpscQueue {
-  using alloc_traits = typename std::allocator_traits<Allocator>::template rebind_traits<T>;
+  static_assert(std::is_nothrow_destructible_v<T>, "hft::SpscQueue<T> needs a nothrow destructor");
+  using Slot = detail::SpscSlot<T>;
+  using alloc_traits = typename std::allocator_traits<Allocator>::template rebind_traits<Slot>;
 
  public:
   using value_type = T;
@@ -88,6 +110,9 @@ class SpscQueue {
     mask_ = slot_count_ - 1;
     storage_ = alloc_traits::allocate(alloc_, slot_count_ + 2 * kPadSlots);
     slots_ = std::to_address(storage_) + kPadSlots;
+    for (size_type i = 0; i < slot_count_; ++i) {
+      ::new (static_cast<void*>(&slots_[i].seq)) std::atomic<size_type>(0);
+    }
   }
 
   SpscQueue(const SpscQueue&) = delete;
@@ -98,8 +123,9 @@ class SpscQueue {
     static_assert(alignof(SpscQueue) == cache_line_size);
     const size_type tail = producer_.tail.load(std::memory_order_relaxed);
     for (size_type i = consumer_.head.load(std::memory_order_relaxed); i != tail; ++i) {
-      alloc_traits::destroy(alloc_, slots_ + (i & mask_));
+      std::destroy_at(slots_[i & mask_].ptr());
     }
+    for (size_type i = 0; i < slot_count_; ++i) slots_[i].seq.~atomic();
     alloc_traits::deallocate(alloc_, storage_, slot_count_ + 2 * kPadSlots);
   }
 
@@ -119,9 +145,7 @@ class SpscQueue {
       producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
       if (tail - producer_.head_cache == capacity_) return false;
     }
-    alloc_traits::construct(alloc_, slots_ + (tail & mask_), std::forward<Args>(args)...);
-    // Release pairs with the consumer's acquire load of tail in front/try_pop/consume.
-    producer_.tail.store(tail + 1, std::memory_order_release);
+    publish(tail, std::forward<Args>(args)...);
     return true;
   }
 
@@ -145,15 +169,13 @@ class SpscQueue {
       if (tail - producer_.head_cache != capacity_) break;
       cpu_relax();
     }
-    alloc_traits::construct(alloc_, slots_ + (tail & mask_), std::forward<Args>(args)...);
-    // Release pairs with the consumer's acquire load of tail.
-    producer_.tail.store(tail + 1, std::memory_order_release);
+    publish(tail, std::forward<Args>(args)...);
   }
   void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
   void push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) { emplace(std::move(v)); }
 
   /// Producer only. Constructs as many items of [first, last) as fit (from *it: pass
-  /// move iterators to move) and publishes them all with one release store. Returns how
+  /// move iterators to move), checking for room once for the whole batch. Returns how
   /// many were pushed (0 when full); the caller retries with the rest. If a constructor
   /// throws, the items constructed before it are published and the exception propagates.
   /// The range must know its size up front (sized sentinel: pointers, vector and move
@@ -169,32 +191,20 @@ class SpscQueue {
       free_slots = capacity_ - (tail - producer_.head_cache);
     }
     const size_type n = wanted < free_slots ? wanted : free_slots;
-    size_type done = 0;
-    struct Publish {
-      SpscQueue& q;
-      size_type tail;
-      size_type& done;
-      // Release pairs with the consumer's acquire load of tail.
-      ~Publish() { if (done != 0) q.producer_.tail.store(tail + done, std::memory_order_release); }
-    } publish{*this, tail, done};
-    for (; done != n; ++done, ++first) {
-      alloc_traits::construct(alloc_, slots_ + ((tail + done) & mask_), *first);
-    }
+    for (size_type i = 0; i != n; ++i, ++first) publish(tail + i, *first);
     return n;
   }
 
   // ---- consumer ------------------------------------------------------------------
 
   /// Consumer only. The oldest item, or nullptr when empty. The pointer stays valid
-  /// until pop(). Acquire pairs with the producer's release store of tail.
+  /// until pop(). Acquire pairs with the producer's release store of the slot sequence.
   [[nodiscard]] T* front() noexcept {
     const size_type head = consumer_.head.load(std::memory_order_relaxed);
-    if (head == consumer_.tail_cache) {
-      // Acquire pairs with the producer's release store of tail: the item is complete.
-      consumer_.tail_cache = producer_.tail.load(std::memory_order_acquire);
-      if (head == consumer_.tail_cache) return nullptr;
-    }
-    return slots_ + (head & mask_);
+    Slot& slot = slots_[head & mask_];
+    // Acquire pairs with the release store in publish(): the item is complete.
+    if (slot.seq.load(std::memory_order_acquire) != head + 1) return nullptr;
+    return slot.ptr();
   }
 
   /// Consumer only. Destroys the oldest item. Precondition: front() returned non-null
@@ -202,8 +212,10 @@ class SpscQueue {
   /// acquire load of head.
   void pop() noexcept {
     const size_type head = consumer_.head.load(std::memory_order_relaxed);
-    HFT_ASSERT(head != consumer_.tail_cache, "SpscQueue::pop on an empty queue (call front() first)");
-    alloc_traits::destroy(alloc_, slots_ + (head & mask_));
+    Slot& slot = slots_[head & mask_];
+    HFT_ASSERT(slot.seq.load(std::memory_order_relaxed) == head + 1,
+               "SpscQueue::pop on an empty queue (call front() first)");
+    std::destroy_at(slot.ptr());
     // Release pairs with the producer's acquire load of head: the slot is free.
     consumer_.head.store(head + 1, std::memory_order_release);
   }
@@ -225,29 +237,26 @@ class SpscQueue {
   template <class F>
   size_type consume(F&& fn, size_type max_items = std::numeric_limits<size_type>::max()) {
     const size_type head = consumer_.head.load(std::memory_order_relaxed);
-    // Acquire pairs with the producer's release store of tail.
-    consumer_.tail_cache = producer_.tail.load(std::memory_order_acquire);
-    const size_type avail = consumer_.tail_cache - head;
-    const size_type n = avail < max_items ? avail : max_items;
     size_type done = 0;
     struct Release {
       SpscQueue& q;
       size_type head;
       size_type& done;
-      // Release pairs with the producer's acquire load of head.
+      // Release pairs with the producer's acquire load of head: one store frees the batch.
       ~Release() { if (done != 0) q.consumer_.head.store(head + done, std::memory_order_release); }
     } release{*this, head, done};
-    while (done != n) {
-      T* item = slots_ + ((head + done) & mask_);
+    while (done != max_items) {
+      Slot& slot = slots_[(head + done) & mask_];
+      // Acquire pairs with the release store in publish().
+      if (slot.seq.load(std::memory_order_acquire) != head + done + 1) break;
       struct Destroy {
-        SpscQueue& q;
         T* p;
         size_type& done;
-        ~Destroy() { alloc_traits::destroy(q.alloc_, p); ++done; }
-      } destroy{*this, item, done};
-      fn(*item);
+        ~Destroy() { std::destroy_at(p); ++done; }
+      } destroy{slot.ptr(), done};
+      fn(*destroy.p);
     }
-    return n;
+    return done;
   }
 
   // ---- any thread ----------------------------------------------------------------
@@ -268,28 +277,37 @@ class SpscQueue {
   /// The largest capacity a constructor accepts.
   [[nodiscard]] static constexpr size_type max_capacity() noexcept {
     // bit_ceil(capacity) + padding must be representable and addressable.
-    return (std::numeric_limits<size_type>::max() / 4 / sizeof(T));
+    return (std::numeric_limits<size_type>::max() / 4 / sizeof(Slot));
   }
 
  private:
-  static constexpr size_type kPadSlots = (cache_line_size + sizeof(T) - 1) / sizeof(T);
+  static constexpr size_type kPadSlots = (cache_line_size + sizeof(Slot) - 1) / sizeof(Slot);
 
-  // Written only by the producer; read by the consumer when its cache says empty.
+  template <class... Args>
+  void publish(size_type pos, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+    Slot& slot = slots_[pos & mask_];
+    ::new (static_cast<void*>(slot.storage)) T(std::forward<Args>(args)...);
+    // Release pairs with the consumer's acquire load of seq in front()/consume().
+    slot.seq.store(pos + 1, std::memory_order_release);
+    // Only size() reads tail; release pairs with its acquire load.
+    producer_.tail.store(pos + 1, std::memory_order_release);
+  }
+
+  // Written only by the producer; the consumer never reads it on its fast path.
   struct alignas(cache_line_size) ProducerSide {
     std::atomic<size_type> tail{0};
     size_type head_cache{0};  // producer-private copy of consumer_.head
   };
-  // Written only by the consumer; read by the producer when its cache says full.
+  // Written only by the consumer; read by the producer when its cached copy says full.
   struct alignas(cache_line_size) ConsumerSide {
     std::atomic<size_type> head{0};
-    size_type tail_cache{0};  // consumer-private copy of producer_.tail
   };
   static_assert(sizeof(ProducerSide) == cache_line_size && sizeof(ConsumerSide) == cache_line_size,
                 "each side's hot fields must fill exactly one padded block");
 
   // Read-only after construction, shared by both sides: its own block so that no
   // index store invalidates it.
-  alignas(cache_line_size) T* slots_ = nullptr;
+  alignas(cache_line_size) Slot* slots_ = nullptr;
   size_type mask_ = 0;
   size_type capacity_ = 0;
   size_type slot_count_ = 0;

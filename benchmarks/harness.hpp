@@ -1,0 +1,396 @@
+// benchmarks/harness.hpp: the shared benchmark harness for every bench_* binary.
+//
+// Why it looks like this: this machine is a noisy 2-core VM where the median of a
+// cross-thread throughput benchmark moves 2-3x between invocations. Comparing our
+// primitive's median from one minute with an anchor's median from the next is then
+// meaningless. So the harness
+//   - runs every implementation of a case interleaved, round by round (A B C D, A B C D,
+//     ...), after one discarded warm-up round, so slow drift hits all of them alike;
+//   - reports median/min/max over >= 7 rounds per implementation;
+//   - computes each target ratio per round (ours / anchor in the same round) and reports
+//     the median of those paired ratios: drift between rounds cancels in the quotient;
+//   - pins threads to the CPUs given by --cpus;
+//   - prints a table and, with --json FILE, writes the machine-readable results.
+// Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE, --filter TEXT
+//   (run only cases whose name contains TEXT), --quick (shorter runs, for CI smoke tests).
+#pragma once
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+namespace hft::bench {
+
+struct Options {
+  int runs = 9;
+  std::vector<int> cpus{0, 1};
+  std::string json_path;
+  std::string filter;
+  bool quick = false;
+};
+
+inline Options parse_options(int argc, char** argv, const char* usage_extra = "") {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--runs") {
+      o.runs = std::max(7, std::stoi(value()));
+    } else if (a == "--cpus") {
+      o.cpus.clear();
+      std::stringstream ss(value());
+      std::string item;
+      while (std::getline(ss, item, ',')) o.cpus.push_back(std::stoi(item));
+    } else if (a == "--json") {
+      o.json_path = value();
+    } else if (a == "--filter") {
+      o.filter = value();
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--help" || a == "-h") {
+      std::printf("usage: %s [--runs N>=7] [--cpus A,B] [--json FILE] [--filter TEXT] [--quick]\n%s",
+                  argv[0], usage_extra);
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("unknown option " + a + " (try --help)");
+    }
+  }
+  const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
+  for (int c : o.cpus) {
+    if (c < 0 || c >= ncpu) throw std::invalid_argument("--cpus: no CPU " + std::to_string(c));
+  }
+  if (o.cpus.size() < 2) o.cpus.push_back(o.cpus.empty() ? 0 : o.cpus[0]);
+  return o;
+}
+
+/// Pins the calling thread to one CPU; throws on failure (never silently unpinned).
+inline void pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<std::size_t>(cpu), &set);
+  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0) {
+    throw std::runtime_error("pthread_setaffinity_np(" + std::to_string(cpu) + "): " + std::strerror(rc));
+  }
+}
+
+/// Cycle counter for per-sample timing (rdtsc is ~10x cheaper than clock_gettime, so it
+/// distorts a ~100 ns round trip far less). Calibrated once against steady_clock.
+class TickTimer {
+ public:
+  static std::uint64_t now() noexcept {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+  static double ns_per_tick() {
+    static const double v = calibrate();
+    return v;
+  }
+
+ private:
+  static double calibrate() {
+#if defined(__x86_64__)
+    using clk = std::chrono::steady_clock;
+    const auto t0 = clk::now();
+    const std::uint64_t c0 = now();
+    while (clk::now() - t0 < std::chrono::milliseconds(50)) {
+    }
+    const auto t1 = clk::now();
+    const std::uint64_t c1 = now();
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
+           static_cast<double>(c1 - c0);
+#else
+    return 1.0;
+#endif
+  }
+};
+
+/// Percentile of a sample set (nearest rank); sorts in place.
+inline double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+struct Stats {
+  double median = 0, min = 0, max = 0;
+};
+inline Stats summarize(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+/// One run of one implementation: named metrics (the first is the headline).
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+struct MetricSpec {
+  std::string name;  // suffix of the case name, "" for the headline metric
+  std::string unit;
+  bool higher_is_better;
+};
+
+struct Impl {
+  std::string name;
+  std::function<Metrics()> run;
+};
+
+class Suite {
+ public:
+  Suite(std::string name, Options opts) : name_(std::move(name)), opts_(std::move(opts)) {}
+
+  const Options& options() const { return opts_; }
+
+  void note(const std::string& text) { notes_.push_back(text); }
+
+  /// Registers a case: every impl's run() returns one value per metric, in spec order.
+  void add_case(const std::string& case_name, std::vector<MetricSpec> metrics, std::vector<Impl> impls) {
+    if (!opts_.filter.empty() && case_name.find(opts_.filter) == std::string::npos) return;
+    cases_.push_back({case_name, std::move(metrics), std::move(impls), {}});
+  }
+
+  /// Adds a ratio to report. `ratio` = value(ours)/value(anchor) per round; the target
+  /// holds when the median ratio is >= goal (for "lower is better" metrics pass
+  /// ours_at_most=true: the target holds when ratio <= goal).
+  void add_ratio(const std::string& full_case, const std::string& ours, const std::string& anchor,
+                 double goal, bool ours_at_most, std::string label) {
+    ratios_.push_back({full_case, ours, anchor, goal, ours_at_most, std::move(label), {}});
+  }
+
+  void run() {
+    for (auto& c : cases_) {
+      std::fprintf(stderr, "[%s] %s: warm-up", name_.c_str(), c.name.c_str());
+      for (auto& impl : c.impls) (void)impl.run();
+      for (int r = 0; r < opts_.runs; ++r) {
+        std::fprintf(stderr, " %d", r + 1);
+        for (auto& impl : c.impls) {
+          Metrics m = impl.run();
+          for (std::size_t k = 0; k < c.metrics.size() && k < m.size(); ++k) {
+            c.samples[full_name(c.name, c.metrics[k].name)][impl.name].push_back(m[k].second);
+          }
+        }
+      }
+      std::fprintf(stderr, "\n");
+    }
+    compute_ratios();
+  }
+
+  void print() const {
+    std::printf("\n== %s  (%d interleaved rounds after a warm-up; median [min .. max])\n", name_.c_str(),
+                opts_.runs);
+    for (const auto& n : notes_) std::printf("   note: %s\n", n.c_str());
+    for (const auto& c : cases_) {
+      for (const auto& m : c.metrics) {
+        const std::string fn = full_name(c.name, m.name);
+        auto it = c.samples.find(fn);
+        if (it == c.samples.end()) continue;
+        std::printf("\n%-34s %14s %14s %14s  %s\n", fn.c_str(), "median", "min", "max",
+                    (m.unit + (m.higher_is_better ? ", higher is better" : ", lower is better")).c_str());
+        for (const auto& impl : c.impls) {
+          auto s = it->second.find(impl.name);
+          if (s == it->second.end()) continue;
+          const Stats st = summarize(s->second);
+          std::printf("  %-32s %14.1f %14.1f %14.1f\n", impl.name.c_str(), st.median, st.min, st.max);
+        }
+      }
+    }
+    if (!ratios_.empty()) {
+      std::printf("\nTargets (median of per-round paired ratios; spread is min..max over rounds)\n");
+      for (const auto& r : ratios_) {
+        if (r.values.empty()) continue;
+        const Stats st = summarize(r.values);
+        const bool ok = r.ours_at_most ? st.median <= r.goal : st.median >= r.goal;
+        std::printf("  %-58s %6.2fx  [%5.2f .. %5.2f]  target %s %.2fx  %s\n", r.label.c_str(), st.median,
+                    st.min, st.max, r.ours_at_most ? "<=" : ">=", r.goal, ok ? "MET" : "NOT MET");
+      }
+    }
+    std::fflush(stdout);
+  }
+
+  void write_json() const {
+    if (opts_.json_path.empty()) return;
+    std::ostringstream o;
+    o << "{\n  \"benchmark\": " << quote(name_) << ",\n  \"machine\": " << machine_json() << ",\n";
+    o << "  \"rounds\": " << opts_.runs << ",\n  \"notes\": [";
+    for (std::size_t i = 0; i < notes_.size(); ++i) o << (i ? ", " : "") << quote(notes_[i]);
+    o << "],\n  \"results\": [\n";
+    bool first = true;
+    for (const auto& c : cases_) {
+      for (const auto& m : c.metrics) {
+        const std::string fn = full_name(c.name, m.name);
+        auto it = c.samples.find(fn);
+        if (it == c.samples.end()) continue;
+        for (const auto& impl : c.impls) {
+          auto s = it->second.find(impl.name);
+          if (s == it->second.end()) continue;
+          const Stats st = summarize(s->second);
+          o << (first ? "" : ",\n") << "    {\"case\": " << quote(fn) << ", \"impl\": " << quote(impl.name)
+            << ", \"unit\": " << quote(m.unit) << ", \"better\": " << quote(m.higher_is_better ? "higher" : "lower")
+            << ", \"median\": " << num(st.median) << ", \"min\": " << num(st.min) << ", \"max\": " << num(st.max)
+            << ", \"runs\": " << s->second.size() << "}";
+          first = false;
+        }
+      }
+    }
+    o << "\n  ],\n  \"ratios\": [\n";
+    first = true;
+    for (const auto& r : ratios_) {
+      if (r.values.empty()) continue;
+      const Stats st = summarize(r.values);
+      const bool ok = r.ours_at_most ? st.median <= r.goal : st.median >= r.goal;
+      o << (first ? "" : ",\n") << "    {\"case\": " << quote(r.case_name) << ", \"ours\": " << quote(r.ours)
+        << ", \"anchor\": " << quote(r.anchor) << ", \"label\": " << quote(r.label)
+        << ", \"median\": " << num(st.median) << ", \"min\": " << num(st.min) << ", \"max\": " << num(st.max)
+        << ", \"target\": " << quote(std::string(r.ours_at_most ? "<= " : ">= ") + num(r.goal))
+        << ", \"met\": " << (ok ? "true" : "false") << "}";
+      first = false;
+    }
+    o << "\n  ]\n}\n";
+    std::ofstream f(opts_.json_path);
+    if (!f) throw std::runtime_error("cannot write " + opts_.json_path);
+    f << o.str();
+    std::fprintf(stderr, "wrote %s\n", opts_.json_path.c_str());
+  }
+
+ private:
+  struct Case {
+    std::string name;
+    std::vector<MetricSpec> metrics;
+    std::vector<Impl> impls;
+    // full case name -> impl -> per-round values
+    std::map<std::string, std::map<std::string, std::vector<double>>> samples;
+  };
+  struct Ratio {
+    std::string case_name, ours, anchor;
+    double goal;
+    bool ours_at_most;
+    std::string label;
+    std::vector<double> values;
+  };
+
+  static std::string full_name(const std::string& c, const std::string& m) { return m.empty() ? c : c + "/" + m; }
+
+  void compute_ratios() {
+    for (auto& r : ratios_) {
+      for (const auto& c : cases_) {
+        auto it = c.samples.find(r.case_name);
+        if (it == c.samples.end()) continue;
+        auto a = it->second.find(r.ours);
+        auto b = it->second.find(r.anchor);
+        if (a == it->second.end() || b == it->second.end()) continue;
+        for (std::size_t i = 0; i < a->second.size() && i < b->second.size(); ++i) {
+          if (b->second[i] != 0) r.values.push_back(a->second[i] / b->second[i]);
+        }
+      }
+    }
+  }
+
+  static std::string quote(const std::string& s) {
+    std::string out = "\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (static_cast<unsigned char>(ch) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
+        out += buf;
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  }
+  static std::string num(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+  }
+
+  std::string machine_json() const {
+    std::string model = "unknown";
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+      if (line.rfind("model name", 0) == 0) {
+        model = line.substr(line.find(':') + 2);
+        break;
+      }
+    }
+    utsname u{};
+    ::uname(&u);
+    std::ostringstream o;
+    o << "{\"cpu\": " << quote(model) << ", \"online_cpus\": " << ::sysconf(_SC_NPROCESSORS_ONLN)
+      << ", \"kernel\": " << quote(std::string(u.sysname) + " " + u.release)
+      << ", \"compiler\": " << quote(compiler()) << ", \"pinned_cpus\": " << quote(cpus_text()) << "}";
+    return o.str();
+  }
+  static std::string compiler() {
+#if defined(__clang__)
+    return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+    return std::string("gcc ") + __VERSION__;
+#else
+    return "unknown";
+#endif
+  }
+  std::string cpus_text() const {
+    std::string s;
+    for (int c : opts_.cpus) {
+      if (!s.empty()) s += ',';
+      s += std::to_string(c);
+    }
+    return s;
+  }
+
+  std::string name_;
+  Options opts_;
+  std::vector<std::string> notes_;
+  std::vector<Case> cases_;
+  std::vector<Ratio> ratios_;
+};
+
+/// Runs main-like code, turning exceptions into a message and exit code 2.
+template <class F>
+int guarded_main(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace hft::bench
