@@ -1,0 +1,289 @@
+#include "hft/metrics/latency_histogram.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../support/catch.hpp"
+
+using hft::LatencyHistogram;
+
+namespace {
+
+constexpr std::uint64_t kHour = 3'600'000'000'000ULL;
+
+// The same generator as scripts/hdr_oracle/GenGolden.java, so both record identical data.
+struct Lcg {
+  std::uint64_t state;
+  std::uint64_t next() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  }
+};
+
+std::string read_file(const std::string& name) {
+  std::ifstream f(std::string(HFT_TEST_GOLDEN_DIR) + "/" + name);
+  REQUIRE(f.good());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::map<std::string, std::uint64_t> read_pct(const std::string& name) {
+  std::map<std::string, std::uint64_t> m;
+  std::istringstream in(read_file(name));
+  std::string key;
+  std::uint64_t v;
+  while (in >> key >> v) m[key] = v;
+  return m;
+}
+
+struct Golden {
+  const char* name;
+  LatencyHistogram h;
+  double scale;
+};
+
+std::vector<Golden> golden_datasets() {
+  std::vector<Golden> g;
+  {
+    LatencyHistogram u(1, kHour, 3);
+    Lcg r{1};
+    for (int i = 0; i < 100'000; ++i) u.record(r.next() % 1'000'000 + 1);
+    g.push_back({"uniform", std::move(u), 1000.0});
+  }
+  {
+    LatencyHistogram b(1, kHour, 3);
+    Lcg r{7};
+    for (int i = 0; i < 200'000; ++i) {
+      b.record(i % 997 == 0 ? 50'000'000 + r.next() % 10'000'000 : 1000 + r.next() % 1000);
+    }
+    g.push_back({"bimodal", std::move(b), 1.0});
+  }
+  {
+    LatencyHistogram c(1, 1'000'000'000'000ULL, 2);
+    for (int i = 0; i < 10'000; ++i) c.record_corrected(1'000, 10'000);
+    c.record_corrected(100'000'000, 10'000);
+    g.push_back({"corrected", std::move(c), 1000.0});
+  }
+  {
+    LatencyHistogram t(1, 100, 1);
+    for (std::uint64_t v = 1; v <= 10; ++v) t.record(v);
+    g.push_back({"tiny", std::move(t), 1.0});
+  }
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("LatencyHistogram rejects bad configurations with a clear error", "[histogram]") {
+  REQUIRE_THROWS_AS(LatencyHistogram(0, 100, 3), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram(10, 15, 3), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram(1, 100, 0), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram(1, 100, 6), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram(1, (std::uint64_t{1} << 62) + 1, 3), std::invalid_argument);
+  LatencyHistogram h(1, kHour, 3);
+  REQUIRE(h.sub_bucket_count() == 2048);
+  REQUIRE(h.empty());
+  REQUIRE(h.percentile(99) == 0);
+  REQUIRE(h.min() == 0);
+  REQUIRE(h.max() == 0);
+}
+
+TEST_CASE("LatencyHistogram .hgrm output is byte-identical to HdrHistogram's", "[histogram][golden]") {
+  for (auto& g : golden_datasets()) {
+    INFO(g.name);
+    REQUIRE(g.h.percentile_distribution(g.scale, 5) == read_file(std::string(g.name) + ".hgrm"));
+  }
+}
+
+TEST_CASE("LatencyHistogram percentiles, count, min and max agree with HdrHistogram", "[histogram][golden]") {
+  const double ps[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 99.999, 100};
+  const char* names[] = {"p0.0", "p1.0", "p10.0", "p25.0", "p50.0", "p75.0", "p90.0",
+                         "p95.0", "p99.0", "p99.5", "p99.9", "p99.99", "p99.999", "p100.0"};
+  for (auto& g : golden_datasets()) {
+    INFO(g.name);
+    auto expect = read_pct(std::string(g.name) + ".pct");
+    REQUIRE(g.h.count() == expect["count"]);
+    REQUIRE(g.h.highest_equivalent_value(g.h.max()) == expect["max"]);
+    REQUIRE(g.h.lowest_equivalent_value(g.h.min()) == expect["min"]);
+    std::uint64_t got[14];
+    g.h.percentiles(ps, got);
+    for (int i = 0; i < 14; ++i) {
+      INFO(names[i]);
+      REQUIRE(got[i] == expect[names[i]]);
+      REQUIRE(g.h.percentile(ps[i]) == expect[names[i]]);
+    }
+  }
+}
+
+TEST_CASE("LatencyHistogram is within its precision of the exact quantiles", "[histogram]") {
+  std::mt19937_64 rng(2024);
+  std::uniform_int_distribution<std::uint64_t> uniform(1, 10'000'000);
+  std::lognormal_distribution<double> lognormal(8.0, 1.5);  // median ~3 us, long tail
+  for (int digits : {2, 3, 4}) {
+    for (int dist = 0; dist < 3; ++dist) {
+      LatencyHistogram h(1, kHour, digits);
+      std::vector<std::uint64_t> samples;
+      for (int i = 0; i < 200'000; ++i) {
+        std::uint64_t v;
+        if (dist == 0) {
+          v = uniform(rng);
+        } else if (dist == 1) {
+          v = static_cast<std::uint64_t>(lognormal(rng)) + 1;
+        } else {  // bimodal with rare huge outliers
+          v = (rng() % 10'000 == 0) ? 1'000'000'000 + rng() % 1'000'000'000 : 500 + rng() % 200;
+        }
+        samples.push_back(v);
+        h.record(v);
+      }
+      std::sort(samples.begin(), samples.end());
+      double tolerance = 1.0;
+      for (int i = 0; i < digits; ++i) tolerance /= 10.0;
+      // Percentiles in thousandths of a percent, so the exact rank is integer arithmetic.
+      for (std::uint64_t p_milli : {1'000u, 25'000u, 50'000u, 90'000u, 99'000u, 99'900u, 99'990u, 99'999u, 100'000u}) {
+        const double p = static_cast<double>(p_milli) / 1000.0;
+        const std::uint64_t n = samples.size();
+        const std::size_t rank = static_cast<std::size_t>((p_milli * n + 99'999) / 100'000);  // ceil
+        const std::uint64_t exact = samples[std::max<std::size_t>(rank, 1) - 1];
+        const std::uint64_t got = h.percentile(p);
+        INFO("digits " << digits << " dist " << dist << " p" << p << " exact " << exact << " got " << got);
+        REQUIRE(got >= exact);
+        REQUIRE(static_cast<double>(got - exact) <= static_cast<double>(exact) * tolerance);
+      }
+      REQUIRE(h.min() == samples.front());
+      REQUIRE(h.max() == samples.back());
+      double exact_mean = 0;
+      for (auto v : samples) exact_mean += static_cast<double>(v);
+      exact_mean /= static_cast<double>(samples.size());
+      REQUIRE(std::abs(h.mean() - exact_mean) <= exact_mean * tolerance);
+    }
+  }
+}
+
+TEST_CASE("LatencyHistogram merge equals recording everything into one", "[histogram]") {
+  std::mt19937_64 rng(5);
+  LatencyHistogram a(1, kHour, 3), b(1, kHour, 3), all(1, kHour, 3);
+  for (int i = 0; i < 50'000; ++i) {
+    const std::uint64_t v = rng() % 1'000'000'000 + 1;
+    (i % 3 ? a : b).record(v);
+    all.record(v);
+  }
+  b.record(kHour * 10);  // overflow travels with the merge
+  all.record(kHour * 10);
+  a.merge(b);
+  REQUIRE(a.count() == all.count());
+  REQUIRE(a.min() == all.min());
+  REQUIRE(a.max() == all.max());
+  REQUIRE(a.overflow_count() == 1);
+  REQUIRE(a.mean() == all.mean());
+  REQUIRE(a.percentile_distribution() == all.percentile_distribution());
+  std::vector<std::uint64_t> ca, cb;
+  a.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t c) { ca.push_back(lo), ca.push_back(c); });
+  all.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t c) { cb.push_back(lo), cb.push_back(c); });
+  REQUIRE(ca == cb);
+
+  LatencyHistogram other_config(1, kHour, 2);
+  REQUIRE_THROWS_AS(a.merge(other_config), std::invalid_argument);
+}
+
+TEST_CASE("LatencyHistogram reset forgets everything and can be reused", "[histogram]") {
+  LatencyHistogram h(1, kHour, 3);
+  for (std::uint64_t v = 1; v < 100'000; v += 7) h.record(v);
+  h.record(kHour * 2);
+  h.reset();
+  REQUIRE(h.count() == 0);
+  REQUIRE(h.overflow_count() == 0);
+  REQUIRE(h.percentile(50) == 0);
+  std::uint64_t nonzero = 0;
+  h.for_each_bucket([&](std::uint64_t, std::uint64_t, std::uint64_t) { ++nonzero; });
+  REQUIRE(nonzero == 0);
+  h.record(42);
+  REQUIRE(h.count() == 1);
+  REQUIRE(h.min() == 42);
+  REQUIRE(h.percentile(100) == 42);
+}
+
+TEST_CASE("LatencyHistogram coordinated-omission correction follows HdrHistogram", "[histogram]") {
+  // HdrHistogram's own unit test: value 4 with expected interval 1 back-fills 3, 2, 1.
+  LatencyHistogram h(1, 1000, 3);
+  h.record_corrected(4, 1);
+  REQUIRE(h.count() == 4);
+  for (std::uint64_t v = 1; v <= 4; ++v) REQUIRE(h.count_at(v) == 1);
+  // Interval 0 or a value within the interval records just the value.
+  LatencyHistogram z(1, 1000, 3);
+  z.record_corrected(500, 0);
+  z.record_corrected(5, 10);
+  REQUIRE(z.count() == 2);
+
+  // The README example: 10,000 x 1 ms every 10 ms, then a 100 s stall (values in us).
+  LatencyHistogram c(1, kHour, 3);
+  for (int i = 0; i < 10'000; ++i) c.record_corrected(1'000, 10'000);
+  c.record_corrected(100'000'000, 10'000);
+  REQUIRE(c.count() == 20'000);
+  REQUIRE(c.percentile(50) == c.highest_equivalent_value(1'000));  // half the samples are 1 ms
+  // Uncorrected, p75 would be 1 ms; corrected, the stall's missing samples put it near 50 s.
+  REQUIRE(std::abs(static_cast<double>(c.percentile(75)) - 50e6) < 50e6 * 0.001 + 10'000);
+  REQUIRE(std::abs(static_cast<double>(c.percentile(99)) - 98e6) < 98e6 * 0.001 + 10'000);
+}
+
+TEST_CASE("LatencyHistogram clamps and counts out-of-range values", "[histogram]") {
+  LatencyHistogram h(10, 1000, 2);
+  h.record(5);            // below lowest: recorded in the lowest bucket, counted
+  h.record(5000);         // above highest: recorded as highest, counted
+  h.record(~0ULL, 3);     // far above: no UB
+  h.record(0);
+  h.record(500);
+  REQUIRE(h.count() == 7);
+  REQUIRE(h.underflow_count() == 2);
+  REQUIRE(h.overflow_count() == 4);
+  REQUIRE(h.max() == 1000);
+  REQUIRE(h.min() == 0);
+  REQUIRE(h.percentile(100) == h.highest_equivalent_value(1000));
+  const std::string s = h.summary();
+  REQUIRE(s.find("4 above highest_trackable") != std::string::npos);
+  REQUIRE(s.find("2 below lowest_discernible") != std::string::npos);
+}
+
+TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports", "[histogram]") {
+  LatencyHistogram h(1, kHour, 3);
+  h.record(1000, 99);
+  h.record(1'000'000);
+  REQUIRE(h.count() == 100);
+  REQUIRE(h.percentile(99) == h.highest_equivalent_value(1000));
+  REQUIRE(h.percentile(99.5) == h.highest_equivalent_value(1'000'000));
+  std::uint64_t sum = 0, prev = 0;
+  h.for_each_bucket([&](std::uint64_t lo, std::uint64_t hi, std::uint64_t c) {
+    REQUIRE(lo >= prev);
+    REQUIRE(hi >= lo);
+    prev = hi;
+    sum += c;
+  });
+  REQUIRE(sum == h.count());
+
+  LatencyHistogram copy(h);
+  REQUIRE(copy.percentile_distribution() == h.percentile_distribution());
+  LatencyHistogram assigned(1, 10, 1);
+  assigned = h;
+  REQUIRE(assigned.count() == 100);
+  REQUIRE(assigned.significant_digits() == 3);
+
+  const std::string summary = h.summary(1000.0, "us");
+  REQUIRE(summary.find("p99.9") != std::string::npos);
+  REQUIRE(summary.find("(us)") != std::string::npos);
+  REQUIRE(summary.find("out of range") == std::string::npos);
+
+  const std::string svg = h.percentile_svg("test <plot>", 1000.0, "us");
+  REQUIRE(svg.rfind("<svg", 0) == 0);
+  REQUIRE(svg.find("</svg>") != std::string::npos);
+  REQUIRE(svg.find("<polyline") != std::string::npos);
+  REQUIRE(svg.find("test &lt;plot&gt;") != std::string::npos);
+  REQUIRE(svg.find("99.9%") != std::string::npos);
+}
