@@ -5,7 +5,12 @@
 #include "hft/core/assert.hpp"
 #include "hft/core/bits.hpp"
 #include "hft/core/cache.hpp"
+#include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
+#include "hft/core/thread.hpp"
+#include "hft/metrics/counters.hpp"
+#include "hft/metrics/interval_recorder.hpp"
+#include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
 

@@ -1,0 +1,69 @@
+#include "hft/metrics/interval_recorder.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "../support/catch.hpp"
+#include "../support/scale.hpp"
+
+using hft::IntervalRecorder;
+using hft::LatencyHistogram;
+
+TEST_CASE("IntervalRecorder: intervals partition the records", "[recorder]") {
+  IntervalRecorder rec(2, 1, 1'000'000, 3);
+  auto w = rec.register_writer();
+  for (std::uint64_t v = 1; v <= 100; ++v) w.record(v);
+  LatencyHistogram first = rec.collect_interval();
+  REQUIRE(first.count() == 100);
+  w.record(5000, 3);
+  w.record_corrected(40, 10);  // 40, 30, 20, 10
+  LatencyHistogram second = rec.collect_interval();
+  REQUIRE(second.count() == 7);
+  REQUIRE(second.count_at(5000) == 3);
+  REQUIRE(rec.collect_interval().count() == 0);  // nothing new
+}
+
+TEST_CASE("IntervalRecorder: errors are clear", "[recorder]") {
+  REQUIRE_THROWS_AS(IntervalRecorder(0, 1, 100, 2), std::invalid_argument);
+  IntervalRecorder rec(1, 1, 1000, 2);
+  (void)rec.register_writer();
+  REQUIRE_THROWS_AS(rec.register_writer(), std::length_error);
+  LatencyHistogram wrong(1, 1000, 3);
+  REQUIRE_THROWS_AS(rec.collect_interval(wrong), std::invalid_argument);
+}
+
+TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swapping reader",
+          "[recorder][stress]") {
+  constexpr unsigned kWriters = 3;
+  const std::uint64_t per_writer = hft::test::scaled(1'000'000);
+  IntervalRecorder rec(kWriters, 1, 1'000'000'000, 3);
+  std::vector<IntervalRecorder::Writer> writers;
+  for (unsigned i = 0; i < kWriters; ++i) writers.push_back(rec.register_writer());
+  std::atomic<unsigned> done{0};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      // Writer i records only the values 1000*(i+1) and 7 (so per-value totals are checkable).
+      for (std::uint64_t k = 0; k < per_writer; ++k) writers[i].record(k % 2 ? 7 : 1000 * (i + 1));
+      done.fetch_add(1, std::memory_order_release);
+    });
+  }
+  LatencyHistogram total(1, 1'000'000'000, 3);
+  std::uint64_t intervals = 0;
+  while (done.load(std::memory_order_acquire) != kWriters) {
+    rec.collect_interval(total);
+    ++intervals;
+    std::this_thread::yield();
+  }
+  for (auto& t : threads) t.join();
+  rec.collect_interval(total);  // the tail after the last writer finished
+  REQUIRE(total.count() == kWriters * per_writer);
+  REQUIRE(total.count_at(7) == kWriters * (per_writer / 2));
+  for (unsigned i = 0; i < kWriters; ++i) {
+    REQUIRE(total.count_at(1000 * (i + 1)) == per_writer - per_writer / 2);
+  }
+  REQUIRE(intervals > 0);
+}
