@@ -36,9 +36,8 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
+#include "hft/core/clock.hpp"
+#include "hft/core/thread.hpp"
 
 namespace hft::bench {
 
@@ -79,55 +78,21 @@ inline Options parse_options(int argc, char** argv, const char* usage_extra = ""
       throw std::invalid_argument("unknown option " + a + " (try --help)");
     }
   }
-  const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
-  for (int c : o.cpus) {
-    if (c < 0 || c >= ncpu) throw std::invalid_argument("--cpus: no CPU " + std::to_string(c));
-  }
   if (o.cpus.size() < 2) o.cpus.push_back(o.cpus.empty() ? 0 : o.cpus[0]);
   return o;
 }
 
 /// Pins the calling thread to one CPU; throws on failure (never silently unpinned).
-inline void pin_this_thread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(static_cast<std::size_t>(cpu), &set);
-  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0) {
-    throw std::runtime_error("pthread_setaffinity_np(" + std::to_string(cpu) + "): " + std::strerror(rc));
-  }
-}
+inline void pin_this_thread(int cpu) { hft::pin_current_thread(cpu); }
 
-/// Cycle counter for per-sample timing (rdtsc is ~10x cheaper than clock_gettime, so it
-/// distorts a ~100 ns round trip far less). Calibrated once against steady_clock.
+/// Cycle counter for per-sample timing (rdtsc is several times cheaper than
+/// clock_gettime, so it distorts a ~100 ns round trip far less).
 class TickTimer {
  public:
-  static std::uint64_t now() noexcept {
-#if defined(__x86_64__)
-    return __rdtsc();
-#else
-    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-#endif
-  }
+  static std::uint64_t now() noexcept { return hft::TscClock::ticks(); }
   static double ns_per_tick() {
-    static const double v = calibrate();
-    return v;
-  }
-
- private:
-  static double calibrate() {
-#if defined(__x86_64__)
-    using clk = std::chrono::steady_clock;
-    const auto t0 = clk::now();
-    const std::uint64_t c0 = now();
-    while (clk::now() - t0 < std::chrono::milliseconds(50)) {
-    }
-    const auto t1 = clk::now();
-    const std::uint64_t c1 = now();
-    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
-           static_cast<double>(c1 - c0);
-#else
-    return 1.0;
-#endif
+    static const hft::TscClock clock(std::chrono::milliseconds(50));
+    return 1.0 / clock.ticks_per_ns();
   }
 };
 

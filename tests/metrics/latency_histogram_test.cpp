@@ -286,4 +286,10 @@ TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports",
   REQUIRE(svg.find("<polyline") != std::string::npos);
   REQUIRE(svg.find("test &lt;plot&gt;") != std::string::npos);
   REQUIRE(svg.find("99.9%") != std::string::npos);
+  // max / p50 = 1000: Auto switches to a log axis; Linear can be forced.
+  REQUIRE(svg.find("log scale") != std::string::npos);
+  REQUIRE(h.percentile_svg("t", 1.0, "ns", LatencyHistogram::YScale::Linear).find("log scale") == std::string::npos);
+  LatencyHistogram narrow(1, kHour, 3);
+  for (std::uint64_t v = 100; v < 200; ++v) narrow.record(v);
+  REQUIRE(narrow.percentile_svg("t").find("log scale") == std::string::npos);
 }
