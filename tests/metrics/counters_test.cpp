@@ -51,6 +51,20 @@ TEST_CASE("CounterGroup snapshots never show a later stage ahead of an earlier o
   CounterGroup g{"published", "dispatched", "completed"};
   const std::uint64_t n = hft::test::scaled(500'000);
   std::atomic<bool> stop{false};
+  std::atomic<bool> reader_ready{false};
+  std::uint64_t violations = 0, snapshots = 0;
+  std::uint64_t s[3];
+  // The reader starts first and the workers wait for it, so snapshots overlap the counting
+  // even when the scheduler runs the workers to completion in one quantum.
+  std::thread reader([&] {
+    do {
+      g.snapshot(s);
+      violations += static_cast<std::uint64_t>((s[0] < s[1]) + (s[1] < s[2]));
+      ++snapshots;
+      reader_ready.store(true, std::memory_order_release);
+    } while (!stop.load(std::memory_order_acquire));
+  });
+  while (!reader_ready.load(std::memory_order_acquire)) std::this_thread::yield();
   std::vector<std::thread> workers;
   for (int t = 0; t < 2; ++t) {
     workers.emplace_back([&] {
@@ -61,15 +75,6 @@ TEST_CASE("CounterGroup snapshots never show a later stage ahead of an earlier o
       }
     });
   }
-  std::uint64_t violations = 0, snapshots = 0;
-  std::uint64_t s[3];
-  std::thread reader([&] {
-    while (!stop.load(std::memory_order_acquire)) {
-      g.snapshot(s);
-      violations += static_cast<std::uint64_t>((s[0] < s[1]) + (s[1] < s[2]));
-      ++snapshots;
-    }
-  });
   for (auto& w : workers) w.join();
   stop.store(true, std::memory_order_release);
   reader.join();

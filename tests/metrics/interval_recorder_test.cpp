@@ -53,11 +53,11 @@ TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swappi
   }
   LatencyHistogram total(1, 1'000'000'000, 3);
   std::uint64_t intervals = 0;
-  while (done.load(std::memory_order_acquire) != kWriters) {
+  do {  // at least one collection, even if the writers finish before this thread runs
     rec.collect_interval(total);
     ++intervals;
     std::this_thread::yield();
-  }
+  } while (done.load(std::memory_order_acquire) != kWriters);
   for (auto& t : threads) t.join();
   rec.collect_interval(total);  // the tail after the last writer finished
   REQUIRE(total.count() == kWriters * per_writer);

@@ -267,8 +267,8 @@ class MpscQueue {
   // Producers' claim counter: the one line all producers contend on.
   alignas(cache_line_size) std::atomic<size_type> tail_{0};
   // Consumer-owned; atomic only so size() may read it from other threads.
+  // alignas also rounds sizeof(MpscQueue) up, so nothing after the queue shares head_'s block.
   alignas(cache_line_size) std::atomic<size_type> head_{0};
-  char pad_[cache_line_size - sizeof(std::atomic<size_type>)] = {};
 };
 
 }  // namespace hft

@@ -1,0 +1,153 @@
+// hft/disruptor/batch_event_processor.hpp: BatchEventProcessor, the consumer loop that
+// runs one event handler over a ring buffer, a batch at a time.
+//
+// What: run() waits on its barrier for the next sequence, gets the highest available
+//   one, and calls handler.on_event(event, seq, end_of_batch) for each event up to it
+//   (at most max_batch_size per batch), then advances its own Sequence once per batch,
+//   which releases the slots to producers and downstream consumers.
+// Handler: a type with on_event(E&, std::int64_t seq, bool end_of_batch); optionally
+//   on_batch_start(std::int64_t batch_size), on_start(), on_shutdown(),
+//   on_timeout(std::int64_t last_available) (detected at compile time, no virtual calls).
+// Exceptions from the handler (ExceptionPolicy):
+//   SkipAndReport (default): report (on_exception callback; default prints seq and
+//     what() to stderr) and go on with the next event: one bad event never wedges the
+//     pipeline.
+//   Halt: report, count the event as processed, and stop run(); failed() turns true so
+//     the owner (Disruptor) halts everything instead of leaving producers blocked.
+//   Rethrow: like Halt, then rethrow from run().
+// Work sharing: with stripe_count = N and stripe_index = k, the handler sees only the
+//   sequences with seq % N == k, while the processor's Sequence still advances over all
+//   of them; N processors with k = 0..N-1 together see every event exactly once.
+// Thread-safety contract: run() on one thread at a time; halt(), sequence(), running(),
+//   failed() from any thread.
+// Progress: as the wait strategy; halt() is wait-free and run() returns promptly.
+// Memory ordering: the Sequence is advanced with a release store after the handler ran,
+//   pairing with the acquire loads of producers (slot reuse) and dependent consumers.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+#include "hft/disruptor/sequence.hpp"
+#include "hft/disruptor/sequence_barrier.hpp"
+
+namespace hft::disruptor {
+
+enum class ExceptionPolicy { SkipAndReport, Halt, Rethrow };
+
+struct ProcessorOptions {
+  std::int64_t max_batch_size = std::numeric_limits<std::int64_t>::max();
+  ExceptionPolicy exception_policy = ExceptionPolicy::SkipAndReport;
+  /// Called with the exception and the sequence of the event that threw. Default: stderr.
+  std::function<void(std::exception_ptr, std::int64_t)> on_exception;
+  std::int64_t stripe_count = 1;
+  std::int64_t stripe_index = 0;
+};
+
+inline void report_to_stderr(std::exception_ptr e, std::int64_t seq) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "hft::disruptor: handler threw at sequence %lld: %s\n", static_cast<long long>(seq), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "hft::disruptor: handler threw a non-standard exception at sequence %lld\n",
+                 static_cast<long long>(seq));
+  }
+}
+
+template <class RingBufferT, class Handler>
+class BatchEventProcessor {
+  using E = typename RingBufferT::event_type;
+  using Barrier = SequenceBarrier<typename RingBufferT::sequencer_type>;
+
+ public:
+  BatchEventProcessor(RingBufferT& ring, Barrier barrier, Handler& handler, ProcessorOptions options = {})
+      : ring_(ring), barrier_(std::move(barrier)), handler_(handler), options_(std::move(options)) {
+    if (options_.max_batch_size < 1) throw std::invalid_argument("BatchEventProcessor: max_batch_size must be >= 1");
+    if (options_.stripe_count < 1 || options_.stripe_index < 0 || options_.stripe_index >= options_.stripe_count) {
+      throw std::invalid_argument("BatchEventProcessor: need 0 <= stripe_index < stripe_count");
+    }
+    if (!options_.on_exception) options_.on_exception = report_to_stderr;
+  }
+
+  /// The consumer loop. Returns after halt(), or after a handler exception under the
+  /// Halt policy; rethrows it under Rethrow. Throws std::logic_error if already running.
+  void run() {
+    if (running_.exchange(true, std::memory_order_acq_rel)) {
+      throw std::logic_error("BatchEventProcessor::run: already running");
+    }
+    struct Stop {
+      BatchEventProcessor& p;
+      ~Stop() { p.running_.store(false, std::memory_order_release); }
+    } stop{*this};
+    barrier_.clear_alert();
+    if constexpr (requires { handler_.on_start(); }) handler_.on_start();
+    std::exception_ptr to_rethrow;
+    std::int64_t next = sequence_.get_relaxed() + 1;
+    while (!halt_requested_.load(std::memory_order_acquire)) {  // pairs with halt()'s release
+      const WaitResult r = barrier_.wait_for(next);
+      if (r.status == WaitStatus::Alerted) continue;  // halt(): the loop condition decides
+      if (r.status == WaitStatus::Timeout) {
+        if constexpr (requires { handler_.on_timeout(r.available); }) handler_.on_timeout(r.available);
+        continue;
+      }
+      const std::int64_t end = r.available - next >= options_.max_batch_size ? next + options_.max_batch_size - 1
+                                                                             : r.available;
+      if constexpr (requires { handler_.on_batch_start(end - next + 1); }) handler_.on_batch_start(end - next + 1);
+      std::int64_t s = next;
+      try {
+        for (; s <= end; ++s) {
+          if (options_.stripe_count == 1) {
+            handler_.on_event(ring_[s], s, s == end);
+          } else if (s % options_.stripe_count == options_.stripe_index) {
+            handler_.on_event(ring_[s], s, s + options_.stripe_count > end);
+          }
+        }
+      } catch (...) {
+        options_.on_exception(std::current_exception(), s);
+        sequence_.set(s);  // the failed event counts as processed: nothing waits on it forever
+        next = s + 1;
+        if (options_.exception_policy == ExceptionPolicy::SkipAndReport) continue;
+        failed_.store(true, std::memory_order_release);
+        if (options_.exception_policy == ExceptionPolicy::Rethrow) to_rethrow = std::current_exception();
+        break;
+      }
+      sequence_.set(end);  // release: pairs with producers' and dependents' acquire loads
+      next = end + 1;
+    }
+    if constexpr (requires { handler_.on_shutdown(); }) handler_.on_shutdown();
+    if (to_rethrow) std::rethrow_exception(to_rethrow);
+  }
+
+  /// Any thread. Makes run() return soon (after the current event).
+  void halt() {
+    halt_requested_.store(true, std::memory_order_release);  // pairs with run()'s acquire
+    barrier_.alert();
+  }
+  /// Any thread. Re-arms a halted processor so run() may be called again.
+  void reset_halt() noexcept { halt_requested_.store(false, std::memory_order_release); }
+
+  [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
+  [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }
+  [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  [[nodiscard]] Barrier& barrier() noexcept { return barrier_; }
+
+ private:
+  RingBufferT& ring_;
+  Barrier barrier_;
+  Handler& handler_;
+  ProcessorOptions options_;
+  Sequence sequence_{kInitialSequence};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> halt_requested_{false};
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace hft::disruptor

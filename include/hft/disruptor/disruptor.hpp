@@ -1,0 +1,258 @@
+// hft/disruptor/disruptor.hpp: Disruptor<E>, the builder that wires handlers into a
+// dependency graph over one RingBuffer and runs each on its own thread.
+//
+// What:
+//   Disruptor<Event> d(1024);
+//   d.handle_events_with(a, b).then(c);        // a, b in parallel; c after both
+//   d.after(a).handle_events_with(d2);          // d2 after a only
+//   d.handle_events_with_workers(w0, w1);       // w0 and w1 share the events (stripes)
+//   d.start();                                  // one thread per processor
+//   d.ring_buffer().publish_event(fill);        // produce
+//   d.shutdown();                               // drain everything published, then stop
+//   Handlers are taken by reference and must outlive the Disruptor. The producer is
+//   gated on the last consumers of every chain (wired automatically as the graph grows).
+// Thread-safety contract: build the graph and call start()/shutdown()/halt() from one
+//   controlling thread, before producers start publishing (the gating set is not
+//   synchronised with claims). Publishing follows the ring's producer type.
+// Guarantees:
+//   - shutdown() waits until every published event has been processed by every
+//     consumer, then stops all processors: nothing published before shutdown is lost.
+//     It cannot hang: if a processor fails (Halt/Rethrow policy) or `timeout` passes,
+//     it halts everything and throws (std::runtime_error; the processor's exception for
+//     Rethrow). Producers blocked in next() on a full ring get hft::disruptor::Halted.
+//   - halt() stops at once (events published but unprocessed are abandoned).
+//   - The destructor halts and joins if still running: no std::terminate on exit.
+// Progress: as the chosen wait strategies. Processors are type-erased behind one
+//   virtual call per run(), never per event.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hft/core/thread.hpp"
+#include "hft/disruptor/batch_event_processor.hpp"
+#include "hft/disruptor/ring_buffer.hpp"
+#include "hft/disruptor/sequence_barrier.hpp"
+
+namespace hft::disruptor {
+
+template <class E, ProducerType PT = ProducerType::Single, class W = BlockingWaitStrategy,
+          class P = YieldingProducerWait>
+class Disruptor {
+ public:
+  using ring_type = RingBuffer<E, PT, W, P>;
+
+ private:
+  struct ProcessorBase {
+    virtual ~ProcessorBase() = default;
+    virtual void run() = 0;
+    virtual void halt() = 0;
+    [[nodiscard]] virtual const Sequence& sequence() const = 0;
+    [[nodiscard]] virtual bool failed() const = 0;
+    const void* handler = nullptr;
+  };
+  template <class H>
+  struct Processor final : ProcessorBase {
+    BatchEventProcessor<ring_type, H> impl;
+    Processor(ring_type& rb, SequenceBarrier<typename ring_type::sequencer_type> b, H& h, ProcessorOptions o)
+        : impl(rb, std::move(b), h, std::move(o)) {
+      this->handler = &h;
+    }
+    void run() override { impl.run(); }
+    void halt() override { impl.halt(); }
+    [[nodiscard]] const Sequence& sequence() const override { return impl.sequence(); }
+    [[nodiscard]] bool failed() const override { return impl.failed(); }
+  };
+
+ public:
+  /// A set of processors the next stage can depend on.
+  class Group {
+   public:
+    template <class... H>
+    Group then(H&... handlers) {
+      return d_->create(sequences(), false, handlers...);
+    }
+    template <class... H>
+    Group handle_events_with(H&... handlers) {
+      return then(handlers...);
+    }
+    template <class... H>
+    Group then_workers(H&... handlers) {
+      return d_->create(sequences(), true, handlers...);
+    }
+    [[nodiscard]] std::vector<const Sequence*> sequences() const {
+      std::vector<const Sequence*> s;
+      for (std::size_t i : members_) s.push_back(&d_->processors_[i]->sequence());
+      return s;
+    }
+
+   private:
+    friend class Disruptor;
+    Group(Disruptor* d, std::vector<std::size_t> m) : d_(d), members_(std::move(m)) {}
+    Disruptor* d_;
+    std::vector<std::size_t> members_;
+  };
+
+  explicit Disruptor(std::size_t size, W wait = W{}, P producer_wait = P{})
+      : ring_(size, std::move(wait), std::move(producer_wait)) {}
+  Disruptor(const Disruptor&) = delete;
+  Disruptor& operator=(const Disruptor&) = delete;
+  ~Disruptor() {
+    if (!threads_.empty()) {
+      halt_all();
+      join_all();
+    }
+  }
+
+  /// Options (batch size, exception policy, reporter) for processors created from now on.
+  void set_processor_options(ProcessorOptions o) { options_ = std::move(o); }
+
+  /// Handlers that consume straight from the producer, in parallel.
+  template <class... H>
+  Group handle_events_with(H&... handlers) {
+    return create({}, false, handlers...);
+  }
+  /// Handlers that share the events (each event to exactly one of them, by stripe).
+  template <class... H>
+  Group handle_events_with_workers(H&... handlers) {
+    return create({}, true, handlers...);
+  }
+  /// The processors already created for these handlers, to hang a new stage after.
+  template <class... H>
+  Group after(H&... handlers) {
+    std::vector<std::size_t> members;
+    (members.push_back(index_of(&handlers)), ...);
+    return Group(this, std::move(members));
+  }
+
+  [[nodiscard]] ring_type& ring_buffer() noexcept { return ring_; }
+
+  /// Starts one thread per processor; with `cpus`, processor i is pinned to cpus[i % n].
+  void start(const std::vector<int>& cpus = {}) {
+    if (!threads_.empty()) throw std::logic_error("Disruptor::start: already started");
+    if (processors_.empty()) throw std::logic_error("Disruptor::start: no handlers");
+    ring_.sequencer().clear_halt();
+    for (std::size_t i = 0; i < processors_.size(); ++i) {
+      const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+      threads_.emplace_back([this, i, cpu] {
+        try {
+          if (cpu >= 0) pin_current_thread(cpu);
+          processors_[i]->run();
+        } catch (...) {
+          std::lock_guard lock(error_mutex_);
+          if (!error_) error_ = std::current_exception();
+        }
+        if (processors_[i]->failed() || has_error()) halt_all();
+      });
+    }
+  }
+
+  /// Waits until every published event is processed by every consumer, then stops.
+  /// Throws (after halting) if a processor failed or the timeout passed.
+  void shutdown(std::chrono::nanoseconds timeout = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool drained = false;
+    bool failed = false;
+    while (!(drained = backlog_drained())) {
+      if (any_failed() || has_error()) {
+        failed = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    halt_all();
+    join_all();
+    ring_.sequencer().clear_halt();
+    if (has_error()) {
+      std::exception_ptr e;
+      {
+        std::lock_guard lock(error_mutex_);
+        e = std::exchange(error_, nullptr);
+      }
+      std::rethrow_exception(e);
+    }
+    if (failed || any_failed()) throw std::runtime_error("Disruptor::shutdown: a processor failed (see its report)");
+    if (!drained) throw std::runtime_error("Disruptor::shutdown: timed out with published events unprocessed");
+  }
+
+  /// Stops every processor now and wakes producers blocked in next() (they throw Halted).
+  void halt() {
+    halt_all();
+    join_all();
+  }
+
+ private:
+  template <class... H>
+  Group create(const std::vector<const Sequence*>& deps, bool workers, H&... handlers) {
+    if (!threads_.empty()) throw std::logic_error("Disruptor: add handlers before start()");
+    std::vector<std::size_t> members;
+    const auto n = static_cast<std::int64_t>(sizeof...(H));
+    std::int64_t stripe = 0;
+    auto add = [&](auto& h) {
+      using Handler = std::remove_reference_t<decltype(h)>;
+      ProcessorOptions o = options_;
+      if (workers) {
+        o.stripe_count = n;
+        o.stripe_index = stripe++;
+      }
+      processors_.push_back(std::make_unique<Processor<Handler>>(
+          ring_, SequenceBarrier<typename ring_type::sequencer_type>(ring_.sequencer(), deps), h, std::move(o)));
+      members.push_back(processors_.size() - 1);
+    };
+    (add(handlers), ...);
+    // The new processors now gate the producer; their dependencies no longer need to.
+    for (const Sequence* d : deps) ring_.sequencer().remove_gating_sequence(d);
+    for (std::size_t i : members) ring_.sequencer().add_gating_sequences({&processors_[i]->sequence()});
+    return Group(this, std::move(members));
+  }
+
+  std::size_t index_of(const void* handler) const {
+    for (std::size_t i = 0; i < processors_.size(); ++i) {
+      if (processors_[i]->handler == handler) return i;
+    }
+    throw std::invalid_argument("Disruptor::after: handler was not added with handle_events_with");
+  }
+
+  // True when every processor has processed everything published so far.
+  bool backlog_drained() const {
+    std::int64_t min_seq = std::numeric_limits<std::int64_t>::max();
+    for (const auto& p : processors_) min_seq = std::min(min_seq, p->sequence().get());
+    const std::int64_t claimed = ring_.sequencer().cursor().get();
+    const std::int64_t published = ring_.sequencer().highest_published(min_seq + 1, claimed);
+    return min_seq >= published;
+  }
+  bool any_failed() const {
+    return std::any_of(processors_.begin(), processors_.end(), [](const auto& p) { return p->failed(); });
+  }
+  bool has_error() {
+    std::lock_guard lock(error_mutex_);
+    return error_ != nullptr;
+  }
+  void halt_all() {
+    ring_.sequencer().halt();
+    for (auto& p : processors_) p->halt();
+  }
+  void join_all() {
+    for (auto& t : threads_) {
+      if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+    }
+    threads_.clear();
+  }
+
+  ring_type ring_;
+  ProcessorOptions options_;
+  std::vector<std::unique_ptr<ProcessorBase>> processors_;
+  std::vector<std::thread> threads_;
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+}  // namespace hft::disruptor

@@ -1,0 +1,65 @@
+// hft/disruptor/sequence_barrier.hpp: SequenceBarrier, where a consumer waits for the
+// events it may process.
+//
+// What: waits, by the ring's wait strategy, until sequence `seq` has been published and
+//   processed by every dependency (the consumers this one runs after), and returns the
+//   highest sequence available, so the consumer can process a whole batch. Supports an
+//   alert (halt) that wakes the waiter, and the wait strategy's timeout.
+// Thread-safety contract: wait_for(): the one consumer thread that owns the barrier.
+//   alert()/clear_alert()/is_alerted(): any thread.
+// Progress: wait_for blocks per the wait strategy; alert() is wait-free (plus a wake-up).
+// Memory ordering: the acquire loads inside (cursor, availability flags, dependency
+//   sequences) pair with the producers' and dependencies' release stores: everything
+//   written to events up to the returned sequence is visible. alert() stores seq_cst and
+//   wakes sleepers; the strategies check it on every wait iteration.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "hft/disruptor/sequence.hpp"
+#include "hft/disruptor/wait_strategy.hpp"
+
+namespace hft::disruptor {
+
+template <class Sequencer>
+class SequenceBarrier {
+ public:
+  SequenceBarrier(Sequencer& sequencer, std::vector<const Sequence*> dependencies)
+      : sequencer_(&sequencer), deps_(std::move(dependencies)) {}
+
+  SequenceBarrier(SequenceBarrier&& o) noexcept
+      : sequencer_(o.sequencer_), deps_(std::move(o.deps_)), alerted_(o.alerted_.load()) {}
+
+  /// Owner consumer only. Ok: result.available >= seq, every event up to it ready.
+  /// Alerted / Timeout: result.available is what was known (may be < seq).
+  WaitResult wait_for(std::int64_t seq) {
+    for (;;) {
+      WaitResult r = sequencer_->wait_strategy().wait_for(seq, sequencer_->cursor(), deps_, alerted_);
+      if (r.status != WaitStatus::Ok) return r;
+      // A multi-producer cursor counts claims: stop at the first unpublished slot.
+      const std::int64_t published = sequencer_->highest_published(seq, r.available);
+      if (published >= seq) return {published, WaitStatus::Ok};
+      if (alerted_.load(std::memory_order_acquire)) return {published, WaitStatus::Alerted};  // pairs with alert()
+      cpu_relax();  // a producer between claim and publish: a few instructions away
+    }
+  }
+
+  /// Any thread. Wakes the owner; its wait_for returns Alerted until clear_alert().
+  void alert() {
+    alerted_.store(true, std::memory_order_seq_cst);  // seq_cst: pairs with BlockingWaitStrategy's check
+    sequencer_->wait_strategy().signal_all_when_blocking();
+  }
+  void clear_alert() noexcept { alerted_.store(false, std::memory_order_release); }
+  [[nodiscard]] bool is_alerted() const noexcept { return alerted_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::int64_t cursor() const noexcept { return sequencer_->cursor().get(); }
+  [[nodiscard]] const std::vector<const Sequence*>& dependencies() const noexcept { return deps_; }
+
+ private:
+  Sequencer* sequencer_;
+  std::vector<const Sequence*> deps_;
+  std::atomic<bool> alerted_{false};
+};
+
+}  // namespace hft::disruptor
