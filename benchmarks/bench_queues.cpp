@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "pingpong_floor.hpp"
 #include "hft/core/cache.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/queue/mpsc_queue.hpp"
@@ -141,43 +142,6 @@ Metrics spsc_round_trip(const hft::bench::Options& o, std::size_t n) {
       while (!back->pop(v)) hft::cpu_relax();
       ticks[i] = hft::bench::TickTimer::now() - start;
       if (v != i) throw std::logic_error("round trip: wrong item");
-    }
-  });
-  pinger.join();
-  ponger.join();
-  std::vector<double> ns(n);
-  const double scale = hft::bench::TickTimer::ns_per_tick();
-  for (std::size_t i = 0; i < n; ++i) ns[i] = static_cast<double>(ticks[i]) * scale;
-  const double p50 = hft::bench::percentile(ns, 50);
-  const double p99 = hft::bench::percentile(ns, 99);
-  const double p999 = hft::bench::percentile(ns, 99.9);
-  return {{"p50", p50}, {"p99", p99}, {"p99.9", p999}};
-}
-
-// The physical floor: two padded atomics, each written by one core and spun on by the
-// other. Any queue round trip does at least this much cross-core traffic.
-struct AtomicPingPong {
-  alignas(hft::cache_line_size) std::atomic<std::uint64_t> ping{~0ull};
-  alignas(hft::cache_line_size) std::atomic<std::uint64_t> pong{~0ull};
-};
-Metrics atomic_round_trip(const hft::bench::Options& o, std::size_t n) {
-  auto pp = std::make_unique<AtomicPingPong>();
-  std::vector<std::uint64_t> ticks(n);
-  std::thread ponger([&] {
-    hft::bench::pin_this_thread(o.cpus[1]);
-    for (std::size_t i = 0; i < n; ++i) {
-      // Acquire/release pair with the pinger's store/load, as a queue's would.
-      while (pp->ping.load(std::memory_order_acquire) != i) hft::cpu_relax();
-      pp->pong.store(i, std::memory_order_release);
-    }
-  });
-  std::thread pinger([&] {
-    hft::bench::pin_this_thread(o.cpus[0]);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t start = hft::bench::TickTimer::now();
-      pp->ping.store(i, std::memory_order_release);
-      while (pp->pong.load(std::memory_order_acquire) != i) hft::cpu_relax();
-      ticks[i] = hft::bench::TickTimer::now() - start;
     }
   });
   pinger.join();
@@ -354,7 +318,7 @@ int main(int argc, char** argv) {
                    });
     suite.add_case("spsc_round_trip", {{"p50", "ns", false}, {"p99", "ns", false}, {"p99.9", "ns", false}},
                    {
-                       {"atomic ping-pong (floor)", [&] { return atomic_round_trip(opts, rtt_n); }},
+                       {"atomic ping-pong (floor)", [&] { return hft::bench::atomic_round_trip(opts, rtt_n); }},
                        {"hft::SpscQueue", [&] { return spsc_round_trip<HftSpsc>(opts, rtt_n); }},
                        {"boost::lockfree::spsc_queue", [&] { return spsc_round_trip<BoostSpsc>(opts, rtt_n); }},
                        {"moodycamel::ReaderWriterQueue", [&] { return spsc_round_trip<MoodyRwq>(opts, rtt_n); }},
