@@ -7,7 +7,7 @@ set -euo pipefail
 profile="${1:-test}"
 pkgs=(cmake make g++)
 if [[ "$profile" == "test" ]]; then
-  pkgs+=(clang catch2 libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev)
+  pkgs+=(clang catch2 libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev valgrind)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
