@@ -25,6 +25,8 @@
 #include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
+#include "hft/sched/rate_limiter.hpp"
+#include "hft/sync/seqlock.hpp"
 
 namespace hft {
 inline constexpr int version_major = 0;

@@ -1,0 +1,105 @@
+// hft/sched/rate_limiter.hpp: RateLimiter (token bucket) and its thread-safe variant.
+//
+// What: a bucket of `burst` tokens refilled at `rate_per_sec`; try_acquire(n, now) takes n
+//   tokens if present. Time is passed in (nanoseconds from a TscClock, SteadyClock or
+//   SimClock reading), so the limiter never reads a clock itself and tests are exact.
+//   The mini-OMS risk stage uses one per symbol (RISK_RATE).
+// Arithmetic: exact integers. Tokens are kept in nano-tokens (1 token = 10^9); each
+//   elapsed nanosecond adds `rate_per_sec` nano-tokens, in 128-bit arithmetic capped at
+//   the bucket size, so a long idle period (even 2^64 ns) cannot overflow, and the bucket
+//   refills to exactly `burst`. The bucket starts full. A `now` earlier than the last one
+//   seen (a clock that stepped back) adds nothing and is otherwise harmless.
+// Thread-safety contract: RateLimiter: one thread at a time. ThreadSafeRateLimiter: any
+//   thread (a short critical section under a std::mutex).
+// Progress: RateLimiter wait-free O(1); ThreadSafeRateLimiter blocking (mutex).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+
+namespace hft {
+
+class RateLimiter {
+  __extension__ typedef unsigned __int128 u128;  // -Wpedantic-clean via __extension__
+  static constexpr std::uint64_t kNano = 1'000'000'000ULL;
+
+ public:
+  /// Throws std::invalid_argument unless rate_per_sec >= 1 and burst >= 1.
+  RateLimiter(std::uint64_t rate_per_sec, std::uint64_t burst, std::uint64_t now_ns)
+      : rate_(rate_per_sec), burst_(burst), capacity_(static_cast<u128>(burst) * kNano),
+        tokens_(static_cast<u128>(burst) * kNano), last_(now_ns) {
+    if (rate_per_sec == 0) throw std::invalid_argument("RateLimiter: rate_per_sec must be >= 1");
+    if (burst == 0) throw std::invalid_argument("RateLimiter: burst must be >= 1");
+  }
+
+  /// Takes n tokens if available at `now_ns`; false (nothing taken) otherwise.
+  [[nodiscard]] bool try_acquire(std::uint64_t n, std::uint64_t now_ns) noexcept {
+    refill(now_ns);
+    const u128 need = static_cast<u128>(n) * kNano;
+    if (need > tokens_) return false;
+    tokens_ -= need;
+    return true;
+  }
+
+  /// Nanoseconds from now_ns until n tokens will be available (0: now). For n > burst,
+  /// which can never succeed, returns UINT64_MAX.
+  [[nodiscard]] std::uint64_t time_until_available(std::uint64_t n, std::uint64_t now_ns) const noexcept {
+    if (n > burst_) return std::numeric_limits<std::uint64_t>::max();
+    const u128 have = tokens_at(now_ns);
+    const u128 need = static_cast<u128>(n) * kNano;
+    if (have >= need) return 0;
+    const u128 missing = need - have;
+    return static_cast<std::uint64_t>((missing + rate_ - 1) / rate_);  // ceil: first ns with enough
+  }
+
+  /// Whole tokens available at now_ns.
+  [[nodiscard]] std::uint64_t available(std::uint64_t now_ns) const noexcept {
+    return static_cast<std::uint64_t>(tokens_at(now_ns) / kNano);
+  }
+  [[nodiscard]] std::uint64_t rate_per_sec() const noexcept { return rate_; }
+  [[nodiscard]] std::uint64_t burst() const noexcept { return burst_; }
+
+ private:
+  [[nodiscard]] u128 tokens_at(std::uint64_t now_ns) const noexcept {
+    if (now_ns <= last_) return tokens_;
+    const u128 add = static_cast<u128>(now_ns - last_) * rate_;  // < 2^128: no overflow
+    const u128 room = capacity_ - tokens_;
+    return add >= room ? capacity_ : tokens_ + add;
+  }
+  void refill(std::uint64_t now_ns) noexcept {
+    tokens_ = tokens_at(now_ns);
+    if (now_ns > last_) last_ = now_ns;
+  }
+
+  std::uint64_t rate_, burst_;
+  u128 capacity_, tokens_;
+  std::uint64_t last_;
+};
+
+/// RateLimiter shared by several threads (one mutex; the critical section is a few
+/// integer operations).
+class ThreadSafeRateLimiter {
+ public:
+  ThreadSafeRateLimiter(std::uint64_t rate_per_sec, std::uint64_t burst, std::uint64_t now_ns)
+      : inner_(rate_per_sec, burst, now_ns) {}
+  [[nodiscard]] bool try_acquire(std::uint64_t n, std::uint64_t now_ns) {
+    std::lock_guard lock(mutex_);
+    return inner_.try_acquire(n, now_ns);
+  }
+  [[nodiscard]] std::uint64_t time_until_available(std::uint64_t n, std::uint64_t now_ns) {
+    std::lock_guard lock(mutex_);
+    return inner_.time_until_available(n, now_ns);
+  }
+  [[nodiscard]] std::uint64_t available(std::uint64_t now_ns) {
+    std::lock_guard lock(mutex_);
+    return inner_.available(now_ns);
+  }
+
+ private:
+  std::mutex mutex_;
+  RateLimiter inner_;
+};
+
+}  // namespace hft

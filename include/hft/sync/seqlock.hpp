@@ -1,0 +1,103 @@
+// hft/sync/seqlock.hpp: SeqLock<T>, one writer that never waits, readers that copy the
+// value out and retry if a write overlapped.
+//
+// What: a trivially copyable T (a quote, a risk limit set, a config snapshot) published by
+//   one writer thread and read by any number of readers without locks. Readers never
+//   block the writer; a reader retries while a write is in progress or overlapped its copy.
+// When to use: small, frequently read, occasionally written state (a BBO, a limit table
+//   row) where a reader can afford a retry. When not: large T (a reader copies all of it,
+//   maybe several times), a T that is not trivially copyable (use DoubleBuffer), or a
+//   writer that writes so often that readers starve.
+// Thread-safety contract: store(): one writer thread at a time. load()/try_load()/
+//   version(): any thread.
+// Progress: store() is wait-free. try_load() is wait-free (one attempt); load() is
+//   lock-free for readers as a group but may retry while writes keep overlapping.
+// Memory model: the value lives in std::atomic<uint64_t> words, so the races a seqlock
+//   relies on are atomic, not undefined, and ThreadSanitizer checks them. (The common
+//   formulation copies plain memory under atomic_thread_fence; it is a data race in C++
+//   and needs fences, which this project does not hand-roll.)
+//   Writer: seq <- odd (relaxed); every word: store(release); seq <- even (release).
+//   Reader: s0 = seq.load(acquire); every word: load(acquire); s1 = seq.load(relaxed);
+//     the copy is good iff s0 == s1 and s0 is even.
+//   Why that suffices: if the reader loaded a word written by a later write W, that
+//   word's release store makes W's earlier odd seq store happen-before the reader's s1
+//   load, so s1 != s0. If s0 (acquire) read the even seq of write V, all of V's word
+//   stores are visible to the word loads. On x86 every one of these is a plain mov.
+// Complexity: O(sizeof(T) / 8) per store and per load attempt.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <type_traits>
+
+#include "hft/core/cache.hpp"
+#include "hft/core/cpu.hpp"
+
+namespace hft {
+
+template <class T>
+class SeqLock {
+  static_assert(std::is_trivially_copyable_v<T>, "SeqLock<T> needs a trivially copyable T (else: DoubleBuffer)");
+  static constexpr std::size_t kWords = (sizeof(T) + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+
+ public:
+  explicit SeqLock(const T& initial = T{}) noexcept { write_words(initial); }
+
+  SeqLock(const SeqLock&) = delete;
+  SeqLock& operator=(const SeqLock&) = delete;
+
+  /// Writer thread only. Publishes v.
+  void store(const T& v) noexcept {
+    const std::uint64_t s = seq_.load(std::memory_order_relaxed);
+    // Odd: a write is in progress. Relaxed is enough: each word's release store below
+    // orders this store before it for any reader that loads that word (see the header).
+    seq_.store(s + 1, std::memory_order_relaxed);
+    write_words(v);
+    seq_.store(s + 2, std::memory_order_release);  // pairs with try_load()'s acquire of s0
+  }
+
+  /// Any thread. One attempt: the value, or nullopt if a write was in progress or
+  /// overlapped the copy.
+  [[nodiscard]] std::optional<T> try_load() const noexcept {
+    const std::uint64_t s0 = seq_.load(std::memory_order_acquire);  // pairs with store()'s final release
+    if (s0 & 1) return std::nullopt;
+    std::array<std::uint64_t, kWords> buf;
+    for (std::size_t i = 0; i < kWords; ++i) {
+      buf[i] = words_[i].load(std::memory_order_acquire);  // pairs with the word's release store
+    }
+    if (seq_.load(std::memory_order_relaxed) != s0) return std::nullopt;
+    std::array<unsigned char, sizeof(T)> bytes;
+    std::memcpy(bytes.data(), buf.data(), sizeof(T));
+    return std::bit_cast<T>(bytes);
+  }
+
+  /// Any thread. Retries until a consistent copy is read.
+  [[nodiscard]] T load() const noexcept {
+    for (;;) {
+      if (auto v = try_load()) return *v;
+      cpu_relax();
+    }
+  }
+
+  /// Any thread. Even numbers count completed writes times two (odd: one in progress).
+  [[nodiscard]] std::uint64_t version() const noexcept { return seq_.load(std::memory_order_acquire); }
+
+ private:
+  void write_words(const T& v) noexcept {
+    std::array<std::uint64_t, kWords> buf{};
+    std::memcpy(buf.data(), &v, sizeof(T));
+    for (std::size_t i = 0; i < kWords; ++i) {
+      words_[i].store(buf[i], std::memory_order_release);  // pairs with try_load()'s acquire word loads
+    }
+  }
+
+  alignas(cache_line_size) std::atomic<std::uint64_t> seq_{0};
+  std::array<std::atomic<std::uint64_t>, kWords> words_{};
+};
+
+}  // namespace hft

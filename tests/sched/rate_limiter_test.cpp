@@ -1,0 +1,64 @@
+#include "hft/sched/rate_limiter.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "../support/catch.hpp"
+#include "hft/core/clock.hpp"
+
+using hft::RateLimiter;
+
+TEST_CASE("RateLimiter: exact refill arithmetic and burst with a SimClock", "[ratelimiter]") {
+  hft::SimClock clock(1'000);
+  RateLimiter rl(10, 5, clock.now_ns());  // 10 tokens/s, burst 5: one token per 100 ms
+  REQUIRE(rl.available(clock.now_ns()) == 5);
+  REQUIRE(rl.try_acquire(5, clock.now_ns()));  // the whole burst at once
+  REQUIRE_FALSE(rl.try_acquire(1, clock.now_ns()));
+  REQUIRE(rl.time_until_available(1, clock.now_ns()) == 100'000'000);
+  clock.advance(99'999'999);
+  REQUIRE_FALSE(rl.try_acquire(1, clock.now_ns()));  // one nanosecond short
+  REQUIRE(rl.time_until_available(1, clock.now_ns()) == 1);
+  clock.advance(1);
+  REQUIRE(rl.try_acquire(1, clock.now_ns()));  // exactly on time
+  REQUIRE_FALSE(rl.try_acquire(1, clock.now_ns()));
+  clock.advance(250'000'000);  // 2.5 tokens
+  REQUIRE(rl.available(clock.now_ns()) == 2);
+  REQUIRE_FALSE(rl.try_acquire(3, clock.now_ns()));  // a failed acquire takes nothing
+  REQUIRE(rl.try_acquire(2, clock.now_ns()));
+  REQUIRE(rl.time_until_available(1, clock.now_ns()) == 50'000'000);  // the half token remains
+}
+
+TEST_CASE("RateLimiter: no overflow on long idle, n > burst never succeeds, clock steps back",
+          "[ratelimiter]") {
+  RateLimiter fast(1'000'000'000, 1'000'000, 0);  // 1e9/s
+  REQUIRE(fast.try_acquire(1'000'000, 0));
+  const std::uint64_t far = std::numeric_limits<std::uint64_t>::max();
+  REQUIRE(fast.available(far) == 1'000'000);  // refilled to exactly the burst, no wrap
+  REQUIRE(fast.try_acquire(1'000'000, far));
+  REQUIRE(fast.time_until_available(1'000'001, far) == std::numeric_limits<std::uint64_t>::max());
+  REQUIRE_FALSE(fast.try_acquire(1'000'001, far));
+
+  RateLimiter rl(1, 1, 1'000'000'000);
+  REQUIRE(rl.try_acquire(1, 1'000'000'000));
+  REQUIRE_FALSE(rl.try_acquire(1, 500));  // time went backwards: no refill, no harm
+  REQUIRE(rl.try_acquire(1, 2'000'000'000));
+  REQUIRE_THROWS_AS(RateLimiter(0, 1, 0), std::invalid_argument);
+  REQUIRE_THROWS_AS(RateLimiter(1, 0, 0), std::invalid_argument);
+}
+
+TEST_CASE("ThreadSafeRateLimiter hands out exactly the burst across threads", "[ratelimiter][stress]") {
+  hft::ThreadSafeRateLimiter rl(1, 10'000, 0);  // time frozen at 0: only the burst exists
+  std::vector<std::thread> ts;
+  std::vector<int> granted(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 5'000; ++i) granted[static_cast<std::size_t>(t)] += rl.try_acquire(1, 0) ? 1 : 0;
+    });
+  }
+  for (auto& t : ts) t.join();
+  REQUIRE(granted[0] + granted[1] + granted[2] + granted[3] == 10'000);
+  REQUIRE(rl.available(0) == 0);
+}
