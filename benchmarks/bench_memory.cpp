@@ -22,12 +22,8 @@
 namespace {
 
 using hft::bench::Metrics;
+using hft::bench::do_not_optimize;
 using clk = std::chrono::steady_clock;
-
-template <class T>
-inline void do_not_optimize(const T& v) {
-  asm volatile("" : : "r,m"(v) : "memory");
-}
 
 // A user-provided constructor that leaves the bytes alone: `T()` would otherwise
 // value-initialise (zero-fill) the object, which raw allocators like boost::pool::malloc

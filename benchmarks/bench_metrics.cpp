@@ -15,14 +15,9 @@
 namespace {
 
 using hft::bench::Metrics;
+using hft::bench::do_not_optimize;
 using clk = std::chrono::steady_clock;
 constexpr std::uint64_t kHour = 3'600'000'000'000ULL;
-
-// Keeps a value alive without a fence (the optimiser must assume memory is read).
-template <class T>
-inline void do_not_optimize(const T& v) {
-  asm volatile("" : : "r,m"(v) : "memory");
-}
 
 double ns_per_op(clk::time_point t0, clk::time_point t1, std::uint64_t ops) {
   return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(ops);

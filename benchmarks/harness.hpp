@@ -96,6 +96,13 @@ class TickTimer {
   }
 };
 
+/// Keeps a value alive without a fence: the optimiser must assume the asm reads it (and
+/// any memory), so the computation producing it cannot be elided.
+template <class T>
+inline void do_not_optimize(const T& v) {
+  asm volatile("" : : "r,m"(v) : "memory");
+}
+
 /// Percentile of a sample set (nearest rank); sorts in place.
 inline double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;

@@ -26,6 +26,7 @@
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
 #include "hft/sched/rate_limiter.hpp"
+#include "hft/sync/double_buffer.hpp"
 #include "hft/sync/seqlock.hpp"
 
 namespace hft {
