@@ -196,3 +196,17 @@ TEST_CASE("ReusePool under ASan: use after release is reported", "[pool][asan]")
   REQUIRE(r.stderr_text.find("use-after-poison") != std::string::npos);
 }
 #endif
+
+TEST_CASE("ReusePool: a growing pool destroys its survivors in every slab", "[pool][lifecycle]") {
+  Tracked::reset();
+  {
+    ReusePool<Tracked> pool(3, hft::PoolOptions{true});
+    std::vector<Tracked*> ps;
+    for (std::uint64_t i = 0; i < 10; ++i) ps.push_back(pool.create(i));  // 4 slabs
+    REQUIRE(pool.slab_count() == 4);
+    for (std::size_t i = 0; i < ps.size(); i += 3) pool.destroy(ps[i]);  // free some in each slab
+    REQUIRE(Tracked::live() == 6);
+  }  // the pool destroys the 6 survivors, spread over all slabs, exactly once
+  REQUIRE(Tracked::errors == 0);
+  REQUIRE(Tracked::live() == 0);
+}

@@ -116,9 +116,11 @@ class ReusePool {
       auto mark_list = [&](Slot* s) {
         while (s != nullptr) {
           detail::asan_unpoison(s, sizeof(Slot));
+          // Integer addresses: subtracting pointers into different slabs would be UB.
+          const auto a = reinterpret_cast<std::uintptr_t>(s);
           for (std::size_t k = 0; k < slabs_.size(); ++k) {
-            const auto off = s - slabs_[k].slots.get();
-            if (off >= 0 && static_cast<std::size_t>(off) < slab_size_) free_mark[k][static_cast<std::size_t>(off)] = true;
+            const auto b = reinterpret_cast<std::uintptr_t>(slabs_[k].slots.get());
+            if (a >= b && a < b + slab_size_ * sizeof(Slot)) free_mark[k][(a - b) / sizeof(Slot)] = true;
           }
           s = s->next;
         }
