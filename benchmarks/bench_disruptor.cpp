@@ -111,18 +111,6 @@ Metrics queue_1p1c(const hft::bench::Options& o, std::uint64_t n, Push push, Pop
 
 // ---- 2P1C (3 threads on 2 cores) --------------------------------------------------------
 
-struct Backoff {
-  int spins = 0;
-  void pause() {
-    if (++spins < 64) {
-      hft::cpu_relax();
-    } else {
-      spins = 0;
-      std::this_thread::yield();
-    }
-  }
-};
-
 Metrics disruptor_2p1c(std::uint64_t per_producer, std::int64_t batch) {
   Disruptor<ValueEvent, ProducerType::Multi, YieldingWaitStrategy, YieldingProducerWait> d(kRing);
   SumHandler h;
@@ -152,36 +140,6 @@ Metrics disruptor_2p1c(std::uint64_t per_producer, std::int64_t batch) {
   const auto t1 = clk::now();
   const std::uint64_t total = 2 * per_producer;
   if (h.sum != total * (total - 1) / 2) throw std::logic_error("disruptor 2p1c: lost events");
-  return {{"", per_ms(total, t0, t1)}};
-}
-
-template <class MakeProducer, class PopSome>
-Metrics queue_2p1c(std::uint64_t per_producer, MakeProducer make_producer, PopSome pop_some) {
-  std::atomic<bool> go{false};
-  std::vector<std::thread> ps;
-  for (std::uint64_t p = 0; p < 2; ++p) {
-    ps.emplace_back([&, p] {
-      auto push = make_producer();
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      Backoff b;
-      for (std::uint64_t i = 0; i < per_producer; ++i) {
-        while (!push(p * per_producer + i)) b.pause();
-      }
-    });
-  }
-  const std::uint64_t total = 2 * per_producer;
-  std::uint64_t sum = 0, got = 0;
-  Backoff b;
-  const auto t0 = clk::now();
-  go.store(true, std::memory_order_release);
-  while (got < total) {
-    const std::uint64_t k = pop_some(sum);
-    if (k == 0) b.pause();
-    got += k;
-  }
-  const auto t1 = clk::now();
-  for (auto& t : ps) t.join();
-  if (sum != total * (total - 1) / 2) throw std::logic_error("queue 2p1c: lost items");
   return {{"", per_ms(total, t0, t1)}};
 }
 
@@ -324,8 +282,8 @@ int main(int argc, char** argv) {
                        {"hft::MpscQueue",
                         [&] {
                           auto q = std::make_unique<hft::MpscQueue<std::uint64_t>>(kRing);
-                          return queue_2p1c(
-                              mp_n, [&] { return [&](std::uint64_t v) { return q->try_push(v); }; },
+                          return hft::bench::many_to_one_throughput(
+                              mp_n, 2, [&] { return [&](std::uint64_t v) { return q->try_push(v); }; },
                               [&](std::uint64_t& sum) -> std::uint64_t {
                                 return q->consume([&](std::uint64_t v) { sum += v; }, 256);
                               });
@@ -334,8 +292,8 @@ int main(int argc, char** argv) {
                         [&] {
                           auto q = std::make_unique<moodycamel::ConcurrentQueue<std::uint64_t>>(kRing, 2, 0);
                           moodycamel::ConsumerToken ctok(*q);
-                          return queue_2p1c(
-                              mp_n,
+                          return hft::bench::many_to_one_throughput(
+                              mp_n, 2,
                               [&] {
                                 return [&q, tok = std::make_shared<moodycamel::ProducerToken>(*q)](std::uint64_t v) {
                                   return q->enqueue(*tok, v);

@@ -146,13 +146,7 @@ Metrics spsc_round_trip(const hft::bench::Options& o, std::size_t n) {
   });
   pinger.join();
   ponger.join();
-  std::vector<double> ns(n);
-  const double scale = hft::bench::TickTimer::ns_per_tick();
-  for (std::size_t i = 0; i < n; ++i) ns[i] = static_cast<double>(ticks[i]) * scale;
-  const double p50 = hft::bench::percentile(ns, 50);
-  const double p99 = hft::bench::percentile(ns, 99);
-  const double p999 = hft::bench::percentile(ns, 99.9);
-  return {{"p50", p50}, {"p99", p99}, {"p99.9", p999}};
+  return hft::bench::round_trip_metrics(ticks);
 }
 
 // ---- MPSC throughput -------------------------------------------------------------------
@@ -234,51 +228,14 @@ struct MutexMpsc {
   }
 };
 
-// Spins briefly, then yields: 3 threads share 2 cores here, and a pure spin would burn
-// the quantum of the thread it is waiting for. Every implementation gets the same loop.
-struct Backoff {
-  int spins = 0;
-  void pause() {
-    if (++spins < 64) {
-      hft::cpu_relax();
-    } else {
-      spins = 0;
-      std::this_thread::yield();
-    }
-  }
-};
-
+// 3 threads on 2 cores: every implementation waits with the harness's SpinThenYield.
 template <class Q>
 Metrics mpsc_throughput(std::uint64_t per_producer, int producers) {
   auto q = std::make_unique<Q>();
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      auto prod = q->producer();
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      const std::uint64_t base = static_cast<std::uint64_t>(p) * per_producer;
-      Backoff b;
-      for (std::uint64_t i = 0; i < per_producer; ++i) {
-        while (!prod.push(base + i)) b.pause();
-      }
-    });
-  }
-  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
-  std::uint64_t sum = 0, got = 0;
-  Backoff b;
-  std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const auto t0 = clk::now();
-  go.store(true, std::memory_order_release);
-  while (got < total) {
-    const std::size_t k = q->pop_some(sum);
-    if (k == 0) b.pause();
-    got += k;
-  }
-  const auto t1 = clk::now();
-  for (auto& t : threads) t.join();
-  if (sum != total * (total - 1) / 2) throw std::logic_error("mpsc throughput: lost or duplicated items");
-  return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
+  return hft::bench::many_to_one_throughput(
+      per_producer, producers,
+      [&q] { return [prod = q->producer()](std::uint64_t v) mutable { return prod.push(v); }; },
+      [&q](std::uint64_t& sum) -> std::uint64_t { return q->pop_some(sum); });
 }
 
 }  // namespace

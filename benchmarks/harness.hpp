@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "hft/core/clock.hpp"
+#include "hft/core/cpu.hpp"
 #include "hft/core/thread.hpp"
 
 namespace hft::bench {
@@ -111,6 +113,73 @@ inline double percentile(std::vector<double>& v, double p) {
   return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
+/// One run of one implementation: named metrics (the first is the headline).
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+/// Per-sample round-trip ticks -> {p50, p99, p99.9} in nanoseconds.
+inline Metrics round_trip_metrics(const std::vector<std::uint64_t>& ticks) {
+  std::vector<double> ns(ticks.size());
+  const double scale = TickTimer::ns_per_tick();
+  for (std::size_t i = 0; i < ticks.size(); ++i) ns[i] = static_cast<double>(ticks[i]) * scale;
+  const double p50 = percentile(ns, 50);
+  const double p99 = percentile(ns, 99);
+  const double p999 = percentile(ns, 99.9);
+  return {{"p50", p50}, {"p99", p99}, {"p99.9", p999}};
+}
+
+/// Spins briefly, then yields: benchmarks that run more threads than cores use it, so a
+/// waiting thread does not burn the quantum of the thread it waits for. Every
+/// implementation in a case gets the same loop.
+struct SpinThenYield {
+  int spins = 0;
+  void pause() {
+    if (++spins < 64) {
+      hft::cpu_relax();
+    } else {
+      spins = 0;
+      std::this_thread::yield();
+    }
+  }
+};
+
+/// Throughput of `producers` threads each pushing per_producer distinct uint64 values to
+/// one consumer (the calling thread). make_push() is called on each producer thread and
+/// returns a callable bool(uint64_t) (false: full, retry); pop_some(sum) adds what it
+/// popped to sum and returns how many (0: empty). Checks every value arrived once (by
+/// sum) and returns items/ms. Threads are unpinned.
+template <class MakePush, class PopSome>
+Metrics many_to_one_throughput(std::uint64_t per_producer, int producers, MakePush make_push, PopSome pop_some) {
+  using clk = std::chrono::steady_clock;
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      auto push = make_push();
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();  // pairs with the release below
+      const std::uint64_t base = static_cast<std::uint64_t>(p) * per_producer;
+      SpinThenYield b;
+      for (std::uint64_t i = 0; i < per_producer; ++i) {
+        while (!push(base + i)) b.pause();
+      }
+    });
+  }
+  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
+  std::uint64_t sum = 0, got = 0;
+  SpinThenYield b;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));  // producers reach the start line
+  const auto t0 = clk::now();
+  go.store(true, std::memory_order_release);  // pairs with the producers' acquire
+  while (got < total) {
+    const std::uint64_t k = pop_some(sum);
+    if (k == 0) b.pause();
+    got += k;
+  }
+  const auto t1 = clk::now();
+  for (auto& t : threads) t.join();
+  if (sum != total * (total - 1) / 2) throw std::logic_error("many-to-one throughput: lost or duplicated items");
+  return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
+}
+
 struct Stats {
   double median = 0, min = 0, max = 0;
 };
@@ -124,9 +193,6 @@ inline Stats summarize(std::vector<double> v) {
   s.max = v.back();
   return s;
 }
-
-/// One run of one implementation: named metrics (the first is the headline).
-using Metrics = std::vector<std::pair<std::string, double>>;
 
 struct MetricSpec {
   std::string name;  // suffix of the case name, "" for the headline metric

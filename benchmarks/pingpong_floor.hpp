@@ -42,13 +42,7 @@ inline Metrics atomic_round_trip(const hft::bench::Options& o, std::size_t n) {
   });
   pinger.join();
   ponger.join();
-  std::vector<double> ns(n);
-  const double scale = hft::bench::TickTimer::ns_per_tick();
-  for (std::size_t i = 0; i < n; ++i) ns[i] = static_cast<double>(ticks[i]) * scale;
-  const double p50 = hft::bench::percentile(ns, 50);
-  const double p99 = hft::bench::percentile(ns, 99);
-  const double p999 = hft::bench::percentile(ns, 99.9);
-  return {{"p50", p50}, {"p99", p99}, {"p99.9", p999}};
+  return round_trip_metrics(ticks);
 }
 
 }  // namespace hft::bench
