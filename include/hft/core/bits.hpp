@@ -2,7 +2,10 @@
 //
 // What: is_power_of_two(x), round_up_pow2(x) (throws std::length_error when the
 //   result does not fit), log2_floor(x). All constexpr.
-// Thread safety: pure functions. Complexity: O(1) (a bit-scan instruction).
+// When to use: sizing rings and masks (power-of-two capacities). When not: arbitrary
+//   integer maths (use <bit> directly).
+// Thread safety: pure functions. Progress: wait-free. Complexity: O(1) (a bit-scan
+//   instruction).
 #pragma once
 
 #include <bit>

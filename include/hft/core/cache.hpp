@@ -10,7 +10,7 @@
 // When to use: any atomic written by one thread and read by another on a hot path.
 //   When not: cold data; padding costs memory and cache capacity.
 // Thread safety: CachePadded<T> adds none; it is exactly as safe as T.
-// Complexity: none at run time.
+// Progress and complexity: none at run time (a layout tool).
 #pragma once
 
 #include <cstddef>

@@ -5,6 +5,8 @@
 //   the sibling hyper-thread the pipeline). On AArch64 it is YIELD, on 32-bit ARM
 //   YIELD, on POWER "or 27,27,27" (lower SMT priority). Any other architecture
 //   fails to compile, so a missing hint is never silent.
+// When to use: the body of every busy-wait loop. When not: waits that may outlast a
+//   scheduler quantum (yield, sleep or block instead).
 // Cost: PAUSE is ~10-140 cycles depending on the micro-architecture (Skylake and
 //   later: ~140); the call never enters the kernel. A spin that may last longer
 //   than a scheduler quantum should yield or block instead (see the wait strategies).

@@ -5,6 +5,8 @@
 //   one, and calls handler.on_event(event, seq, end_of_batch) for each event up to it
 //   (at most max_batch_size per batch), then advances its own Sequence once per batch,
 //   which releases the slots to producers and downstream consumers.
+// When to use: a consumer that owns a thread and processes every event (the Disruptor
+//   builder makes these). When not: a thread with its own loop (EventPoller).
 // Handler: a type with on_event(E&, std::int64_t seq, bool end_of_batch); optionally
 //   on_batch_start(std::int64_t batch_size), on_start(), on_shutdown(),
 //   on_timeout(std::int64_t last_available) (detected at compile time, no virtual calls).
@@ -79,12 +81,13 @@ class BatchEventProcessor {
   /// The consumer loop. Returns after halt(), or after a handler exception under the
   /// Halt policy; rethrows it under Rethrow. Throws std::logic_error if already running.
   void run() {
+    // acq_rel: a second run() sees the first one's claim; pairs with Stop's release.
     if (running_.exchange(true, std::memory_order_acq_rel)) {
       throw std::logic_error("BatchEventProcessor::run: already running");
     }
     struct Stop {
       BatchEventProcessor& p;
-      ~Stop() { p.running_.store(false, std::memory_order_release); }
+      ~Stop() { p.running_.store(false, std::memory_order_release); }  // pairs with running()'s acquire
     } stop{*this};
     barrier_.clear_alert();
     if constexpr (requires { handler_.on_start(); }) handler_.on_start();
@@ -114,7 +117,7 @@ class BatchEventProcessor {
         sequence_.set(s);  // the failed event counts as processed: nothing waits on it forever
         next = s + 1;
         if (options_.exception_policy == ExceptionPolicy::SkipAndReport) continue;
-        failed_.store(true, std::memory_order_release);
+        failed_.store(true, std::memory_order_release);  // pairs with failed()'s acquire (the owner halts all)
         if (options_.exception_policy == ExceptionPolicy::Rethrow) to_rethrow = std::current_exception();
         break;
       }
@@ -135,7 +138,9 @@ class BatchEventProcessor {
 
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }
+  /// Acquire pairs with run()'s release on exit: once false, run() has finished the handler.
   [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  /// Acquire pairs with the release store when a handler failed under Halt/Rethrow.
   [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   [[nodiscard]] Barrier& barrier() noexcept { return barrier_; }
 

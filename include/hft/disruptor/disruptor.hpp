@@ -11,6 +11,9 @@
 //   d.shutdown();                               // drain everything published, then stop
 //   Handlers are taken by reference and must outlive the Disruptor. The producer is
 //   gated on the last consumers of every chain (wired automatically as the graph grows).
+// When to use: a pipeline, fan-out or diamond of consumers over one ring, each on its
+//   own thread. When not: a 1:1 hand-off (SpscQueue); consumers that run inside another
+//   loop (RingBuffer + EventPoller).
 // Thread-safety contract: build the graph and call start()/shutdown()/halt() from one
 //   controlling thread, before producers start publishing (the gating set is not
 //   synchronised with claims). Publishing follows the ring's producer type.

@@ -6,6 +6,8 @@
 //   the dependencies' progress) and returns at once; fn returns false to stop early.
 //   Its Sequence must be added to the ring's gating sequences (or to a downstream
 //   barrier) like any consumer's.
+// When to use: the consumer shares a thread with other work. When not: a dedicated
+//   consumer thread (BatchEventProcessor waits by a strategy instead of polling).
 // Thread-safety contract: poll(): one thread at a time. sequence(): any thread.
 // Progress: wait-free per call (no waiting: returns Idle/Gating when nothing is ready).
 // Memory ordering: as a barrier (acquire loads of cursor, availability, dependencies);

@@ -115,7 +115,7 @@ class MultiProducerSequencer : public detail::SequencerBase<W, P> {
   void set_available(std::int64_t seq) noexcept {
     auto& slot = available_[static_cast<std::size_t>(seq & mask_)];
     if constexpr (W::kNeedsSeqCstPublish) {
-      slot.store(flag(seq), std::memory_order_seq_cst);
+      slot.store(flag(seq), std::memory_order_seq_cst);  // Dekker pair with BlockingWaitStrategy's waiter count
     } else {
       slot.store(flag(seq), std::memory_order_release);  // pairs with is_available()'s acquire
     }

@@ -3,6 +3,8 @@
 // What: a monotonically increasing position in a ring buffer (starts at -1: "nothing
 //   yet"), alone in its own 128-byte block so that the producer's cursor and each
 //   consumer's progress never share a cache line.
+// When to use: building a sequencer, barrier or consumer of your own. When not: a
+//   plain counter (hft::Counter).
 // Thread-safety contract: one writer at a time per Sequence (a producer's cursor, a
 //   consumer's progress); any number of readers. add_and_get/compare_and_set may be used
 //   by several writers (the multi-producer claim counter).

@@ -5,6 +5,8 @@
 //   processed by every dependency (the consumers this one runs after), and returns the
 //   highest sequence available, so the consumer can process a whole batch. Supports an
 //   alert (halt) that wakes the waiter, and the wait strategy's timeout.
+// When to use: writing a consumer loop by hand (BatchEventProcessor and Disruptor
+//   create barriers for you). When not: a consumer that must never block (EventPoller).
 // Thread-safety contract: wait_for(): the one consumer thread that owns the barrier.
 //   alert()/clear_alert()/is_alerted(): any thread.
 // Progress: wait_for blocks per the wait strategy; alert() is wait-free (plus a wake-up).

@@ -1,6 +1,7 @@
 // hft/disruptor/sequencer_base.hpp: what both sequencers share: buffer size checks,
 // gating sequences, the wait strategies, halting. Internal: use
-// SingleProducerSequencer or MultiProducerSequencer.
+// SingleProducerSequencer or MultiProducerSequencer, whose headers give the thread-safety
+// contract and progress guarantees; halt() here is any-thread and wait-free.
 #pragma once
 
 #include <cstdint>
@@ -62,9 +63,9 @@ class SequencerBase {
     halted_.store(true, std::memory_order_seq_cst);
     wait_.signal_all_when_blocking();
   }
-  [[nodiscard]] bool halted() const noexcept { return halted_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool halted() const noexcept { return halted_.load(std::memory_order_acquire); }  // pairs with halt()
   /// Clears halt() so the sequencer can be used again (e.g. a restarted Disruptor).
-  void clear_halt() noexcept { halted_.store(false, std::memory_order_release); }
+  void clear_halt() noexcept { halted_.store(false, std::memory_order_release); }  // pairs with halted()
 
  protected:
   void check_claim(std::int64_t n) const {

@@ -23,6 +23,11 @@
 // Alerts: every strategy returns WaitStatus::Alerted promptly once `alerted` is set and
 //   signal_all_when_blocking() has been called (halt() does both).
 //
+// Progress: busy-spin, yielding and backoff waits are polling loops (blocking in the
+//   sense that they return only when the sequence is available, alerted or timed out);
+//   the blocking strategy sleeps on a condition variable. signal_all_when_blocking() is
+//   wait-free unless a consumer sleeps (then a lock and a notify).
+//
 // Producer wait strategies (for next() on a full ring): a type with
 //   void idle(std::uint32_t attempt) noexcept
 //   BusySpinProducerWait, YieldingProducerWait (default), SleepingProducerWait.
@@ -159,7 +164,7 @@ class BlockingWaitStrategy {
       // seq_cst reads: with the seq_cst cursor store / alert store and the waiters_ load
       // on the other side, either the publisher sees us waiting or we see its store.
       while (cursor.get_seq_cst() < seq) {
-        if (alerted.load(std::memory_order_seq_cst)) {
+        if (alerted.load(std::memory_order_seq_cst)) {  // pairs with SequenceBarrier::alert()'s seq_cst store
           waiters_.fetch_sub(1, std::memory_order_relaxed);
           return {cursor.get(), WaitStatus::Alerted};
         }

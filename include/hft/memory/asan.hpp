@@ -1,4 +1,6 @@
-// hft/memory/asan.hpp: AddressSanitizer poisoning hooks (no-ops without ASan). Internal.
+// hft/memory/asan.hpp: AddressSanitizer poisoning hooks (no-ops without ASan). Internal:
+// used by the memory primitives to poison released memory. Thread safety: as ASan's
+// interface (any thread, on memory the caller owns). Progress: wait-free.
 #pragma once
 
 #include <cstddef>

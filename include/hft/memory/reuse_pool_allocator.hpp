@@ -14,6 +14,8 @@
 //   (vector: just reserve()).
 // Thread-safety contract: as a std::allocator used by one container: one thread at a
 //   time per PoolSet (all copies and rebinds of an allocator share it).
+// Progress: allocate/deallocate are wait-free O(1), except allocate when a pool must
+//   grow (one slab allocation) or a new block size appears (one pool allocation).
 // Propagation: equal iff they share a PoolSet; propagate on copy assignment, move
 //   assignment and swap (memory always travels with its pool); is_always_equal false.
 // Memory: slabs are freed when the last allocator sharing the PoolSet is destroyed.

@@ -4,6 +4,8 @@
 //   tokens if present. Time is passed in (nanoseconds from a TscClock, SteadyClock or
 //   SimClock reading), so the limiter never reads a clock itself and tests are exact.
 //   The mini-OMS risk stage uses one per symbol (RISK_RATE).
+// When to use: per-symbol or per-client order-rate limits, throttling retries. When
+//   not: bandwidth shaping that must smooth rather than admit bursts (a leaky bucket).
 // Arithmetic: exact integers. Tokens are kept in nano-tokens (1 token = 10^9); each
 //   elapsed nanosecond adds `rate_per_sec` nano-tokens, in 128-bit arithmetic capped at
 //   the bucket size, so a long idle period (even 2^64 ns) cannot overflow, and the bucket

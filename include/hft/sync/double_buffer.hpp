@@ -11,6 +11,7 @@
 //   frequent that the writer's waits dominate; memory-tight T (two copies are kept).
 // Thread-safety contract: read(): any thread, any number at once. modify()/store(): one
 //   writer at a time (concurrent writers are serialised by an internal mutex).
+// Progress: read() wait-free; modify()/store() blocking (see below).
 // What each side may wait for:
 //   readers: never. read() is wait-free: two atomic RMWs and two loads around the call.
 //   writer: waits (spinning, then yielding) until every reader that started before its
@@ -51,7 +52,7 @@ class DoubleBuffer {
   /// fn must not keep references to the state after it returns.
   template <class F>
   decltype(auto) read(F&& fn) const {
-    const int vi = version_.load(std::memory_order_seq_cst);
+    const int vi = version_.load(std::memory_order_seq_cst);  // pairs with modify()'s version switch
     readers_[vi].value.fetch_add(1, std::memory_order_seq_cst);  // arrive (Dekker with the writer's wait)
     struct Depart {
       const DoubleBuffer& self;
@@ -72,10 +73,10 @@ class DoubleBuffer {
     const int active = active_.load(std::memory_order_relaxed);
     const int next = 1 - active;
     fn(copies_[next]);                                   // no reader is on the inactive copy
-    active_.store(next, std::memory_order_seq_cst);      // new readers go to the new state
+    active_.store(next, std::memory_order_seq_cst);  // pairs with read()'s load: new readers see the new state
     const int vi = version_.load(std::memory_order_relaxed);
     wait_empty(1 - vi);  // readers who arrived on the other indicator earlier are done
-    version_.store(1 - vi, std::memory_order_seq_cst);
+    version_.store(1 - vi, std::memory_order_seq_cst);  // pairs with read()'s version load (Dekker with arrive)
     wait_empty(vi);      // every reader that could still see `active` has left
     fn(copies_[active]);
   }
@@ -87,8 +88,8 @@ class DoubleBuffer {
 
  private:
   void wait_empty(int i) const {
-    // Seq_cst load; reading a departure's release RMW orders that reader's accesses
-    // before our next write to the copy it used.
+    // Seq_cst load, pairing with each reader's release departure: it orders that reader's
+    // accesses before our next write to the copy it used.
     for (std::uint32_t spins = 0; readers_[i].value.load(std::memory_order_seq_cst) != 0; ++spins) {
       if (spins < 256) {
         cpu_relax();

@@ -104,7 +104,7 @@ class SeqLock {
   }
 
   /// Any thread. Even numbers count completed writes times two (odd: one in progress).
-  [[nodiscard]] std::uint64_t version() const noexcept { return seq_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t version() const noexcept { return seq_.load(std::memory_order_acquire); }  // pairs with store()
 
  private:
   void write_words(const T& v) noexcept {
