@@ -39,18 +39,12 @@ class SingleProducerSequencer : public detail::SequencerBase<W, P> {
   /// Producer only. Claims the next n slots (returns the highest); waits while full.
   [[nodiscard]] std::int64_t next(std::int64_t n = 1) {
     this->check_claim(n);
-    const std::int64_t next_value = next_value_ + n;
-    const std::int64_t wrap_point = next_value - this->buffer_size_;
-    if (wrap_point > cached_gating_ || cached_gating_ > next_value_) {
-      std::int64_t min;
-      for (std::uint32_t attempt = 0; wrap_point > (min = this->min_gating(next_value_)); ++attempt) {
-        if (this->halted()) throw Halted();
-        this->producer_wait_.idle(attempt);
-      }
-      cached_gating_ = min;
+    for (std::uint32_t attempt = 0; !has_capacity(n); ++attempt) {
+      if (this->halted()) throw Halted();
+      this->producer_wait_.idle(attempt);
     }
-    next_value_ = next_value;
-    return next_value;
+    next_value_ += n;
+    return next_value_;
   }
 
   /// Producer only. Claims n slots, or returns nullopt at once when the ring lacks room.
@@ -81,6 +75,8 @@ class SingleProducerSequencer : public detail::SequencerBase<W, P> {
   }
 
  private:
+  // Room for n more? Reads the consumers' sequences only when the cached minimum says
+  // the ring may be full (or the cache is stale from before a reset).
   [[nodiscard]] bool has_capacity(std::int64_t n) {
     const std::int64_t wrap_point = next_value_ + n - this->buffer_size_;
     if (wrap_point > cached_gating_ || cached_gating_ > next_value_) {

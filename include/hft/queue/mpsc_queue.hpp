@@ -123,20 +123,7 @@ class MpscQueue {
   template <class... Args>
   [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
       std::is_nothrow_constructible_v<T, Args&&...>) {
-    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
-    if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
-      Slot* slot = claim();
-      if (slot == nullptr) return false;
-      publish(slot, std::forward<Args>(args)...);
-      return true;
-    } else {
-      // Build first: a throw here has claimed nothing.
-      T value(std::forward<Args>(args)...);
-      Slot* slot = claim();
-      if (slot == nullptr) return false;
-      publish(slot, std::move(value));
-      return true;
-    }
+    return emplace_with([this] { return claim(); }, std::forward<Args>(args)...);
   }
   [[nodiscard]] bool try_push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) {
     return try_emplace(v);
@@ -146,16 +133,13 @@ class MpscQueue {
   /// Any thread. Spins with cpu_relax() while full. Blocks forever if nobody consumes.
   template <class... Args>
   void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
-    if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
-      Slot* slot;
-      while ((slot = claim()) == nullptr) cpu_relax();
-      publish(slot, std::forward<Args>(args)...);
-    } else {
-      T value(std::forward<Args>(args)...);
-      Slot* slot;
-      while ((slot = claim()) == nullptr) cpu_relax();
-      publish(slot, std::move(value));
-    }
+    (void)emplace_with(
+        [this] {
+          Slot* slot;
+          while ((slot = claim()) == nullptr) cpu_relax();
+          return slot;
+        },
+        std::forward<Args>(args)...);
   }
   void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
   void push(T&& v) noexcept { emplace(std::move(v)); }
@@ -225,6 +209,25 @@ class MpscQueue {
   [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
 
  private:
+  // Constructs an item in the slot get_slot() returns (nullptr: full, return false). If
+  // T(args...) may throw, the value is built before a slot is claimed, so a throw never
+  // leaves a claimed slot unpublished (which would wedge the consumer).
+  template <class GetSlot, class... Args>
+  bool emplace_with(GetSlot get_slot, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
+    if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
+      Slot* slot = get_slot();
+      if (slot == nullptr) return false;
+      publish(slot, std::forward<Args>(args)...);
+    } else {
+      T value(std::forward<Args>(args)...);
+      Slot* slot = get_slot();
+      if (slot == nullptr) return false;
+      publish(slot, std::move(value));
+    }
+    return true;
+  }
+
   // Claims the slot for the next position, or returns nullptr when the queue is full.
   Slot* claim() noexcept {
     size_type pos = tail_.load(std::memory_order_relaxed);

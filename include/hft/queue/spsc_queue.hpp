@@ -139,12 +139,7 @@ class SpscQueue {
       std::is_nothrow_constructible_v<T, Args&&...>) {
     static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
     const size_type tail = producer_.tail.load(std::memory_order_relaxed);
-    if (tail - producer_.head_cache == capacity_) {
-      // Acquire pairs with the consumer's release store of head: the slot's old item
-      // has been read and destroyed before we construct over it.
-      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
-      if (tail - producer_.head_cache == capacity_) return false;
-    }
+    if (free_slots(tail, 1) == 0) return false;
     publish(tail, std::forward<Args>(args)...);
     return true;
   }
@@ -163,12 +158,7 @@ class SpscQueue {
   template <class... Args>
   void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
     const size_type tail = producer_.tail.load(std::memory_order_relaxed);
-    while (tail - producer_.head_cache == capacity_) {
-      // Acquire: same pairing as in try_emplace.
-      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
-      if (tail - producer_.head_cache != capacity_) break;
-      cpu_relax();
-    }
+    while (free_slots(tail, 1) == 0) cpu_relax();
     publish(tail, std::forward<Args>(args)...);
   }
   void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
@@ -184,13 +174,8 @@ class SpscQueue {
   [[nodiscard]] size_type try_push_n(It first, S last) {
     const size_type tail = producer_.tail.load(std::memory_order_relaxed);
     const auto wanted = static_cast<size_type>(last - first);
-    size_type free_slots = capacity_ - (tail - producer_.head_cache);
-    if (free_slots < wanted) {
-      // Acquire: same pairing as in try_emplace.
-      producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
-      free_slots = capacity_ - (tail - producer_.head_cache);
-    }
-    const size_type n = wanted < free_slots ? wanted : free_slots;
+    const size_type room = free_slots(tail, wanted);
+    const size_type n = wanted < room ? wanted : room;
     for (size_type i = 0; i != n; ++i, ++first) publish(tail + i, *first);
     return n;
   }
@@ -282,6 +267,16 @@ class SpscQueue {
 
  private:
   static constexpr size_type kPadSlots = (cache_line_size + sizeof(Slot) - 1) / sizeof(Slot);
+
+  // Producer only. Free slots at `tail`; reads the consumer's head (a cross-core line)
+  // only when the cached copy shows fewer than `wanted`.
+  size_type free_slots(size_type tail, size_type wanted) noexcept {
+    if (capacity_ - (tail - producer_.head_cache) >= wanted) return capacity_ - (tail - producer_.head_cache);
+    // Acquire pairs with the consumer's release store of head: the slots' old items have
+    // been read and destroyed before we construct over them.
+    producer_.head_cache = consumer_.head.load(std::memory_order_acquire);
+    return capacity_ - (tail - producer_.head_cache);
+  }
 
   template <class... Args>
   void publish(size_type pos, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
