@@ -25,7 +25,9 @@
 #include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
+#include "hft/sched/family_scheduler.hpp"
 #include "hft/sched/rate_limiter.hpp"
+#include "hft/sched/worker_pool.hpp"
 #include "hft/sync/double_buffer.hpp"
 #include "hft/sync/seqlock.hpp"
 
