@@ -7,6 +7,7 @@
 #include "hft/core/cache.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
+#include "hft/core/flat_index.hpp"
 #include "hft/core/thread.hpp"
 #include "hft/disruptor/batch_event_processor.hpp"
 #include "hft/disruptor/disruptor.hpp"
@@ -30,6 +31,11 @@
 #include "hft/sched/worker_pool.hpp"
 #include "hft/sync/double_buffer.hpp"
 #include "hft/sync/seqlock.hpp"
+#include "hft/trading/market_data_generator.hpp"
+#include "hft/trading/matching_engine.hpp"
+#include "hft/trading/order_book_l2.hpp"
+#include "hft/trading/order_book_l3.hpp"
+#include "hft/trading/types.hpp"
 
 namespace hft {
 inline constexpr int version_major = 0;

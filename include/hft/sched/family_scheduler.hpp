@@ -66,6 +66,7 @@
 #include "hft/core/assert.hpp"
 #include "hft/core/bits.hpp"
 #include "hft/core/cache.hpp"
+#include "hft/core/flat_index.hpp"
 
 namespace hft {
 
@@ -153,8 +154,7 @@ class FamilyScheduler {
         families_(new Family[cfg_.max_families]),
         node_count_(static_cast<std::size_t>(cfg_.max_families) + cfg_.max_pending_tasks),
         nodes_(new Node[node_count_]),
-        table_mask_(round_up_pow2<std::size_t>(2 * static_cast<std::size_t>(cfg_.max_families)) - 1),
-        table_(new TableEntry[table_mask_ + 1]) {
+        index_(cfg_.max_families) {
     static_assert(requires(Executor& e, Job j) { e.execute(j); }, "Executor needs execute(Job)");
     static_assert(requires(Handler& h, const TaskInfo& i, Task& t) { h(i, t); },
                   "Handler is called as handler(const TaskInfo&, Task&)");
@@ -275,7 +275,7 @@ class FamilyScheduler {
   [[nodiscard]] const FamilySchedulerConfig& config() const noexcept { return cfg_; }
 
  private:
-  static constexpr std::uint32_t kNone = 0xFFFF'FFFFu;
+  static constexpr std::uint32_t kNone = FlatIndex::npos;
 
   struct Node {
     alignas(Task) unsigned char storage[sizeof(Task)];
@@ -298,11 +298,6 @@ class FamilyScheduler {
   };
   static_assert(sizeof(Family) == cache_line_size, "one family per cache block");
 
-  struct TableEntry {
-    Key key = 0;
-    std::uint32_t slot = kNone;
-  };
-
   struct WorkerCounters {
     std::atomic<std::uint64_t> completed{0};
     std::atomic<std::uint64_t> requeued{0};
@@ -322,22 +317,7 @@ class FamilyScheduler {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
-  static std::size_t hash(Key k) noexcept {  // murmur3 fmix64: sequential ids spread evenly
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return static_cast<std::size_t>(k);
-  }
-
-  std::uint32_t find(Key k) const noexcept {
-    for (std::size_t i = hash(k) & table_mask_;; i = (i + 1) & table_mask_) {
-      const TableEntry& e = table_[i];
-      if (e.slot == kNone) return kNone;
-      if (e.key == k) return e.slot;
-    }
-  }
+  std::uint32_t find(Key k) const noexcept { return index_.find(k); }
 
   std::uint32_t create(Key k) noexcept {
     // Two clock steps per new family: reclaiming keeps pace with creation, amortised O(1).
@@ -358,9 +338,9 @@ class FamilyScheduler {
     f.head = f.tail = dummy;
     f.next_seq = 0;
     f.last_done = 0;
-    std::size_t i = hash(k) & table_mask_;
-    while (table_[i].slot != kNone) i = (i + 1) & table_mask_;
-    table_[i] = TableEntry{k, slot};
+    const bool inserted = index_.try_insert(k, slot);
+    HFT_ASSERT(inserted, "FamilyScheduler: key table out of step with the family pool");
+    (void)inserted;
     families_live_.store(families_live_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return slot;
   }
@@ -371,7 +351,7 @@ class FamilyScheduler {
     // to head and the freed nodes happened before, and it never touches f again.
     if (!f.live || f.count.load(std::memory_order_acquire) != 0) return false;
     HFT_ASSERT(f.head == f.tail, "FamilyScheduler: idle family with queued nodes");
-    erase_key(f.key);
+    index_.erase(f.key);
     f.head->free_next = local_free_;
     local_free_ = f.head;
     f.head = f.tail = nullptr;
@@ -381,22 +361,6 @@ class FamilyScheduler {
     families_live_.store(families_live_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     bump(families_reclaimed_);
     return true;
-  }
-
-  void erase_key(Key k) noexcept {  // linear probing with backward-shift deletion
-    std::size_t i = hash(k) & table_mask_;
-    while (table_[i].key != k || table_[i].slot == kNone) i = (i + 1) & table_mask_;
-    for (std::size_t j = (i + 1) & table_mask_;; j = (j + 1) & table_mask_) {
-      if (table_[j].slot == kNone) break;
-      const std::size_t home = hash(table_[j].key) & table_mask_;
-      // Move j back into the hole at i unless its home lies cyclically in (i, j].
-      const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-      if (!stays) {
-        table_[i] = table_[j];
-        i = j;
-      }
-    }
-    table_[i] = TableEntry{};
   }
 
   Node* alloc_node() noexcept {
@@ -477,8 +441,7 @@ class FamilyScheduler {
   std::unique_ptr<Family[]> families_;
   const std::size_t node_count_;
   std::unique_ptr<Node[]> nodes_;
-  const std::size_t table_mask_;
-  std::unique_ptr<TableEntry[]> table_;
+  FlatIndex index_;  // key -> family slot
 
   // Dispatcher-only state.
   Node* local_free_ = nullptr;

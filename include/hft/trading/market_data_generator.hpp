@@ -1,0 +1,255 @@
+// hft/trading/market_data_generator.hpp: MarketDataGenerator, a deterministic, seeded
+// synthetic order-level (L3, ITCH-like) stream with a realistic shape, and a binary file
+// format to record and replay it.
+//
+// What: next() returns one message (add, cancel, execute, delete, replace) that is valid
+//   against the book the stream has built so far: ids exist when referenced, reductions
+//   never exceed the order, the book is never crossed. Shape, per the usual studies of
+//   equity ITCH feeds: most adds land within a few ticks of the touch (distance from the
+//   touch is power-law: P(d >= k) ~ k^-1.5, capped at max_distance), deletes and partial
+//   cancels together outnumber executions several times over, and occasionally (sweep_ppm)
+//   an aggressive order sweeps the best few levels of one side (a burst of executions).
+//   The same seed and config always give the same stream.
+// When to use: tests and benchmarks of books and market-data paths. When not: anything
+//   that needs real market microstructure (use a recorded feed).
+// Thread-safety contract: one thread at a time. Progress: wait-free per message apart from
+//   the sweep's bounded scan. Memory: an OrderBookL3 for 4 x target_live_orders, plus an
+//   id -> position table that grows with the ids issued: generate before you time.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstdio>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hft/trading/order_book_l3.hpp"
+#include "hft/trading/types.hpp"
+
+namespace hft {
+
+enum class MdType : std::uint8_t { Add, Cancel, Execute, Delete, Replace };
+
+struct MdMessage {
+  MdType type = MdType::Add;
+  Side side = Side::Buy;
+  OrderId id;      // the order added / referenced
+  OrderId new_id;  // Replace only
+  Price price;     // Add and Replace (new price)
+  Qty qty;         // Add / Replace: size; Cancel / Execute: amount removed
+};
+static_assert(std::is_trivially_copyable_v<MdMessage>);
+
+struct MdGeneratorConfig {
+  std::int64_t start_mid_ticks = 10'000;
+  std::size_t target_live_orders = 5'000;  // the book hovers around this many orders
+  std::int64_t max_distance = 200;         // ticks from the touch
+  std::uint32_t sweep_ppm = 2'000;         // sweeps per million messages
+  std::int64_t max_qty = 1'000;
+};
+
+class MarketDataGenerator {
+ public:
+  explicit MarketDataGenerator(std::uint64_t seed, MdGeneratorConfig cfg = {})
+      : cfg_(cfg), rng_(seed), book_(cfg.target_live_orders * 4, 8192), mid_(cfg.start_mid_ticks) {
+    live_.reserve(cfg.target_live_orders * 4);
+    pending_.reserve(64);
+  }
+
+  MdMessage next() {
+    if (!pending_.empty()) {
+      const MdMessage m = pending_.back();
+      pending_.pop_back();
+      return apply(m);
+    }
+    const std::size_t live = live_.size();
+    const std::uint64_t r = rng_() % 1'000'000;
+    if (live < 16 || (live < cfg_.target_live_orders && r < 450'000) ||
+        (live < 2 * cfg_.target_live_orders && r < 400'000)) {
+      return apply(make_add());
+    }
+    if (r < 400'000 + cfg_.sweep_ppm && r >= 400'000) return start_sweep();
+    const std::uint64_t k = rng_() % 100;
+    if (k < 60) return apply(make_delete());
+    if (k < 78) return apply(make_cancel());
+    if (k < 93) return apply(make_execute());
+    return apply(make_replace());
+  }
+
+  [[nodiscard]] const OrderBookL3& book() const noexcept { return book_; }
+
+  /// Writes messages to a binary file: "HFTMD001", a count, then the raw records.
+  static void write_file(const std::string& path, const std::vector<MdMessage>& msgs) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error("MarketDataGenerator: cannot write " + path);
+    const std::uint64_t n = msgs.size();
+    const bool ok = std::fwrite("HFTMD001", 1, 8, f) == 8 && std::fwrite(&n, sizeof n, 1, f) == 1 &&
+                    std::fwrite(msgs.data(), sizeof(MdMessage), msgs.size(), f) == msgs.size();
+    std::fclose(f);
+    if (!ok) throw std::runtime_error("MarketDataGenerator: short write to " + path);
+  }
+  static std::vector<MdMessage> read_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw std::runtime_error("MarketDataGenerator: cannot read " + path);
+    char magic[8];
+    std::uint64_t n = 0;
+    std::vector<MdMessage> msgs;
+    bool ok = std::fread(magic, 1, 8, f) == 8 && std::string(magic, 8) == "HFTMD001" &&
+              std::fread(&n, sizeof n, 1, f) == 1 && n < (1ULL << 32);
+    if (ok) {
+      msgs.resize(n);
+      ok = std::fread(msgs.data(), sizeof(MdMessage), n, f) == n;
+    }
+    std::fclose(f);
+    if (!ok) throw std::runtime_error("MarketDataGenerator: " + path + " is not an HFTMD001 file");
+    return msgs;
+  }
+
+ private:
+  struct Live {
+    OrderId id;
+    Side side;
+    Price price;
+    Qty qty;
+  };
+
+  std::int64_t distance() {  // power law: P(d >= k) ~ k^-1.5
+    const double u = (static_cast<double>(rng_() >> 11) + 1.0) * 0x1.0p-53;
+    const auto d = static_cast<std::int64_t>(std::pow(u, -1.0 / 1.5)) - 1;
+    return d < cfg_.max_distance ? d : cfg_.max_distance;
+  }
+  Qty size() { return Qty(1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(cfg_.max_qty))); }
+
+  // d ticks behind the same side's touch; one add in ten improves the touch by a tick.
+  // Adds never cross: a bid stays at least one tick under the best ask, and vice versa.
+  Price touch_price(Side side, std::int64_t d) {
+    const auto bid = book_.l2().best_bid(), ask = book_.l2().best_ask();
+    if (!bid && !ask && rng_() % 8 == 0) mid_ += (rng_() % 2) ? 1 : -1;
+    const std::int64_t improve = rng_() % 10 == 0 ? 1 : 0;
+    if (side == Side::Buy) {
+      const std::int64_t ref = bid ? bid->price.ticks() : (ask ? ask->price.ticks() - 1 : mid_ - 1);
+      std::int64_t p = ref - d + improve;
+      if (ask) p = std::min(p, ask->price.ticks() - 1);
+      return Price::from_ticks(p);
+    }
+    const std::int64_t ref = ask ? ask->price.ticks() : (bid ? bid->price.ticks() + 1 : mid_ + 1);
+    std::int64_t p = ref + d - improve;
+    if (bid) p = std::max(p, bid->price.ticks() + 1);
+    return Price::from_ticks(p);
+  }
+
+  MdMessage make_add() {
+    const Side side = (rng_() % 2) ? Side::Sell : Side::Buy;
+    return MdMessage{MdType::Add, side, OrderId(++next_id_), OrderId{}, touch_price(side, distance()), size()};
+  }
+  std::size_t pick() { return static_cast<std::size_t>(rng_() % live_.size()); }
+  // Executions hit the touch: the best-priced of a few sampled orders.
+  std::size_t pick_near_touch(Side side) {
+    std::size_t best = pick();
+    for (int i = 0; i < 8; ++i) {
+      const std::size_t c = pick();
+      if (live_[c].side == side && (live_[best].side != side || live_[c].price.better_than(live_[best].price, side))) best = c;
+    }
+    return best;
+  }
+  MdMessage make_delete() {
+    const Live& o = live_[pick()];
+    return MdMessage{MdType::Delete, o.side, o.id, OrderId{}, o.price, o.qty};
+  }
+  MdMessage make_cancel() {
+    const Live& o = live_[pick()];
+    const std::int64_t q = o.qty.value() > 1 ? 1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o.qty.value() - 1)) : 1;
+    return MdMessage{MdType::Cancel, o.side, o.id, OrderId{}, o.price, Qty(q)};
+  }
+  MdMessage make_execute() {
+    const Live& o = live_[pick_near_touch((rng_() % 2) ? Side::Sell : Side::Buy)];
+    const std::int64_t q = 1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o.qty.value()));
+    return MdMessage{MdType::Execute, o.side, o.id, OrderId{}, o.price, Qty(q)};
+  }
+  MdMessage make_replace() {
+    const Live& o = live_[pick()];
+    return MdMessage{MdType::Replace, o.side, o.id, OrderId(++next_id_), touch_price(o.side, distance()), size()};
+  }
+  // A sweep: the best orders of one side (sampled), fully executed, best first.
+  MdMessage start_sweep() {
+    const Side side = (rng_() % 2) ? Side::Sell : Side::Buy;
+    const auto top = book_.l2().best(side);
+    if (!top) return apply(make_add());
+    const std::int64_t levels = 2 + static_cast<std::int64_t>(rng_() % 4);
+    // Orders within `levels` ticks of the touch, found by scanning a bounded sample.
+    for (std::size_t i = 0; i < live_.size() && pending_.size() < 32; i += 1 + rng_() % 3) {
+      const Live& o = live_[i];
+      if (o.side == side && std::llabs(o.price - top->price) < levels) {
+        pending_.push_back(MdMessage{MdType::Execute, o.side, o.id, OrderId{}, o.price, o.qty});
+      }
+    }
+    if (pending_.empty()) return apply(make_add());
+    // Deliver best price first: pending_ is popped from the back.
+    std::sort(pending_.begin(), pending_.end(), [side](const MdMessage& a, const MdMessage& b) {
+      return b.price.better_than(a.price, side);
+    });
+    const MdMessage m = pending_.back();
+    pending_.pop_back();
+    return apply(m);
+  }
+
+  MdMessage apply(const MdMessage& m) {
+    switch (m.type) {
+      case MdType::Add:
+        if (book_.add_order(m.id, m.side, m.price, m.qty).ok()) {
+          pos_of(m.id) = live_.size();
+          live_.push_back(Live{m.id, m.side, m.price, m.qty});
+        }
+        break;
+      case MdType::Cancel:
+      case MdType::Execute:
+        (void)book_.cancel(m.id, m.qty);
+        reduce_live(m.id, m.qty);
+        break;
+      case MdType::Delete:
+        (void)book_.delete_order(m.id);
+        remove_live(m.id);
+        break;
+      case MdType::Replace:
+        if (book_.replace(m.id, m.new_id, m.price, m.qty).ok()) {
+          remove_live(m.id);
+          pos_of(m.new_id) = live_.size();
+          live_.push_back(Live{m.new_id, m.side, m.price, m.qty});
+        }
+        break;
+    }
+    return m;
+  }
+  // Position in live_ of each id: ids are dense (1, 2, 3, ...), so a vector indexed by id.
+  std::size_t& pos_of(OrderId id) {
+    if (id.value() >= pos_.size()) pos_.resize(id.value() * 2 + 16);
+    return pos_[id.value()];
+  }
+  void reduce_live(OrderId id, Qty q) {
+    Live& o = live_[pos_of(id)];
+    o.qty -= q;
+    if (o.qty.zero()) remove_live(id);
+  }
+  void remove_live(OrderId id) {
+    const std::size_t p = pos_of(id);
+    if (p >= live_.size() || live_[p].id != id) return;  // already gone (a sweep duplicate)
+    live_[p] = live_.back();
+    pos_of(live_[p].id) = p;
+    live_.pop_back();
+  }
+
+  MdGeneratorConfig cfg_;
+  std::mt19937_64 rng_;
+  OrderBookL3 book_;
+  std::int64_t mid_;
+  std::uint64_t next_id_ = 0;
+  std::vector<Live> live_;
+  std::vector<std::size_t> pos_;
+  std::vector<MdMessage> pending_;
+};
+
+}  // namespace hft

@@ -1,0 +1,134 @@
+// hft/trading/order_book_l3.hpp: OrderBookL3, an order-level book driven by ITCH-like
+// messages (add, cancel/reduce, execute, delete, replace) that maintains its own
+// OrderBookL2 view.
+//
+// What: live orders (id -> side, price, remaining qty) in a preallocated record pool
+//   indexed by a FlatIndex (open addressing); each message updates the order and the
+//   aggregated level it sits on. Unknown ids, duplicate ids, and reductions larger than
+//   the order return a BookError and change nothing, so a bad feed cannot corrupt the book.
+// When to use: replaying or consuming an order-by-order feed (ITCH, PITCH, MBO) where you
+//   need aggregated depth. When not: when you also need queue positions and matching
+//   (MatchingEngine), or only have aggregated data (OrderBookL2 directly).
+// Thread-safety contract: one thread at a time. Progress: wait-free.
+// Complexity: O(1) expected per message for the id lookup, plus the L2 update (a few
+//   levels from the touch). Memory: max_orders x 24 B records + the index (32 B x
+//   max_orders) + the L2 view; all allocated in the constructor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+
+#include "hft/core/flat_index.hpp"
+#include "hft/trading/order_book_l2.hpp"
+#include "hft/trading/types.hpp"
+
+namespace hft {
+
+class OrderBookL3 {
+ public:
+  struct Order {
+    OrderId id;
+    Side side;
+    Price price;
+    Qty qty;  // remaining
+  };
+
+  /// Room for max_orders live orders and max_levels levels per side in the L2 view.
+  /// Throws std::invalid_argument for 0.
+  explicit OrderBookL3(std::size_t max_orders, std::size_t max_levels = 4096)
+      : index_(max_orders), orders_(new Order[max_orders]), free_(new std::uint32_t[max_orders]), cap_(max_orders),
+        l2_(max_levels, DepthPolicy::Reject) {
+    for (std::size_t i = 0; i < max_orders; ++i) free_[i] = static_cast<std::uint32_t>(max_orders - 1 - i);
+    nfree_ = max_orders;
+  }
+
+  /// New resting order. DuplicateOrder / OrderTableFull / InvalidQty (qty <= 0): unchanged.
+  BookUpdate add_order(OrderId id, Side side, Price price, Qty qty) noexcept {
+    if (qty.value() <= 0) return {BookError::InvalidQty, false};
+    if (nfree_ == 0) return {BookError::OrderTableFull, false};
+    if (index_.find(id.value()) != FlatIndex::npos) return {BookError::DuplicateOrder, false};
+    const BookUpdate u = l2_.add(side, price, qty);
+    if (!u.ok()) return u;  // DepthFull: the order is not tracked either
+    const std::uint32_t slot = free_[--nfree_];
+    orders_[slot] = Order{id, side, price, qty};
+    const bool inserted = index_.try_insert(id.value(), slot);
+    HFT_ASSERT(inserted, "OrderBookL3: index out of step with the record pool");
+    (void)inserted;
+    return u;
+  }
+
+  /// Partial cancel: removes qty (> 0, <= remaining) from the order; at 0 the order goes.
+  BookUpdate cancel(OrderId id, Qty qty) noexcept { return reduce(id, qty); }
+  /// Execution against the resting order: same effect on the book as a partial cancel.
+  BookUpdate execute(OrderId id, Qty qty) noexcept { return reduce(id, qty); }
+
+  /// Removes the whole order.
+  BookUpdate delete_order(OrderId id) noexcept {
+    const std::uint32_t slot = index_.find(id.value());
+    if (slot == FlatIndex::npos) return {BookError::UnknownOrder, false};
+    return remove(slot, orders_[slot].qty);
+  }
+
+  /// ITCH replace: the old order goes, a new one (new id, same side) takes its place at
+  /// new_price / new_qty (it loses time priority). Errors leave both untouched.
+  BookUpdate replace(OrderId old_id, OrderId new_id, Price new_price, Qty new_qty) noexcept {
+    const std::uint32_t slot = index_.find(old_id.value());
+    if (slot == FlatIndex::npos) return {BookError::UnknownOrder, false};
+    if (new_qty.value() <= 0) return {BookError::InvalidQty, false};
+    if (new_id != old_id && index_.find(new_id.value()) != FlatIndex::npos) return {BookError::DuplicateOrder, false};
+    const Order old = orders_[slot];
+    const BookUpdate a = remove(slot, old.qty);
+    const BookUpdate b = add_order(new_id, old.side, new_price, new_qty);
+    if (!b.ok()) {  // DepthFull: put the old order back so the book is as before
+      (void)add_order(old.id, old.side, old.price, old.qty);
+      return b;
+    }
+    return {BookError::None, a.top_changed || b.top_changed};
+  }
+
+  /// The live order with this id, or nullptr.
+  [[nodiscard]] const Order* find(OrderId id) const noexcept {
+    const std::uint32_t slot = index_.find(id.value());
+    return slot == FlatIndex::npos ? nullptr : &orders_[slot];
+  }
+  [[nodiscard]] const OrderBookL2& l2() const noexcept { return l2_; }
+  [[nodiscard]] std::size_t order_count() const noexcept { return cap_ - nfree_; }
+  void clear() noexcept {
+    index_.clear();
+    l2_.clear();
+    for (std::size_t i = 0; i < cap_; ++i) free_[i] = static_cast<std::uint32_t>(cap_ - 1 - i);
+    nfree_ = cap_;
+  }
+
+ private:
+  BookUpdate reduce(OrderId id, Qty qty) noexcept {
+    if (qty.value() <= 0) return {BookError::InvalidQty, false};
+    const std::uint32_t slot = index_.find(id.value());
+    if (slot == FlatIndex::npos) return {BookError::UnknownOrder, false};
+    Order& o = orders_[slot];
+    if (qty > o.qty) return {BookError::InsufficientQty, false};
+    if (qty == o.qty) return remove(slot, qty);
+    o.qty -= qty;
+    return l2_.reduce(o.side, o.price, qty);
+  }
+
+  BookUpdate remove(std::uint32_t slot, Qty qty) noexcept {
+    const Order& o = orders_[slot];
+    const BookUpdate u = l2_.reduce(o.side, o.price, qty);
+    HFT_ASSERT(u.ok(), "OrderBookL3: L2 view out of step with the orders");
+    index_.erase(o.id.value());
+    free_[nfree_++] = slot;
+    return u;
+  }
+
+  FlatIndex index_;
+  std::unique_ptr<Order[]> orders_;
+  std::unique_ptr<std::uint32_t[]> free_;
+  std::size_t cap_;
+  std::size_t nfree_ = 0;
+  OrderBookL2 l2_;
+};
+
+}  // namespace hft

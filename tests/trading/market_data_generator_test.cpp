@@ -1,0 +1,75 @@
+#include "hft/trading/market_data_generator.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../support/catch.hpp"
+
+using hft::MdType;
+
+TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real feed", "[mdgen]") {
+  hft::MarketDataGenerator a(99), b(99), c(100);
+  std::vector<hft::MdMessage> msgs;
+  hft::OrderBookL3 book(100'000);
+  std::size_t counts[5] = {}, near_touch_adds = 0, adds = 0, sweeps = 0, differs = 0;
+  hft::MdType prev_type = MdType::Add;
+  std::int64_t prev_exec_price = 0;
+  std::size_t exec_run = 0, exec_run_levels = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    const auto m = a.next();
+    const auto n = b.next();
+    const auto o = c.next();
+    REQUIRE(std::memcmp(&m, &n, sizeof m) == 0);
+    differs += std::memcmp(&m, &o, sizeof m) != 0;
+    msgs.push_back(m);
+    ++counts[static_cast<int>(m.type)];
+    hft::BookUpdate u;
+    switch (m.type) {
+      case MdType::Add: {
+        const auto best = book.l2().best(m.side);
+        if (best) {
+          ++adds;
+          if (std::llabs(m.price - best->price) <= 5) ++near_touch_adds;
+        }
+        u = book.add_order(m.id, m.side, m.price, m.qty);
+        break;
+      }
+      case MdType::Cancel: u = book.cancel(m.id, m.qty); break;
+      case MdType::Execute: u = book.execute(m.id, m.qty); break;
+      case MdType::Delete: u = book.delete_order(m.id); break;
+      case MdType::Replace: u = book.replace(m.id, m.new_id, m.price, m.qty); break;
+    }
+    REQUIRE(u.ok());
+    REQUIRE_FALSE(book.l2().crossed());
+    // A sweep: consecutive executions on one side across two or more prices.
+    if (m.type == MdType::Execute && prev_type == MdType::Execute) {
+      if (m.price.ticks() != prev_exec_price) ++exec_run_levels;
+      ++exec_run;
+    } else {
+      if (exec_run >= 2 && exec_run_levels >= 1) ++sweeps;
+      exec_run = 0;
+      exec_run_levels = 0;
+    }
+    if (m.type == MdType::Execute) prev_exec_price = m.price.ticks();
+    prev_type = m.type;
+  }
+  CHECK(differs > 100'000);  // another seed, another stream
+  const std::size_t executes = counts[static_cast<int>(MdType::Execute)];
+  const std::size_t cancels = counts[static_cast<int>(MdType::Cancel)] + counts[static_cast<int>(MdType::Delete)];
+  INFO("adds " << counts[0] << " cancels " << counts[1] << " executes " << executes << " deletes " << counts[3]
+               << " replaces " << counts[4] << " sweeps " << sweeps << " near-touch adds " << near_touch_adds << "/" << adds);
+  CHECK(cancels > 3 * executes);
+  CHECK(executes > 0);
+  CHECK(counts[static_cast<int>(MdType::Replace)] > 0);
+  CHECK(near_touch_adds * 10 > adds * 6);  // most adds within 5 ticks of their touch
+  CHECK(sweeps > 20);
+
+  const std::string path = "mdgen_test.bin";
+  hft::MarketDataGenerator::write_file(path, msgs);
+  const auto back = hft::MarketDataGenerator::read_file(path);
+  REQUIRE(back.size() == msgs.size());
+  CHECK(std::memcmp(back.data(), msgs.data(), msgs.size() * sizeof(hft::MdMessage)) == 0);
+  std::remove(path.c_str());
+  CHECK_THROWS_AS(hft::MarketDataGenerator::read_file("/nonexistent/file"), std::runtime_error);
+}

@@ -1,0 +1,157 @@
+#include "hft/trading/order_book_l2.hpp"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "../support/catch.hpp"
+#include "../support/scale.hpp"
+
+using hft::Level;
+using hft::OrderBookL2;
+using hft::Price;
+using hft::Qty;
+using hft::Side;
+
+namespace {
+// The reference: one std::map per side, price -> qty.
+struct RefBook {
+  std::map<std::int64_t, std::int64_t, std::greater<>> bids;
+  std::map<std::int64_t, std::int64_t> asks;
+  std::vector<Level> depth(Side s) const {
+    std::vector<Level> v;
+    auto put = [&](const auto& m) {
+      for (auto [p, q] : m) v.push_back(Level{Price::from_ticks(p), Qty(q)});
+    };
+    if (s == Side::Buy) put(bids); else put(asks);
+    return v;
+  }
+  std::int64_t& at(Side s, std::int64_t p) { return s == Side::Buy ? bids[p] : asks[p]; }
+  bool has(Side s, std::int64_t p) const { return s == Side::Buy ? bids.count(p) != 0 : asks.count(p) != 0; }
+  void erase(Side s, std::int64_t p) {
+    if (s == Side::Buy) bids.erase(p); else asks.erase(p);
+  }
+  std::optional<Level> best(Side s) const {
+    if (s == Side::Buy) {
+      if (bids.empty()) return std::nullopt;
+      return Level{Price::from_ticks(bids.begin()->first), Qty(bids.begin()->second)};
+    }
+    if (asks.empty()) return std::nullopt;
+    return Level{Price::from_ticks(asks.begin()->first), Qty(asks.begin()->second)};
+  }
+};
+
+std::vector<Level> depth(const OrderBookL2& b, Side s) {
+  std::vector<Level> v;
+  b.for_each_level(s, b.level_count(s), [&](const Level& l) { v.push_back(l); });
+  return v;
+}
+}  // namespace
+
+TEST_CASE("OrderBookL2 equals a std::map book after every one of millions of random operations", "[l2][stress]") {
+  std::mt19937_64 rng(42);
+  OrderBookL2 book(16384);  // prices stay within 10,000 +- 5,300: never full
+  RefBook ref;
+  std::int64_t center = 10'000;
+  const std::size_t steps = hft::test::scaled(2'000'000);
+  std::size_t errors_seen = 0;
+  for (std::size_t i = 0; i < steps; ++i) {
+    if (rng() % 1000 == 0) center += static_cast<std::int64_t>(rng() % 2001) - 1000;  // far jump
+    if (rng() % 20 == 0) center += static_cast<std::int64_t>(rng() % 3) - 1;
+    center = std::clamp<std::int64_t>(center, 5'000, 15'000);
+    const Side side = rng() % 2 ? Side::Buy : Side::Sell;
+    const std::int64_t off = static_cast<std::int64_t>(rng() % 2 ? rng() % 5 : rng() % 300);
+    const std::int64_t p = side == Side::Buy ? center - off : center + off;  // may cross: allowed
+    const auto before = ref.best(side);
+    hft::BookUpdate u;
+    switch (rng() % 4) {
+      case 0: {
+        const std::int64_t q = static_cast<std::int64_t>(rng() % 4);  // 0 removes
+        u = book.set_level(side, Price::from_ticks(p), Qty(q));
+        if (q == 0) ref.erase(side, p); else ref.at(side, p) = q;
+        break;
+      }
+      case 1: {
+        const std::int64_t q = 1 + static_cast<std::int64_t>(rng() % 100);
+        u = book.add(side, Price::from_ticks(p), Qty(q));
+        ref.at(side, p) += q;
+        break;
+      }
+      default: {
+        const std::int64_t q = 1 + static_cast<std::int64_t>(rng() % 100);
+        u = book.reduce(side, Price::from_ticks(p), Qty(q));
+        if (!ref.has(side, p)) {
+          REQUIRE(u.error == hft::BookError::UnknownLevel);
+          ++errors_seen;
+        } else if (ref.at(side, p) < q) {
+          REQUIRE(u.error == hft::BookError::InsufficientQty);
+          ++errors_seen;
+        } else {
+          REQUIRE(u.ok());
+          if ((ref.at(side, p) -= q) == 0) ref.erase(side, p);
+        }
+      }
+    }
+    REQUIRE(u.top_changed == (before != ref.best(side)));
+    REQUIRE(book.best_bid() == ref.best(Side::Buy));
+    REQUIRE(book.best_ask() == ref.best(Side::Sell));
+    if (i % 64 == 0 || book.level_count(side) < 8) {
+      const auto got_b = depth(book, Side::Buy), want_b = ref.depth(Side::Buy);
+      const auto got_s = depth(book, Side::Sell), want_s = ref.depth(Side::Sell);
+      INFO("step " << i << ": bid levels " << got_b.size() << " vs " << want_b.size() << ", ask levels "
+                   << got_s.size() << " vs " << want_s.size());
+      REQUIRE(got_b == want_b);
+      REQUIRE(got_s == want_s);
+    }
+  }
+  CHECK(errors_seen > 0);
+  CHECK(book.levels_dropped() == 0);
+}
+
+TEST_CASE("OrderBookL2 basics: spread, mid, crossed, locked, snapshot, clear, bad input", "[l2]") {
+  OrderBookL2 b(8);
+  CHECK_FALSE(b.best_bid().has_value());
+  CHECK_FALSE(b.spread().has_value());
+  CHECK(b.set_level(Side::Buy, Price::from_ticks(99), Qty(10)).top_changed);
+  CHECK(b.set_level(Side::Sell, Price::from_ticks(101), Qty(5)).top_changed);
+  CHECK_FALSE(b.set_level(Side::Buy, Price::from_ticks(98), Qty(7)).top_changed);
+  CHECK(*b.spread() == 2);
+  CHECK(*b.mid_ticks() == 100.0);
+  CHECK_FALSE(b.crossed());
+  CHECK(b.set_level(Side::Buy, Price::from_ticks(101), Qty(1)).top_changed);
+  CHECK(b.locked());
+  CHECK(b.set_level(Side::Buy, Price::from_ticks(102), Qty(1)).top_changed);
+  CHECK(b.crossed());
+  std::array<Level, 2> snap{};
+  CHECK(b.snapshot(Side::Buy, snap) == 2);
+  CHECK(snap[0] == Level{Price::from_ticks(102), Qty(1)});
+  CHECK(snap[1] == Level{Price::from_ticks(101), Qty(1)});
+  CHECK(b.level(Side::Buy, 3) == Level{Price::from_ticks(98), Qty(7)});
+  CHECK(b.set_level(Side::Buy, Price::from_ticks(50), Qty(-1)).error == hft::BookError::InvalidQty);
+  CHECK(b.add(Side::Buy, Price::from_ticks(50), Qty(0)).error == hft::BookError::InvalidQty);
+  CHECK(b.level_count(Side::Buy) == 4);
+  b.clear();
+  CHECK(b.level_count(Side::Buy) == 0);
+  CHECK_FALSE(b.best_ask().has_value());
+  CHECK_THROWS_AS(OrderBookL2(0), std::invalid_argument);
+}
+
+TEST_CASE("OrderBookL2 depth limit: keeps the best max_levels, drops the worst, rejects worse", "[l2]") {
+  OrderBookL2 b(3);
+  for (int p = 100; p < 103; ++p) REQUIRE(b.add(Side::Buy, Price::from_ticks(p), Qty(1)).ok());
+  CHECK(b.add(Side::Buy, Price::from_ticks(90), Qty(1)).error == hft::BookError::DepthFull);
+  CHECK(b.add(Side::Buy, Price::from_ticks(110), Qty(1)).top_changed);  // drops 100
+  CHECK(b.levels_dropped() == 1);
+  CHECK(b.level(Side::Buy, 2).price == Price::from_ticks(101));
+  CHECK(b.reduce(Side::Buy, Price::from_ticks(100), Qty(1)).error == hft::BookError::UnknownLevel);
+  CHECK(b.add(Side::Buy, Price::from_ticks(105), Qty(1)).ok());  // middle insert, drops 101
+  CHECK(depth(b, Side::Buy) == std::vector<Level>{{Price::from_ticks(110), Qty(1)}, {Price::from_ticks(105), Qty(1)}, {Price::from_ticks(102), Qty(1)}});
+  OrderBookL2 strict(2, hft::DepthPolicy::Reject);
+  REQUIRE(strict.add(Side::Sell, Price::from_ticks(5), Qty(1)).ok());
+  REQUIRE(strict.add(Side::Sell, Price::from_ticks(6), Qty(1)).ok());
+  CHECK(strict.add(Side::Sell, Price::from_ticks(4), Qty(1)).error == hft::BookError::DepthFull);
+  CHECK(strict.best_ask()->price == Price::from_ticks(5));
+}

@@ -1,0 +1,118 @@
+#include "hft/trading/order_book_l3.hpp"
+
+#include <map>
+#include <random>
+#include <vector>
+
+#include "../support/catch.hpp"
+#include "../support/scale.hpp"
+#include "hft/trading/market_data_generator.hpp"
+
+using hft::OrderBookL3;
+using hft::OrderId;
+using hft::Price;
+using hft::Qty;
+using hft::Side;
+
+namespace {
+struct RefOrder {
+  Side side;
+  std::int64_t price, qty;
+};
+// Reference: orders in a std::map, levels recomputed from scratch on demand.
+struct RefL3 {
+  std::map<std::uint64_t, RefOrder> orders;
+  std::vector<hft::Level> depth(Side s) const {
+    std::map<std::int64_t, std::int64_t> lv;
+    for (const auto& [id, o] : orders) {
+      if (o.side == s) lv[o.price] += o.qty;
+    }
+    std::vector<hft::Level> v;
+    for (auto [p, q] : lv) v.push_back(hft::Level{Price::from_ticks(p), Qty(q)});
+    if (s == Side::Buy) std::reverse(v.begin(), v.end());
+    return v;
+  }
+};
+std::vector<hft::Level> depth(const hft::OrderBookL2& b, Side s) {
+  std::vector<hft::Level> v;
+  b.for_each_level(s, b.level_count(s), [&](const hft::Level& l) { v.push_back(l); });
+  return v;
+}
+}  // namespace
+
+TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a reference", "[l3][stress]") {
+  hft::MarketDataGenerator gen(7, hft::MdGeneratorConfig{10'000, 500, 50, 5'000, 100});
+  OrderBookL3 book(10'000);
+  RefL3 ref;
+  std::mt19937_64 rng(3);
+  const std::size_t steps = hft::test::scaled(400'000);
+  for (std::size_t i = 0; i < steps; ++i) {
+    const hft::MdMessage m = gen.next();
+    hft::BookUpdate u;
+    switch (m.type) {
+      case hft::MdType::Add:
+        u = book.add_order(m.id, m.side, m.price, m.qty);
+        ref.orders[m.id.value()] = RefOrder{m.side, m.price.ticks(), m.qty.value()};
+        break;
+      case hft::MdType::Cancel:
+      case hft::MdType::Execute: {
+        u = m.type == hft::MdType::Cancel ? book.cancel(m.id, m.qty) : book.execute(m.id, m.qty);
+        auto& o = ref.orders.at(m.id.value());
+        if ((o.qty -= m.qty.value()) == 0) ref.orders.erase(m.id.value());
+        break;
+      }
+      case hft::MdType::Delete:
+        u = book.delete_order(m.id);
+        ref.orders.erase(m.id.value());
+        break;
+      case hft::MdType::Replace: {
+        u = book.replace(m.id, m.new_id, m.price, m.qty);
+        const Side s = ref.orders.at(m.id.value()).side;
+        ref.orders.erase(m.id.value());
+        ref.orders[m.new_id.value()] = RefOrder{s, m.price.ticks(), m.qty.value()};
+        break;
+      }
+    }
+    REQUIRE(u.ok());
+    // Invalid messages interleaved: each must fail and change nothing.
+    if (rng() % 8 == 0) {
+      const std::uint64_t unknown = 1'000'000'000 + rng() % 1000;
+      REQUIRE(book.delete_order(OrderId(unknown)).error == hft::BookError::UnknownOrder);
+      REQUIRE(book.cancel(OrderId(unknown), Qty(1)).error == hft::BookError::UnknownOrder);
+      if (!ref.orders.empty()) {
+        const auto& [id, o] = *ref.orders.begin();
+        REQUIRE(book.cancel(OrderId(id), Qty(o.qty + 1)).error == hft::BookError::InsufficientQty);
+        REQUIRE(book.add_order(OrderId(id), o.side, Price::from_ticks(o.price), Qty(1)).error ==
+                hft::BookError::DuplicateOrder);
+        REQUIRE(book.execute(OrderId(id), Qty(0)).error == hft::BookError::InvalidQty);
+      }
+    }
+    REQUIRE(book.order_count() == ref.orders.size());
+    if (i % 16 == 0) {
+      REQUIRE(depth(book.l2(), Side::Buy) == ref.depth(Side::Buy));
+      REQUIRE(depth(book.l2(), Side::Sell) == ref.depth(Side::Sell));
+      REQUIRE_FALSE(book.l2().crossed());
+    }
+  }
+}
+
+TEST_CASE("OrderBookL3 replace moves the order; a full table or view refuses cleanly", "[l3]") {
+  OrderBookL3 book(3, 2);
+  REQUIRE(book.add_order(OrderId(1), Side::Buy, Price::from_ticks(100), Qty(10)).top_changed);
+  REQUIRE(book.replace(OrderId(1), OrderId(2), Price::from_ticks(101), Qty(5)).top_changed);
+  CHECK(book.find(OrderId(1)) == nullptr);
+  CHECK(book.find(OrderId(2))->qty == Qty(5));
+  CHECK(book.l2().best_bid()->price == Price::from_ticks(101));
+  REQUIRE(book.add_order(OrderId(5), Side::Buy, Price::from_ticks(97), Qty(1)).ok());
+  REQUIRE(book.add_order(OrderId(7), Side::Buy, Price::from_ticks(97), Qty(2)).ok());
+  CHECK(book.add_order(OrderId(8), Side::Buy, Price::from_ticks(97), Qty(1)).error == hft::BookError::OrderTableFull);
+  // Levels 101 and 97 in use and 97 keeps order 7: a third price is refused, order 5 stays.
+  CHECK(book.replace(OrderId(5), OrderId(6), Price::from_ticks(90), Qty(1)).error == hft::BookError::DepthFull);
+  CHECK(book.find(OrderId(5)) != nullptr);
+  CHECK(book.find(OrderId(6)) == nullptr);
+  CHECK(book.l2().level(Side::Buy, 1) == hft::Level{Price::from_ticks(97), Qty(3)});
+  CHECK(book.execute(OrderId(2), Qty(5)).top_changed);  // 101 gone
+  CHECK(book.l2().best_bid()->price == Price::from_ticks(97));
+  book.clear();
+  CHECK(book.order_count() == 0);
+}

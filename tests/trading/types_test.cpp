@@ -1,0 +1,70 @@
+#include "hft/trading/types.hpp"
+
+#include <string>
+#include <type_traits>
+
+#include "../support/catch.hpp"
+
+using hft::Price;
+using hft::Qty;
+using hft::TickSize;
+
+namespace {
+std::string fmt(Price p, TickSize t) {
+  char buf[32];
+  return std::string(buf, hft::format_price(p, t, buf));
+}
+}  // namespace
+
+TEST_CASE("price text round-trips exactly at several tick sizes", "[types]") {
+  const TickSize cent{1, 2}, nickel{5, 2}, bp{1, 4};
+  CHECK(hft::parse_price("187.25", cent)->ticks() == 18725);
+  CHECK(hft::parse_price("187.2", cent)->ticks() == 18720);
+  CHECK(hft::parse_price("187", cent)->ticks() == 18700);
+  CHECK(hft::parse_price("0.05", nickel)->ticks() == 1);
+  CHECK(hft::parse_price("100.0001", bp)->ticks() == 1000001);
+  CHECK(fmt(Price::from_ticks(18725), cent) == "187.25");
+  CHECK(fmt(Price::from_ticks(18720), cent) == "187.2");
+  CHECK(fmt(Price::from_ticks(18700), cent) == "187");
+  CHECK(fmt(Price::from_ticks(3), nickel) == "0.15");
+  CHECK(fmt(Price::from_ticks(-5), cent) == "-0.05");
+  CHECK(fmt(Price::from_ticks(1000001), bp) == "100.0001");
+  for (std::int64_t t = 0; t < 20000; t += 7) {
+    CHECK(hft::parse_price(fmt(Price::from_ticks(t), bp), bp)->ticks() == t);
+    CHECK(hft::parse_price(fmt(Price::from_ticks(t), nickel), nickel)->ticks() == t);
+  }
+}
+
+TEST_CASE("malformed or off-tick price text is rejected", "[types]") {
+  const TickSize cent{1, 2}, nickel{5, 2};
+  for (const char* bad : {"", ".", "1.", ".5", "1.234", "1..2", "-1", "1e3", " 1", "1 ", "abc", "99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(hft::parse_price(bad, cent).has_value());
+  }
+  CHECK_FALSE(hft::parse_price("0.03", nickel).has_value());  // not a multiple of 0.05
+}
+
+TEST_CASE("strong types: only meaningful arithmetic, and sides", "[types]") {
+  static_assert(!std::is_convertible_v<Qty, Price> && !std::is_convertible_v<Price, Qty>);
+  static_assert(!std::is_convertible_v<std::int64_t, Price>);  // from_ticks only
+  const Price p = Price::from_ticks(100);
+  CHECK((p + 5).ticks() == 105);
+  CHECK((p - Price::from_ticks(90)) == 10);
+  CHECK(p.better_than(Price::from_ticks(99), hft::Side::Buy));
+  CHECK(p.better_than(Price::from_ticks(101), hft::Side::Sell));
+  CHECK((Qty(3) + Qty(4)).value() == 7);
+  CHECK((Qty(3) * 5).value() == 15);
+  CHECK(hft::opposite(hft::Side::Buy) == hft::Side::Sell);
+  CHECK(hft::notional(Price::from_ticks(std::int64_t{1} << 40), Qty(std::int64_t{1} << 40)) ==
+        (static_cast<hft::Notional>(1) << 80));  // no overflow
+}
+
+TEST_CASE("Symbol: 1-8 characters of A-Z 0-9 '.', trivially copyable", "[types]") {
+  CHECK(hft::Symbol::parse("AAPL")->view() == "AAPL");
+  CHECK(hft::Symbol::parse("BRK.B")->view() == "BRK.B");
+  CHECK(hft::Symbol::parse("ABCDEFGH")->view() == "ABCDEFGH");
+  for (const char* bad : {"", "ABCDEFGHI", "aapl", "AA PL", "A-B"}) CHECK_FALSE(hft::Symbol::parse(bad).has_value());
+  CHECK(hft::Symbol::of("MSFT") == hft::Symbol::of("MSFT"));
+  CHECK_FALSE(hft::Symbol::of("MSFT") == hft::Symbol::of("MSF"));
+  CHECK_THROWS_AS(hft::Symbol::of("bad"), std::invalid_argument);
+}
