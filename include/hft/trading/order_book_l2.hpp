@@ -7,8 +7,9 @@
 //   callers do not diff the BBO after every message.
 // Layout (the choice): each side is a sorted array with the best level at the END. Most
 //   updates land within a few ticks of the touch, so the search runs a few steps from
-//   the back (linear, no binary-search branch misses), and inserting or erasing a level
-//   near the touch moves only the few elements behind it. Best bid/ask is the last
+//   the back (linear, no binary-search branch misses; past 8 levels it switches to a
+//   binary search), and inserting or erasing a level near the touch moves only the few
+//   elements behind it. Best bid/ask is the last
 //   element: O(1), one load. Depth iteration walks backwards over contiguous memory.
 //   The alternative, a tick-indexed array window around the touch, makes an update O(1)
 //   at any distance but needs a recentering policy when the touch moves out of the window,
@@ -30,6 +31,7 @@
 //   members may run concurrently with each other but not with an update.
 // Progress: wait-free. Complexity: best/spread/mid O(1); update O(d) where d is the
 //   distance in levels from the touch (typically a few); memory 16 B x 2 x max_levels.
+//   Bids are stored by price and asks by negated price, so one comparison serves both sides.
 #pragma once
 
 #include <cstddef>
@@ -104,7 +106,7 @@ class OrderBookL2 {
       return {BookError::None, changed && f.pos + 1 == s.n};
     }
     if (qty.zero()) return {};
-    return insert(s, f.pos, Level{price, qty});
+    return insert(s, f.pos, Slot{key_of(side, price), qty});
   }
 
   /// Adds delta (> 0) to the level at price, creating it if absent.
@@ -116,7 +118,7 @@ class OrderBookL2 {
       s.lv[f.pos].qty += delta;
       return {BookError::None, f.pos + 1 == s.n};
     }
-    return insert(s, f.pos, Level{price, delta});
+    return insert(s, f.pos, Slot{key_of(side, price), delta});
   }
 
   /// Removes delta (> 0) from the level at price; the level goes when it reaches 0.
@@ -126,7 +128,7 @@ class OrderBookL2 {
     Side_& s = sides_[idx(side)];
     const Find f = find(s, side, price);
     if (!f.found) return {BookError::UnknownLevel, false};
-    Level& l = s.lv[f.pos];
+    Slot& l = s.lv[f.pos];
     if (delta > l.qty) return {BookError::InsufficientQty, false};
     if (delta == l.qty) return erase(s, f.pos);
     l.qty -= delta;
@@ -136,7 +138,7 @@ class OrderBookL2 {
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
     const Side_& s = sides_[idx(side)];
     if (s.n == 0) return std::nullopt;
-    return s.lv[s.n - 1];
+    return level_of(side, s.lv[s.n - 1]);
   }
   [[nodiscard]] std::optional<Level> best_bid() const noexcept { return best(Side::Buy); }
   [[nodiscard]] std::optional<Level> best_ask() const noexcept { return best(Side::Sell); }
@@ -167,14 +169,14 @@ class OrderBookL2 {
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
     const Side_& s = sides_[idx(side)];
     HFT_ASSERT(i < s.n, "OrderBookL2::level: index past the last level");
-    return s.lv[s.n - 1 - i];
+    return level_of(side, s.lv[s.n - 1 - i]);
   }
   /// Calls fn(const Level&) for up to n levels, best first.
   template <class F>
   void for_each_level(Side side, std::size_t n, F&& fn) const {
     const Side_& s = sides_[idx(side)];
     const std::size_t k = n < s.n ? n : s.n;
-    for (std::size_t i = 0; i < k; ++i) fn(s.lv[s.n - 1 - i]);
+    for (std::size_t i = 0; i < k; ++i) fn(level_of(side, s.lv[s.n - 1 - i]));
   }
   /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
   std::size_t snapshot(Side side, std::span<Level> out) const noexcept {
@@ -191,11 +193,23 @@ class OrderBookL2 {
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
 
  private:
+  // A level as stored: key = ticks for bids, -ticks for asks, so "better" is "larger key"
+  // on both sides and the search has no branch on the side.
+  struct Slot {
+    std::int64_t key;
+    Qty qty;
+  };
   struct Side_ {
-    explicit Side_(std::size_t cap) : lv(new Level[cap]) {}
-    std::unique_ptr<Level[]> lv;  // worst ... best
+    explicit Side_(std::size_t cap) : lv(new Slot[cap]) {}
+    std::unique_ptr<Slot[]> lv;  // worst ... best (ascending key)
     std::size_t n = 0;
   };
+  static constexpr std::int64_t key_of(Side side, Price p) noexcept {
+    return side == Side::Buy ? p.ticks() : -p.ticks();
+  }
+  static constexpr Level level_of(Side side, const Slot& sl) noexcept {
+    return Level{Price::from_ticks(side == Side::Buy ? sl.key : -sl.key), sl.qty};
+  }
   struct Find {
     std::size_t pos;  // index of the level, or where it would be inserted
     bool found;
@@ -203,22 +217,33 @@ class OrderBookL2 {
 
   static constexpr std::size_t idx(Side s) noexcept { return static_cast<std::size_t>(s); }
 
-  // Scan from the best end: typical updates are within a few levels of the touch.
+  // Scan from the best end: typical updates are within a few levels of the touch. Past
+  // kLinear levels, binary search the rest (a deep cancel costs O(log n), not O(n)).
+  static constexpr std::size_t kLinear = 8;
   static Find find(const Side_& s, Side side, Price price) noexcept {
+    const std::int64_t k = key_of(side, price);
     std::size_t i = s.n;
-    while (i > 0) {
-      const Price p = s.lv[i - 1].price;
-      if (p == price) return {i - 1, true};
-      if (p.better_than(price, side)) {
-        --i;
-        continue;
-      }
-      break;  // price is better than lv[i-1]: it belongs at i
+    const std::size_t stop = s.n > kLinear ? s.n - kLinear : 0;
+    while (i > stop) {
+      const std::int64_t have = s.lv[i - 1].key;
+      if (have == k) return {i - 1, true};
+      if (have < k) return {i, false};  // price is better than lv[i-1]: it goes at i
+      --i;
     }
-    return {i, false};
+    // Every level in [stop, n) is better than price: find the first key >= k in [0, stop).
+    std::size_t lo = 0, hi = stop;
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (s.lv[mid].key < k) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return {lo, lo < s.n && s.lv[lo].key == k};
   }
 
-  BookUpdate insert(Side_& s, std::size_t pos, Level l) noexcept {
+  BookUpdate insert(Side_& s, std::size_t pos, Slot l) noexcept {
     if (s.n == cap_) {
       if (pos == 0 || policy_ == DepthPolicy::Reject) return {BookError::DepthFull, false};
       // Drop the worst (index 0) and shift the levels below pos down by one.

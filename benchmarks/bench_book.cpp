@@ -1,0 +1,349 @@
+// bench_book: the trading primitives on the synthetic L3 stream (MarketDataGenerator, seed
+// 1, written to a file and replayed from it, so every implementation sees the same bytes).
+//   - l2_update: OrderBookL2 vs a std::map book (std::map<price, qty> per side), fed the
+//     L2 updates the L3 stream implies (add / reduce at a price). Latency from rdtsc pairs
+//     around blocks of 16 operations (the pair's own cost, calibrated, subtracted) into a
+//     LatencyHistogram: p50 and p99 per operation; plus the mean from an untimed pass.
+//   - l3_message: OrderBookL3 applying the L3 messages themselves.
+//   - bbo_query: best_bid() + best_ask() on a populated book.
+//   - match_order: MatchingEngine on random limit/market/IOC flow around a mid.
+// One thread, pinned to the first --cpus CPU.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "hft/metrics/latency_histogram.hpp"
+#include "hft/trading/market_data_generator.hpp"
+#include "hft/trading/matching_engine.hpp"
+#include "hft/trading/order_book_l2.hpp"
+#include "hft/trading/order_book_l3.hpp"
+
+namespace {
+using hft::Price;
+using hft::Qty;
+using hft::Side;
+using hft::bench::Metrics;
+using hft::bench::do_not_optimize;
+using clk = std::chrono::steady_clock;
+
+struct L2Op {
+  Side side;
+  bool add;
+  std::uint16_t book;  // which symbol's book (the multi-book case)
+  Price price;
+  Qty qty;
+};
+
+// The L2 updates an L3 stream implies (what an L2 feed handler applies); an OrderBookL3
+// supplies the sizes a delete or replace removes, which the messages do not carry.
+std::vector<L2Op> l2_ops_exact(const std::vector<hft::MdMessage>& msgs, std::size_t max_orders = 1'000'000) {
+  std::vector<L2Op> ops;
+  ops.reserve(msgs.size() + msgs.size() / 8);
+  hft::OrderBookL3 book(max_orders, 8192);
+  for (const auto& m : msgs) {
+    switch (m.type) {
+      case hft::MdType::Add:
+        ops.push_back({m.side, true, 0, m.price, m.qty});
+        (void)book.add_order(m.id, m.side, m.price, m.qty);
+        break;
+      case hft::MdType::Cancel:
+      case hft::MdType::Execute:
+        ops.push_back({m.side, false, 0, m.price, m.qty});
+        (void)book.cancel(m.id, m.qty);
+        break;
+      case hft::MdType::Delete:
+        ops.push_back({m.side, false, 0, m.price, book.find(m.id)->qty});
+        (void)book.delete_order(m.id);
+        break;
+      case hft::MdType::Replace: {
+        const auto* o = book.find(m.id);
+        ops.push_back({o->side, false, 0, o->price, o->qty});
+        ops.push_back({o->side, true, 0, m.price, m.qty});
+        (void)book.replace(m.id, m.new_id, m.price, m.qty);
+        break;
+      }
+    }
+  }
+  return ops;
+}
+
+// A feed of many symbols: `books` independent synthetic streams (seeds 100, 101, ...), their
+// L2 updates interleaved in a random symbol order, so the working set is many books, as in
+// a real feed handler (an ITCH feed carries ~8,000 symbols).
+std::vector<L2Op> multi_book_ops(std::size_t books, std::size_t total_msgs) {
+  std::vector<std::vector<L2Op>> per(books);
+  for (std::size_t b = 0; b < books; ++b) {
+    hft::MdGeneratorConfig cfg;
+    cfg.target_live_orders = 1'000;
+    hft::MarketDataGenerator gen(100 + b, cfg);
+    std::vector<hft::MdMessage> msgs;
+    for (std::size_t i = 0; i < total_msgs / books; ++i) msgs.push_back(gen.next());
+    per[b] = l2_ops_exact(msgs, 20'000);
+    for (auto& o : per[b]) o.book = static_cast<std::uint16_t>(b);
+  }
+  std::vector<L2Op> out;
+  std::vector<std::size_t> next(books, 0);
+  std::mt19937_64 rng(9);
+  std::vector<std::size_t> open(books);
+  for (std::size_t b = 0; b < books; ++b) open[b] = b;
+  while (!open.empty()) {
+    const std::size_t k = rng() % open.size();
+    const std::size_t b = open[k];
+    out.push_back(per[b][next[b]++]);
+    if (next[b] == per[b].size()) {
+      open[k] = open.back();
+      open.pop_back();
+    }
+  }
+  return out;
+}
+
+class MapBook {
+ public:
+  void add(Side s, Price p, Qty q) {
+    if (s == Side::Buy) bids_[p.ticks()] += q.value(); else asks_[p.ticks()] += q.value();
+  }
+  void reduce(Side s, Price p, Qty q) {
+    if (s == Side::Buy) reduce_in(bids_, p, q); else reduce_in(asks_, p, q);
+  }
+  std::int64_t best_bid() const { return bids_.empty() ? 0 : bids_.begin()->first; }
+  std::int64_t best_ask() const { return asks_.empty() ? 0 : asks_.begin()->first; }
+
+ private:
+  template <class M>
+  static void reduce_in(M& m, Price p, Qty q) {
+    const auto it = m.find(p.ticks());
+    if ((it->second -= q.value()) == 0) m.erase(it);
+  }
+  std::map<std::int64_t, std::int64_t, std::greater<>> bids_;
+  std::map<std::int64_t, std::int64_t> asks_;
+};
+
+// Cost of one rdtsc pair with nothing between: subtracted from every sample.
+std::uint64_t timer_overhead_ticks() {
+  std::vector<std::uint64_t> v(100'000);
+  for (auto& x : v) {
+    const std::uint64_t t0 = hft::TscClock::ticks();
+    x = hft::TscClock::ticks() - t0;
+  }
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// rdtsc on this VM advances in coarse steps (~10 ns), too coarse for one ~10 ns update, so
+// each sample times a block of 16 consecutive operations and records their mean: p50/p99
+// are over 16-op blocks (a slow op still shows, diluted 16x at most).
+constexpr std::size_t kBlock = 16;
+template <class Apply>
+Metrics timed_pass(std::size_t n, std::uint64_t overhead, Apply apply) {
+  hft::LatencyHistogram h(1, 100'000'000, 3);
+  const double ns_per_tick = hft::bench::TickTimer::ns_per_tick();
+  for (std::size_t i = 0; i + kBlock <= n; i += kBlock) {
+    const std::uint64_t t0 = hft::TscClock::ticks();
+    for (std::size_t k = 0; k < kBlock; ++k) apply(i + k);
+    const std::uint64_t d = hft::TscClock::ticks() - t0;
+    const double ns = static_cast<double>(d > overhead ? d - overhead : 0) * ns_per_tick / kBlock;
+    h.record(static_cast<std::uint64_t>(ns * 10.0));  // tenths of a nanosecond
+  }
+  return {{"p50", static_cast<double>(h.percentile(50)) / 10.0}, {"p99", static_cast<double>(h.percentile(99)) / 10.0}};
+}
+
+template <class Apply>
+double untimed_mean_ns(std::size_t n, Apply apply) {
+  const auto t0 = clk::now();
+  for (std::size_t i = 0; i < n; ++i) apply(i);
+  return std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  return hft::bench::guarded_main([&] {
+    const auto opts = hft::bench::parse_options(argc, argv);
+    hft::bench::pin_this_thread(opts.cpus[0]);
+    hft::bench::Suite suite("bench_book", opts);
+    const std::size_t n_msgs = opts.quick ? 100'000 : 2'000'000;
+
+    // Generate once, write, replay from the file: what a replay benchmark on real data does.
+    const std::string path = "bench_book_stream.bin";
+    {
+      hft::MarketDataGenerator gen(1);
+      std::vector<hft::MdMessage> msgs;
+      msgs.reserve(n_msgs);
+      for (std::size_t i = 0; i < n_msgs; ++i) msgs.push_back(gen.next());
+      hft::MarketDataGenerator::write_file(path, msgs);
+    }
+    const std::vector<hft::MdMessage> msgs = hft::MarketDataGenerator::read_file(path);
+    std::remove(path.c_str());
+    const std::vector<L2Op> ops = l2_ops_exact(msgs);
+    const std::uint64_t overhead = timer_overhead_ticks();
+    suite.note("stream: " + std::to_string(msgs.size()) + " synthetic L3 messages (seed 1) -> " +
+               std::to_string(ops.size()) + " L2 updates; rdtsc pair overhead " + std::to_string(overhead) +
+               " ticks subtracted per sample");
+
+    auto l2_apply = [&](hft::OrderBookL2& b, std::size_t i) {
+      const L2Op& o = ops[i];
+      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
+    };
+    auto map_apply = [&](MapBook& b, std::size_t i) {
+      const L2Op& o = ops[i];
+      if (o.add) b.add(o.side, o.price, o.qty); else b.reduce(o.side, o.price, o.qty);
+    };
+    suite.add_case("l2_update", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+                   {
+                       {"hft::OrderBookL2",
+                        [&] {
+                          hft::OrderBookL2 b(8192);
+                          Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { l2_apply(b, i); });
+                          hft::OrderBookL2 b2(8192);
+                          m.push_back({"mean", untimed_mean_ns(ops.size(), [&](std::size_t i) { l2_apply(b2, i); })});
+                          return m;
+                        }},
+                       {"std::map book",
+                        [&] {
+                          MapBook b;
+                          Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { map_apply(b, i); });
+                          MapBook b2;
+                          m.push_back({"mean", untimed_mean_ns(ops.size(), [&](std::size_t i) { map_apply(b2, i); })});
+                          return m;
+                        }},
+                   });
+    suite.add_ratio("l2_update/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
+                    "L2 update mean: hft / std::map book (target <= 0.2x, i.e. >= 5x faster)");
+
+    constexpr std::size_t kBooks = 500;
+    const std::vector<L2Op> multi = multi_book_ops(kBooks, opts.quick ? 200'000 : 2'000'000);
+    suite.note("l2_update_500_books: " + std::to_string(multi.size()) + " L2 updates over 500 symbols' books "
+               "(independent streams, random interleave): the working set no longer fits L1/L2");
+    auto multi_l2 = [&](std::vector<hft::OrderBookL2>& books, std::size_t i) {
+      const L2Op& o = multi[i];
+      hft::OrderBookL2& b = books[o.book];
+      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
+    };
+    auto multi_map = [&](std::vector<MapBook>& books, std::size_t i) {
+      const L2Op& o = multi[i];
+      MapBook& b = books[o.book];
+      if (o.add) b.add(o.side, o.price, o.qty); else b.reduce(o.side, o.price, o.qty);
+    };
+    auto make_l2_books = [] {
+      std::vector<hft::OrderBookL2> v;
+      v.reserve(kBooks);
+      for (std::size_t i = 0; i < kBooks; ++i) v.emplace_back(1024);
+      return v;
+    };
+    suite.add_case("l2_update_500_books", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+                   {
+                       {"hft::OrderBookL2",
+                        [&] {
+                          auto books = make_l2_books();
+                          Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_l2(books, i); });
+                          auto books2 = make_l2_books();
+                          m.push_back({"mean", untimed_mean_ns(multi.size(), [&](std::size_t i) { multi_l2(books2, i); })});
+                          return m;
+                        }},
+                       {"std::map book",
+                        [&] {
+                          std::vector<MapBook> books(kBooks);
+                          Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_map(books, i); });
+                          std::vector<MapBook> books2(kBooks);
+                          m.push_back({"mean", untimed_mean_ns(multi.size(), [&](std::size_t i) { multi_map(books2, i); })});
+                          return m;
+                        }},
+                   });
+    suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
+                    "L2 update mean, 500 books: hft / std::map book (target <= 0.2x)");
+
+    auto l3_apply = [&](hft::OrderBookL3& b, std::size_t i) {
+      const hft::MdMessage& m = msgs[i];
+      hft::BookUpdate u;
+      switch (m.type) {
+        case hft::MdType::Add: u = b.add_order(m.id, m.side, m.price, m.qty); break;
+        case hft::MdType::Cancel: u = b.cancel(m.id, m.qty); break;
+        case hft::MdType::Execute: u = b.execute(m.id, m.qty); break;
+        case hft::MdType::Delete: u = b.delete_order(m.id); break;
+        case hft::MdType::Replace: u = b.replace(m.id, m.new_id, m.price, m.qty); break;
+      }
+      do_not_optimize(u);
+    };
+    suite.add_case("l3_message", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+                   {
+                       {"hft::OrderBookL3",
+                        [&] {
+                          hft::OrderBookL3 b(200'000, 8192);
+                          Metrics m = timed_pass(msgs.size(), overhead, [&](std::size_t i) { l3_apply(b, i); });
+                          hft::OrderBookL3 b2(200'000, 8192);
+                          m.push_back({"mean", untimed_mean_ns(msgs.size(), [&](std::size_t i) { l3_apply(b2, i); })});
+                          return m;
+                        }},
+                   });
+
+    hft::OrderBookL2 full(8192);
+    for (std::size_t i = 0; i < ops.size(); ++i) l2_apply(full, i);
+    MapBook full_map;
+    for (std::size_t i = 0; i < ops.size(); ++i) map_apply(full_map, i);
+    const std::size_t q = opts.quick ? 1'000'000 : 50'000'000;
+    suite.add_case("bbo_query", {{"", "ns/query", false}},
+                   {
+                       {"hft::OrderBookL2 best_bid+best_ask",
+                        [&] {
+                          return Metrics{{"", untimed_mean_ns(q, [&](std::size_t) {
+                                            // What a caller uses: the prices (an optional kept
+                                            // in memory for the asm costs a store-forward).
+                                            do_not_optimize(full.best_bid()->price.ticks());
+                                            do_not_optimize(full.best_ask()->price.ticks());
+                                          })}};
+                        }},
+                       {"std::map book best_bid+best_ask",
+                        [&] {
+                          return Metrics{{"", untimed_mean_ns(q, [&](std::size_t) {
+                                            do_not_optimize(full_map.best_bid());
+                                            do_not_optimize(full_map.best_ask());
+                                          })}};
+                        }},
+                   });
+
+    // Matching: random flow around 10,000, 1/3 marketable.
+    std::vector<hft::NewOrder> flow;
+    {
+      std::mt19937_64 rng(5);
+      const std::size_t n = opts.quick ? 100'000 : 1'000'000;
+      for (std::uint64_t id = 1; id <= n; ++id) {
+        const Side s = rng() % 2 ? Side::Buy : Side::Sell;
+        const std::int64_t off = static_cast<std::int64_t>(rng() % 20) - 6;  // -6..13 ticks from mid
+        const Price px = Price::from_ticks(s == Side::Buy ? 10'000 - off : 10'000 + off);
+        const bool ioc = rng() % 4 == 0;
+        flow.push_back(hft::NewOrder{hft::OrderId(id), s, rng() % 20 == 0 ? hft::OrderType::Market : hft::OrderType::Limit,
+                                     ioc ? hft::TimeInForce::ImmediateOrCancel : hft::TimeInForce::GoodTillCancel, px,
+                                     Qty(1 + static_cast<std::int64_t>(rng() % 100))});
+      }
+    }
+    suite.add_case("match_order", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+                   {
+                       {"hft::MatchingEngine",
+                        [&] {
+                          std::array<hft::Fill, 256> fills{};
+                          hft::MatchingEngine m(1'000'000, 4096);
+                          Metrics r = timed_pass(flow.size(), overhead,
+                                                 [&](std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
+                          hft::MatchingEngine m2(1'000'000, 4096);
+                          r.push_back({"mean", untimed_mean_ns(flow.size(), [&](std::size_t i) {
+                                         do_not_optimize(m2.submit(flow[i], fills));
+                                       })});
+                          return r;
+                        }},
+                   });
+    suite.run();
+    suite.print();
+    std::printf(
+        "\nTargets (issue 7): L2 update median <= 20 ns and >= 5x the std::map book (ratio above);\n"
+        "L3 message median <= 60 ns; BBO query <= 2 ns. Medians are the p50 rows.\n");
+    suite.write_json();
+    return 0;
+  });
+}
