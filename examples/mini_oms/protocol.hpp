@@ -1,0 +1,274 @@
+// mini_oms/protocol.hpp: the mini-OMS wire protocol (docs/protocol.md), as pure functions:
+// line framing, request parsing, risk rules, the simulated venue's quotes, reply text.
+// Everything here is allocation-free and unit-tested on its own (tests/mini_oms).
+#pragma once
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string_view>
+
+#include "hft/trading/types.hpp"
+
+namespace mini_oms {
+
+inline constexpr std::size_t kMaxLine = 256;     // bytes, counting '\r' and '\n'
+inline constexpr std::size_t kMaxReply = 96;     // longest reply line we format
+inline constexpr hft::TickSize kTick{1, 4};      // prices carry up to 4 decimals
+inline constexpr std::int64_t kMaxQty = 2147483647;
+
+enum class Reason : std::uint8_t { None, Busy, BadMsg, RiskQty, RiskPrice, RiskNotional, RiskRate, FamilyFull, Shutdown };
+
+constexpr std::string_view reason_text(Reason r) noexcept {
+  switch (r) {
+    case Reason::None: return "";
+    case Reason::Busy: return "BUSY";
+    case Reason::BadMsg: return "BAD_MSG";
+    case Reason::RiskQty: return "RISK_QTY";
+    case Reason::RiskPrice: return "RISK_PRICE";
+    case Reason::RiskNotional: return "RISK_NOTIONAL";
+    case Reason::RiskRate: return "RISK_RATE";
+    case Reason::FamilyFull: return "FAMILY_FULL";
+    case Reason::Shutdown: return "SHUTDOWN";
+  }
+  return "";
+}
+/// Admission rejects take no seq_in_family and may overtake earlier replies.
+constexpr bool is_admission_reject(Reason r) noexcept {
+  return r == Reason::Busy || r == Reason::FamilyFull || r == Reason::Shutdown;
+}
+
+// ---- field parsers: exact grammar, no leading '+', no spaces, no overflow -------------
+inline std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+inline std::optional<std::int64_t> parse_i64(std::string_view s) noexcept {
+  const bool neg = !s.empty() && s.front() == '-';
+  if (neg) s.remove_prefix(1);
+  const auto u = parse_u64(s);
+  if (!u) return std::nullopt;
+  constexpr auto kMaxPos = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (neg) {
+    if (*u > kMaxPos + 1) return std::nullopt;
+    return *u == kMaxPos + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(*u);
+  }
+  if (*u > kMaxPos) return std::nullopt;
+  return static_cast<std::int64_t>(*u);
+}
+
+/// Splits at single spaces into at most N fields; returns the count, or N + 1 when there
+/// are more fields (an empty field, from a double space, is kept as empty).
+template <std::size_t N>
+std::size_t split(std::string_view line, std::string_view (&out)[N]) noexcept {
+  std::size_t n = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= line.size(); ++i) {
+    if (i == line.size() || line[i] == ' ') {
+      if (n == N) return N + 1;
+      out[n++] = line.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  return n;
+}
+
+/// What the I/O thread extracts: the req_id (to answer by) and the correlation id (to route
+/// by). A correlation id that does not parse routes as uncorrelated; the parse stage then
+/// rejects the whole request.
+struct Header {
+  std::optional<std::uint64_t> req_id;
+  std::optional<std::int64_t> corr;
+};
+inline Header parse_header(std::string_view line) noexcept {
+  Header h;
+  const std::size_t sp = line.find(' ');
+  h.req_id = parse_u64(line.substr(0, sp));
+  if (!h.req_id || sp == std::string_view::npos) return h;
+  const std::string_view rest = line.substr(sp + 1);
+  h.corr = parse_i64(rest.substr(0, rest.find(' ')));
+  return h;
+}
+
+/// For an over-long line: the req_id if the line starts with a complete valid one
+/// (digits followed by a space).
+inline std::optional<std::uint64_t> overlong_req_id(std::string_view prefix) noexcept {
+  const std::size_t sp = prefix.find(' ');
+  if (sp == std::string_view::npos) return std::nullopt;
+  return parse_u64(prefix.substr(0, sp));
+}
+
+struct Request {
+  std::uint64_t req_id = 0;
+  std::int64_t corr = -1;
+  hft::Symbol symbol;
+  hft::Side side = hft::Side::Buy;
+  std::int64_t qty = 0;
+  hft::Price price;  // in 0.0001 units
+};
+
+/// The parse stage: the whole grammar. nullopt = BAD_MSG.
+inline std::optional<Request> parse_request(std::string_view line) noexcept {
+  std::string_view f[6];
+  if (split(line, f) != 6) return std::nullopt;
+  Request r;
+  const auto id = parse_u64(f[0]);
+  const auto corr = parse_i64(f[1]);
+  const auto sym = hft::Symbol::parse(f[2]);
+  if (!id || !corr || !sym) return std::nullopt;
+  if (f[3] != "B" && f[3] != "S") return std::nullopt;
+  const auto qty = parse_i64(f[4]);
+  if (!qty || f[4].front() == '-' || *qty < 1 || *qty > kMaxQty) return std::nullopt;
+  const auto px = hft::parse_price(f[5], kTick);
+  if (!px || px->ticks() <= 0) return std::nullopt;
+  r.req_id = *id;
+  r.corr = *corr;
+  r.symbol = *sym;
+  r.side = f[3] == "B" ? hft::Side::Buy : hft::Side::Sell;
+  r.qty = *qty;
+  r.price = *px;
+  return r;
+}
+
+// ---- risk ------------------------------------------------------------------------
+struct RiskLimits {
+  std::int64_t max_qty = 1'000'000;
+  std::int64_t band_pct = 10;                 // price within +-band_pct% of the reference
+  std::int64_t max_notional = 50'000'000;     // qty x price, in currency units
+  std::uint64_t rate_per_sec = 1'000'000;     // per symbol; burst = rate
+};
+
+/// Rules 1-3 (the token bucket, rule 4, is stateful: the caller applies it after these).
+inline Reason check_static_risk(const Request& r, hft::Price reference, const RiskLimits& lim) noexcept {
+  if (r.qty > lim.max_qty) return Reason::RiskQty;
+  const std::int64_t diff = r.price.ticks() > reference.ticks() ? r.price.ticks() - reference.ticks()
+                                                                : reference.ticks() - r.price.ticks();
+  if (static_cast<hft::Notional>(diff) * 100 > static_cast<hft::Notional>(reference.ticks()) * lim.band_pct) {
+    return Reason::RiskPrice;
+  }
+  // qty x price > max_notional, in 0.0001 units on both sides.
+  if (hft::notional(r.price, hft::Qty(r.qty)) > static_cast<hft::Notional>(lim.max_notional) * 10'000) {
+    return Reason::RiskNotional;
+  }
+  return Reason::None;
+}
+
+// ---- the simulated venue's quotes ------------------------------------------------
+inline constexpr int kVenueLevels = 10;
+/// Level k (1..10) of a side: 5 basis points apart from the reference, starting one step
+/// away, rounded half-up to 0.0001; size 100 x k.
+inline hft::Price venue_level_price(hft::Price ref, hft::Side side, int k) noexcept {
+  const std::int64_t bps = side == hft::Side::Sell ? 10'000 + 5 * k : 10'000 - 5 * k;
+  const hft::Notional num = static_cast<hft::Notional>(ref.ticks()) * bps;
+  return hft::Price::from_ticks(static_cast<std::int64_t>((num + 5'000) / 10'000));
+}
+
+// ---- reply text ------------------------------------------------------------------
+/// `<req_id> ACK <seq> <filled> <avg>`; avg = notional / filled rounded half-up to 4
+/// decimals, trailing zeros dropped; "0" when nothing filled. Returns the length
+/// (including '\n'); buf needs kMaxReply bytes.
+inline std::size_t format_ack(char* buf, std::uint64_t req_id, std::uint64_t seq, std::int64_t filled,
+                              hft::Notional notional_ticks) noexcept {
+  char* p = buf;
+  char* const end = buf + kMaxReply;
+  p = std::to_chars(p, end, req_id).ptr;
+  std::memcpy(p, " ACK ", 5);
+  p += 5;
+  p = std::to_chars(p, end, seq).ptr;
+  *p++ = ' ';
+  p = std::to_chars(p, end, filled).ptr;
+  *p++ = ' ';
+  if (filled == 0) {
+    *p++ = '0';
+  } else {
+    const hft::Notional avg = (notional_ticks * 2 + filled) / (2 * static_cast<hft::Notional>(filled));  // half-up
+    p += hft::format_price(hft::Price::from_ticks(static_cast<std::int64_t>(avg)), kTick, p);
+  }
+  *p++ = '\n';
+  return static_cast<std::size_t>(p - buf);
+}
+
+/// `<req_id> REJ:<REASON>` or, without a req_id, `- REJ:<REASON>`.
+inline std::size_t format_rej(char* buf, std::optional<std::uint64_t> req_id, Reason r) noexcept {
+  char* p = buf;
+  if (req_id) {
+    p = std::to_chars(p, buf + kMaxReply, *req_id).ptr;
+  } else {
+    *p++ = '-';
+  }
+  std::memcpy(p, " REJ:", 5);
+  p += 5;
+  const std::string_view t = reason_text(r);
+  std::memcpy(p, t.data(), t.size());
+  p += t.size();
+  *p++ = '\n';
+  return static_cast<std::size_t>(p - buf);
+}
+
+// ---- framing ---------------------------------------------------------------------
+/// Per-connection line assembly. feed() consumes bytes and calls on_line(line) for every
+/// complete line (without '\n' and a trailing '\r') and on_overlong(prefix) once per line
+/// that reaches 256 bytes without a newline; the rest of such a line is skipped.
+class LineFramer {
+ public:
+  template <class OnLine, class OnOverlong>
+  void feed(const char* data, std::size_t n, OnLine&& on_line, OnOverlong&& on_overlong) {
+    std::size_t i = 0;
+    while (i < n) {
+      if (skipping_) {
+        const void* nl = std::memchr(data + i, '\n', n - i);
+        if (!nl) return;
+        i = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+        skipping_ = false;
+        continue;
+      }
+      const std::size_t room = kMaxLine - len_;  // bytes this line may still take, '\n' included
+      const std::size_t take = std::min(room, n - i);
+      const void* nl = std::memchr(data + i, '\n', take);
+      if (nl) {
+        const auto upto = static_cast<std::size_t>(static_cast<const char*>(nl) - (data + i));
+        std::string_view line;
+        if (len_ == 0) {
+          line = std::string_view(data + i, upto);  // whole line in this chunk: no copy
+        } else {
+          std::memcpy(buf_ + len_, data + i, upto);
+          line = std::string_view(buf_, len_ + upto);
+        }
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        len_ = 0;
+        i += upto + 1;
+        on_line(line);
+        continue;
+      }
+      std::memcpy(buf_ + len_, data + i, take);
+      len_ += take;
+      i += take;
+      if (len_ == kMaxLine) {  // 256 bytes and no newline among them
+        on_overlong(std::string_view(buf_, len_));
+        len_ = 0;
+        skipping_ = true;
+      }
+    }
+  }
+  void reset() noexcept {
+    len_ = 0;
+    skipping_ = false;
+  }
+
+ private:
+  char buf_[kMaxLine];
+  std::size_t len_ = 0;
+  bool skipping_ = false;
+};
+
+}  // namespace mini_oms
