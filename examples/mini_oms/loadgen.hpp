@@ -57,6 +57,7 @@ struct LoadResult {
   std::uint64_t requests = 0, replies = 0;
   std::map<std::string, std::uint64_t> by_type;  // "ACK", "REJ:BUSY", ...
   std::uint64_t violations = 0;
+  std::uint64_t family_restarts = 0;  // seq back to 1: the server evicted an idle family
   std::vector<std::string> samples;  // first violations, for the report
   double seconds = 0;
   hft::LatencyHistogram rtt{1, 60'000'000'000ULL, 3};
@@ -390,7 +391,12 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         }
         last_order = r.reply_order;
         if (r.reply.rfind("ACK ", 0) == 0 && r.reply != "ACK " + std::to_string(next_seq)) {
-          res.violation("family " + std::to_string(r.corr) + ": " + r.reply + ", expected seq " + std::to_string(next_seq));
+          if (r.reply == "ACK 1") {
+            next_seq = 1;  // the server evicted the idle family (its table was full): restart
+            ++res.family_restarts;
+          } else {
+            res.violation("family " + std::to_string(r.corr) + ": " + r.reply + ", expected seq " + std::to_string(next_seq));
+          }
         }
       }
     }

@@ -75,8 +75,9 @@ bool server_option(Args& a, const std::string& flag, ServerConfig& c) {
 }
 
 const char* kServerHelp =
-    "  --port N (0: ephemeral)  --host ADDR  --io-threads N (1)  --partitions N (2, power of two)\n"
-    "  --workers N (2)  --ring N (4096 per partition)  --family-table N (1048576)\n"
+    "  --port N (0: ephemeral)  --host ADDR  --io-threads N (1)\n"
+    "  --partitions N (power of two; default 1 below 4 cores, 2 below 8, else 4)\n"
+    "  --workers N (default cores/2, 1..8)  --ring N (4096 per partition)  --family-table N (1048576)\n"
     "  --max-pending N (1024 per family)  --slice N (8)  --work-us N (0)  --stats-interval-ms N (0)\n"
     "  --log-sample N (0: off)  --busy-spin  --cpus A,B  --ref SYM=PRICE (repeatable)\n";
 
@@ -273,7 +274,7 @@ int cmd_bench(Args& a) {
 }
 
 int cmd_demo(Args& a) {
-  bool quick = false;
+  bool quick = false, explicit_partitions = false, explicit_workers = false;
   std::string flag;
   ServerConfig c;
   while (a.next(flag)) {
@@ -283,8 +284,12 @@ int cmd_demo(Args& a) {
     }
     if (flag == "--quick") quick = true;
     else if (!server_option(a, flag, c)) throw std::invalid_argument("unknown option " + flag);
+    explicit_partitions |= flag == "--partitions";
+    explicit_workers |= flag == "--workers";
   }
   const std::uint64_t scale = quick ? 5 : 1;
+  if (!explicit_partitions) c.partitions = 2;  // the demo shows uncorrelated requests spreading
+  if (!explicit_workers) c.workers = 2;
   std::printf("mini_oms demo: server on 127.0.0.1 (ephemeral port), %u I/O thread(s), %u partitions, %u workers, ring %zu\n",
               c.io_threads, c.partitions, c.workers, c.ring_size);
   std::uint64_t violations = 0;

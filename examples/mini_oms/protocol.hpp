@@ -108,6 +108,31 @@ inline std::optional<std::uint64_t> overlong_req_id(std::string_view prefix) noe
   return parse_u64(prefix.substr(0, sp));
 }
 
+/// The family a request belongs to. A correlation id (other than -1) is its own family. An
+/// uncorrelated request (-1, or an id that does not parse) gets a key of its own, drawn
+/// from the top of the negative range (INT64_MIN + io_thread << 48 + a per-thread counter),
+/// so uncorrelated requests never serialise behind each other by accident and hash across
+/// partitions. (A client using correlation ids that low would share them: documented.)
+inline constexpr std::uint64_t kUncorrelatedBase = 0x8000'0000'0000'0000ULL;
+struct FamilyKey {
+  std::uint64_t key;
+  bool correlated;
+};
+inline FamilyKey family_key(std::optional<std::int64_t> corr, std::uint32_t io_thread, std::uint64_t counter) noexcept {
+  if (corr && *corr != -1) return {static_cast<std::uint64_t>(*corr), true};
+  return {kUncorrelatedBase + (static_cast<std::uint64_t>(io_thread) << 48) + counter, false};
+}
+/// partition = hash(family) & (partitions - 1); partitions is a power of two.
+inline unsigned partition_of(std::uint64_t family, unsigned partitions) noexcept {
+  std::uint64_t k = family;  // murmur3 fmix64, as hft::FlatIndex::hash
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return static_cast<unsigned>(k & (partitions - 1));
+}
+
 struct Request {
   std::uint64_t req_id = 0;
   std::int64_t corr = -1;
@@ -174,45 +199,62 @@ inline hft::Price venue_level_price(hft::Price ref, hft::Side side, int k) noexc
 }
 
 // ---- reply text ------------------------------------------------------------------
+namespace detail {
+// Bounded appender: never writes past kMaxReply (replies are far shorter; the bound makes
+// that evident to the reader and to the compiler).
+struct Out {
+  char* b;
+  std::size_t n = 0;
+  void put(char c) noexcept {
+    if (n < kMaxReply) b[n++] = c;
+  }
+  void put(std::string_view s) noexcept {
+    for (const char c : s) put(c);
+  }
+  template <class I>
+  void num(I v) noexcept {
+    char t[24];
+    const auto r = std::to_chars(t, t + sizeof t, v);
+    put(std::string_view(t, static_cast<std::size_t>(r.ptr - t)));
+  }
+};
+}  // namespace detail
+
 /// `<req_id> ACK <seq> <filled> <avg>`; avg = notional / filled rounded half-up to 4
 /// decimals, trailing zeros dropped; "0" when nothing filled. Returns the length
 /// (including '\n'); buf needs kMaxReply bytes.
 inline std::size_t format_ack(char* buf, std::uint64_t req_id, std::uint64_t seq, std::int64_t filled,
                               hft::Notional notional_ticks) noexcept {
-  char* p = buf;
-  char* const end = buf + kMaxReply;
-  p = std::to_chars(p, end, req_id).ptr;
-  std::memcpy(p, " ACK ", 5);
-  p += 5;
-  p = std::to_chars(p, end, seq).ptr;
-  *p++ = ' ';
-  p = std::to_chars(p, end, filled).ptr;
-  *p++ = ' ';
+  detail::Out o{buf};
+  o.num(req_id);
+  o.put(" ACK ");
+  o.num(seq);
+  o.put(' ');
+  o.num(filled);
+  o.put(' ');
   if (filled == 0) {
-    *p++ = '0';
+    o.put('0');
   } else {
     const hft::Notional avg = (notional_ticks * 2 + filled) / (2 * static_cast<hft::Notional>(filled));  // half-up
-    p += hft::format_price(hft::Price::from_ticks(static_cast<std::int64_t>(avg)), kTick, p);
+    char px[32];
+    o.put(std::string_view(px, hft::format_price(hft::Price::from_ticks(static_cast<std::int64_t>(avg)), kTick, px)));
   }
-  *p++ = '\n';
-  return static_cast<std::size_t>(p - buf);
+  o.put('\n');
+  return o.n;
 }
 
 /// `<req_id> REJ:<REASON>` or, without a req_id, `- REJ:<REASON>`.
 inline std::size_t format_rej(char* buf, std::optional<std::uint64_t> req_id, Reason r) noexcept {
-  char* p = buf;
+  detail::Out o{buf};
   if (req_id) {
-    p = std::to_chars(p, buf + kMaxReply, *req_id).ptr;
+    o.num(*req_id);
   } else {
-    *p++ = '-';
+    o.put('-');
   }
-  std::memcpy(p, " REJ:", 5);
-  p += 5;
-  const std::string_view t = reason_text(r);
-  std::memcpy(p, t.data(), t.size());
-  p += t.size();
-  *p++ = '\n';
-  return static_cast<std::size_t>(p - buf);
+  o.put(" REJ:");
+  o.put(reason_text(r));
+  o.put('\n');
+  return o.n;
 }
 
 // ---- framing ---------------------------------------------------------------------

@@ -6,7 +6,6 @@
 namespace mini_oms {
 
 namespace detail {
-inline constexpr std::uint64_t kUncorrelatedBase = 0x8000'0000'0000'0000ULL;  // INT64_MIN and up
 thread_local hft::LatencyHistogram* tl_dispatch_to_built = nullptr;
 
 inline void set_nonblocking(int fd) {
@@ -169,6 +168,7 @@ inline void Server::io_main(unsigned idx) {
         detail::bump(parts_[0]->counters.replies_dropped);  // its connection is gone
         continue;
       }
+      --c.in_flight;
       send_local(io, r.conn.slot, r.text, r.len);
       if (c.fd >= 0) {
         const std::uint64_t now = hft::TscClock::ticks();
@@ -182,6 +182,7 @@ inline void Server::io_main(unsigned idx) {
     for (const std::uint32_t s : dirty) {
       is_dirty[s] = false;
       if (io.conns[s].fd >= 0) flush(io, s);
+      close_if_done(io, s);
     }
     dirty.clear();
   };
@@ -209,6 +210,8 @@ inline void Server::io_main(unsigned idx) {
           if (!c.out) c.out.reset(new char[cfg_.out_buffer]);
           c.out_head = c.out_tail = 0;
           c.want_out = false;
+          c.read_closed = false;
+          c.in_flight = 0;
           epoll_event ev{};
           ev.events = EPOLLIN;
           ev.data.u64 = s;
@@ -225,8 +228,11 @@ inline void Server::io_main(unsigned idx) {
       const auto s = static_cast<std::uint32_t>(tag);
       Conn& c = io.conns[s];
       if (c.fd < 0) continue;
-      if (events[e].events & EPOLLOUT) flush(io, s);
-      if (c.fd >= 0 && (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+      if (events[e].events & EPOLLOUT) {
+        flush(io, s);
+        close_if_done(io, s);
+      }
+      if (c.fd >= 0 && !c.read_closed && (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         for (;;) {
           const ssize_t got = ::read(c.fd, rbuf.data(), rbuf.size());
           if (got > 0) {
@@ -244,7 +250,13 @@ inline void Server::io_main(unsigned idx) {
             if (static_cast<std::size_t>(got) < rbuf.size()) break;
             continue;
           }
-          if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) close_conn(io, s);
+          if (got == 0) {  // half-close: stop reading, still answer everything it sent
+            c.read_closed = true;
+            update_events(io, s);
+            close_if_done(io, s);
+          } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            close_conn(io, s);
+          }
           break;
         }
       }
@@ -281,12 +293,10 @@ inline void Server::handle_line(IoThread& io, std::uint32_t slot, std::string_vi
     send_local(io, slot, out, format_rej(out, h.req_id, Reason::Shutdown));
     return;
   }
-  const bool correlated = h.corr && *h.corr != -1;
-  // Uncorrelated: a key of its own, so it never serialises behind anyone by accident.
-  const std::uint64_t family =
-      correlated ? static_cast<std::uint64_t>(*h.corr)
-                 : detail::kUncorrelatedBase + (static_cast<std::uint64_t>(io.index) << 48) + ++io.uncorrelated_seq;
-  Partition& p = *parts_[hft::FlatIndex::hash(family) & (cfg_.partitions - 1)];
+  const FamilyKey fk = family_key(h.corr, io.index, ++io.uncorrelated_seq);
+  const std::uint64_t family = fk.key;
+  const bool correlated = fk.correlated;
+  Partition& p = *parts_[partition_of(family, cfg_.partitions)];
   const auto seq = p.ring.try_next();
   if (!seq) {
     detail::bump(p.counters.rejected_busy);
@@ -303,6 +313,7 @@ inline void Server::handle_line(IoThread& io, std::uint32_t slot, std::string_vi
   ev.t_recv = t_recv;
   ev.t_pub = hft::TscClock::ticks();
   p.ring.publish(*seq);
+  ++io.conns[slot].in_flight;
   detail::bump(p.counters.published);
   io.recv_to_ring.record(static_cast<std::uint64_t>(static_cast<double>(ev.t_pub - t_recv) * ns_per_tick_));
 }
@@ -338,10 +349,7 @@ inline void Server::flush(IoThread& io, std::uint32_t slot) {
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!c.want_out) {  // the socket is full: wait for EPOLLOUT, do not block
         c.want_out = true;
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT;
-        ev.data.u64 = slot;
-        ::epoll_ctl(io.epfd, EPOLL_CTL_MOD, c.fd, &ev);
+        update_events(io, slot);
       }
       return;
     }
@@ -352,11 +360,21 @@ inline void Server::flush(IoThread& io, std::uint32_t slot) {
   c.out_head = c.out_tail = 0;
   if (c.want_out) {
     c.want_out = false;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = slot;
-    ::epoll_ctl(io.epfd, EPOLL_CTL_MOD, c.fd, &ev);
+    update_events(io, slot);
   }
+}
+
+inline void Server::update_events(IoThread& io, std::uint32_t slot) {
+  Conn& c = io.conns[slot];
+  epoll_event ev{};
+  ev.events = (c.read_closed ? 0u : static_cast<std::uint32_t>(EPOLLIN)) | (c.want_out ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
+  ev.data.u64 = slot;
+  ::epoll_ctl(io.epfd, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+inline void Server::close_if_done(IoThread& io, std::uint32_t slot) {
+  Conn& c = io.conns[slot];
+  if (c.fd >= 0 && c.read_closed && c.in_flight == 0 && c.out_tail == c.out_head) close_conn(io, slot);
 }
 
 inline void Server::close_conn(IoThread& io, std::uint32_t slot) {
@@ -425,12 +443,18 @@ inline std::uint32_t Server::family_slot(FamilyTable& t, std::uint64_t key, Coun
 inline void Server::dispatcher_main(Partition& p) {
   if (cfg_.on_thread_start) cfg_.on_thread_start();
   hft::set_current_thread_name("oms-disp-" + std::to_string(p.index));
+  const unsigned spin_limit = cfg_.busy_spin ? ~0u : 0;  // the barrier spins briefly itself
+  unsigned idle_polls = 0;
   for (;;) {
-    const std::int64_t next = p.poller.sequence().get() + 1;
-    const auto r = p.barrier.wait_for(next);
-    if (r.status == hft::disruptor::WaitStatus::Alerted && stop_dispatch_.load(std::memory_order_acquire)) return;
-    if (r.available < next) continue;
-    (void)p.poller.poll([&](Event& ev, std::int64_t, bool) {
+    if (idle_polls >= spin_limit) {
+      // Nothing for a while: sleep in the ring's blocking wait strategy (the publisher
+      // wakes us), instead of burning a core another thread needs.
+      const std::int64_t next = p.poller.sequence().get() + 1;
+      const auto r = p.barrier.wait_for(next);
+      if (r.status == hft::disruptor::WaitStatus::Alerted && stop_dispatch_.load(std::memory_order_acquire)) return;
+      idle_polls = 0;
+    }
+    const auto state = p.poller.poll([&](Event& ev, std::int64_t, bool) {
       const std::uint64_t t_disp = hft::TscClock::ticks();
       p.ring_to_dispatch.record(static_cast<std::uint64_t>(static_cast<double>(t_disp - ev.t_pub) * ns_per_tick_));
       std::uint32_t fslot = hft::FlatIndex::npos;
@@ -481,6 +505,13 @@ inline void Server::dispatcher_main(Partition& p) {
       }
       return true;
     });
+    if (state == hft::disruptor::PollState::Processing) {
+      idle_polls = 0;
+    } else {
+      ++idle_polls;
+      hft::cpu_relax();
+      if (stop_dispatch_.load(std::memory_order_acquire)) return;
+    }
   }
 }
 
@@ -539,7 +570,7 @@ inline void Server::run_task(Partition& p, Task& t) {
             fills);
         filled = rep_exec.filled.value();
         notional = rep_exec.notional_ticks;
-        sym.requote();
+        if (rep_exec.fills > 0) sym.requote();  // no fill: nothing emptied
       }
     }
   }
@@ -580,7 +611,8 @@ inline std::string Server::stats_line() const {
     bad += c.rejected_bad_msg.load();
     risk += c.rejected_risk_qty.load() + c.rejected_risk_price.load() + c.rejected_risk_notional.load() +
             c.rejected_risk_rate.load();
-    pending += (pending.empty() ? "" : ",") + std::to_string(c.accepted.load() - c.completed.load());
+    if (!pending.empty()) pending += ',';
+    pending += std::to_string(c.accepted.load() - c.completed.load());
   }
   char buf[512];
   std::snprintf(buf, sizeof buf,

@@ -60,9 +60,9 @@ TEST_CASE("strong types: only meaningful arithmetic, and sides", "[types]") {
 }
 
 TEST_CASE("Symbol: 1-8 characters of A-Z 0-9 '.', trivially copyable", "[types]") {
-  CHECK(hft::Symbol::parse("AAPL")->view() == "AAPL");
-  CHECK(hft::Symbol::parse("BRK.B")->view() == "BRK.B");
-  CHECK(hft::Symbol::parse("ABCDEFGH")->view() == "ABCDEFGH");
+  CHECK(std::string(hft::Symbol::parse("AAPL")->view()) == "AAPL");
+  CHECK(std::string(hft::Symbol::parse("BRK.B")->view()) == "BRK.B");
+  CHECK(std::string(hft::Symbol::parse("ABCDEFGH")->view()) == "ABCDEFGH");
   for (const char* bad : {"", "ABCDEFGHI", "aapl", "AA PL", "A-B"}) CHECK_FALSE(hft::Symbol::parse(bad).has_value());
   CHECK(hft::Symbol::of("MSFT") == hft::Symbol::of("MSFT"));
   CHECK_FALSE(hft::Symbol::of("MSFT") == hft::Symbol::of("MSF"));

@@ -41,6 +41,7 @@ struct MdMessage {
   OrderId new_id;  // Replace only
   Price price;     // Add and Replace (new price)
   Qty qty;         // Add / Replace: size; Cancel / Execute: amount removed
+  friend constexpr bool operator==(const MdMessage&, const MdMessage&) noexcept = default;
 };
 static_assert(std::is_trivially_copyable_v<MdMessage>);
 
