@@ -48,6 +48,14 @@ int connect_raw(std::uint16_t port) {
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   return fd;
 }
+template <class F>
+void for_each_line(const std::string& out, F&& fn) {
+  for (std::size_t pos = 0; pos < out.size();) {
+    const std::size_t nl = out.find('\n', pos);
+    fn(out.substr(pos, nl - pos));
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+  }
+}
 std::string read_all(int fd) {
   std::string s;
   char buf[65536];
@@ -107,18 +115,13 @@ TEST_CASE("FAMILY_FULL rejects only the family past its pending limit", "[e2e]")
   const std::string out = read_all(fd);
   ::close(fd);
   std::size_t full = 0, acks = 0;
-  for (std::size_t p = 0; (p = out.find('\n', p)) != std::string::npos; ++p) {
-  }
-  for (std::size_t pos = 0; pos < out.size();) {
-    const std::size_t nl = out.find('\n', pos);
-    const std::string line = out.substr(pos, nl - pos);
-    pos = nl + 1;
+  for_each_line(out, [&](const std::string& line) {
     if (line.find("REJ:FAMILY_FULL") != std::string::npos) {
       ++full;
       CHECK(line.rfind("1000 ", 0) != 0);  // never the other family
     }
     if (line.find(" ACK ") != std::string::npos) ++acks;
-  }
+  });
   CHECK(full > 0);
   CHECK(full + acks == 41);
   CHECK(out.find("1000 ACK 1 ") != std::string::npos);
@@ -146,20 +149,17 @@ TEST_CASE("shutdown with requests in flight answers every admitted request", "[e
   ::close(fd);
   std::vector<int> replies(n + 1, 0);
   int shutdown_rejects = 0;
-  for (std::size_t pos = 0; pos < out.size();) {
-    const std::size_t nl = out.find('\n', pos);
-    const std::string line = out.substr(pos, nl - pos);
-    pos = nl + 1;
+  for_each_line(out, [&](const std::string& line) {
     const auto id = parse_u64(line.substr(0, line.find(' ')));
     REQUIRE(id);
     if (*id == 9999) {
       CHECK(line == "9999 REJ:SHUTDOWN");
       ++shutdown_rejects;
-      continue;
+      return;
     }
     REQUIRE(*id <= static_cast<std::uint64_t>(n));
     ++replies[*id];
-  }
+  });
   for (int i = 1; i <= n; ++i) {
     INFO("req " << i);
     CHECK(replies[static_cast<std::size_t>(i)] == 1);  // every request sent before stop: one reply

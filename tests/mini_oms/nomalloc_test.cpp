@@ -10,28 +10,14 @@
 #include "loadgen.hpp"
 #include "server.hpp"
 
-namespace {
-std::atomic<long> g_server_news{0};
-thread_local bool tl_server_thread = false;
-}  // namespace
-#if !defined(HFT_TEST_ASAN) && !defined(HFT_TEST_TSAN)
-#define HFT_TEST_COUNTS_NEW 1
-void* operator new(std::size_t n) {
-  if (tl_server_thread) g_server_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// noinline: once inlined into a delete-expression, GCC pairs free() with operator new
-// and warns (-Wmismatched-new-delete), although this operator new does call malloc.
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+#include "../support/counting_new.hpp"
 
 TEST_CASE("after warm-up the server allocates nothing per request, over many families", "[e2e][alloc]") {
   mini_oms::ServerConfig c;
   c.ring_size = 1024;
   c.family_table = 1024;  // small: the run also exercises family eviction
-  c.on_thread_start = [] { tl_server_thread = true; };
+  hft::test::g_count_this_thread = false;  // this thread runs the load generator: not counted
+  c.on_thread_start = [] { hft::test::g_count_this_thread = true; };
   mini_oms::Server s(c);
   s.start();
   auto load = [&](const char* scenario, std::uint64_t n, std::uint64_t base) {
@@ -45,12 +31,12 @@ TEST_CASE("after warm-up the server allocates nothing per request, over many fam
   };
   // Warm-up: every symbol seen, every worker's histogram made, connection buffers made.
   REQUIRE(load("mixed", 5000, 1).violations == 0);
-  const long before = g_server_news.load();
+  const long before = hft::test::g_news.load();
   const std::uint64_t n = hft::test::scaled(60'000) < 2000 ? 2000 : hft::test::scaled(60'000);
   const auto r1 = load("mixed", n, 10'000'000);        // 1,000 families per run
   const auto r2 = load("uncorrelated", n, 20'000'000);
   const auto r3 = load("mixed", n, 30'000'000);        // new families: evictions
-  const long after = g_server_news.load();
+  const long after = hft::test::g_news.load();
   CHECK(r1.violations + r2.violations + r3.violations == 0);
   s.stop();
   std::uint64_t evicted = 0;

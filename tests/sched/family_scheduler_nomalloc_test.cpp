@@ -11,19 +11,8 @@
 #include "hft/sched/family_scheduler.hpp"
 #include "hft/sched/worker_pool.hpp"
 
-namespace {
-std::atomic<long> g_news{0};
-}
-#if !defined(HFT_TEST_ASAN) && !defined(HFT_TEST_TSAN)
-#define HFT_TEST_COUNTS_NEW 1
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+#include "../support/counting_new.hpp"
+using hft::test::g_news;
 
 namespace {
 struct Order {
