@@ -154,6 +154,9 @@ class Server {
   /// Multi-line: counters per partition and the stage latency percentiles.
   std::string report() const;
   const Counters& partition_counters(unsigned p) const { return parts_[p]->counters; }
+  /// Gateway-level counters (I/O threads): connections, local BAD_MSG / SHUTDOWN rejects,
+  /// slow-reader disconnects, replies written and dropped.
+  const Counters& gateway_counters() const { return gateway_; }
 
  private:
   using ConnRef = server_detail::ConnRef;
@@ -268,6 +271,7 @@ class Server {
   ServerConfig cfg_;
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
+  Counters gateway_;
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> stopping_io_{false};
   std::atomic<bool> stop_dispatch_{false};

@@ -165,7 +165,7 @@ inline void Server::io_main(unsigned idx) {
     while (io.replies.try_pop(r)) {
       Conn& c = io.conns[r.conn.slot];
       if (c.fd < 0 || c.gen != r.conn.gen) {
-        detail::bump(parts_[0]->counters.replies_dropped);  // its connection is gone
+        detail::bump(gateway_.replies_dropped);  // its connection is gone
         continue;
       }
       --c.in_flight;
@@ -216,7 +216,7 @@ inline void Server::io_main(unsigned idx) {
           ev.events = EPOLLIN;
           ev.data.u64 = s;
           ::epoll_ctl(io.epfd, EPOLL_CTL_ADD, fd, &ev);
-          detail::bump(parts_[0]->counters.connections);
+          detail::bump(gateway_.connections);
         }
         continue;
       }
@@ -242,7 +242,7 @@ inline void Server::io_main(unsigned idx) {
                 [&](std::string_view line) { handle_line(io, s, line, t_recv); },
                 [&](std::string_view prefix) {
                   char out[kMaxReply];
-                  detail::bump(parts_[0]->counters.rejected_bad_msg);
+                  detail::bump(gateway_.rejected_bad_msg);
                   send_local(io, s, out, format_rej(out, overlong_req_id(prefix), Reason::BadMsg));
                 });
             if (c.fd < 0) break;  // cut while answering (slow reader)
@@ -284,12 +284,12 @@ inline void Server::handle_line(IoThread& io, std::uint32_t slot, std::string_vi
   char out[kMaxReply];
   const Header h = parse_header(line);
   if (!h.req_id) {
-    detail::bump(parts_[0]->counters.rejected_bad_msg);
+    detail::bump(gateway_.rejected_bad_msg);
     send_local(io, slot, out, format_rej(out, std::nullopt, Reason::BadMsg));
     return;
   }
   if (shutdown_.load(std::memory_order_acquire)) {
-    detail::bump(parts_[0]->counters.rejected_shutdown);
+    detail::bump(gateway_.rejected_shutdown);
     send_local(io, slot, out, format_rej(out, h.req_id, Reason::Shutdown));
     return;
   }
@@ -327,7 +327,7 @@ inline void Server::send_local(IoThread& io, std::uint32_t slot, const char* tex
     c.out_head = 0;
   }
   if (c.out_tail + len > cfg_.out_buffer) {  // a client that does not read: cut it
-    detail::bump(parts_[0]->counters.slow_disconnects);
+    detail::bump(gateway_.slow_disconnects);
     std::fprintf(stderr, "mini_oms: closing connection fd %d: %zu bytes of replies unread (slow reader)\n", c.fd,
                  c.out_tail - c.out_head);
     close_conn(io, slot);
@@ -335,7 +335,7 @@ inline void Server::send_local(IoThread& io, std::uint32_t slot, const char* tex
   }
   std::memcpy(c.out.get() + c.out_tail, text, len);
   c.out_tail += len;
-  detail::bump(parts_[0]->counters.replies_written);
+  detail::bump(gateway_.replies_written);
 }
 
 inline void Server::flush(IoThread& io, std::uint32_t slot) {
@@ -614,6 +614,7 @@ inline std::string Server::stats_line() const {
     if (!pending.empty()) pending += ',';
     pending += std::to_string(c.accepted.load() - c.completed.load());
   }
+  bad += gateway_.rejected_bad_msg.load();
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "mini_oms: published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
@@ -648,8 +649,9 @@ inline std::string Server::report() const {
                   static_cast<unsigned long long>(c.families_evicted.load()));
     o << line;
   }
-  const Counters& g = parts_[0]->counters;
-  o << "  gateway: connections=" << g.connections.load() << " shutdown_rejects=" << g.rejected_shutdown.load()
+  const Counters& g = gateway_;
+  o << "  gateway: connections=" << g.connections.load() << " bad_msg(id-less or over-long)=" << g.rejected_bad_msg.load()
+    << " shutdown_rejects=" << g.rejected_shutdown.load()
     << " slow_reader_disconnects=" << g.slow_disconnects.load() << " replies_dropped(conn gone)=" << g.replies_dropped.load()
     << "\n";
   hft::LatencyHistogram recv(1, 60'000'000'000ULL, 3), ring(1, 60'000'000'000ULL, 3), built(1, 60'000'000'000ULL, 3),

@@ -181,10 +181,10 @@ TEST_CASE("a client that never reads is disconnected; the others are unaffected"
   const LoadResult r = run(s, "mixed", 2000, 1);  // meanwhile a well-behaved client
   writer.join();
   require_clean(r);
-  for (int i = 0; i < 200 && s.partition_counters(0).slow_disconnects.load() == 0; ++i) {
+  for (int i = 0; i < 200 && s.gateway_counters().slow_disconnects.load() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  CHECK(s.partition_counters(0).slow_disconnects.load() == 1);
+  CHECK(s.gateway_counters().slow_disconnects.load() == 1);
   ::close(lazy);
   s.stop();
 }
