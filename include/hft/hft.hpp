@@ -24,8 +24,14 @@
 #include "hft/metrics/counters.hpp"
 #include "hft/metrics/interval_recorder.hpp"
 #include "hft/metrics/latency_histogram.hpp"
+#include "hft/metrics/median_tracker.hpp"
+#include "hft/metrics/moving_average.hpp"
+#include "hft/metrics/rolling_stats.hpp"
+#include "hft/queue/blocking_queue.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
+#include "hft/sched/backpressure_guard.hpp"
+#include "hft/sched/circuit_breaker.hpp"
 #include "hft/sched/family_scheduler.hpp"
 #include "hft/sched/rate_limiter.hpp"
 #include "hft/sched/worker_pool.hpp"
@@ -36,6 +42,7 @@
 #include "hft/trading/order_book_l2.hpp"
 #include "hft/trading/order_book_l3.hpp"
 #include "hft/trading/types.hpp"
+#include "hft/trading/vwap.hpp"
 
 namespace hft {
 inline constexpr int version_major = 0;

@@ -1,0 +1,160 @@
+// hft/metrics/rolling_stats.hpp: RollingStats, count, sum, mean, variance/stddev, min and
+// max over a sliding window: the last N samples, or the samples of the last T nanoseconds.
+//
+// What: add(x) (count window) or add(x, now) (time window) in O(1) amortized; every
+//   statistic is O(1). Mean and variance use Welford's update with removal (a sample
+//   leaving the window is subtracted exactly as it was added), and every `capacity`
+//   removals the window is re-summed from scratch (two-pass, exact), so rounding error
+//   cannot accumulate over a long stream, and values with a large common offset (prices
+//   around 1e9) keep their variance digits. Min and max come from monotonic queues
+//   (each sample pushed and popped at most once: amortized O(1)).
+// When to use: per-tick statistics in a strategy or a risk check (rolling volatility,
+//   spread, queue depth). When not: all-time statistics (a plain Welford accumulator is
+//   cheaper), quantiles (MedianTracker / P2Quantile).
+// Time windows: samples with t <= now - window_ns leave the window (at add or at
+//   expire(now)). A time window also has a capacity (max_samples): past it the oldest
+//   sample leaves early; evicted_early() counts those.
+// Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
+// Memory: capacity x 32 bytes, allocated in the constructor.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+
+namespace hft {
+
+class RollingStats {
+ public:
+  /// The last `window` samples.
+  [[nodiscard]] static RollingStats count_window(std::size_t window) { return RollingStats(window, 0, false); }
+  /// The samples of the last `window_ns`, at most `max_samples` of them.
+  [[nodiscard]] static RollingStats time_window(std::uint64_t window_ns, std::size_t max_samples) {
+    if (window_ns == 0) throw std::invalid_argument("RollingStats: window_ns must be >= 1");
+    return RollingStats(max_samples, window_ns, true);
+  }
+
+  /// Count window: adds x (the oldest sample leaves when the window is full).
+  void add(double x) { add(x, seq_ + 1); }
+  /// Time window: expires samples older than now - window, then adds x at now (now must
+  /// not go backwards). On a count window `now` is only a sequence number.
+  void add(double x, std::uint64_t now) {
+    if (timed_) expire(now);
+    if (n_ == cap_) {
+      if (timed_) ++evicted_early_;
+      remove_oldest();
+    }
+    seq_ = now;
+    const std::size_t slot = (head_ + n_) % cap_;
+    vals_[slot] = Sample{now, x};
+    ++n_;
+    ++pushed_;
+    const double d = x - mean_;
+    mean_ += d / static_cast<double>(n_);
+    m2_ += d * (x - mean_);
+    push_monotonic(min_q_, min_head_, min_n_, Sample{pushed_, x}, [](double a, double b) { return a <= b; });
+    push_monotonic(max_q_, max_head_, max_n_, Sample{pushed_, x}, [](double a, double b) { return a >= b; });
+  }
+
+  /// Time window: drops samples with t <= now - window_ns.
+  void expire(std::uint64_t now) {
+    if (!timed_) return;
+    while (n_ > 0 && vals_[head_].t + window_ns_ <= now) remove_oldest();
+  }
+
+  [[nodiscard]] std::size_t count() const noexcept { return n_; }
+  [[nodiscard]] double mean() const noexcept { return n_ ? mean_ : 0.0; }
+  [[nodiscard]] double sum() const noexcept { return mean_ * static_cast<double>(n_); }
+  /// Sample variance (n - 1); 0 for fewer than two samples.
+  [[nodiscard]] double variance() const noexcept { return n_ > 1 ? clamp0(m2_) / static_cast<double>(n_ - 1) : 0.0; }
+  [[nodiscard]] double population_variance() const noexcept { return n_ ? clamp0(m2_) / static_cast<double>(n_) : 0.0; }
+  [[nodiscard]] double stddev() const noexcept { return std::sqrt(variance()); }
+  /// Smallest / largest sample in the window (NaN when empty).
+  [[nodiscard]] double min() const noexcept { return min_n_ ? min_q_[min_head_].x : std::numeric_limits<double>::quiet_NaN(); }
+  [[nodiscard]] double max() const noexcept { return max_n_ ? max_q_[max_head_].x : std::numeric_limits<double>::quiet_NaN(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] std::uint64_t evicted_early() const noexcept { return evicted_early_; }
+  void clear() noexcept {
+    n_ = head_ = min_head_ = min_n_ = max_head_ = max_n_ = 0;
+    mean_ = m2_ = 0;
+    removals_ = 0;
+  }
+
+ private:
+  struct Sample {
+    std::uint64_t t;  // time (time window), sequence (count window); the queues: push index
+    double x;
+  };
+
+  RollingStats(std::size_t cap, std::uint64_t window_ns, bool timed)
+      : cap_(cap), window_ns_(window_ns), timed_(timed), vals_(new Sample[cap ? cap : 1]), min_q_(new Sample[cap ? cap : 1]),
+        max_q_(new Sample[cap ? cap : 1]) {
+    if (cap == 0) throw std::invalid_argument("RollingStats: the window / max_samples must be >= 1");
+  }
+
+  static double clamp0(double v) noexcept { return v < 0 ? 0 : v; }
+
+  void remove_oldest() {
+    const double y = vals_[head_].x;
+    head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
+    --n_;
+    const std::uint64_t removed_index = pushed_ - n_;  // push index of the sample that left
+    if (min_n_ && min_q_[min_head_].t <= removed_index) pop_front(min_head_, min_n_);
+    if (max_n_ && max_q_[max_head_].t <= removed_index) pop_front(max_head_, max_n_);
+    if (n_ == 0) {
+      mean_ = m2_ = 0;
+      return;
+    }
+    // Welford removal: exactly undoes the add of y.
+    const double d = y - mean_;
+    mean_ -= d / static_cast<double>(n_);
+    m2_ -= d * (y - mean_);
+    if (++removals_ >= cap_) recompute();
+  }
+
+  // Exact two-pass recomputation over the window: bounds accumulated rounding error.
+  void recompute() {
+    removals_ = 0;
+    double s = 0;
+    for (std::size_t i = 0, j = head_; i < n_; ++i, j = j + 1 == cap_ ? 0 : j + 1) s += vals_[j].x;
+    mean_ = s / static_cast<double>(n_);
+    double m2 = 0;
+    for (std::size_t i = 0, j = head_; i < n_; ++i, j = j + 1 == cap_ ? 0 : j + 1) {
+      const double d = vals_[j].x - mean_;
+      m2 += d * d;
+    }
+    m2_ = m2;
+  }
+
+  void pop_front(std::size_t& head, std::size_t& n) noexcept {
+    head = head + 1 == cap_ ? 0 : head + 1;
+    --n;
+  }
+
+  template <class Dominates>
+  void push_monotonic(std::unique_ptr<Sample[]>& q, std::size_t& head, std::size_t& n, Sample s, Dominates dominates) {
+    // Drop from the back every sample the new one dominates: it can never be the extreme.
+    while (n > 0) {
+      const std::size_t back = (head + n - 1) % cap_;
+      if (!dominates(s.x, q[back].x)) break;
+      --n;
+    }
+    q[(head + n) % cap_] = s;
+    ++n;
+  }
+
+  std::size_t cap_;
+  std::uint64_t window_ns_;
+  bool timed_;
+  std::unique_ptr<Sample[]> vals_, min_q_, max_q_;
+  std::size_t head_ = 0, n_ = 0;
+  std::size_t min_head_ = 0, min_n_ = 0, max_head_ = 0, max_n_ = 0;
+  std::uint64_t seq_ = 0, pushed_ = 0, evicted_early_ = 0;
+  std::size_t removals_ = 0;
+  double mean_ = 0, m2_ = 0;
+};
+
+}  // namespace hft

@@ -1,0 +1,75 @@
+// hft/sched/backpressure_guard.hpp: BackpressureGuard, high/low watermark hysteresis over a
+// fill level: tells upstream to pause and to resume.
+//
+// What: update(level, now) with the current fill (queue depth, bytes buffered, ...). At
+//   level >= high the guard pauses; it resumes only once level <= low (low < high), so a
+//   level hovering around one threshold does not flap. Each transition calls an optional
+//   callback; the guard counts pauses and resumes and the total time spent paused (time
+//   comes from the caller: a TscClock, SteadyClock or SimClock reading).
+// When to use: a producer feeding a bounded stage (a gateway reading sockets into a ring,
+//   a feed handler filling a queue) that should stop reading rather than reject. When not:
+//   immediate rejection (answer BUSY on a full ring instead), or failing dependencies
+//   (CircuitBreaker).
+// Thread-safety contract: update(): one thread at a time (the thread that watches the
+//   level). paused(): any thread (an atomic load, acquire, pairing with update()'s
+//   release store). The counters: the updating thread.
+// Progress: wait-free, O(1).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+
+namespace hft {
+
+class BackpressureGuard {
+ public:
+  using OnChange = std::function<void(bool paused, std::uint64_t level, std::uint64_t now_ns)>;
+
+  /// Throws std::invalid_argument unless low < high.
+  BackpressureGuard(std::uint64_t high, std::uint64_t low, OnChange on_change = {})
+      : high_(high), low_(low), on_change_(std::move(on_change)) {
+    if (!(low < high)) throw std::invalid_argument("BackpressureGuard: the low watermark must be below the high one");
+  }
+
+  /// Reports the level at now_ns; returns whether upstream should be paused.
+  bool update(std::uint64_t level, std::uint64_t now_ns) {
+    const bool was = paused_.load(std::memory_order_relaxed);
+    bool now_paused = was;
+    if (!was && level >= high_) now_paused = true;
+    if (was && level <= low_) now_paused = false;
+    if (now_paused != was) {
+      // Release pairs with paused()'s acquire: a reader that sees the flag also sees
+      // whatever the updating thread wrote before it.
+      paused_.store(now_paused, std::memory_order_release);
+      if (now_paused) {
+        ++pauses_;
+        paused_since_ = now_ns;
+      } else {
+        ++resumes_;
+        paused_ns_ += now_ns - paused_since_;
+      }
+      if (on_change_) on_change_(now_paused, level, now_ns);
+    }
+    return now_paused;
+  }
+
+  [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t pauses() const noexcept { return pauses_; }
+  [[nodiscard]] std::uint64_t resumes() const noexcept { return resumes_; }
+  /// Total time spent paused up to now_ns (including a pause still in progress).
+  [[nodiscard]] std::uint64_t paused_ns(std::uint64_t now_ns) const noexcept {
+    return paused_ns_ + (paused_.load(std::memory_order_relaxed) ? now_ns - paused_since_ : 0);
+  }
+  [[nodiscard]] std::uint64_t high() const noexcept { return high_; }
+  [[nodiscard]] std::uint64_t low() const noexcept { return low_; }
+
+ private:
+  const std::uint64_t high_, low_;
+  OnChange on_change_;
+  std::atomic<bool> paused_{false};
+  std::uint64_t pauses_ = 0, resumes_ = 0, paused_ns_ = 0, paused_since_ = 0;
+};
+
+}  // namespace hft

@@ -1,0 +1,57 @@
+#include "hft/trading/vwap.hpp"
+
+#include <deque>
+#include <random>
+
+#include "../support/catch.hpp"
+#include "hft/core/clock.hpp"
+
+using hft::Price;
+using hft::Qty;
+
+TEST_CASE("cumulative VWAP is exact and cannot overflow", "[vwap]") {
+  hft::Vwap v;
+  CHECK_FALSE(v.value().has_value());
+  CHECK(v.add(Price::from_ticks(100), Qty(1)));
+  CHECK(v.add(Price::from_ticks(200), Qty(3)));
+  CHECK_FALSE(v.add(Price::from_ticks(999), Qty(0)));
+  CHECK(*v.value_ticks() == 175.0);
+  CHECK(v.value()->ticks() == 175);
+  // Huge prices and sizes: 2^40 ticks x 2^40 units, a million times.
+  hft::Vwap big;
+  for (int i = 0; i < 1'000'000; ++i) big.add(Price::from_ticks(std::int64_t{1} << 40), Qty(std::int64_t{1} << 40));
+  CHECK(big.value()->ticks() == (std::int64_t{1} << 40));
+}
+
+TEST_CASE("windowed VWAP equals a naive recomputation with SimClock", "[vwap]") {
+  hft::SimClock clock;
+  hft::WindowedVwap w(1'000, 32);
+  std::deque<std::tuple<std::uint64_t, std::int64_t, std::int64_t>> ref;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 50'000; ++i) {
+    clock.advance(rng() % 100);
+    const std::int64_t px = 10'000 + static_cast<std::int64_t>(rng() % 50), q = 1 + static_cast<std::int64_t>(rng() % 500);
+    w.add(Price::from_ticks(px), Qty(q), clock.now_ns());
+    ref.emplace_back(clock.now_ns(), px, q);
+    while (!ref.empty() && std::get<0>(ref.front()) + 1'000 <= clock.now_ns()) ref.pop_front();
+    while (ref.size() > 32) ref.pop_front();
+    hft::Notional pq = 0, qq = 0;
+    for (auto& [t, p, qty] : ref) {
+      pq += static_cast<hft::Notional>(p) * qty;
+      qq += qty;
+    }
+    REQUIRE(w.trades() == ref.size());
+    REQUIRE(*w.value_ticks() == static_cast<double>(pq) / static_cast<double>(qq));
+  }
+}
+
+TEST_CASE("per-symbol VWAP table is bounded", "[vwap]") {
+  hft::VwapTable t(2);
+  CHECK(t.add(hft::Symbol::of("AAPL"), Price::from_ticks(10), Qty(1)));
+  CHECK(t.add(hft::Symbol::of("MSFT"), Price::from_ticks(20), Qty(1)));
+  CHECK(t.add(hft::Symbol::of("AAPL"), Price::from_ticks(30), Qty(1)));
+  CHECK_FALSE(t.add(hft::Symbol::of("GOOG"), Price::from_ticks(5), Qty(1)));  // full
+  CHECK(t.find(hft::Symbol::of("AAPL"))->value()->ticks() == 20);
+  CHECK(t.find(hft::Symbol::of("GOOG")) == nullptr);
+  CHECK(t.size() == 2);
+}
