@@ -2,13 +2,13 @@
 # Installs what hft's builds need from Debian's packages. Idempotent: apt is only
 # touched when something is missing. Usage: scripts/install-deps.sh [demo|test]
 #   demo: a C++ compiler and CMake (the library itself needs nothing else)
-#   test: + clang, Catch2, the benchmark anchors (Boost.Lockfree, moodycamel), valgrind and
+#   test: + clang, Catch2, the benchmark anchors (Boost, moodycamel, TBB), valgrind and
 #         spin (the model checker for FamilyScheduler's protocol)
 set -euo pipefail
 profile="${1:-test}"
 pkgs=(cmake make g++)
 if [[ "$profile" == "test" ]]; then
-  pkgs+=(clang catch2 libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev valgrind spin)
+  pkgs+=(clang catch2 libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev libtbb-dev valgrind spin)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

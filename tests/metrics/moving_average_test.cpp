@@ -16,7 +16,7 @@ TEST_CASE("SMA equals a naive mean of the last N, over a long stream with an off
     w.push_back(x);
     if (w.size() > 50) w.pop_front();
     long double s = 0;
-    for (double v : w) s += v;
+    for (double v : w) s += static_cast<long double>(v);
     REQUIRE(std::abs(got - static_cast<double>(s / static_cast<long double>(w.size()))) < 1e-5);
   }
   CHECK(sma.full());

@@ -7,7 +7,7 @@
 //   removals the window is re-summed from scratch (two-pass, exact), so rounding error
 //   cannot accumulate over a long stream, and values with a large common offset (prices
 //   around 1e9) keep their variance digits. Min and max come from monotonic queues
-//   (each sample pushed and popped at most once: amortized O(1)).
+//   (each sample pushed and popped at most once: amortized O(1)); Extremes::No skips them.
 // When to use: per-tick statistics in a strategy or a risk check (rolling volatility,
 //   spread, queue depth). When not: all-time statistics (a plain Welford accumulator is
 //   cheaper), quantiles (MedianTracker / P2Quantile).
@@ -29,12 +29,20 @@ namespace hft {
 
 class RollingStats {
  public:
+  /// Whether min()/max() are tracked: the two monotonic queues cost about as much as the
+  /// mean and variance together (their pops branch on the data), so callers that do not
+  /// need extremes can turn them off.
+  enum class Extremes : bool { No = false, Yes = true };
+
   /// The last `window` samples.
-  [[nodiscard]] static RollingStats count_window(std::size_t window) { return RollingStats(window, 0, false); }
+  [[nodiscard]] static RollingStats count_window(std::size_t window, Extremes e = Extremes::Yes) {
+    return RollingStats(window, 0, false, e == Extremes::Yes);
+  }
   /// The samples of the last `window_ns`, at most `max_samples` of them.
-  [[nodiscard]] static RollingStats time_window(std::uint64_t window_ns, std::size_t max_samples) {
+  [[nodiscard]] static RollingStats time_window(std::uint64_t window_ns, std::size_t max_samples,
+                                                Extremes e = Extremes::Yes) {
     if (window_ns == 0) throw std::invalid_argument("RollingStats: window_ns must be >= 1");
-    return RollingStats(max_samples, window_ns, true);
+    return RollingStats(max_samples, window_ns, true, e == Extremes::Yes);
   }
 
   /// Count window: adds x (the oldest sample leaves when the window is full).
@@ -43,20 +51,35 @@ class RollingStats {
   /// not go backwards). On a count window `now` is only a sequence number.
   void add(double x, std::uint64_t now) {
     if (timed_) expire(now);
-    if (n_ == cap_) {
-      if (timed_) ++evicted_early_;
-      remove_oldest();
-    }
     seq_ = now;
-    const std::size_t slot = (head_ + n_) % cap_;
-    vals_[slot] = Sample{now, x};
-    ++n_;
-    ++pushed_;
-    const double d = x - mean_;
-    mean_ += d / static_cast<double>(n_);
-    m2_ += d * (x - mean_);
-    push_monotonic(min_q_, min_head_, min_n_, Sample{pushed_, x}, [](double a, double b) { return a <= b; });
-    push_monotonic(max_q_, max_head_, max_n_, Sample{pushed_, x}, [](double a, double b) { return a >= b; });
+    if (!timed_ && n_ == cap_) {
+      ++pushed_;
+      // Steady state of a count window: one sample leaves, one arrives, n unchanged. The
+      // combined Welford step (no division: 1/n is fixed) replaces remove + add.
+      const double y = vals_[head_].x;
+      vals_[head_] = Sample{now, x};
+      head_ = next(head_);
+      const double old_mean = mean_;
+      mean_ += (x - y) * inv_cap_;
+      m2_ += (x - y) * (x - mean_ + y - old_mean);
+      expire_front(pushed_ - cap_);
+      if (++removals_ >= cap_) recompute();
+    } else {
+      if (n_ == cap_) {  // time window at capacity: the oldest leaves early
+        ++evicted_early_;
+        remove_oldest();
+      }
+      ++pushed_;
+      vals_[wrap(head_ + n_)] = Sample{now, x};
+      ++n_;
+      const double d = x - mean_;
+      mean_ += d / static_cast<double>(n_);
+      m2_ += d * (x - mean_);
+    }
+    if (extremes_) {
+      push_monotonic(min_q_, min_head_, min_n_, Sample{pushed_, x}, [](double a, double b) { return a <= b; });
+      push_monotonic(max_q_, max_head_, max_n_, Sample{pushed_, x}, [](double a, double b) { return a >= b; });
+    }
   }
 
   /// Time window: drops samples with t <= now - window_ns.
@@ -72,7 +95,7 @@ class RollingStats {
   [[nodiscard]] double variance() const noexcept { return n_ > 1 ? clamp0(m2_) / static_cast<double>(n_ - 1) : 0.0; }
   [[nodiscard]] double population_variance() const noexcept { return n_ ? clamp0(m2_) / static_cast<double>(n_) : 0.0; }
   [[nodiscard]] double stddev() const noexcept { return std::sqrt(variance()); }
-  /// Smallest / largest sample in the window (NaN when empty).
+  /// Smallest / largest sample in the window (NaN when empty or when made with Extremes::No).
   [[nodiscard]] double min() const noexcept { return min_n_ ? min_q_[min_head_].x : std::numeric_limits<double>::quiet_NaN(); }
   [[nodiscard]] double max() const noexcept { return max_n_ ? max_q_[max_head_].x : std::numeric_limits<double>::quiet_NaN(); }
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
@@ -89,21 +112,28 @@ class RollingStats {
     double x;
   };
 
-  RollingStats(std::size_t cap, std::uint64_t window_ns, bool timed)
-      : cap_(cap), window_ns_(window_ns), timed_(timed), vals_(new Sample[cap ? cap : 1]), min_q_(new Sample[cap ? cap : 1]),
+  RollingStats(std::size_t cap, std::uint64_t window_ns, bool timed, bool extremes)
+      : extremes_(extremes), cap_(cap), inv_cap_(1.0 / static_cast<double>(cap ? cap : 1)), window_ns_(window_ns), timed_(timed), vals_(new Sample[cap ? cap : 1]), min_q_(new Sample[cap ? cap : 1]),
         max_q_(new Sample[cap ? cap : 1]) {
     if (cap == 0) throw std::invalid_argument("RollingStats: the window / max_samples must be >= 1");
   }
 
   static double clamp0(double v) noexcept { return v < 0 ? 0 : v; }
 
-  void remove_oldest() {
-    const double y = vals_[head_].x;
-    head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
-    --n_;
-    const std::uint64_t removed_index = pushed_ - n_;  // push index of the sample that left
+  std::size_t next(std::size_t i) const noexcept { return i + 1 == cap_ ? 0 : i + 1; }
+  std::size_t wrap(std::size_t i) const noexcept { return i >= cap_ ? i - cap_ : i; }  // i < 2 cap
+
+  // The sample with push index `removed_index` left: drop it from the extreme queues.
+  void expire_front(std::uint64_t removed_index) noexcept {
     if (min_n_ && min_q_[min_head_].t <= removed_index) pop_front(min_head_, min_n_);
     if (max_n_ && max_q_[max_head_].t <= removed_index) pop_front(max_head_, max_n_);
+  }
+
+  void remove_oldest() {
+    const double y = vals_[head_].x;
+    head_ = next(head_);
+    --n_;
+    expire_front(pushed_ - n_);  // the window held push indices pushed_ - n_ .. pushed_
     if (n_ == 0) {
       mean_ = m2_ = 0;
       return;
@@ -119,10 +149,10 @@ class RollingStats {
   void recompute() {
     removals_ = 0;
     double s = 0;
-    for (std::size_t i = 0, j = head_; i < n_; ++i, j = j + 1 == cap_ ? 0 : j + 1) s += vals_[j].x;
+    for (std::size_t i = 0, j = head_; i < n_; ++i, j = next(j)) s += vals_[j].x;
     mean_ = s / static_cast<double>(n_);
     double m2 = 0;
-    for (std::size_t i = 0, j = head_; i < n_; ++i, j = j + 1 == cap_ ? 0 : j + 1) {
+    for (std::size_t i = 0, j = head_; i < n_; ++i, j = next(j)) {
       const double d = vals_[j].x - mean_;
       m2 += d * d;
     }
@@ -137,16 +167,14 @@ class RollingStats {
   template <class Dominates>
   void push_monotonic(std::unique_ptr<Sample[]>& q, std::size_t& head, std::size_t& n, Sample s, Dominates dominates) {
     // Drop from the back every sample the new one dominates: it can never be the extreme.
-    while (n > 0) {
-      const std::size_t back = (head + n - 1) % cap_;
-      if (!dominates(s.x, q[back].x)) break;
-      --n;
-    }
-    q[(head + n) % cap_] = s;
+    while (n > 0 && dominates(s.x, q[wrap(head + n - 1)].x)) --n;
+    q[wrap(head + n)] = s;
     ++n;
   }
 
+  bool extremes_;
   std::size_t cap_;
+  double inv_cap_;
   std::uint64_t window_ns_;
   bool timed_;
   std::unique_ptr<Sample[]> vals_, min_q_, max_q_;
