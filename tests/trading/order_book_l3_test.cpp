@@ -1,6 +1,9 @@
 #include "hft/trading/order_book_l3.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -19,16 +22,29 @@ struct RefOrder {
   Side side;
   std::int64_t price, qty;
 };
-// Reference: orders in a std::map, levels recomputed from scratch on demand.
+// Reference: orders in a std::map, aggregated levels kept incrementally in std::maps.
 struct RefL3 {
   std::map<std::uint64_t, RefOrder> orders;
+  std::map<std::int64_t, std::int64_t> levels[2];  // [side]: price -> qty
+  void put(std::uint64_t id, RefOrder o) {
+    orders[id] = o;
+    levels[static_cast<int>(o.side)][o.price] += o.qty;
+  }
+  void reduce(std::uint64_t id, std::int64_t q) {
+    RefOrder& o = orders.at(id);
+    auto& lv = levels[static_cast<int>(o.side)];
+    if ((lv[o.price] -= q) == 0) lv.erase(o.price);
+    if ((o.qty -= q) == 0) orders.erase(id);
+  }
+  std::optional<hft::Level> best(Side s) const {
+    const auto& lv = levels[static_cast<int>(s)];
+    if (lv.empty()) return std::nullopt;
+    const auto it = s == Side::Buy ? std::prev(lv.end()) : lv.begin();
+    return hft::Level{Price::from_ticks(it->first), Qty(it->second)};
+  }
   std::vector<hft::Level> depth(Side s) const {
-    std::map<std::int64_t, std::int64_t> lv;
-    for (const auto& [id, o] : orders) {
-      if (o.side == s) lv[o.price] += o.qty;
-    }
     std::vector<hft::Level> v;
-    for (auto [p, q] : lv) v.push_back(hft::Level{Price::from_ticks(p), Qty(q)});
+    for (auto [p, q] : levels[static_cast<int>(s)]) v.push_back(hft::Level{Price::from_ticks(p), Qty(q)});
     if (s == Side::Buy) std::reverse(v.begin(), v.end());
     return v;
   }
@@ -45,31 +61,29 @@ TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a re
   OrderBookL3 book(10'000);
   RefL3 ref;
   std::mt19937_64 rng(3);
-  const std::size_t steps = hft::test::scaled(400'000);
+  const std::size_t steps = hft::test::scaled(2'000'000);
   for (std::size_t i = 0; i < steps; ++i) {
     const hft::MdMessage m = gen.next();
     hft::BookUpdate u;
     switch (m.type) {
       case hft::MdType::Add:
         u = book.add_order(m.id, m.side, m.price, m.qty);
-        ref.orders[m.id.value()] = RefOrder{m.side, m.price.ticks(), m.qty.value()};
+        ref.put(m.id.value(), RefOrder{m.side, m.price.ticks(), m.qty.value()});
         break;
       case hft::MdType::Cancel:
-      case hft::MdType::Execute: {
+      case hft::MdType::Execute:
         u = m.type == hft::MdType::Cancel ? book.cancel(m.id, m.qty) : book.execute(m.id, m.qty);
-        auto& o = ref.orders.at(m.id.value());
-        if ((o.qty -= m.qty.value()) == 0) ref.orders.erase(m.id.value());
+        ref.reduce(m.id.value(), m.qty.value());
         break;
-      }
       case hft::MdType::Delete:
         u = book.delete_order(m.id);
-        ref.orders.erase(m.id.value());
+        ref.reduce(m.id.value(), ref.orders.at(m.id.value()).qty);
         break;
       case hft::MdType::Replace: {
         u = book.replace(m.id, m.new_id, m.price, m.qty);
-        const Side s = ref.orders.at(m.id.value()).side;
-        ref.orders.erase(m.id.value());
-        ref.orders[m.new_id.value()] = RefOrder{s, m.price.ticks(), m.qty.value()};
+        const RefOrder old = ref.orders.at(m.id.value());
+        ref.reduce(m.id.value(), old.qty);
+        ref.put(m.new_id.value(), RefOrder{old.side, m.price.ticks(), m.qty.value()});
         break;
       }
     }
@@ -88,7 +102,9 @@ TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a re
       }
     }
     REQUIRE(book.order_count() == ref.orders.size());
-    if (i % 16 == 0) {
+    REQUIRE(book.l2().best_bid() == ref.best(Side::Buy));  // the BBO after every message
+    REQUIRE(book.l2().best_ask() == ref.best(Side::Sell));
+    if (i % 64 == 0) {  // full depth every 64 messages
       REQUIRE(depth(book.l2(), Side::Buy) == ref.depth(Side::Buy));
       REQUIRE(depth(book.l2(), Side::Sell) == ref.depth(Side::Sell));
       REQUIRE_FALSE(book.l2().crossed());
