@@ -6,7 +6,8 @@
 namespace mini_oms {
 
 namespace detail {
-thread_local hft::LatencyHistogram* tl_dispatch_to_built = nullptr;
+// The worker thread's dispatch -> reply-built histogram (registered on its first task).
+inline thread_local hft::LatencyHistogram* tl_dispatch_to_built = nullptr;
 
 inline void set_nonblocking(int fd) {
   const int fl = ::fcntl(fd, F_GETFL, 0);
