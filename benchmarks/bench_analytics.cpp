@@ -45,13 +45,6 @@ std::vector<double> make_series(std::size_t n) {
   return v;
 }
 
-template <class F>
-Metrics per_update(std::size_t n, F&& f) {
-  const auto t0 = clk::now();
-  for (std::size_t i = 0; i < n; ++i) f(i);
-  return {{"", std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n)}};
-}
-
 // The conventional blocking queue.
 template <class T>
 class MutexDequeQueue {
@@ -150,7 +143,7 @@ int main(int argc, char** argv) {
                        {"hft::RollingStats (+ min/max)",
                         [&] {
                           auto r = hft::RollingStats::count_window(kWindow);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             r.add(xs[i]);
                             do_not_optimize(r.mean());
                             do_not_optimize(r.variance());
@@ -159,7 +152,7 @@ int main(int argc, char** argv) {
                        {"hft::RollingStats (no min/max)",
                         [&] {
                           auto r = hft::RollingStats::count_window(kWindow, hft::RollingStats::Extremes::No);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             r.add(xs[i]);
                             do_not_optimize(r.mean());
                             do_not_optimize(r.variance());
@@ -169,7 +162,7 @@ int main(int argc, char** argv) {
                         [&] {
                           acc::accumulator_set<double, acc::stats<acc::tag::rolling_mean, acc::tag::rolling_variance>> a(
                               acc::tag::rolling_window::window_size = kWindow);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             a(xs[i]);
                             do_not_optimize(acc::rolling_mean(a));
                             do_not_optimize(acc::rolling_variance(a));
@@ -178,7 +171,7 @@ int main(int argc, char** argv) {
                        {"naive recompute (window 1,024)",
                         [&] {
                           const std::size_t m = n / 100;  // O(window) each: fewer updates
-                          return per_update(m, [&](std::size_t i) {
+                          return hft::bench::time_calls(m, [&](std::size_t i) {
                             const std::size_t lo = i + 1 > kWindow ? i + 1 - kWindow : 0;
                             double s = 0;
                             for (std::size_t k = lo; k <= i; ++k) s += xs[k];
@@ -199,22 +192,22 @@ int main(int argc, char** argv) {
                        {"hft::ExponentialMovingAverage (alpha)",
                         [&] {
                           auto e = hft::ExponentialMovingAverage::with_alpha(0.05);
-                          return per_update(n, [&](std::size_t i) { do_not_optimize(e.add(xs[i])); });
+                          return hft::bench::time_calls(n, [&](std::size_t i) { do_not_optimize(e.add(xs[i])); });
                         }},
                        {"hft::ExponentialMovingAverage (half-life)",
                         [&] {
                           auto e = hft::ExponentialMovingAverage::with_half_life(1'000'000);
-                          return per_update(n, [&](std::size_t i) { do_not_optimize(e.add(xs[i], i * 1000)); });
+                          return hft::bench::time_calls(n, [&](std::size_t i) { do_not_optimize(e.add(xs[i], i * 1000)); });
                         }},
                        {"hft::SimpleMovingAverage (1,024)",
                         [&] {
                           hft::SimpleMovingAverage s(kWindow);
-                          return per_update(n, [&](std::size_t i) { do_not_optimize(s.add(xs[i])); });
+                          return hft::bench::time_calls(n, [&](std::size_t i) { do_not_optimize(s.add(xs[i])); });
                         }},
                        {"hft::Vwap",
                         [&] {
                           hft::Vwap v;
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)), hft::Qty(static_cast<std::int64_t>(i % 500 + 1)));
                             do_not_optimize(v.notional_ticks());
                           });
@@ -222,7 +215,7 @@ int main(int argc, char** argv) {
                        {"hft::WindowedVwap (1 ms, 1,024)",
                         [&] {
                           hft::WindowedVwap v(1'000'000, kWindow);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)), hft::Qty(static_cast<std::int64_t>(i % 500 + 1)), i * 1000);
                           });
                         }},
@@ -233,13 +226,13 @@ int main(int argc, char** argv) {
                        {"hft::SlidingMedian (1,024)",
                         [&] {
                           hft::SlidingMedian m(kWindow);
-                          return per_update(n, [&](std::size_t i) { do_not_optimize(m.add(xs[i])); });
+                          return hft::bench::time_calls(n, [&](std::size_t i) { do_not_optimize(m.add(xs[i])); });
                         }},
                        {"naive nth_element (1,024)",
                         [&] {
                           std::vector<double> buf(kWindow);
                           const std::size_t m = n / 20;
-                          return per_update(m, [&](std::size_t i) {
+                          return hft::bench::time_calls(m, [&](std::size_t i) {
                             const std::size_t lo = i + 1 > kWindow ? i + 1 - kWindow : 0;
                             const std::size_t len = i + 1 - lo;
                             std::copy(xs.begin() + static_cast<std::ptrdiff_t>(lo), xs.begin() + static_cast<std::ptrdiff_t>(i + 1), buf.begin());
@@ -250,7 +243,7 @@ int main(int argc, char** argv) {
                        {"hft::P2Quantile (0.5)",
                         [&] {
                           hft::P2Quantile q(0.5);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             q.add(xs[i]);
                             do_not_optimize(q.value());
                           });
@@ -259,7 +252,7 @@ int main(int argc, char** argv) {
                         [&] {
                           hft::StreamingMedian m;
                           m.reserve(n);
-                          return per_update(n, [&](std::size_t i) {
+                          return hft::bench::time_calls(n, [&](std::size_t i) {
                             m.add(xs[i]);
                             do_not_optimize(m.median());
                           });

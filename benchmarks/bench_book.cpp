@@ -31,7 +31,6 @@ using hft::Qty;
 using hft::Side;
 using hft::bench::Metrics;
 using hft::bench::do_not_optimize;
-using clk = std::chrono::steady_clock;
 
 struct L2Op {
   Side side;
@@ -155,12 +154,6 @@ Metrics timed_pass(std::size_t n, std::uint64_t overhead, Apply apply) {
   return {{"p50", static_cast<double>(h.percentile(50)) / 10.0}, {"p99", static_cast<double>(h.percentile(99)) / 10.0}};
 }
 
-template <class Apply>
-double untimed_mean_ns(std::size_t n, Apply apply) {
-  const auto t0 = clk::now();
-  for (std::size_t i = 0; i < n; ++i) apply(i);
-  return std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n);
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,7 +195,7 @@ int main(int argc, char** argv) {
                           hft::OrderBookL2 b(8192);
                           Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { l2_apply(b, i); });
                           hft::OrderBookL2 b2(8192);
-                          m.push_back({"mean", untimed_mean_ns(ops.size(), [&](std::size_t i) { l2_apply(b2, i); })});
+                          m.push_back({"mean", hft::bench::ns_per_call(ops.size(), [&](std::size_t i) { l2_apply(b2, i); })});
                           return m;
                         }},
                        {"std::map book",
@@ -210,7 +203,7 @@ int main(int argc, char** argv) {
                           MapBook b;
                           Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { map_apply(b, i); });
                           MapBook b2;
-                          m.push_back({"mean", untimed_mean_ns(ops.size(), [&](std::size_t i) { map_apply(b2, i); })});
+                          m.push_back({"mean", hft::bench::ns_per_call(ops.size(), [&](std::size_t i) { map_apply(b2, i); })});
                           return m;
                         }},
                    });
@@ -244,7 +237,7 @@ int main(int argc, char** argv) {
                           auto books = make_l2_books();
                           Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_l2(books, i); });
                           auto books2 = make_l2_books();
-                          m.push_back({"mean", untimed_mean_ns(multi.size(), [&](std::size_t i) { multi_l2(books2, i); })});
+                          m.push_back({"mean", hft::bench::ns_per_call(multi.size(), [&](std::size_t i) { multi_l2(books2, i); })});
                           return m;
                         }},
                        {"std::map book",
@@ -252,7 +245,7 @@ int main(int argc, char** argv) {
                           std::vector<MapBook> books(kBooks);
                           Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_map(books, i); });
                           std::vector<MapBook> books2(kBooks);
-                          m.push_back({"mean", untimed_mean_ns(multi.size(), [&](std::size_t i) { multi_map(books2, i); })});
+                          m.push_back({"mean", hft::bench::ns_per_call(multi.size(), [&](std::size_t i) { multi_map(books2, i); })});
                           return m;
                         }},
                    });
@@ -278,7 +271,7 @@ int main(int argc, char** argv) {
                           hft::OrderBookL3 b(200'000, 8192);
                           Metrics m = timed_pass(msgs.size(), overhead, [&](std::size_t i) { l3_apply(b, i); });
                           hft::OrderBookL3 b2(200'000, 8192);
-                          m.push_back({"mean", untimed_mean_ns(msgs.size(), [&](std::size_t i) { l3_apply(b2, i); })});
+                          m.push_back({"mean", hft::bench::ns_per_call(msgs.size(), [&](std::size_t i) { l3_apply(b2, i); })});
                           return m;
                         }},
                    });
@@ -292,7 +285,7 @@ int main(int argc, char** argv) {
                    {
                        {"hft::OrderBookL2 best_bid+best_ask",
                         [&] {
-                          return Metrics{{"", untimed_mean_ns(q, [&](std::size_t) {
+                          return Metrics{{"", hft::bench::ns_per_call(q, [&](std::size_t) {
                                             // What a caller uses: the prices (an optional kept
                                             // in memory for the asm costs a store-forward).
                                             do_not_optimize(full.best_bid()->price.ticks());
@@ -301,7 +294,7 @@ int main(int argc, char** argv) {
                         }},
                        {"std::map book best_bid+best_ask",
                         [&] {
-                          return Metrics{{"", untimed_mean_ns(q, [&](std::size_t) {
+                          return Metrics{{"", hft::bench::ns_per_call(q, [&](std::size_t) {
                                             do_not_optimize(full_map.best_bid());
                                             do_not_optimize(full_map.best_ask());
                                           })}};
@@ -332,7 +325,7 @@ int main(int argc, char** argv) {
                           Metrics r = timed_pass(flow.size(), overhead,
                                                  [&](std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
                           hft::MatchingEngine m2(1'000'000, 4096);
-                          r.push_back({"mean", untimed_mean_ns(flow.size(), [&](std::size_t i) {
+                          r.push_back({"mean", hft::bench::ns_per_call(flow.size(), [&](std::size_t i) {
                                          do_not_optimize(m2.submit(flow[i], fills));
                                        })});
                           return r;

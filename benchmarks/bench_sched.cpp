@@ -35,13 +35,6 @@ struct Quote {
   std::uint64_t bid_px, bid_qty, ask_px, ask_qty;
 };
 
-template <class F>
-Metrics time_ns(std::uint64_t n, F&& f) {
-  const auto t0 = clk::now();
-  for (std::uint64_t i = 0; i < n; ++i) f(i);
-  return {{"", std::chrono::duration<double, std::nano>(clk::now() - t0).count() / static_cast<double>(n)}};
-}
-
 // ---- FamilyScheduler overhead -------------------------------------------------------
 struct Task {
   std::uint64_t id;
@@ -248,10 +241,10 @@ int main(int argc, char** argv) {
     Quote guarded{1, 2, 3, 4};
     suite.add_case("read_32B_state", {{"", "ns/op", false}},
                    {
-                       {"hft::SeqLock::load", [&] { return time_ns(n, [&](std::uint64_t) { do_not_optimize(seq.load()); }); }},
+                       {"hft::SeqLock::load", [&] { return hft::bench::time_calls(n, [&](std::uint64_t) { do_not_optimize(seq.load()); }); }},
                        {"std::mutex + copy",
                         [&] {
-                          return time_ns(n, [&](std::uint64_t) {
+                          return hft::bench::time_calls(n, [&](std::uint64_t) {
                             std::lock_guard lock(m);
                             do_not_optimize(guarded);
                           });
@@ -260,7 +253,7 @@ int main(int argc, char** argv) {
     suite.add_case("publish_32B_state", {{"", "ns/op", false}},
                    {
                        {"hft::SeqLock::store",
-                        [&] { return time_ns(n, [&](std::uint64_t i) { seq.store(Quote{i, i, i, i}); }); }},
+                        [&] { return hft::bench::time_calls(n, [&](std::uint64_t i) { seq.store(Quote{i, i, i, i}); }); }},
                    });
 
     hft::DoubleBuffer<std::map<std::string, std::uint64_t>> table(
@@ -269,13 +262,13 @@ int main(int argc, char** argv) {
                    {
                        {"hft::DoubleBuffer::read (map lookup)",
                         [&] {
-                          return time_ns(n, [&](std::uint64_t) {
+                          return hft::bench::time_calls(n, [&](std::uint64_t) {
                             do_not_optimize(table.read([](const auto& t) { return t.find("MSFT")->second; }));
                           });
                         }},
                        {"hft::DoubleBuffer::modify (map update, x2)",
                         [&] {
-                          return time_ns(n / 20, [&](std::uint64_t i) { table.modify([i](auto& t) { t["AAPL"] = i; }); });
+                          return hft::bench::time_calls(n / 20, [&](std::uint64_t i) { table.modify([i](auto& t) { t["AAPL"] = i; }); });
                         }},
                    });
 
@@ -284,12 +277,12 @@ int main(int argc, char** argv) {
                        {"hft::RateLimiter::try_acquire",
                         [&] {
                           hft::RateLimiter rl(1'000'000'000, 1'000'000, 0);
-                          return time_ns(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
+                          return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
                         }},
                        {"hft::ThreadSafeRateLimiter::try_acquire",
                         [&] {
                           hft::ThreadSafeRateLimiter rl(1'000'000'000, 1'000'000, 0);
-                          return time_ns(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
+                          return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
                         }},
                    });
     suite.run();

@@ -420,6 +420,21 @@ class Suite {
   std::vector<Ratio> ratios_;
 };
 
+/// Nanoseconds per call of f(i), i = 0 .. n-1: one steady_clock pair around the whole loop
+/// (a per-call timer would cost more than the calls being measured).
+template <class F>
+double ns_per_call(std::uint64_t n, F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < n; ++i) f(i);
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+         static_cast<double>(n);
+}
+/// ns_per_call as a one-metric run (the headline of a "ns/op" case).
+template <class F>
+Metrics time_calls(std::uint64_t n, F&& f) {
+  return {{"", ns_per_call(n, std::forward<F>(f))}};
+}
+
 /// Runs main-like code, turning exceptions into a message and exit code 2.
 template <class F>
 int guarded_main(F&& f) {
