@@ -92,11 +92,13 @@ struct ServerConfig {
   std::function<void()> on_thread_start;  // tests: mark server threads
 };
 
+// Counters kept by the gateway and the dispatchers. Accepted, dispatched, enqueued-because-
+// busy, completed and the maximum pending depth are not here: the partition's
+// FamilyScheduler counts them already (report() reads its stats()).
 struct Counters {
-  std::atomic<std::uint64_t> published{0}, rejected_busy{0}, accepted{0}, rejected_family_full{0},
-      rejected_bad_msg{0}, rejected_risk_qty{0}, rejected_risk_price{0}, rejected_risk_notional{0},
-      rejected_risk_rate{0}, rejected_shutdown{0}, acked{0}, dispatched{0}, completed{0}, enqueued_busy{0},
-      max_pending{0}, families_evicted{0}, replies_written{0}, replies_dropped{0}, slow_disconnects{0},
+  std::atomic<std::uint64_t> published{0}, rejected_busy{0}, rejected_family_full{0}, rejected_bad_msg{0},
+      rejected_risk_qty{0}, rejected_risk_price{0}, rejected_risk_notional{0}, rejected_risk_rate{0},
+      rejected_shutdown{0}, families_evicted{0}, replies_written{0}, replies_dropped{0}, slow_disconnects{0},
       connections{0};
 };
 
@@ -194,7 +196,6 @@ class Server {
     Counters counters;
     hft::LatencyHistogram ring_to_dispatch{1, 60'000'000'000ULL, 3};
     std::thread thread;
-    std::atomic<std::uint64_t> admitted{0};
   };
 
   struct Conn {

@@ -14,11 +14,6 @@ inline void set_nonblocking(int fd) {
   if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) throw std::runtime_error("fcntl O_NONBLOCK failed");
 }
 inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
-inline void raise_max(std::atomic<std::uint64_t>& c, std::uint64_t v) noexcept {
-  std::uint64_t cur = c.load(std::memory_order_relaxed);
-  while (v > cur && !c.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
-  }
-}
 }  // namespace detail
 
 inline Server::Partition::Partition(Server& s, unsigned idx)
@@ -114,8 +109,11 @@ inline void Server::stop() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (auto& p : parts_) {
     for (;;) {
+      // The dispatcher advances its sequence (release) after submitting the events it
+      // read, so once the ring is drained the scheduler's accepted count is final here.
       const bool ring_drained = p->poller.sequence().get() >= p->ring.sequencer().cursor().get();
-      const bool done = p->sched->completed() >= p->admitted.load(std::memory_order_acquire);
+      const auto st = p->sched->stats();
+      const bool done = p->sched->completed() >= st.dispatched + st.enqueued_busy;
       if ((ring_drained && done) || std::chrono::steady_clock::now() > deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -444,6 +442,7 @@ inline std::uint32_t Server::family_slot(FamilyTable& t, std::uint64_t key, Coun
 inline void Server::dispatcher_main(Partition& p) {
   if (cfg_.on_thread_start) cfg_.on_thread_start();
   hft::set_current_thread_name("oms-disp-" + std::to_string(p.index));
+  std::uint64_t admitted_count = 0;  // for --log-sample only
   const unsigned spin_limit = cfg_.busy_spin ? ~0u : 0;  // the barrier spins briefly itself
   unsigned idle_polls = 0;
   for (;;) {
@@ -488,11 +487,7 @@ inline void Server::dispatcher_main(Partition& p) {
       }());
       if (hft::accepted(st)) {
         if (fslot != hft::FlatIndex::npos) p.families.slots[fslot].next_seq = seq;
-        p.admitted.fetch_add(1, std::memory_order_release);
-        detail::bump(p.counters.accepted);
-        if (st == hft::SubmitStatus::Dispatched) detail::bump(p.counters.dispatched); else detail::bump(p.counters.enqueued_busy);
-        detail::raise_max(p.counters.max_pending, p.sched->stats().max_pending_depth);
-        if (cfg_.log_sample != 0 && (p.counters.accepted.load(std::memory_order_relaxed) % cfg_.log_sample) == 0) {
+        if (cfg_.log_sample != 0 && ++admitted_count % cfg_.log_sample == 0) {
           std::fprintf(stderr, "mini_oms: partition=%u correlation_id=%lld seq_in_family=%llu\n", p.index,
                        ev.correlated ? static_cast<long long>(ev.family) : -1LL, static_cast<unsigned long long>(seq));
         }
@@ -579,7 +574,6 @@ inline void Server::run_task(Partition& p, Task& t) {
   // Stage 4: the reply.
   if (why == Reason::None) {
     rep.len = static_cast<std::uint16_t>(format_ack(rep.text, t.req_id, t.seq, filled, notional));
-    detail::bump(p.counters.acked);
   } else {
     rep.len = static_cast<std::uint16_t>(format_rej(rep.text, t.req_id, why));
     detail::bump(why == Reason::BadMsg         ? p.counters.rejected_bad_msg
@@ -594,7 +588,6 @@ inline void Server::run_task(Partition& p, Task& t) {
     // Release pairs with the dispatcher's acquire load when it considers evicting the slot.
     p.families.slots[t.fam_slot].in_flight.fetch_sub(1, std::memory_order_release);
   }
-  detail::bump(p.counters.completed);
   deliver(rep);
 }
 
@@ -604,16 +597,18 @@ inline std::string Server::stats_line() const {
   std::string pending;
   for (const auto& p : parts_) {
     const Counters& c = p->counters;
+    const auto st = p->sched->stats();
+    const std::uint64_t accepted = st.dispatched + st.enqueued_busy;
     pub += c.published.load();
-    acc += c.accepted.load();
+    acc += accepted;
     busy += c.rejected_busy.load();
-    done += c.completed.load();
+    done += st.completed;
     ff += c.rejected_family_full.load();
     bad += c.rejected_bad_msg.load();
     risk += c.rejected_risk_qty.load() + c.rejected_risk_price.load() + c.rejected_risk_notional.load() +
             c.rejected_risk_rate.load();
     if (!pending.empty()) pending += ',';
-    pending += std::to_string(c.accepted.load() - c.completed.load());
+    pending += std::to_string(accepted - st.completed);
   }
   bad += gateway_.rejected_bad_msg.load();
   char buf[512];
@@ -634,26 +629,29 @@ inline std::string Server::report() const {
        "risk_px  risk_not  risk_rate  max_pending  evicted\n";
   for (const auto& p : parts_) {
     const Counters& c = p->counters;
+    const auto st = p->sched->stats();
     char line[400];
     std::snprintf(line, sizeof line, "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
                   p->index, static_cast<unsigned long long>(c.published.load()),
-                  static_cast<unsigned long long>(c.rejected_busy.load()), static_cast<unsigned long long>(c.accepted.load()),
-                  static_cast<unsigned long long>(c.dispatched.load()), static_cast<unsigned long long>(c.enqueued_busy.load()),
-                  static_cast<unsigned long long>(c.completed.load()),
+                  static_cast<unsigned long long>(c.rejected_busy.load()),
+                  static_cast<unsigned long long>(st.dispatched + st.enqueued_busy),
+                  static_cast<unsigned long long>(st.dispatched), static_cast<unsigned long long>(st.enqueued_busy),
+                  static_cast<unsigned long long>(st.completed),
                   static_cast<unsigned long long>(c.rejected_family_full.load()),
                   static_cast<unsigned long long>(c.rejected_bad_msg.load()),
                   static_cast<unsigned long long>(c.rejected_risk_qty.load()),
                   static_cast<unsigned long long>(c.rejected_risk_price.load()),
                   static_cast<unsigned long long>(c.rejected_risk_notional.load()),
                   static_cast<unsigned long long>(c.rejected_risk_rate.load()),
-                  static_cast<unsigned long long>(c.max_pending.load()),
+                  static_cast<unsigned long long>(st.max_pending_depth),
                   static_cast<unsigned long long>(c.families_evicted.load()));
     o << line;
   }
   const Counters& g = gateway_;
   o << "  gateway: connections=" << g.connections.load() << " bad_msg(id-less or over-long)=" << g.rejected_bad_msg.load()
     << " shutdown_rejects=" << g.rejected_shutdown.load()
-    << " slow_reader_disconnects=" << g.slow_disconnects.load() << " replies_dropped(conn gone)=" << g.replies_dropped.load()
+    << " slow_reader_disconnects=" << g.slow_disconnects.load() << " replies_written=" << g.replies_written.load()
+    << " replies_dropped(conn gone)=" << g.replies_dropped.load()
     << "\n";
   hft::LatencyHistogram recv(1, 60'000'000'000ULL, 3), ring(1, 60'000'000'000ULL, 3), built(1, 60'000'000'000ULL, 3),
       written(1, 60'000'000'000ULL, 3);
