@@ -242,7 +242,6 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     std::size_t next_send = 0, replied = 0, dash_expected = 0, dash_seen = 0;
     std::string in;
     std::unordered_map<std::uint64_t, std::size_t> by_id;
-    std::vector<std::size_t> dash_lines;
     std::string out;
     std::size_t out_off = 0;
   };

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "hft/core/flat_index.hpp"
 #include "hft/trading/types.hpp"
 
 namespace mini_oms {
@@ -124,13 +125,7 @@ inline FamilyKey family_key(std::optional<std::int64_t> corr, std::uint32_t io_t
 }
 /// partition = hash(family) & (partitions - 1); partitions is a power of two.
 inline unsigned partition_of(std::uint64_t family, unsigned partitions) noexcept {
-  std::uint64_t k = family;  // murmur3 fmix64, as hft::FlatIndex::hash
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return static_cast<unsigned>(k & (partitions - 1));
+  return static_cast<unsigned>(hft::FlatIndex::hash(family) & (partitions - 1));
 }
 
 struct Request {

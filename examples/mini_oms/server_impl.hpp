@@ -443,16 +443,13 @@ inline void Server::dispatcher_main(Partition& p) {
   if (cfg_.on_thread_start) cfg_.on_thread_start();
   hft::set_current_thread_name("oms-disp-" + std::to_string(p.index));
   std::uint64_t admitted_count = 0;  // for --log-sample only
-  const unsigned spin_limit = cfg_.busy_spin ? ~0u : 0;  // the barrier spins briefly itself
-  unsigned idle_polls = 0;
   for (;;) {
-    if (idle_polls >= spin_limit) {
-      // Nothing for a while: sleep in the ring's blocking wait strategy (the publisher
-      // wakes us), instead of burning a core another thread needs.
+    if (!cfg_.busy_spin) {
+      // Wait in the ring's blocking wait strategy (it spins and yields briefly, then sleeps
+      // until a publisher wakes it) instead of burning a core another thread needs.
       const std::int64_t next = p.poller.sequence().get() + 1;
       const auto r = p.barrier.wait_for(next);
       if (r.status == hft::disruptor::WaitStatus::Alerted && stop_dispatch_.load(std::memory_order_acquire)) return;
-      idle_polls = 0;
     }
     const auto state = p.poller.poll([&](Event& ev, std::int64_t, bool) {
       const std::uint64_t t_disp = hft::TscClock::ticks();
@@ -501,10 +498,7 @@ inline void Server::dispatcher_main(Partition& p) {
       }
       return true;
     });
-    if (state == hft::disruptor::PollState::Processing) {
-      idle_polls = 0;
-    } else {
-      ++idle_polls;
+    if (state != hft::disruptor::PollState::Processing) {  // busy-spin mode, nothing yet
       hft::cpu_relax();
       if (stop_dispatch_.load(std::memory_order_acquire)) return;
     }

@@ -112,18 +112,25 @@ class BlockingQueue {
   };
   using Deadline = std::chrono::steady_clock::time_point;
 
+  // One wait on cv, counted in `waiters` so the notifying side knows to signal. Returns
+  // true if the deadline passed (never without one). The caller re-checks its predicate.
+  static bool wait(std::condition_variable& cv, std::size_t& waiters, std::unique_lock<std::mutex>& lock,
+                   const Deadline* deadline) {
+    ++waiters;
+    bool timed_out = false;
+    if (deadline) {
+      timed_out = cv.wait_until(lock, *deadline) == std::cv_status::timeout;
+    } else {
+      cv.wait(lock);
+    }
+    --waiters;
+    return timed_out;
+  }
+
   bool push_until(T&& v, const Deadline* deadline) {
     std::unique_lock lock(m_);
     while (!closed_ && size_ == cap_) {
-      ++waiting_push_;
-      bool timed_out = false;
-      if (deadline) {
-        timed_out = not_full_.wait_until(lock, *deadline) == std::cv_status::timeout;
-      } else {
-        not_full_.wait(lock);
-      }
-      --waiting_push_;
-      if (timed_out && !closed_ && size_ == cap_) return false;
+      if (wait(not_full_, waiting_push_, lock, deadline) && !closed_ && size_ == cap_) return false;
     }
     if (closed_) return false;
     push_locked(std::move(v), lock);
@@ -133,15 +140,7 @@ class BlockingQueue {
   std::optional<T> pop_until(const Deadline* deadline) {
     std::unique_lock lock(m_);
     while (size_ == 0 && !closed_) {
-      ++waiting_pop_;
-      bool timed_out = false;
-      if (deadline) {
-        timed_out = not_empty_.wait_until(lock, *deadline) == std::cv_status::timeout;
-      } else {
-        not_empty_.wait(lock);
-      }
-      --waiting_pop_;
-      if (timed_out && size_ == 0) return std::nullopt;
+      if (wait(not_empty_, waiting_pop_, lock, deadline) && size_ == 0) return std::nullopt;
     }
     if (size_ == 0) return std::nullopt;  // closed and drained
     return take_locked(lock);
