@@ -140,18 +140,24 @@ std::uint64_t timer_overhead_ticks() {
 // each sample times a block of 16 consecutive operations and records their mean: p50/p99
 // are over 16-op blocks (a slow op still shows, diluted 16x at most).
 constexpr std::size_t kBlock = 16;
-template <class Apply>
-Metrics timed_pass(std::size_t n, std::uint64_t overhead, Apply apply) {
+// One run of a case: p50/p99 from a timed pass over a fresh state from make(), then the
+// mean from an untimed pass over another fresh state. apply(state, i) does operation i.
+template <class Make, class Apply>
+Metrics timed_and_mean(std::size_t n, std::uint64_t overhead, Make make, Apply apply) {
   hft::LatencyHistogram h(1, 100'000'000, 3);
   const double ns_per_tick = hft::bench::TickTimer::ns_per_tick();
+  auto timed = make();
   for (std::size_t i = 0; i + kBlock <= n; i += kBlock) {
     const std::uint64_t t0 = hft::TscClock::ticks();
-    for (std::size_t k = 0; k < kBlock; ++k) apply(i + k);
+    for (std::size_t k = 0; k < kBlock; ++k) apply(timed, i + k);
     const std::uint64_t d = hft::TscClock::ticks() - t0;
     const double ns = static_cast<double>(d > overhead ? d - overhead : 0) * ns_per_tick / kBlock;
     h.record(static_cast<std::uint64_t>(ns * 10.0));  // tenths of a nanosecond
   }
-  return {{"p50", static_cast<double>(h.percentile(50)) / 10.0}, {"p99", static_cast<double>(h.percentile(99)) / 10.0}};
+  auto untimed = make();
+  return {{"p50", static_cast<double>(h.percentile(50)) / 10.0},
+          {"p99", static_cast<double>(h.percentile(99)) / 10.0},
+          {"mean", hft::bench::ns_per_call(n, [&](std::size_t i) { apply(untimed, i); })}};
 }
 
 }  // namespace
@@ -192,20 +198,10 @@ int main(int argc, char** argv) {
                    {
                        {"hft::OrderBookL2",
                         [&] {
-                          hft::OrderBookL2 b(8192);
-                          Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { l2_apply(b, i); });
-                          hft::OrderBookL2 b2(8192);
-                          m.push_back({"mean", hft::bench::ns_per_call(ops.size(), [&](std::size_t i) { l2_apply(b2, i); })});
-                          return m;
+                          return timed_and_mean(ops.size(), overhead, [] { return hft::OrderBookL2(8192); }, l2_apply);
                         }},
                        {"std::map book",
-                        [&] {
-                          MapBook b;
-                          Metrics m = timed_pass(ops.size(), overhead, [&](std::size_t i) { map_apply(b, i); });
-                          MapBook b2;
-                          m.push_back({"mean", hft::bench::ns_per_call(ops.size(), [&](std::size_t i) { map_apply(b2, i); })});
-                          return m;
-                        }},
+                        [&] { return timed_and_mean(ops.size(), overhead, [] { return MapBook(); }, map_apply); }},
                    });
     suite.add_ratio("l2_update/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
                     "L2 update mean: hft / std::map book (target <= 0.2x, i.e. >= 5x faster)");
@@ -233,20 +229,10 @@ int main(int argc, char** argv) {
     suite.add_case("l2_update_500_books", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
                    {
                        {"hft::OrderBookL2",
-                        [&] {
-                          auto books = make_l2_books();
-                          Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_l2(books, i); });
-                          auto books2 = make_l2_books();
-                          m.push_back({"mean", hft::bench::ns_per_call(multi.size(), [&](std::size_t i) { multi_l2(books2, i); })});
-                          return m;
-                        }},
+                        [&] { return timed_and_mean(multi.size(), overhead, make_l2_books, multi_l2); }},
                        {"std::map book",
                         [&] {
-                          std::vector<MapBook> books(kBooks);
-                          Metrics m = timed_pass(multi.size(), overhead, [&](std::size_t i) { multi_map(books, i); });
-                          std::vector<MapBook> books2(kBooks);
-                          m.push_back({"mean", hft::bench::ns_per_call(multi.size(), [&](std::size_t i) { multi_map(books2, i); })});
-                          return m;
+                          return timed_and_mean(multi.size(), overhead, [] { return std::vector<MapBook>(kBooks); }, multi_map);
                         }},
                    });
     suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
@@ -268,11 +254,7 @@ int main(int argc, char** argv) {
                    {
                        {"hft::OrderBookL3",
                         [&] {
-                          hft::OrderBookL3 b(200'000, 8192);
-                          Metrics m = timed_pass(msgs.size(), overhead, [&](std::size_t i) { l3_apply(b, i); });
-                          hft::OrderBookL3 b2(200'000, 8192);
-                          m.push_back({"mean", hft::bench::ns_per_call(msgs.size(), [&](std::size_t i) { l3_apply(b2, i); })});
-                          return m;
+                          return timed_and_mean(msgs.size(), overhead, [] { return hft::OrderBookL3(200'000, 8192); }, l3_apply);
                         }},
                    });
 
@@ -321,14 +303,9 @@ int main(int argc, char** argv) {
                        {"hft::MatchingEngine",
                         [&] {
                           std::array<hft::Fill, 256> fills{};
-                          hft::MatchingEngine m(1'000'000, 4096);
-                          Metrics r = timed_pass(flow.size(), overhead,
-                                                 [&](std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
-                          hft::MatchingEngine m2(1'000'000, 4096);
-                          r.push_back({"mean", hft::bench::ns_per_call(flow.size(), [&](std::size_t i) {
-                                         do_not_optimize(m2.submit(flow[i], fills));
-                                       })});
-                          return r;
+                          return timed_and_mean(
+                              flow.size(), overhead, [] { return hft::MatchingEngine(1'000'000, 4096); },
+                              [&](hft::MatchingEngine& m, std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
                         }},
                    });
     suite.run();
