@@ -40,8 +40,7 @@ class OrderBookL3 {
   explicit OrderBookL3(std::size_t max_orders, std::size_t max_levels = 4096)
       : index_(max_orders), orders_(new Order[max_orders]), free_(new std::uint32_t[max_orders]), cap_(max_orders),
         l2_(max_levels, DepthPolicy::Reject) {
-    for (std::size_t i = 0; i < max_orders; ++i) free_[i] = static_cast<std::uint32_t>(max_orders - 1 - i);
-    nfree_ = max_orders;
+    refill_free_list();
   }
 
   /// New resting order. DuplicateOrder / OrderTableFull / InvalidQty (qty <= 0): unchanged.
@@ -98,11 +97,15 @@ class OrderBookL3 {
   void clear() noexcept {
     index_.clear();
     l2_.clear();
+    refill_free_list();
+  }
+
+ private:
+  void refill_free_list() noexcept {  // every record free; slot 0 handed out first
     for (std::size_t i = 0; i < cap_; ++i) free_[i] = static_cast<std::uint32_t>(cap_ - 1 - i);
     nfree_ = cap_;
   }
 
- private:
   BookUpdate reduce(OrderId id, Qty qty) noexcept {
     if (qty.value() <= 0) return {BookError::InvalidQty, false};
     const std::uint32_t slot = index_.find(id.value());
