@@ -119,6 +119,12 @@ struct Event {  // one ring slot: copied out by the dispatcher (slots are reused
   char line[kMaxLine];
 };
 struct Task {  // what a worker runs; lives in the FamilyScheduler's node
+  Task() = default;
+  Task(const Event& ev, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at) noexcept
+      : conn(ev.conn), req_id(ev.req_id), family(ev.family), seq(seq_in_family), fam_slot(family_slot), len(ev.len),
+        t_recv(ev.t_recv), t_pub(ev.t_pub), t_disp(dispatched_at) {
+    std::memcpy(line, ev.line, ev.len);
+  }
   ConnRef conn;
   std::uint64_t req_id = 0;
   std::uint64_t family = 0;

@@ -468,20 +468,8 @@ inline void Server::dispatcher_main(Partition& p) {
         seq = p.families.slots[fslot].next_seq + 1;
         p.families.slots[fslot].in_flight.fetch_add(1, std::memory_order_relaxed);
       }
-      const auto st = p.sched->emplace(ev.family, [&] {
-        Task t;
-        t.conn = ev.conn;
-        t.req_id = ev.req_id;
-        t.family = ev.family;
-        t.seq = seq;
-        t.fam_slot = fslot;
-        t.len = ev.len;
-        std::memcpy(t.line, ev.line, ev.len);
-        t.t_recv = ev.t_recv;
-        t.t_pub = ev.t_pub;
-        t.t_disp = t_disp;
-        return t;
-      }());
+      // Built in the scheduler's node: the line is copied once, out of the reused slot.
+      const auto st = p.sched->emplace(ev.family, ev, seq, fslot, t_disp);
       if (hft::accepted(st)) {
         if (fslot != hft::FlatIndex::npos) p.families.slots[fslot].next_seq = seq;
         if (cfg_.log_sample != 0 && ++admitted_count % cfg_.log_sample == 0) {
