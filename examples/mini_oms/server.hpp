@@ -153,8 +153,9 @@ class Server {
   /// Graceful: stop accepting, answer every admitted request, flush, join. Idempotent.
   void stop();
   /// Begin shutdown from a signal handler context-free thread (sets the flag only).
+  // The shutdown flag: release here and in stop() pairs with the I/O threads' acquire loads.
   void request_shutdown() noexcept { shutdown_.store(true, std::memory_order_release); }
-  [[nodiscard]] bool shutdown_requested() const noexcept { return shutdown_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool shutdown_requested() const noexcept { return shutdown_.load(std::memory_order_acquire); }  // pairs with the stores above
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const ServerConfig& config() const noexcept { return cfg_; }
   /// One line: totals and per-partition pending.

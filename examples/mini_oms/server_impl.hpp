@@ -104,7 +104,8 @@ inline void Server::start() {
 inline void Server::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  shutdown_.store(true, std::memory_order_release);  // I/O threads answer new lines SHUTDOWN
+  // I/O threads answer new lines SHUTDOWN; pairs with their acquire loads in handle_line/accept.
+  shutdown_.store(true, std::memory_order_release);
   // 1. Every admitted request completes: dispatchers drain their rings, workers their tasks.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (auto& p : parts_) {
@@ -119,7 +120,7 @@ inline void Server::stop() {
     }
   }
   // 2. I/O threads flush every reply, then close.
-  stopping_io_.store(true, std::memory_order_release);
+  stopping_io_.store(true, std::memory_order_release);  // pairs with io_main's / stats_main's acquire loads
   for (auto& io : io_) {
     std::uint64_t one = 1;
     (void)!::write(io->evfd, &one, sizeof one);
@@ -127,7 +128,7 @@ inline void Server::stop() {
   for (auto& io : io_) {
     if (io->thread.joinable()) io->thread.join();
   }
-  stop_dispatch_.store(true, std::memory_order_release);
+  stop_dispatch_.store(true, std::memory_order_release);  // pairs with dispatcher_main's acquire loads
   for (auto& p : parts_) {
     p->barrier.alert();
     if (p->thread.joinable()) p->thread.join();
@@ -194,7 +195,7 @@ inline void Server::io_main(unsigned idx) {
         for (;;) {
           const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK);
           if (fd < 0) break;
-          if (io.free_slots.empty() || shutdown_.load(std::memory_order_acquire)) {
+          if (io.free_slots.empty() || shutdown_.load(std::memory_order_acquire)) {  // pairs with stop()'s release store
             ::close(fd);
             continue;
           }
@@ -262,9 +263,10 @@ inline void Server::io_main(unsigned idx) {
     }
     // Reply flag: reset before draining, acq_rel so a worker's push before its exchange is
     // visible to the drain (its exchange(true) is earlier in the flag's modification order).
+    // Pairs with deliver()'s exchange(true).
     io.wake_pending.exchange(false, std::memory_order_acq_rel);
     drain_replies();
-    if (stopping_io_.load(std::memory_order_acquire)) {
+    if (stopping_io_.load(std::memory_order_acquire)) {  // pairs with stop()'s release store
       // Flush what is owed; a client that does not read gets at most ~2 s (2,000 rounds
       // of a 1 ms wait), then everything closes.
       draining = true;
@@ -287,7 +289,7 @@ inline void Server::handle_line(IoThread& io, std::uint32_t slot, std::string_vi
     send_local(io, slot, out, format_rej(out, std::nullopt, Reason::BadMsg));
     return;
   }
-  if (shutdown_.load(std::memory_order_acquire)) {
+  if (shutdown_.load(std::memory_order_acquire)) {  // pairs with stop()'s release store
     detail::bump(gateway_.rejected_shutdown);
     send_local(io, slot, out, format_rej(out, h.req_id, Reason::Shutdown));
     return;
@@ -449,7 +451,7 @@ inline void Server::dispatcher_main(Partition& p) {
       // until a publisher wakes it) instead of burning a core another thread needs.
       const std::int64_t next = p.poller.sequence().get() + 1;
       const auto r = p.barrier.wait_for(next);
-      if (r.status == hft::disruptor::WaitStatus::Alerted && stop_dispatch_.load(std::memory_order_acquire)) return;
+      if (r.status == hft::disruptor::WaitStatus::Alerted && stop_dispatch_.load(std::memory_order_acquire)) return;  // pairs with stop()
     }
     const auto state = p.poller.poll([&](Event& ev, std::int64_t, bool) {
       const std::uint64_t t_disp = hft::TscClock::ticks();
@@ -488,7 +490,7 @@ inline void Server::dispatcher_main(Partition& p) {
     });
     if (state != hft::disruptor::PollState::Processing) {  // busy-spin mode, nothing yet
       hft::cpu_relax();
-      if (stop_dispatch_.load(std::memory_order_acquire)) return;
+      if (stop_dispatch_.load(std::memory_order_acquire)) return;  // pairs with stop()
     }
   }
 }
@@ -508,7 +510,7 @@ inline Server::SymbolState& Server::symbol_state(hft::Symbol s) {
         symbol_storage_.push_back(std::make_unique<SymbolState>(
             s, ref == ref_prices_.end() ? hft::Price::from_ticks(1'000'000) : ref->second, cfg_.risk, now_ns()));
         st = symbol_storage_.back().get();
-        symbols_[i].store(st, std::memory_order_release);
+        symbols_[i].store(st, std::memory_order_release);  // pairs with the acquire loads above
         return *st;
       }
     }
@@ -516,7 +518,7 @@ inline Server::SymbolState& Server::symbol_state(hft::Symbol s) {
   }
   // Table full (4,096 symbols): the memory bound. Later symbols share the last slot's
   // state; documented in docs/mini_oms.md.
-  return *symbols_[kSymbols - 1].load(std::memory_order_acquire);
+  return *symbols_[kSymbols - 1].load(std::memory_order_acquire);  // pairs with the release store above
 }
 
 inline void Server::run_task(Partition& p, Task& t) {
@@ -662,9 +664,9 @@ inline std::string Server::report() const {
 }
 
 inline void Server::stats_main() {
-  while (!stopping_io_.load(std::memory_order_acquire)) {
+  while (!stopping_io_.load(std::memory_order_acquire)) {  // pairs with stop()
     for (std::uint32_t waited = 0; waited < cfg_.stats_interval_ms; waited += 10) {
-      if (stopping_io_.load(std::memory_order_acquire)) return;
+      if (stopping_io_.load(std::memory_order_acquire)) return;  // pairs with stop()
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::fprintf(stderr, "%s\n", stats_line().c_str());

@@ -55,6 +55,7 @@ class BackpressureGuard {
     return now_paused;
   }
 
+  /// Any thread. Acquire pairs with update()'s release store of the flag.
   [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
   [[nodiscard]] std::uint64_t pauses() const noexcept { return pauses_; }
   [[nodiscard]] std::uint64_t resumes() const noexcept { return resumes_; }

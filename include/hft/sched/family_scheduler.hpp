@@ -173,6 +173,8 @@ class FamilyScheduler {
     for (std::uint32_t i = 0; i < cfg_.max_families; ++i) {
       Family& f = families_[i];
       if (!f.live) continue;
+      // Acquire pairs with emplace()'s release link store (the destructor may run on a
+      // thread other than the dispatcher's).
       for (Node* n = f.head->next.load(std::memory_order_acquire); n != nullptr;
            n = n->next.load(std::memory_order_acquire)) {
         n->task()->~Task();

@@ -156,12 +156,14 @@ class WorkerPool {
     // sleeper's fetch_add on sleepers_ are ordered in one modification order, so either the
     // sleeper's later re-check of the ring sees this job (it acquired our release) or this
     // RMW sees the sleeper counted and we wake it.
+    // Pairs with the sleeper's acq_rel fetch_add(1) in worker_main().
     if (sleepers_.value.fetch_add(0, std::memory_order_acq_rel) != 0) wake_one();
   }
 
   /// Stops the workers after they have run every job already queued (including jobs those
   /// jobs queue). Idempotent; called by the destructor.
   void stop() noexcept {
+    // acq_rel pairs with a concurrent stop()'s exchange: exactly one caller does the work.
     if (stopped_.exchange(true, std::memory_order_acq_rel)) return;
     // Release pairs with the workers' acquire load of stopping_ after they wake.
     stopping_.store(true, std::memory_order_release);
@@ -242,7 +244,8 @@ class WorkerPool {
         }
         continue;
       }
-      epoch_.value.wait(seen, std::memory_order_acquire);  // returns once epoch_ != seen
+      // Returns once epoch_ != seen; acquire pairs with wake_one()/stop()'s release increment.
+      epoch_.value.wait(seen, std::memory_order_acquire);
       sleepers_.value.fetch_sub(1, std::memory_order_relaxed);
     }
   }
