@@ -6,6 +6,7 @@
 #include "hft/core/bits.hpp"
 #include "hft/core/cache.hpp"
 #include "hft/core/clock.hpp"
+#include "hft/core/deadline.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/core/flat_index.hpp"
 #include "hft/core/thread.hpp"

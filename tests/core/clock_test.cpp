@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <thread>
 
 #include "../support/abort_check.hpp"
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
+#include "hft/core/deadline.hpp"
 
 TEST_CASE("TscClock is monotonic", "[clock]") {
   const hft::TscClock clock;
@@ -73,3 +76,34 @@ TEST_CASE("SimClock::set backwards asserts in debug builds", "[clock][assert]") 
   REQUIRE(r.stderr_text.find("backwards") != std::string::npos);
 }
 #endif
+
+TEST_CASE("deadline_after saturates: forever never wraps into the past", "[clock][deadline][regression]") {
+  using clock = std::chrono::steady_clock;
+  const auto before = clock::now();
+  CHECK(hft::deadline_after(std::chrono::nanoseconds::max()) == clock::time_point::max());
+  CHECK(hft::deadline_after(std::chrono::hours::max()) == clock::time_point::max());
+  CHECK(hft::deadline_after(std::chrono::duration<double>(std::numeric_limits<double>::infinity())) ==
+        clock::time_point::max());
+  CHECK(hft::deadline_after(std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())) ==
+        clock::time_point::max());
+  const auto zero = hft::deadline_after(std::chrono::nanoseconds::zero());
+  CHECK(zero >= before);
+  CHECK(zero <= clock::now());
+  CHECK(hft::deadline_after(std::chrono::seconds(-5)) >= before);  // negative: now, not the past
+  const auto soon = hft::deadline_after(std::chrono::milliseconds(10));
+  CHECK(soon - before >= std::chrono::milliseconds(10));
+  CHECK(soon < clock::time_point::max());
+  CHECK(hft::deadline_after(std::chrono::duration<double, std::milli>(1.5)) - before >= std::chrono::microseconds(1500));
+}
+
+TEST_CASE("clocks lifecycle contract", "[clock][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::TscClock, Copy::Yes, Move::Usable>());
+  STATIC_REQUIRE(copy_move_is<hft::SimClock, Copy::No, Move::No>());
+  const hft::TscClock a(std::chrono::milliseconds(1));
+  const hft::TscClock b = a;  // same calibration
+  CHECK(a.delta_to_ns(1'000'000) == b.delta_to_ns(1'000'000));
+  hft::SimClock s(std::numeric_limits<std::uint64_t>::max() - 1);  // near the limit
+  s.set(std::numeric_limits<std::uint64_t>::max());
+  CHECK(s.now_ns() == std::numeric_limits<std::uint64_t>::max());
+}

@@ -24,6 +24,8 @@
 // Thread safety: TscClock and SteadyClock are immutable after construction: any thread.
 //   SimClock: any thread; now_ns() acquire-loads what advance/set release-stored.
 // Progress: all wait-free. Complexity: O(1).
+// Lifecycle: TscClock and SteadyClock are copyable values (a copy keeps the calibration);
+//   SimClock is neither copyable nor movable (readers hold its address).
 #pragma once
 
 #include <atomic>
