@@ -2,7 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -99,4 +104,154 @@ TEST_CASE("many producers and consumers, then close: every item delivered exactl
   for (auto& t : cons) t.join();
   CHECK(order_ok.load());
   for (const auto& s : seen) REQUIRE(s.load() == 1);
+}
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+namespace {
+// Counts constructions at an address that is not aligned as the type demands.
+struct alignas(64) AlignProbe {
+  static inline std::atomic<int> misaligned{0};
+  std::uint64_t v;
+  explicit AlignProbe(std::uint64_t x) : v(x) { check(); }
+  AlignProbe(const AlignProbe& o) : v(o.v) { check(); }
+  AlignProbe(AlignProbe&& o) noexcept : v(o.v) { check(); }
+  AlignProbe& operator=(const AlignProbe&) = default;
+  void check() noexcept {
+    // Through a volatile: the compiler may assume `this` is aligned and fold the test away.
+    const volatile std::uintptr_t address = reinterpret_cast<std::uintptr_t>(this);
+    if (address % alignof(AlignProbe) != 0) ++misaligned;
+  }
+};
+
+// Copying throws while `fail` is set; moving never does.
+struct CopyMayThrow {
+  static inline bool fail = false;
+  int v;
+  explicit CopyMayThrow(int x) : v(x) {}
+  CopyMayThrow(const CopyMayThrow& o) : v(o.v) {
+    if (fail) throw std::runtime_error("copy failed");
+  }
+  CopyMayThrow(CopyMayThrow&&) noexcept = default;
+};
+}  // namespace
+
+TEST_CASE("BlockingQueue stores an over-aligned T at its alignment", "[blocking][regression]") {
+  AlignProbe::misaligned = 0;
+  // 4096 x 64 B = 256 KiB: glibc serves it by mmap at page + 16, so plain operator new
+  // (16-byte alignment) would misalign every slot.
+  BlockingQueue<AlignProbe> q(4096);
+  for (std::uint64_t i = 0; i < 100; ++i) REQUIRE(q.try_push(AlignProbe(i)));
+  for (std::uint64_t i = 0; i < 100; ++i) REQUIRE(q.pop()->v == i);
+  CHECK(AlignProbe::misaligned.load() == 0);
+}
+
+TEST_CASE("BlockingQueue rejects a capacity whose slot array overflows, with a clear error", "[blocking][regression]") {
+  CHECK_THROWS_AS(BlockingQueue<std::uint64_t>(std::numeric_limits<std::size_t>::max() / 4), std::length_error);
+  CHECK_THROWS_AS(BlockingQueue<std::uint64_t>(BlockingQueue<std::uint64_t>::max_capacity() + 1), std::length_error);
+  try {
+    BlockingQueue<std::uint64_t> q(std::numeric_limits<std::size_t>::max() / 2);
+  } catch (const std::length_error& e) {
+    CHECK(std::string(e.what()).find("hft::BlockingQueue: capacity") != std::string::npos);
+  }
+  CHECK_THROWS_WITH(BlockingQueue<int>(0), Catch::Contains("capacity must be >= 1"));
+}
+
+TEST_CASE("BlockingQueue: a push that fails leaves the caller's object untouched", "[blocking][regression]") {
+  BlockingQueue<std::string> q(1);
+  REQUIRE(q.try_push(std::string("first")));
+  std::string s = "order-2 with a heap-allocated payload";  // past the small-string buffer
+  CHECK_FALSE(q.try_push(std::move(s)));                    // full
+  CHECK(s == "order-2 with a heap-allocated payload");
+  CHECK_FALSE(q.try_push_for(std::move(s), 1ms));  // full, timed out
+  CHECK(s == "order-2 with a heap-allocated payload");
+  q.close();
+  CHECK_FALSE(q.push(std::move(s)));  // closed
+  CHECK(s == "order-2 with a heap-allocated payload");
+  CHECK_FALSE(q.try_push(std::move(s)));
+  CHECK_FALSE(q.try_push_for(std::move(s), 1ms));
+  CHECK(s == "order-2 with a heap-allocated payload");
+  const std::string c = "copy";
+  CHECK_FALSE(q.push(c));
+  CHECK(q.pop() == "first");
+}
+
+TEST_CASE("BlockingQueue: a throwing copy leaves the queue unchanged", "[blocking][lifecycle]") {
+  BlockingQueue<CopyMayThrow> q(2);
+  const CopyMayThrow a(1);
+  REQUIRE(q.push(a));
+  CopyMayThrow::fail = true;
+  CHECK_THROWS_AS(q.push(a), std::runtime_error);
+  CHECK_THROWS_AS(q.try_push(a), std::runtime_error);
+  CopyMayThrow::fail = false;
+  CHECK(q.size() == 1);
+  REQUIRE(q.push(CopyMayThrow(2)));
+  CHECK(q.pop()->v == 1);
+  CHECK(q.pop()->v == 2);
+}
+
+TEST_CASE("BlockingQueue timeouts at their limits: duration::max() waits, zero and negative do not", "[blocking][regression]") {
+  BlockingQueue<int> q(1);
+  CHECK_FALSE(q.try_pop_for(0ns).has_value());
+  CHECK_FALSE(q.try_pop_for(-5s).has_value());
+  // A wait "forever" must really wait (an overflowing deadline returned after a few ms, and
+  // is signed-overflow UB that UBSan reports).
+  std::thread late([&] {
+    std::this_thread::sleep_for(50ms);
+    (void)q.push(7);
+  });
+  CHECK(q.try_pop_for(std::chrono::nanoseconds::max()) == 7);
+  late.join();
+  REQUIRE(q.push(1));  // now full
+  std::thread popper([&] {
+    std::this_thread::sleep_for(50ms);
+    (void)q.pop();
+  });
+  CHECK(q.try_push_for(2, std::chrono::hours::max()));  // hours::max() overflows nanoseconds
+  popper.join();
+  std::thread late2([&] {
+    std::this_thread::sleep_for(50ms);
+    (void)q.pop();
+  });
+  CHECK(q.try_push_for(3, std::chrono::duration<double>(std::numeric_limits<double>::infinity())));
+  late2.join();
+  CHECK(q.pop() == 3);
+  CHECK(q.try_push_for(4, 0ns));        // room: a zero timeout still pushes
+  CHECK_FALSE(q.try_push_for(5, 0ns));  // full: returns at once
+}
+
+TEST_CASE("BlockingQueue: the consumer may destroy the queue as soon as pop() reports closed", "[blocking][stress][regression]") {
+  // close() used to notify after unlocking: the consumer could see "closed", destroy the
+  // queue, and race with the notify (TSan: pthread_cond_destroy vs pthread_cond_broadcast).
+  const int rounds = static_cast<int>(hft::test::scaled(20'000));
+  for (int r = 0; r < rounds; ++r) {
+    auto* q = new BlockingQueue<int>(4);
+    std::thread consumer([q] {
+      while (q->pop()) {
+      }
+      delete q;
+    });
+    (void)q->push(r);
+    q->close();
+    consumer.join();
+  }
+  SUCCEED();
+}
+
+TEST_CASE("BlockingQueue lifecycle contract", "[blocking][lifecycle]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<BlockingQueue<int>>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<BlockingQueue<int>>);
+  STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<BlockingQueue<int>>);
+  // Capacity 1: every push after the first waits for a pop.
+  BlockingQueue<int> q(1);
+  REQUIRE(q.push(1));
+  CHECK_FALSE(q.try_push(2));
+  CHECK(q.pop() == 1);
+  REQUIRE(q.push(2));
+  CHECK(q.pop() == 2);
+  // Closing while producers and consumers are blocked returns them all (see "close() wakes
+  // every blocked producer and consumer"); a closed queue stays closed (no restart).
+  q.close();
+  CHECK(q.closed());
+  CHECK_FALSE(q.try_push(3));
 }

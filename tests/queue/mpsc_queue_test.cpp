@@ -12,6 +12,7 @@
 
 #include "../support/abort_check.hpp"
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/counting_allocator.hpp"
 #include "../support/lifecycle.hpp"
 #include "../support/scale.hpp"
@@ -94,21 +95,122 @@ TEST_CASE("MpscQueue constructs and destroys every element exactly once", "[mpsc
   REQUIRE(Tracked::live() == 0);
 }
 
-TEST_CASE("MpscQueue: a throwing constructor claims no slot and wedges nothing", "[mpsc]") {
+TEST_CASE("MpscQueue: a throwing constructor wedges nothing; the consumer skips its slot", "[mpsc][lifecycle]") {
   using hft::test::ThrowsOnNegative;
   {
     MpscQueue<ThrowsOnNegative> q(2);
     REQUIRE(q.try_emplace(1));
     REQUIRE_THROWS_AS((void)q.try_emplace(-1), std::runtime_error);
-    REQUIRE(q.size() == 1);
-    REQUIRE(q.try_emplace(2));
+    CHECK(q.size() == 2);             // the dead slot holds its place until the consumer passes it
+    CHECK_FALSE(q.try_emplace(2));    // so the queue is full, as with a real item
     REQUIRE(q.front()->v == 1);
     q.pop();
-    REQUIRE(q.front()->v == 2);  // no hole left by the failed construction
+    CHECK(q.front() == nullptr);      // the dead slot is passed, not returned
+    CHECK(q.size() == 0);
+    REQUIRE(q.try_emplace(2));
+    REQUIRE(q.try_emplace(3));
+    REQUIRE(q.front()->v == 2);
     q.pop();
-    REQUIRE(q.front() == nullptr);
+    REQUIRE(q.front()->v == 3);
+    q.pop();
+    // Laps over dead slots: every second construction throws.
+    for (int i = 0; i < 100; ++i) {
+      if (i % 2) {
+        REQUIRE_THROWS_AS((void)q.try_emplace(-i), std::runtime_error);
+      } else {
+        REQUIRE(q.try_emplace(i));
+      }
+      if (i % 2) {
+        REQUIRE(q.front() != nullptr);
+        CHECK(q.front()->v == i - 1);
+        q.pop();
+        CHECK(q.front() == nullptr);
+      }
+    }
+    // Dead slots left for the destructor are passed as well.
+    REQUIRE(q.try_emplace(5));
+    REQUIRE_THROWS_AS((void)q.try_emplace(-5), std::runtime_error);
   }
   REQUIRE(ThrowsOnNegative::live == 0);
+}
+
+namespace {
+// Built from a string it takes over; the constructor may throw (so the queue cannot
+// construct in place under a noexcept guarantee), the move never does.
+struct Named {
+  std::string name;
+  explicit Named(std::string&& s) : name(std::move(s)) {
+    if (name == "throw") throw std::runtime_error("bad name");
+  }
+  Named(Named&&) noexcept = default;
+  Named& operator=(Named&&) noexcept = default;
+};
+}  // namespace
+
+TEST_CASE("MpscQueue::try_emplace on a full queue leaves its arguments untouched", "[mpsc][regression]") {
+  // It used to build T before claiming (for a constructor that may throw), so a full queue
+  // returned false with the argument already moved from.
+  MpscQueue<Named> q(2);
+  REQUIRE(q.try_emplace(std::string("a")));
+  REQUIRE(q.try_emplace(std::string("b")));
+  std::string keep = "an order payload longer than the small-string buffer";
+  CHECK_FALSE(q.try_emplace(std::move(keep)));
+  CHECK(keep == "an order payload longer than the small-string buffer");
+  Named n(std::string("c"));
+  CHECK_FALSE(q.try_push(std::move(n)));
+  CHECK(n.name == "c");
+}
+
+TEST_CASE("MpscQueue stress: producers whose constructors throw lose nothing else", "[mpsc][stress][lifecycle]") {
+  using hft::test::ThrowsOnNegative;
+  constexpr unsigned kProducers = 2;
+  const int per = static_cast<int>(hft::test::scaled(400'000));
+  {
+    MpscQueue<ThrowsOnNegative> q(8);
+    std::vector<std::thread> threads;
+    std::atomic<int> thrown{0};
+    for (unsigned p = 0; p < kProducers; ++p) {
+      threads.emplace_back([&, p] {
+        for (int i = 0; i < per; ++i) {
+          const int v = static_cast<int>(p) * per + i;
+          const int arg = i % 7 == 3 ? -1 : v;  // every 7th construction throws
+          for (;;) {
+            try {
+              if (q.try_emplace(arg)) break;
+            } catch (const std::runtime_error&) {
+              thrown.fetch_add(1, std::memory_order_relaxed);
+              break;
+            }
+            std::this_thread::yield();
+          }
+        }
+      });
+    }
+    std::vector<int> next(kProducers, 0);
+    int throws_per_producer = 0;
+    for (int i = 0; i < per; ++i) throws_per_producer += i % 7 == 3;
+    const auto expected_total = static_cast<std::uint64_t>(per - throws_per_producer) * kProducers;
+    std::uint64_t errors = 0, received = 0;
+    while (received < expected_total) {
+      const std::size_t n = q.consume([&](ThrowsOnNegative& t) {
+        const auto p = static_cast<unsigned>(t.v / per);
+        int i = t.v % per;
+        if (p >= kProducers || i < next[p]) {
+          ++errors;
+          return;
+        }
+        for (int k = next[p]; k < i; ++k) errors += k % 7 != 3;  // only throwing ones may be missing
+        next[p] = i + 1;
+      });
+      received += n;
+      if (n == 0) std::this_thread::yield();
+    }
+    for (auto& t : threads) t.join();
+    CHECK(errors == 0);
+    CHECK(thrown.load() == throws_per_producer * static_cast<int>(kProducers));
+    CHECK(q.front() == nullptr);
+  }
+  CHECK(ThrowsOnNegative::live == 0);
 }
 
 TEST_CASE("MpscQueue works with move-only, non-default-constructible types", "[mpsc]") {
@@ -220,4 +322,18 @@ TEST_CASE("MpscQueue stress, 4 producers: every item once, per-producer order", 
 
 TEST_CASE("MpscQueue stress with a tiny ring (constant full/empty races)", "[mpsc][stress]") {
   run_mpsc_stress(3, hft::test::scaled(300'000), 2);
+}
+
+TEST_CASE("MpscQueue lifecycle contract: not copyable or movable; the smallest ring", "[mpsc][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<MpscQueue<int>, Copy::No, Move::No>());
+  MpscQueue<int> q(2);
+  CHECK(q.try_push(1));
+  CHECK(q.try_push(2));
+  CHECK_FALSE(q.try_push(3));
+  int v = 0;
+  CHECK(q.try_pop(v));
+  CHECK(v == 1);
+  CHECK(q.try_push(3));
+  CHECK(q.size() == 2);
 }

@@ -1,5 +1,7 @@
 #include "hft/queue/spsc_queue.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -11,6 +13,7 @@
 
 #include "../support/abort_check.hpp"
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/counting_allocator.hpp"
 #include "../support/lifecycle.hpp"
 #include "../support/scale.hpp"
@@ -274,4 +277,70 @@ TEST_CASE("SpscQueue stress with a lifecycle-tracked type leaks nothing", "[spsc
   }
   REQUIRE(Tracked::errors == 0);
   REQUIRE(Tracked::live() == 0);
+}
+
+TEST_CASE("SpscQueue::size() is never above what is queued, even right after a pop", "[spsc][stress][regression]") {
+  // Ping-pong: the producer pushes i and waits for the consumer's ack, so when the consumer
+  // has popped i the queue is empty. size() used to return capacity() there now and then:
+  // head had moved past a tail the producer had not stored yet, and tail - head wrapped.
+  const int n = static_cast<int>(hft::test::scaled(400'000));
+  SpscQueue<int> q(64);
+  std::atomic<int> ack{-1};
+  std::thread producer([&] {
+    for (int i = 0; i < n; ++i) {
+      while (!q.try_push(i)) hft::cpu_relax();
+      while (ack.load(std::memory_order_acquire) != i) hft::cpu_relax();
+    }
+  });
+  std::size_t wrong = 0, worst = 0;
+  for (int i = 0; i < n; ++i) {
+    int v = -1;
+    while (!q.try_pop(v)) hft::cpu_relax();
+    const std::size_t s = q.size();
+    if (s != 0) ++wrong;
+    worst = std::max(worst, s);
+    if (q.empty() != (s == 0)) ++wrong;
+    ack.store(i, std::memory_order_release);
+  }
+  producer.join();
+  CHECK(wrong == 0);
+  CHECK(worst == 0);
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("SpscQueue::size() stays within [0, capacity] while both sides run", "[spsc][stress]") {
+  // Both sides call size() between their operations (two spinning threads on two cores).
+  const std::uint64_t total = hft::test::scaled(2'000'000);
+  SpscQueue<std::uint64_t> q(16);
+  std::atomic<std::uint64_t> out_of_range{0};
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < total; ++i) {
+      q.push(i);
+      if (q.size() > q.capacity()) out_of_range.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  std::uint64_t expected = 0, misordered = 0;
+  while (expected < total) {
+    std::uint64_t v;
+    if (q.try_pop(v)) misordered += v != expected++;
+    if (q.size() > q.capacity()) out_of_range.fetch_add(1, std::memory_order_relaxed);
+  }
+  producer.join();
+  CHECK(misordered == 0);
+  CHECK(out_of_range.load() == 0);
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("SpscQueue lifecycle contract: not copyable or movable; capacity 1; a throwing constructor publishes nothing",
+          "[spsc][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<SpscQueue<int>, Copy::No, Move::No>());
+  SpscQueue<hft::test::ThrowsOnNegative> q(1);
+  CHECK_THROWS_AS((void)q.try_emplace(-1), std::runtime_error);
+  CHECK(q.empty());
+  CHECK(q.try_emplace(1));
+  CHECK_FALSE(q.try_emplace(2));
+  CHECK(q.size() == 1);
+  q.pop();
+  CHECK(q.empty());
 }

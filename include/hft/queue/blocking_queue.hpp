@@ -17,100 +17,134 @@
 // No lost wake-ups: every wait re-checks its predicate under the mutex, and every state
 //   change that can satisfy a predicate happens under the same mutex before the notify.
 // Thread-safety contract: every member may be called from any thread, concurrently.
+// Destruction: needs exclusive access, except that a thread still returning from close()
+//   (or from a push that woke a consumer) does not count: every notify happens while the
+//   mutex is held, so once a consumer sees the change, that thread's only remaining step is
+//   the unlock. So the last consumer may destroy the queue as soon as its pop() reports
+//   closed (nullopt), provided no other thread is still blocked in or will call a member.
 // Progress: blocking (mutex; push/pop sleep while full/empty).
-// Complexity: O(1) per operation plus the mutex. Memory: capacity slots allocated in the
-//   constructor; nothing afterwards.
-// Exceptions: if T's move constructor throws inside push, the queue is unchanged.
+// Timeouts: *_for(timeout) waits at most `timeout`; duration::max() (any duration type)
+//   means forever (hft::deadline_after saturates), zero or negative means "try once".
+// Complexity: O(1) per operation plus the mutex. Memory: capacity slots, aligned for T
+//   (over-aligned types included), allocated in the constructor; nothing afterwards.
+// Exceptions and failed pushes: push/try_push/try_push_for take the value by reference and
+//   move (or copy) from it only when it is stored: a push that fails (full, closed, timed
+//   out) leaves the caller's object untouched, and if T's constructor throws inside a push
+//   the queue is unchanged and the exception propagates.
+// Lifecycle: neither copyable nor movable (blocked threads hold its address).
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
+
+#include "hft/core/deadline.hpp"
 
 namespace hft {
 
 template <class T>
 class BlockingQueue {
+  static_assert(std::is_nothrow_destructible_v<T>, "hft::BlockingQueue<T> needs a nothrow destructor");
+
  public:
-  /// Throws std::invalid_argument for capacity 0.
-  explicit BlockingQueue(std::size_t capacity)
-      : cap_(capacity), slots_(static_cast<Slot*>(::operator new(sizeof(Slot) * (capacity ? capacity : 1)))) {
-    if (capacity == 0) {
-      ::operator delete(slots_);
-      throw std::invalid_argument("BlockingQueue: capacity must be >= 1");
-    }
-  }
+  /// Throws std::invalid_argument for capacity 0, std::length_error when capacity slots of
+  /// T do not fit in the address space, or std::bad_alloc.
+  explicit BlockingQueue(std::size_t capacity) : cap_(checked_capacity(capacity)), slots_(allocate_slots(cap_)) {}
   BlockingQueue(const BlockingQueue&) = delete;
   BlockingQueue& operator=(const BlockingQueue&) = delete;
+  /// Destroys the items still queued. See the header for when destruction is allowed.
   ~BlockingQueue() {
-    while (size_ > 0) pop_locked();
-    ::operator delete(slots_);
+    while (size_ > 0) destroy_front();
+    ::operator delete(slots_, std::align_val_t{alignof(Slot)});
   }
 
-  /// Blocks while full. False (v untouched) if the queue is or becomes closed.
-  bool push(T v) { return push_until(std::move(v), nullptr); }
-  /// Never blocks: false if full or closed.
-  [[nodiscard]] bool try_push(T v) {
-    std::unique_lock lock(m_);
-    if (closed_ || size_ == cap_) return false;
-    push_locked(std::move(v), lock);
-    return true;
-  }
-  /// Waits at most `timeout` for room; false on timeout or close.
+  /// Any thread. Blocks while full. False if the queue is or becomes closed; `v` is
+  /// moved from only when it was stored.
+  bool push(T&& v) { return push_until(std::move(v), nullptr); }
+  /// Any thread. As push(T&&), copying `v` when it is stored.
+  bool push(const T& v) { return push_until(v, nullptr); }
+  /// Any thread. Never blocks: false if full or closed (`v` untouched).
+  [[nodiscard]] bool try_push(T&& v) { return try_push_now(std::move(v)); }
+  [[nodiscard]] bool try_push(const T& v) { return try_push_now(v); }
+  /// Any thread. Waits at most `timeout` for room: false on timeout or close (`v` untouched).
   template <class Rep, class Period>
-  [[nodiscard]] bool try_push_for(T v, std::chrono::duration<Rep, Period> timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+  [[nodiscard]] bool try_push_for(T&& v, std::chrono::duration<Rep, Period> timeout) {
+    const Deadline deadline = deadline_after(timeout);
     return push_until(std::move(v), &deadline);
   }
-
-  /// Blocks while empty and open. nullopt once the queue is closed and drained.
-  std::optional<T> pop() { return pop_until(nullptr); }
-  /// Never blocks: nullopt if empty (closed or not: see closed()).
-  [[nodiscard]] std::optional<T> try_pop() {
-    std::unique_lock lock(m_);
-    if (size_ == 0) return std::nullopt;
-    return take_locked(lock);
+  template <class Rep, class Period>
+  [[nodiscard]] bool try_push_for(const T& v, std::chrono::duration<Rep, Period> timeout) {
+    const Deadline deadline = deadline_after(timeout);
+    return push_until(v, &deadline);
   }
-  /// Waits at most `timeout`; nullopt on timeout or when closed and drained.
+
+  /// Any thread. Blocks while empty and open. nullopt once the queue is closed and drained.
+  std::optional<T> pop() { return pop_until(nullptr); }
+  /// Any thread. Never blocks: nullopt if empty (closed or not: see closed()).
+  [[nodiscard]] std::optional<T> try_pop() {
+    std::unique_lock lock(mutex_);
+    if (size_ == 0) return std::nullopt;
+    return take_locked();
+  }
+  /// Any thread. Waits at most `timeout`; nullopt on timeout or when closed and drained.
   template <class Rep, class Period>
   [[nodiscard]] std::optional<T> try_pop_for(std::chrono::duration<Rep, Period> timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const Deadline deadline = deadline_after(timeout);
     return pop_until(&deadline);
   }
 
-  /// Closes the queue: wakes every waiter; pushes fail from now on; pops drain the rest.
-  /// Idempotent.
+  /// Any thread. Closes the queue: wakes every waiter; pushes fail from now on; pops drain
+  /// the rest. Idempotent.
   void close() {
-    {
-      std::lock_guard lock(m_);
-      closed_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    // Under the lock: a consumer that sees closed_ may destroy the queue right after
+    // (see the header), so nothing of ours may touch it once we unlock.
     not_full_.notify_all();
     not_empty_.notify_all();
   }
 
   [[nodiscard]] bool closed() const {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(mutex_);
     return closed_;
   }
   [[nodiscard]] std::size_t size() const {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(mutex_);
     return size_;
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  /// The largest capacity the constructor accepts.
+  [[nodiscard]] static constexpr std::size_t max_capacity() noexcept {
+    return std::numeric_limits<std::size_t>::max() / sizeof(Slot);
+  }
 
  private:
   struct alignas(T) Slot {
     unsigned char bytes[sizeof(T)];
   };
   using Deadline = std::chrono::steady_clock::time_point;
+
+  static std::size_t checked_capacity(std::size_t capacity) {
+    if (capacity == 0) throw std::invalid_argument("hft::BlockingQueue: capacity must be >= 1");
+    if (capacity > max_capacity()) {
+      throw std::length_error("hft::BlockingQueue: capacity " + std::to_string(capacity) + " x " +
+                              std::to_string(sizeof(Slot)) + "-byte slots overflows the address space");
+    }
+    return capacity;
+  }
+  // Aligned operator new: plain operator new only guarantees __STDCPP_DEFAULT_NEW_ALIGNMENT__.
+  static Slot* allocate_slots(std::size_t capacity) {
+    return static_cast<Slot*>(::operator new(capacity * sizeof(Slot), std::align_val_t{alignof(Slot)}));
+  }
 
   // One wait on cv, counted in `waiters` so the notifying side knows to signal. Returns
   // true if the deadline passed (never without one). The caller re-checks its predicate.
@@ -127,57 +161,62 @@ class BlockingQueue {
     return timed_out;
   }
 
-  bool push_until(T&& v, const Deadline* deadline) {
-    std::unique_lock lock(m_);
+  template <class U>
+  bool try_push_now(U&& v) {
+    std::lock_guard lock(mutex_);
+    if (closed_ || size_ == cap_) return false;
+    push_locked(std::forward<U>(v));
+    return true;
+  }
+
+  template <class U>
+  bool push_until(U&& v, const Deadline* deadline) {
+    std::unique_lock lock(mutex_);
     while (!closed_ && size_ == cap_) {
       if (wait(not_full_, waiting_push_, lock, deadline) && !closed_ && size_ == cap_) return false;
     }
     if (closed_) return false;
-    push_locked(std::move(v), lock);
+    push_locked(std::forward<U>(v));
     return true;
   }
 
   std::optional<T> pop_until(const Deadline* deadline) {
-    std::unique_lock lock(m_);
+    std::unique_lock lock(mutex_);
     while (size_ == 0 && !closed_) {
       if (wait(not_empty_, waiting_pop_, lock, deadline) && size_ == 0) return std::nullopt;
     }
     if (size_ == 0) return std::nullopt;  // closed and drained
-    return take_locked(lock);
+    return take_locked();
   }
 
-  void push_locked(T&& v, std::unique_lock<std::mutex>& lock) {
+  // Mutex held. Notifies while still holding it: see close().
+  template <class U>
+  void push_locked(U&& v) {
     std::size_t tail = head_ + size_;
     if (tail >= cap_) tail -= cap_;
-    ::new (static_cast<void*>(slots_[tail].bytes)) T(std::move(v));  // may throw: nothing changed yet
+    ::new (static_cast<void*>(slots_[tail].bytes)) T(std::forward<U>(v));  // may throw: nothing changed yet
     ++size_;
-    const bool wake = waiting_pop_ > 0;
-    lock.unlock();
-    if (wake) not_empty_.notify_one();
+    if (waiting_pop_ > 0) not_empty_.notify_one();
   }
 
-  std::optional<T> take_locked(std::unique_lock<std::mutex>& lock) {
+  // Mutex held.
+  std::optional<T> take_locked() {
     T* p = std::launder(reinterpret_cast<T*>(slots_[head_].bytes));
-    std::optional<T> out(std::move(*p));
-    p->~T();
-    head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
-    --size_;
-    const bool wake = waiting_push_ > 0;
-    lock.unlock();
-    if (wake) not_full_.notify_one();
+    std::optional<T> out(std::move(*p));  // may throw: the item stays queued
+    destroy_front();
+    if (waiting_push_ > 0) not_full_.notify_one();
     return out;
   }
 
-  void pop_locked() noexcept {
-    T* p = std::launder(reinterpret_cast<T*>(slots_[head_].bytes));
-    p->~T();
+  void destroy_front() noexcept {
+    std::launder(reinterpret_cast<T*>(slots_[head_].bytes))->~T();
     head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
     --size_;
   }
 
   const std::size_t cap_;
   Slot* slots_;
-  mutable std::mutex m_;
+  mutable std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
   std::size_t head_ = 0, size_ = 0;
   std::size_t waiting_push_ = 0, waiting_pop_ = 0;

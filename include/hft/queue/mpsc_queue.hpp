@@ -24,10 +24,14 @@
 //   pushing is visible. The consumer frees a slot by storing its sequence with release
 //   after destroying the item; a producer loads it with acquire before constructing in it.
 // Complexity: O(1) per push and per pop; consume(fn, k) handles k items in one call.
-// Exceptions: T must be nothrow move constructible. If constructing T from the given
-//   arguments may throw, try_emplace builds the value first and only then claims a slot
-//   and moves it in, so a throwing constructor never leaves a claimed, never-published
-//   slot that would wedge the consumer.
+// Exceptions and failed pushes: a push that finds the queue full returns false before it
+//   touches its arguments (an rvalue argument is not moved from). A producer claims its
+//   slot first and constructs T in place; if that constructor throws, the slot is marked
+//   dead before the exception propagates, and the consumer skips it, so a throwing
+//   constructor never wedges the queue. A dead slot occupies its place (and counts in
+//   size()) until the consumer passes it, exactly as an item would.
+// Limits: positions are 64-bit and never wrap in practice; the top bit marks a dead slot,
+//   so the queue supports 2^63 pushes (about 290 years at one per nanosecond).
 //
 // How it differs from the anchors:
 //   - boost::lockfree::queue: an unbounded-by-design linked list of nodes from a
@@ -38,6 +42,7 @@
 //     implicit looked up through a thread-local hash) that grow by allocating blocks; it
 //     gives no global FIFO across producers and allocates. Ours is bounded, never
 //     allocates after construction, and keeps one global claim order.
+// Lifecycle: neither copyable nor movable (every thread holds its address).
 #pragma once
 
 #include <atomic>
@@ -68,8 +73,6 @@ struct MpscSlot {
 
 template <class T, class Allocator = std::allocator<T>>
 class MpscQueue {
-  static_assert(std::is_nothrow_move_constructible_v<T>,
-                "hft::MpscQueue<T> needs a nothrow move constructor (see the header)");
   static_assert(std::is_nothrow_destructible_v<T>, "hft::MpscQueue<T> needs a nothrow destructor");
 
   using Slot = detail::MpscSlot<T>;
@@ -119,40 +122,51 @@ class MpscQueue {
   // ---- producers -----------------------------------------------------------------
 
   /// Any thread. Constructs an item from args at the back; false at once when full
-  /// (args untouched). Release on success (see the header).
+  /// (args untouched). Release on success (see the header). If T's constructor throws,
+  /// its slot is skipped by the consumer and the exception propagates.
   template <class... Args>
-  [[nodiscard]] bool try_emplace(Args&&... args) noexcept(
-      std::is_nothrow_constructible_v<T, Args&&...>) {
-    return emplace_with([this] { return claim(); }, std::forward<Args>(args)...);
+  [[nodiscard]] bool try_emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
+    Slot* slot = claim();
+    if (slot == nullptr) return false;
+    publish(slot, std::forward<Args>(args)...);
+    return true;
   }
   [[nodiscard]] bool try_push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) {
     return try_emplace(v);
   }
-  [[nodiscard]] bool try_push(T&& v) noexcept { return try_emplace(std::move(v)); }
+  [[nodiscard]] bool try_push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    return try_emplace(std::move(v));
+  }
 
   /// Any thread. Spins with cpu_relax() while full. Blocks forever if nobody consumes.
   template <class... Args>
   void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
-    (void)emplace_with(
-        [this] {
-          Slot* slot;
-          while ((slot = claim()) == nullptr) cpu_relax();
-          return slot;
-        },
-        std::forward<Args>(args)...);
+    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
+    Slot* slot;
+    while ((slot = claim()) == nullptr) cpu_relax();
+    publish(slot, std::forward<Args>(args)...);
   }
   void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
-  void push(T&& v) noexcept { emplace(std::move(v)); }
+  void push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) { emplace(std::move(v)); }
 
   // ---- consumer ------------------------------------------------------------------
 
-  /// Consumer only. The oldest published item, or nullptr when none is ready.
+  /// Consumer only. The oldest published item, or nullptr when none is ready. Passes
+  /// (and frees) the dead slots of constructors that threw.
   [[nodiscard]] T* front() noexcept {
-    const size_type head = head_.load(std::memory_order_relaxed);
-    Slot& slot = slots_[head & mask_];
-    // Acquire pairs with the producer's release store in publish(): the item is complete.
-    if (slot.seq.load(std::memory_order_acquire) != head + 1) return nullptr;
-    return slot.ptr();
+    for (;;) {
+      const size_type head = head_.load(std::memory_order_relaxed);
+      Slot& slot = slots_[head & mask_];
+      // Acquire pairs with the producer's release store in publish(): the item (or the
+      // dead mark) is complete.
+      const size_type seq = slot.seq.load(std::memory_order_acquire);
+      if (seq == head + 1) [[likely]] return slot.ptr();
+      if (seq != ((head + 1) | kDead)) return nullptr;
+      // Release pairs with the acquire load in claim(), as in pop().
+      slot.seq.store(head + capacity_, std::memory_order_release);
+      head_.store(head + 1, std::memory_order_relaxed);
+    }
   }
 
   /// Consumer only. Destroys the oldest item. Precondition: front() is non-null.
@@ -198,7 +212,7 @@ class MpscQueue {
   // ---- any thread ----------------------------------------------------------------
 
   /// Any thread. Claimed-but-unconsumed slots at some instant (includes items still
-  /// being constructed); exact when everyone is idle.
+  /// being constructed and dead slots not yet passed); exact when everyone is idle.
   [[nodiscard]] size_type size() const noexcept {
     const size_type head = head_.load(std::memory_order_relaxed);
     const size_type tail = tail_.load(std::memory_order_relaxed);
@@ -209,25 +223,6 @@ class MpscQueue {
   [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
 
  private:
-  // Constructs an item in the slot get_slot() returns (nullptr: full, return false). If
-  // T(args...) may throw, the value is built before a slot is claimed, so a throw never
-  // leaves a claimed slot unpublished (which would wedge the consumer).
-  template <class GetSlot, class... Args>
-  bool emplace_with(GetSlot get_slot, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
-    static_assert(std::is_constructible_v<T, Args&&...>, "T is not constructible from these arguments");
-    if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
-      Slot* slot = get_slot();
-      if (slot == nullptr) return false;
-      publish(slot, std::forward<Args>(args)...);
-    } else {
-      T value(std::forward<Args>(args)...);
-      Slot* slot = get_slot();
-      if (slot == nullptr) return false;
-      publish(slot, std::move(value));
-    }
-    return true;
-  }
-
   // Claims the slot for the next position, or returns nullptr when the queue is full.
   Slot* claim() noexcept {
     size_type pos = tail_.load(std::memory_order_relaxed);
@@ -236,7 +231,8 @@ class MpscQueue {
       // Acquire pairs with the consumer's release store in pop(): the previous item in
       // this slot is destroyed.
       const size_type seq = slot.seq.load(std::memory_order_acquire);
-      const auto diff = static_cast<std::ptrdiff_t>(seq - pos);
+      // Without the dead bit: a dead slot from one lap ago must read as full, like a live one.
+      const auto diff = static_cast<std::ptrdiff_t>((seq & ~kDead) - pos);
       if (diff == 0) {
         // Relaxed: ownership of the slot is carried by its seq, not by tail_; the CAS
         // only decides which producer gets position `pos`.
@@ -245,20 +241,36 @@ class MpscQueue {
           return &slot;
         }
       } else if (diff < 0) {
-        return nullptr;  // the slot still holds the item from one lap ago: full
+        return nullptr;  // the slot still holds the item (or dead mark) from one lap ago: full
       } else {
         pos = tail_.load(std::memory_order_relaxed);  // another producer took pos
       }
     }
   }
 
+  // Constructs the item in a claimed slot and publishes it.
   template <class... Args>
-  void publish(Slot* slot, Args&&... args) noexcept {
+  void publish(Slot* slot, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
     const size_type pos = slot->seq.load(std::memory_order_relaxed);
-    ::new (static_cast<void*>(slot->storage)) T(std::forward<Args>(args)...);
+    if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
+      ::new (static_cast<void*>(slot->storage)) T(std::forward<Args>(args)...);
+    } else {
+      try {
+        ::new (static_cast<void*>(slot->storage)) T(std::forward<Args>(args)...);
+      } catch (...) {
+        // The position is ours and cannot be handed back: mark it dead so the consumer
+        // skips it instead of waiting for it forever. Release pairs with front()'s acquire.
+        slot->seq.store((pos + 1) | kDead, std::memory_order_release);
+        throw;
+      }
+    }
     // Release pairs with the consumer's acquire load in front().
     slot->seq.store(pos + 1, std::memory_order_release);
   }
+
+  // A published slot whose constructor threw: seq == (pos + 1) | kDead. claim() masks the
+  // bit off, so a producer one lap later sees it as full until the consumer frees it.
+  static constexpr size_type kDead = size_type{1} << (std::numeric_limits<size_type>::digits - 1);
 
   // Read-only after construction.
   alignas(cache_line_size) Slot* slots_ = nullptr;

@@ -11,8 +11,8 @@
 // Thread-safety contract:
 //   producer thread only: try_push, try_emplace, push, emplace, try_push_n
 //   consumer thread only: front, pop, try_pop, consume
-//   any thread:           size, empty (a snapshot, exact only when both sides are idle),
-//                         capacity
+//   any thread:           size, empty (a snapshot in [0, capacity], exact when both sides
+//                         are idle), capacity
 //   The producer and the consumer may be different threads over the queue's life as
 //   long as the hand-over between two threads playing one role is synchronised by the
 //   caller (join, mutex, ...). Construction and destruction need exclusive access.
@@ -53,6 +53,7 @@
 // Memory: bit_ceil(capacity) slots of (item + 8-byte sequence, aligned to the item), plus
 //   one cache line of padding slots on each side (so neighbouring heap objects never share
 //   a line with the first or last slot), allocated once through the allocator.
+// Lifecycle: neither copyable nor movable (both threads hold its address).
 #pragma once
 
 #include <atomic>
@@ -246,14 +247,19 @@ class SpscQueue {
 
   // ---- any thread ----------------------------------------------------------------
 
-  /// Any thread. Items queued at some instant during the call (exact when both sides
-  /// are idle). Acquire loads so a thread that sees size() == n also sees the items.
+  /// Any thread. A count in [0, capacity()] that was true at some instant during the call
+  /// when only one side was moving, and exact when both sides are idle. Acquire loads:
+  /// a thread that sees tail t also sees the construction of the items before t.
   [[nodiscard]] size_type size() const noexcept {
-    // head first: head only grows, so the later tail read is >= the head we read.
     const size_type head = consumer_.head.load(std::memory_order_acquire);  // pairs with pop's release
-    const size_type tail = producer_.tail.load(std::memory_order_acquire);  // pairs with push's release
-    const size_type n = tail - head;
-    return n < capacity_ ? n : capacity_;
+    const size_type tail = producer_.tail.load(std::memory_order_acquire);  // pairs with publish's release
+    // tail may trail head by one: publish() stores the slot's seq (which is what lets the
+    // consumer pop the item) before it stores tail, so a consumer can advance head past a
+    // tail not stored yet. A difference that is not positive therefore means empty. It may
+    // also exceed the capacity when both sides moved between the two loads: clamp.
+    const auto n = static_cast<std::ptrdiff_t>(tail - head);
+    if (n <= 0) return 0;
+    return static_cast<size_type>(n) < capacity_ ? static_cast<size_type>(n) : capacity_;
   }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
