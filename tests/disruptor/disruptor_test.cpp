@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -254,4 +257,222 @@ TEST_CASE("Disruptor configuration errors are clear", "[disruptor]") {
   REQUIRE_THROWS_AS(d.handle_events_with(stranger), std::logic_error);
   d.shutdown();
   REQUIRE_THROWS_AS((Disruptor<Event>(12)), std::invalid_argument);
+}
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+namespace {
+struct Counting {
+  std::atomic<std::uint64_t> count{0};
+  std::chrono::microseconds per_event{0};
+  void on_event(Event&, std::int64_t, bool) {
+    if (per_event.count() > 0) std::this_thread::sleep_for(per_event);
+    count.fetch_add(1, std::memory_order_release);
+  }
+};
+
+// Publishes n events with try_next, giving up after `patience`: a ring that nobody drains
+// must fail the test, not hang it. Returns how many were published.
+template <class D>
+std::uint64_t try_publish(D& d, std::uint64_t n, std::chrono::milliseconds patience = std::chrono::seconds(5)) {
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  std::uint64_t done = 0;
+  while (done < n && std::chrono::steady_clock::now() < give_up) {
+    if (d.ring_buffer().try_publish_event([](Event& e, std::int64_t seq) { e.seq = seq; })) {
+      ++done;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  return done;
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("Disruptor restarts after shutdown and after halt, and processes what was published meanwhile",
+          "[disruptor][lifecycle][regression]") {
+  // start() used to leave every processor's halt flag set: a restarted Disruptor never ran
+  // its handlers, and once the ring filled its producers blocked forever.
+  Disruptor<Event, ProducerType::Single, BlockingWaitStrategy> d(8);
+  Counting a, b;
+  d.handle_events_with(a).then(b);
+  d.start();
+  REQUIRE(try_publish(d, 10) == 10);
+  d.shutdown(std::chrono::seconds(5));
+  CHECK(b.count.load() == 10);
+
+  d.start();
+  REQUIRE(try_publish(d, 30) == 30);  // more than the ring: only runs if the processors do
+  CHECK_NOTHROW(d.shutdown(std::chrono::seconds(5)));
+  CHECK(a.count.load() == 40);
+  CHECK(b.count.load() == 40);
+
+  d.start();
+  d.halt();
+  REQUIRE(try_publish(d, 5, std::chrono::milliseconds(500)) == 5);  // published while stopped
+  d.start();
+  CHECK_NOTHROW(d.shutdown(std::chrono::seconds(5)));
+  CHECK(b.count.load() == 45);
+}
+
+TEST_CASE("Disruptor restarts after a processor failed under the Halt policy", "[disruptor][lifecycle]") {
+  struct FailOnce {
+    std::atomic<int> seen{0};
+    bool armed = true;
+    void on_event(Event&, std::int64_t, bool) {
+      seen.fetch_add(1);
+      if (std::exchange(armed, false)) throw std::runtime_error("first event fails");
+    }
+  } h;
+  Disruptor<Event, ProducerType::Single, BlockingWaitStrategy> d(8);
+  ProcessorOptions o;
+  o.exception_policy = ExceptionPolicy::Halt;
+  o.on_exception = [](std::exception_ptr, std::int64_t) {};
+  d.set_processor_options(o);
+  d.handle_events_with(h);
+  d.start();
+  REQUIRE(try_publish(d, 1) == 1);
+  CHECK_THROWS_WITH(d.shutdown(std::chrono::seconds(5)), Catch::Contains("a processor failed"));
+  d.start();  // the failure is cleared with the halt
+  REQUIRE(try_publish(d, 20) == 20);
+  CHECK_NOTHROW(d.shutdown(std::chrono::seconds(5)));
+  CHECK(h.seen.load() == 21);
+}
+
+TEST_CASE("a producer asleep in its wait strategy during shutdown still gets Halted", "[disruptor][shutdown][regression]") {
+  // shutdown() used to clear the sequencer's halt right after joining: a producer that was
+  // asleep in SleepingProducerWait during that window woke to an un-halted, full ring with
+  // no consumer, and waited forever.
+  using D = Disruptor<Event, ProducerType::Single, BlockingWaitStrategy, SleepingProducerWait>;
+  D d(4, BlockingWaitStrategy{}, SleepingProducerWait{std::chrono::microseconds(50'000)});
+  Counting slow;
+  slow.per_event = std::chrono::microseconds(20'000);  // longer than the producer's 50 ms nap / 2
+  ProcessorOptions o;
+  o.max_batch_size = 1;  // halt takes effect after one event
+  d.set_processor_options(o);
+  d.handle_events_with(slow);
+  d.start();
+  std::atomic<bool> producer_done{false}, got_halted{false};
+  std::thread producer([&] {
+    try {
+      for (int i = 0; i < 1000; ++i) d.ring_buffer().publish_event([](Event&, std::int64_t) {});
+    } catch (const Halted&) {
+      got_halted = true;
+    }
+    producer_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // ring full, producer asleep
+  CHECK_THROWS_WITH(d.shutdown(std::chrono::milliseconds(1)), Catch::Contains("timed out"));
+  const bool finished = eventually([&] { return producer_done.load(); });
+  CHECK(finished);
+  if (!finished) d.ring_buffer().sequencer().halt();  // unstick it so the test can end
+  producer.join();
+  CHECK(got_halted.load());
+}
+
+TEST_CASE("halt() from inside a handler stops the Disruptor; shutdown() and start() there are refused",
+          "[disruptor][lifecycle][regression]") {
+  // halt() from a handler used to destroy its own still-joinable std::thread: std::terminate.
+  using D = Disruptor<Event, ProducerType::Single, BlockingWaitStrategy>;
+  D d(16);
+  struct Halter {
+    D* d = nullptr;
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<int> refused{0};
+    void on_event(Event&, std::int64_t seq, bool) {
+      count.fetch_add(1);
+      if (seq == 3) {
+        try {
+          d->shutdown();
+        } catch (const std::logic_error& e) {
+          if (std::string(e.what()).find("from one of its handlers") != std::string::npos) refused.fetch_add(1);
+        }
+        try {
+          d->start();
+        } catch (const std::logic_error&) {
+          refused.fetch_add(1);
+        }
+        d->halt();  // requests the stop; returns without joining itself
+      }
+    }
+  } h;
+  h.d = &d;
+  Counting downstream;
+  d.handle_events_with(h).then(downstream);
+  d.start();
+  REQUIRE(try_publish(d, 4) == 4);
+  CHECK(eventually([&] { return h.count.load() >= 4; }));
+  CHECK(h.refused.load() == 2);
+  // Publishing more than the ring now fails instead of hanging: the sequencer is halted.
+  bool producer_halted = false;
+  try {
+    for (int i = 0; i < 100; ++i) d.ring_buffer().publish_event([](Event&, std::int64_t) {});
+  } catch (const Halted&) {
+    producer_halted = true;
+  }
+  CHECK(producer_halted);
+  // The controlling thread joins; shutdown reports the events left behind.
+  CHECK_THROWS_WITH(d.shutdown(std::chrono::seconds(5)), Catch::Contains("halted"));
+  // And the Disruptor can run again.
+  d.start();
+  CHECK_NOTHROW(d.shutdown(std::chrono::seconds(5)));
+  CHECK(downstream.count.load() == h.count.load());
+}
+
+TEST_CASE("Disruptor::shutdown(nanoseconds::max()) waits for the backlog instead of timing out at once",
+          "[disruptor][shutdown][regression]") {
+  // now() + nanoseconds::max() overflowed (UB) into a deadline in the past.
+  Disruptor<Event, ProducerType::Single, BlockingWaitStrategy> d(32);
+  Counting slow;
+  slow.per_event = std::chrono::microseconds(3'000);
+  d.handle_events_with(slow);
+  d.start();
+  REQUIRE(try_publish(d, 20) == 20);
+  CHECK_NOTHROW(d.shutdown(std::chrono::nanoseconds::max()));
+  CHECK(slow.count.load() == 20);
+  d.start();
+  REQUIRE(try_publish(d, 1) == 1);
+  REQUIRE(eventually([&] { return slow.count.load() == 21; }));
+  CHECK_NOTHROW(d.shutdown(std::chrono::nanoseconds::zero()));  // already drained: a zero timeout is fine
+}
+
+TEST_CASE("Disruptor lifecycle contract: not copyable or movable; the destructor stops a running one",
+          "[disruptor][lifecycle]") {
+  using D = Disruptor<Event, ProducerType::Multi, BlockingWaitStrategy>;
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<D>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<D>);
+  Counting c;
+  std::atomic<bool> halted{false};
+  std::thread producer;
+  {
+    D d(4);
+    d.handle_events_with(c);
+    d.start();
+    producer = std::thread([&] {
+      try {
+        for (int i = 0; i < 1'000'000; ++i) d.ring_buffer().publish_event([](Event&, std::int64_t) {});
+      } catch (const Halted&) {
+        halted = true;
+      }
+    });
+    CHECK(eventually([&] { return c.count.load() > 100; }));
+    d.halt();  // the producer must be released before the ring it uses is destroyed
+    producer.join();
+  }  // destroyed after halt(): nothing left running
+  CHECK(halted.load());
+  {
+    D d(4);
+    d.handle_events_with(c);
+    d.start();
+  }  // destroyed while running and idle: halts and joins, no std::terminate
+  SUCCEED();
 }

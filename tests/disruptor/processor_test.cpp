@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -35,7 +38,8 @@ struct Recorder {
   void on_timeout(std::int64_t) { ++timeouts; }
 };
 
-void publish_n(Ring& rb, std::int64_t n) {
+template <class R>
+void publish_n(R& rb, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) rb.publish_event([](std::int64_t& e, std::int64_t s) { e = s * 2; });
 }
 void wait_until(const std::atomic<std::int64_t>& v, std::int64_t target) {
@@ -187,4 +191,155 @@ TEST_CASE("EventPoller pulls what is available and reports gating/idle", "[disru
   REQUIRE(downstream.poll(collect) == PollState::Processing);
   REQUIRE(got == std::vector<std::int64_t>{0, 2, 4, 4});
   REQUIRE(downstream.poll(collect) == PollState::Idle);
+}
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+namespace {
+double thread_cpu_seconds(std::thread& t) {
+  clockid_t id;
+  if (pthread_getcpuclockid(t.native_handle(), &id) != 0) return -1;
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+TEST_CASE("multi-producer + blocking strategy: a claimed, unpublished slot makes the consumer sleep and time out",
+          "[disruptor][wait][regression]") {
+  // The MP cursor counts claims, so the strategy used to return at once and the barrier
+  // spun on cpu_relax(), restarting the deadline every time: 100% CPU and no timeouts.
+  using MRing = RingBuffer<std::int64_t, ProducerType::Multi, BlockingWaitStrategy>;
+  MRing rb(8, BlockingWaitStrategy(std::chrono::milliseconds(10)));
+  Recorder h;
+  BatchEventProcessor p(rb, SequenceBarrier<MRing::sequencer_type>(rb.sequencer(), {}), h);
+  rb.add_gating_sequences({&p.sequence()});
+  std::thread t([&] { p.run(); });
+  const std::int64_t claimed = rb.sequencer().next();  // claimed, not published
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the consumer is asleep by now
+  const double cpu0 = thread_cpu_seconds(t);
+  const auto wall0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double cpu = thread_cpu_seconds(t) - cpu0;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  rb[claimed] = 42;
+  rb.sequencer().publish(claimed);  // wakes the sleeper
+  wait_until(h.last, claimed);
+  p.halt();
+  t.join();
+  CHECK(h.timeouts >= 5);      // 300 ms at a 10 ms timeout: ~30 expected
+  CHECK(cpu < 0.5 * wall);     // asleep, not spinning (measured: ~0.00 s, was ~wall)
+  CHECK(h.seen == std::vector<std::int64_t>{42});
+}
+
+TEST_CASE("a timeout of nanoseconds::max() means no timeout, for both timed strategies", "[disruptor][wait][regression]") {
+  {
+    using TRing = RingBuffer<std::int64_t, ProducerType::Single, BlockingWaitStrategy>;
+    TRing rb(8, BlockingWaitStrategy(std::chrono::nanoseconds::max()));
+    Recorder h;
+    BatchEventProcessor p(rb, SequenceBarrier<TRing::sequencer_type>(rb.sequencer(), {}), h);
+    std::thread t([&] { p.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    publish_n(rb, 1);
+    wait_until(h.last, 0);
+    p.halt();
+    t.join();
+    CHECK(h.timeouts == 0);
+    CHECK(h.seen.size() == 1);
+  }
+  {
+    using BRing = RingBuffer<std::int64_t, ProducerType::Single, BackoffWaitStrategy>;
+    BackoffWaitStrategy w;
+    w.timeout = std::chrono::nanoseconds::max();
+    BRing rb(8, w);
+    Recorder h;
+    BatchEventProcessor p(rb, SequenceBarrier<BRing::sequencer_type>(rb.sequencer(), {}), h);
+    std::thread t([&] { p.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    publish_n(rb, 1);
+    wait_until(h.last, 0);
+    p.halt();
+    t.join();
+    CHECK(h.timeouts == 0);
+    CHECK(h.seen.size() == 1);
+  }
+}
+
+TEST_CASE("EventPoller: a claimed but unpublished multi-producer slot is Idle, not Gating", "[disruptor][poller][regression]") {
+  using MRing = RingBuffer<std::int64_t, ProducerType::Multi, BlockingWaitStrategy>;
+  MRing rb(8);
+  EventPoller<MRing> poller(rb);
+  rb.add_gating_sequences({&poller.sequence()});
+  auto none = [](std::int64_t&, std::int64_t, bool) { return true; };
+  const std::int64_t s = rb.sequencer().next();
+  CHECK(poller.poll(none) == PollState::Idle);  // nothing is published yet
+  rb.sequencer().publish(s);
+  CHECK(poller.poll(none) == PollState::Processing);
+  // With a dependency: published but not yet passed by it is Gating.
+  EventPoller<MRing> upstream(rb);
+  EventPoller<MRing> downstream(rb, {&upstream.sequence()});
+  (void)upstream.poll(none);  // catch up with s
+  const std::int64_t s2 = rb.sequencer().next();
+  CHECK(downstream.poll(none) == PollState::Processing);  // s, which upstream passed
+  CHECK(downstream.poll(none) == PollState::Idle);        // s2 claimed only
+  rb.sequencer().publish(s2);
+  CHECK(downstream.poll(none) == PollState::Gating);      // s2 published, upstream behind
+}
+
+TEST_CASE("halt() takes effect between batches: the batch in progress finishes", "[disruptor][processor][lifecycle]") {
+  Ring rb(16);
+  struct SlowFirst {
+    std::atomic<int> seen{0};
+    std::atomic<bool> in_batch{false}, release{false};
+    void on_event(std::int64_t&, std::int64_t, bool) {
+      in_batch = true;
+      while (!release.load()) std::this_thread::yield();
+      seen.fetch_add(1);
+    }
+  } h;
+  BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h);
+  rb.add_gating_sequences({&p.sequence()});
+  publish_n(rb, 8);  // one batch of 8 is available when run() starts
+  std::thread t([&] { p.run(); });
+  while (!h.in_batch.load()) std::this_thread::yield();
+  p.halt();
+  h.release = true;
+  t.join();
+  CHECK(h.seen.load() == 8);  // the whole batch, not "after the current event"
+  CHECK(p.sequence().get() == 7);
+  // With max_batch_size 1 the same halt stops after one event.
+  Ring rb2(16);
+  SlowFirst h2;
+  ProcessorOptions o;
+  o.max_batch_size = 1;
+  BatchEventProcessor p2(rb2, Barrier(rb2.sequencer(), {}), h2, o);
+  rb2.add_gating_sequences({&p2.sequence()});
+  publish_n(rb2, 8);
+  std::thread t2([&] { p2.run(); });
+  while (!h2.in_batch.load()) std::this_thread::yield();
+  p2.halt();
+  h2.release = true;
+  t2.join();
+  CHECK(h2.seen.load() == 1);
+  // Restart: rearm() and run() again continue after the last finished event.
+  p2.rearm();
+  std::thread t3([&] { p2.run(); });
+  while (p2.sequence().get() < 7) std::this_thread::yield();
+  p2.halt();
+  t3.join();
+  CHECK(h2.seen.load() == 8);
+}
+
+TEST_CASE("BatchEventProcessor::run twice at once is refused; rearm while running asserts", "[disruptor][processor][lifecycle]") {
+  Ring rb(8);
+  Recorder h;
+  BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h);
+  std::thread t([&] { p.run(); });
+  while (!p.running()) std::this_thread::yield();
+  CHECK_THROWS_AS(p.run(), std::logic_error);
+  p.halt();
+  t.join();
+  CHECK_FALSE(p.running());
+  CHECK(h.starts == 1);
+  CHECK(h.shutdowns == 1);
 }

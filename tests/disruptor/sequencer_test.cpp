@@ -4,11 +4,15 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
+#include "hft/disruptor/event_poller.hpp"
 #include "hft/disruptor/multi_producer_sequencer.hpp"
 #include "hft/disruptor/ring_buffer.hpp"
 #include "hft/disruptor/sequence.hpp"
+#include "hft/disruptor/sequence_barrier.hpp"
 #include "hft/disruptor/single_producer_sequencer.hpp"
 
 using namespace hft::disruptor;
@@ -136,4 +140,28 @@ TEST_CASE("RingBuffer translators, batches and factories", "[disruptor][ring]") 
   });
   REQUIRE(made == 4);
   REQUIRE(strings[2] == "preallocated");
+}
+
+TEST_CASE("Disruptor building blocks lifecycle contract", "[disruptor][lifecycle]") {
+  using namespace hft::test::contract;
+  using R = RingBuffer<std::int64_t, ProducerType::Multi>;
+  STATIC_REQUIRE(copy_move_is<Sequence, Copy::No, Move::No>());
+  STATIC_REQUIRE(copy_move_is<R, Copy::No, Move::No>());
+  STATIC_REQUIRE(copy_move_is<SingleProducerSequencer<>, Copy::No, Move::No>());
+  STATIC_REQUIRE(copy_move_is<MultiProducerSequencer<>, Copy::No, Move::No>());
+  STATIC_REQUIRE(copy_move_is<EventPoller<R>, Copy::No, Move::No>());
+  STATIC_REQUIRE(std::is_nothrow_move_constructible_v<SequenceBarrier<R::sequencer_type>>);
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<SequenceBarrier<R::sequencer_type>>);
+  // The smallest ring: one slot.
+  R one(1);
+  Sequence consumer;
+  one.add_gating_sequences({&consumer});
+  const auto s = one.sequencer().try_next();
+  REQUIRE(s.has_value());
+  CHECK_FALSE(one.sequencer().try_next().has_value());
+  one.sequencer().publish(*s);
+  consumer.set(*s);
+  CHECK(one.sequencer().try_next().has_value());
+  CHECK_THROWS_AS(R(0), std::invalid_argument);
+  CHECK_THROWS_AS(R((std::size_t{1} << 40) * 2), std::invalid_argument);
 }

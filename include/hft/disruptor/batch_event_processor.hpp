@@ -20,11 +20,19 @@
 // Work sharing: with stripe_count = N and stripe_index = k, the handler sees only the
 //   sequences with seq % N == k, while the processor's Sequence still advances over all
 //   of them; N processors with k = 0..N-1 together see every event exactly once.
+// Halting: halt() sets a flag that run() checks between batches, and alerts the barrier
+//   (which wakes a waiting run()). A batch in progress is finished first: it is at most
+//   max_batch_size events (by default everything available, up to the whole ring), so set
+//   max_batch_size to bound how long halt() can take under load. A handler that blocks
+//   never sees the flag: handlers must return in bounded time.
+// Restart: after run() returned, rearm() clears the halt request and the failure flag, and
+//   run() may be called again; it continues after the last sequence it finished.
 // Thread-safety contract: run() on one thread at a time; halt(), sequence(), running(),
-//   failed() from any thread.
-// Progress: as the wait strategy; halt() is wait-free and run() returns promptly.
+//   failed() from any thread; rearm() only while run() is not running.
+// Progress: as the wait strategy; halt() is wait-free.
 // Memory ordering: the Sequence is advanced with a release store after the handler ran,
 //   pairing with the acquire loads of producers (slot reuse) and dependent consumers.
+// Lifecycle: neither copyable nor movable (its Sequence's address is a gating sequence).
 #pragma once
 
 #include <atomic>
@@ -36,6 +44,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "hft/core/assert.hpp"
 #include "hft/disruptor/sequence.hpp"
 #include "hft/disruptor/sequence_barrier.hpp"
 
@@ -128,13 +137,18 @@ class BatchEventProcessor {
     if (to_rethrow) std::rethrow_exception(to_rethrow);
   }
 
-  /// Any thread. Makes run() return soon (after the current event).
+  /// Any thread. Makes run() return once the batch in progress is finished (see the
+  /// header), or at once if it is waiting.
   void halt() {
     halt_requested_.store(true, std::memory_order_release);  // pairs with run()'s acquire
     barrier_.alert();
   }
-  /// Any thread. Re-arms a halted processor so run() may be called again.
-  void reset_halt() noexcept { halt_requested_.store(false, std::memory_order_release); }
+  /// Not while run() runs. Clears halt() and failed() so run() may be called again.
+  void rearm() noexcept {
+    HFT_ASSERT(!running(), "BatchEventProcessor::rearm while run() is running");
+    halt_requested_.store(false, std::memory_order_relaxed);  // run()'s start synchronises it
+    failed_.store(false, std::memory_order_relaxed);
+  }
 
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }

@@ -16,20 +16,37 @@
 //   loop (RingBuffer + EventPoller).
 // Thread-safety contract: build the graph and call start()/shutdown()/halt() from one
 //   controlling thread, before producers start publishing (the gating set is not
-//   synchronised with claims). Publishing follows the ring's producer type.
+//   synchronised with claims). Publishing follows the ring's producer type. From inside a
+//   handler (a processor thread), halt() is allowed and only requests the stop (it cannot
+//   join its own thread: the controlling thread's shutdown()/halt()/destructor joins);
+//   shutdown() and start() there throw std::logic_error.
 // Guarantees:
 //   - shutdown() waits until every published event has been processed by every
 //     consumer, then stops all processors: nothing published before shutdown is lost.
-//     It cannot hang: if a processor fails (Halt/Rethrow policy) or `timeout` passes,
-//     it halts everything and throws (std::runtime_error; the processor's exception for
-//     Rethrow). Producers blocked in next() on a full ring get hft::disruptor::Halted.
-//   - halt() stops at once (events published but unprocessed are abandoned).
+//     Its wait is bounded: if a processor fails (Halt/Rethrow policy), something halts the
+//     Disruptor (a handler's halt()), or `timeout` passes, it halts everything and throws
+//     (std::runtime_error; the processor's exception for Rethrow). nanoseconds::max()
+//     waits forever.
+//   - Producers blocked in next() on a full ring get hft::disruptor::Halted once halt() or
+//     shutdown() has stopped the processors. The sequencer stays halted until start(), so
+//     no blocked producer can miss it.
+//   - What no timeout can bound: a handler that never returns. Threads cannot be
+//     interrupted, so shutdown()/halt() wait in join() for it. Handlers must return in
+//     bounded time (long work checks a stop flag of its own).
+//   - halt() stops at once: processors finish the batch in progress (bounded by
+//     ProcessorOptions::max_batch_size) and events published but unprocessed stay in the
+//     ring.
+//   - Restart: start() after shutdown() or halt() runs the same processors again; they
+//     continue after the last event each one finished, so events published while stopped
+//     are processed then.
 //   - The destructor halts and joins if still running: no std::terminate on exit.
 // Progress: as the chosen wait strategies. Processors are type-erased behind one
 //   virtual call per run(), never per event.
+// Lifecycle: neither copyable nor movable (processor threads hold its address).
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -39,6 +56,8 @@
 #include <thread>
 #include <vector>
 
+#include "hft/core/assert.hpp"
+#include "hft/core/deadline.hpp"
 #include "hft/core/thread.hpp"
 #include "hft/disruptor/batch_event_processor.hpp"
 #include "hft/disruptor/ring_buffer.hpp"
@@ -57,6 +76,7 @@ class Disruptor {
     virtual ~ProcessorBase() = default;
     virtual void run() = 0;
     virtual void halt() = 0;
+    virtual void rearm() noexcept = 0;
     [[nodiscard]] virtual const Sequence& sequence() const = 0;
     [[nodiscard]] virtual bool failed() const = 0;
     const void* handler = nullptr;
@@ -70,6 +90,7 @@ class Disruptor {
     }
     void run() override { impl.run(); }
     void halt() override { impl.halt(); }
+    void rearm() noexcept override { impl.rearm(); }
     [[nodiscard]] const Sequence& sequence() const override { return impl.sequence(); }
     [[nodiscard]] bool failed() const override { return impl.failed(); }
   };
@@ -108,6 +129,7 @@ class Disruptor {
   Disruptor(const Disruptor&) = delete;
   Disruptor& operator=(const Disruptor&) = delete;
   ~Disruptor() {
+    HFT_ASSERT(tls_running_in() != this, "Disruptor destroyed from one of its own handlers");
     if (!threads_.empty()) {
       halt_all();
       join_all();
@@ -137,35 +159,50 @@ class Disruptor {
 
   [[nodiscard]] ring_type& ring_buffer() noexcept { return ring_; }
 
-  /// Starts one thread per processor; with `cpus`, processor i is pinned to cpus[i % n].
+  /// Controlling thread. Starts one thread per processor; with `cpus`, processor i is
+  /// pinned to cpus[i % n]. Also restarts after shutdown() or halt() (see the header).
+  /// Throws std::logic_error if running (or not yet joined after a handler's halt()), if
+  /// there are no handlers, or when called from a handler.
   void start(const std::vector<int>& cpus = {}) {
-    if (!threads_.empty()) throw std::logic_error("Disruptor::start: already started");
-    if (processors_.empty()) throw std::logic_error("Disruptor::start: no handlers");
+    refuse_from_handler("start");
+    if (!threads_.empty()) throw std::logic_error("hft::Disruptor::start: already started (shutdown() or halt() first)");
+    if (processors_.empty()) throw std::logic_error("hft::Disruptor::start: no handlers");
+    {
+      std::lock_guard lock(error_mutex_);
+      error_ = nullptr;
+    }
+    for (auto& p : processors_) p->rearm();
+    halted_.store(false, std::memory_order_relaxed);  // the threads below are created after it
     ring_.sequencer().clear_halt();
-    for (std::size_t i = 0; i < processors_.size(); ++i) {
-      const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
-      threads_.emplace_back([this, i, cpu] {
-        try {
-          if (cpu >= 0) pin_current_thread(cpu);
-          processors_[i]->run();
-        } catch (...) {
-          std::lock_guard lock(error_mutex_);
-          if (!error_) error_ = std::current_exception();
-        }
-        if (processors_[i]->failed() || has_error()) halt_all();
-      });
+    try {
+      for (std::size_t i = 0; i < processors_.size(); ++i) {
+        const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+        threads_.emplace_back([this, i, cpu] { processor_main(i, cpu); });
+      }
+    } catch (...) {
+      halt_all();
+      join_all();
+      throw;
     }
   }
 
-  /// Waits until every published event is processed by every consumer, then stops.
-  /// Throws (after halting) if a processor failed or the timeout passed.
+  /// Controlling thread. Waits until every published event is processed by every
+  /// consumer, then stops. Throws (after halting) if a processor failed, the Disruptor was
+  /// halted meanwhile, or the timeout passed; std::logic_error from a handler.
   void shutdown(std::chrono::nanoseconds timeout = std::chrono::seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    refuse_from_handler("shutdown");
+    const auto deadline = deadline_after(timeout);
     bool drained = false;
     bool failed = false;
+    bool halted = false;
     while (!(drained = backlog_drained())) {
       if (any_failed() || has_error()) {
         failed = true;
+        break;
+      }
+      // Acquire pairs with halt_all()'s release: a handler (or a failing processor) stopped us.
+      if (halted_.load(std::memory_order_acquire)) {
+        halted = true;
         break;
       }
       if (std::chrono::steady_clock::now() >= deadline) break;
@@ -173,7 +210,8 @@ class Disruptor {
     }
     halt_all();
     join_all();
-    ring_.sequencer().clear_halt();
+    // The sequencer stays halted until start(): a producer asleep in its wait strategy
+    // right now must still find the halt when it wakes.
     if (has_error()) {
       std::exception_ptr e;
       {
@@ -182,20 +220,25 @@ class Disruptor {
       }
       std::rethrow_exception(e);
     }
-    if (failed || any_failed()) throw std::runtime_error("Disruptor::shutdown: a processor failed (see its report)");
-    if (!drained) throw std::runtime_error("Disruptor::shutdown: timed out with published events unprocessed");
+    if (failed || any_failed()) throw std::runtime_error("hft::Disruptor::shutdown: a processor failed (see its report)");
+    if (drained) return;
+    if (halted) throw std::runtime_error("hft::Disruptor::shutdown: halted with published events unprocessed");
+    throw std::runtime_error("hft::Disruptor::shutdown: timed out with published events unprocessed");
   }
 
   /// Stops every processor now and wakes producers blocked in next() (they throw Halted).
+  /// Controlling thread: returns once the processor threads have ended. From a handler:
+  /// only requests the stop and returns (the controlling thread joins later).
   void halt() {
     halt_all();
+    if (tls_running_in() == this) return;
     join_all();
   }
 
  private:
   template <class... H>
   Group create(const std::vector<const Sequence*>& deps, bool workers, H&... handlers) {
-    if (!threads_.empty()) throw std::logic_error("Disruptor: add handlers before start()");
+    if (!threads_.empty()) throw std::logic_error("hft::Disruptor: add handlers before start()");
     std::vector<std::size_t> members;
     const auto n = static_cast<std::int64_t>(sizeof...(H));
     std::int64_t stripe = 0;
@@ -221,7 +264,7 @@ class Disruptor {
     for (std::size_t i = 0; i < processors_.size(); ++i) {
       if (processors_[i]->handler == handler) return i;
     }
-    throw std::invalid_argument("Disruptor::after: handler was not added with handle_events_with");
+    throw std::invalid_argument("hft::Disruptor::after: handler was not added with handle_events_with");
   }
 
   // True when every processor has processed everything published so far.
@@ -239,15 +282,44 @@ class Disruptor {
     std::lock_guard lock(error_mutex_);
     return error_ != nullptr;
   }
+  // Any thread (processors_ is fixed once started).
   void halt_all() {
+    halted_.store(true, std::memory_order_release);  // pairs with shutdown()'s acquire
     ring_.sequencer().halt();
     for (auto& p : processors_) p->halt();
   }
+  // Controlling thread only: never a processor thread (it would join itself).
   void join_all() {
     for (auto& t : threads_) {
-      if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+      if (t.joinable()) t.join();
     }
     threads_.clear();
+  }
+
+  void processor_main(std::size_t i, int cpu) {
+    tls_running_in() = this;
+    try {
+      if (cpu >= 0) pin_current_thread(cpu);
+      processors_[i]->run();
+    } catch (...) {
+      std::lock_guard lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    if (processors_[i]->failed() || has_error()) halt_all();
+    tls_running_in() = nullptr;
+  }
+
+  // The Disruptor whose processor runs on this thread, if any: tells a handler's call
+  // apart from the controlling thread's without reading threads_ (which that thread writes).
+  static const Disruptor*& tls_running_in() noexcept {
+    static thread_local const Disruptor* d = nullptr;
+    return d;
+  }
+  void refuse_from_handler(const char* what) const {
+    if (tls_running_in() == this) {
+      throw std::logic_error(std::string("hft::Disruptor::") + what +
+                             " called from one of its handlers: it would wait for its own thread (use halt())");
+    }
   }
 
   ring_type ring_;
@@ -256,6 +328,7 @@ class Disruptor {
   std::vector<std::thread> threads_;
   std::mutex error_mutex_;
   std::exception_ptr error_;
+  std::atomic<bool> halted_{false};
 };
 
 }  // namespace hft::disruptor

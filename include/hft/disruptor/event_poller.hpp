@@ -12,6 +12,7 @@
 // Progress: wait-free per call (no waiting: returns Idle/Gating when nothing is ready).
 // Memory ordering: as a barrier (acquire loads of cursor, availability, dependencies);
 //   the Sequence advances with release after fn returns.
+// Lifecycle: neither copyable nor movable (its Sequence's address is a gating sequence).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,8 @@ namespace hft::disruptor {
 
 enum class PollState {
   Processing,  // events were handled
-  Gating,      // events are published but a dependency has not finished them yet
-  Idle         // nothing new was published
+  Gating,      // the next event is published but a dependency has not finished it yet
+  Idle         // nothing new was published (a claimed, unpublished slot included)
 };
 
 template <class RingBufferT>
@@ -37,8 +38,8 @@ class EventPoller {
   PollState poll(F&& fn) {
     const std::int64_t current = sequence_.get_relaxed();
     const std::int64_t next = current + 1;
-    const std::int64_t gate = deps_.empty() ? ring_.sequencer().cursor().get() : min_sequence(deps_);
-    const std::int64_t available = ring_.sequencer().highest_published(next, gate);
+    // Dependencies only pass published events: their minimum needs no publication check.
+    const std::int64_t available = deps_.empty() ? ring_.sequencer().published(next) : min_sequence(deps_);
     if (next <= available) {
       std::int64_t s = next;
       struct Advance {
@@ -55,7 +56,9 @@ class EventPoller {
       }
       return PollState::Processing;
     }
-    return ring_.sequencer().cursor().get() >= next ? PollState::Gating : PollState::Idle;
+    // Gating only when `next` is published and a dependency holds it back; a claimed but
+    // unpublished slot of a multi-producer ring is nothing new yet: Idle.
+    return !deps_.empty() && ring_.sequencer().published(next) >= next ? PollState::Gating : PollState::Idle;
   }
 
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }

@@ -20,6 +20,7 @@
 // Differences from LMAX 4: LMAX claims with getAndAdd and then waits (it cannot offer a
 //   try_next that leaves nothing claimed on failure without its separate CAS path); we
 //   use one CAS loop for both, and next() is interruptible by halt().
+// Lifecycle: neither copyable nor movable (barriers hold its address).
 #pragma once
 
 #include <atomic>
@@ -93,6 +94,20 @@ class MultiProducerSequencer : public detail::SequencerBase<W, P> {
       if (!is_available(s)) return s - 1;
     }
     return available;
+  }
+  /// Any thread. The highest s >= lo - 1 such that every slot in [lo, s] is published
+  /// (claims not yet published stop it). Acquire loads.
+  [[nodiscard]] std::int64_t published(std::int64_t lo) const noexcept {
+    return highest_published(lo, this->cursor_.get());
+  }
+  /// As published(), with seq_cst loads (the blocking wait strategy's handshake: pairs with
+  /// set_available()'s seq_cst store).
+  [[nodiscard]] std::int64_t published_seq_cst(std::int64_t lo) const noexcept {
+    const std::int64_t claimed = this->cursor_.get_seq_cst();
+    for (std::int64_t s = lo; s <= claimed; ++s) {
+      if (available_[static_cast<std::size_t>(s & mask_)].load(std::memory_order_seq_cst) != flag(s)) return s - 1;
+    }
+    return claimed;
   }
 
  private:

@@ -15,6 +15,7 @@
 // Progress/ordering: those of the sequencer (see single_/multi_producer_sequencer.hpp).
 // Complexity: O(1) per event; publish_events(n) claims and publishes n with one
 //   sequencer round trip.
+// Lifecycle: neither copyable nor movable (barriers and processors hold its address).
 #pragma once
 
 #include <concepts>

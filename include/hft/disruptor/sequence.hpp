@@ -12,6 +12,7 @@
 //   thread wrote before set(s) (the event at s) is visible to a thread that get()s >= s.
 //   set_seq_cst() exists for the blocking wait strategy's Dekker handshake.
 // Progress: wait-free (compare_and_set: lock-free). Complexity: O(1).
+// Lifecycle: neither copyable nor movable (barriers and sequencers hold its address).
 #pragma once
 
 #include <atomic>

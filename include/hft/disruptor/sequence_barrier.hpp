@@ -14,10 +14,13 @@
 //   sequences) pair with the producers' and dependencies' release stores: everything
 //   written to events up to the returned sequence is visible. alert() stores seq_cst and
 //   wakes sleepers; the strategies check it on every wait iteration.
+// Lifecycle: movable (so a processor can take one by value), not copyable; a moved-from
+//   barrier may only be destroyed. Not movable while its owner waits in it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "hft/disruptor/sequence.hpp"
@@ -34,19 +37,26 @@ class SequenceBarrier {
   SequenceBarrier(SequenceBarrier&& o) noexcept
       : sequencer_(o.sequencer_), deps_(std::move(o.deps_)), alerted_(o.alerted_.load()) {}
 
-  /// Owner consumer only. Ok: result.available >= seq, every event up to it ready.
-  /// Alerted / Timeout: result.available is what was known (may be < seq).
+  /// Owner consumer only. Ok: result.available >= seq, every event up to it published
+  /// and finished by every dependency. Alerted / Timeout: result.available is what was
+  /// known (may be < seq).
   WaitResult wait_for(std::int64_t seq) {
-    for (;;) {
-      WaitResult r = sequencer_->wait_strategy().wait_for(seq, sequencer_->cursor(), deps_, alerted_);
-      if (r.status != WaitStatus::Ok) return r;
-      // A multi-producer cursor counts claims: stop at the first unpublished slot.
-      const std::int64_t published = sequencer_->highest_published(seq, r.available);
-      if (published >= seq) return {published, WaitStatus::Ok};
-      if (alerted_.load(std::memory_order_acquire)) return {published, WaitStatus::Alerted};  // pairs with alert()
-      cpu_relax();  // a producer between claim and publish: a few instructions away
-    }
+    return sequencer_->wait_strategy().wait_for(seq, Gate{sequencer_, deps_}, alerted_);
   }
+
+  /// What this consumer may process, as the wait strategies see it (wait_strategy.hpp).
+  struct Gate {
+    const Sequencer* sequencer;
+    std::span<const Sequence* const> deps;
+    [[nodiscard]] std::int64_t published(std::int64_t seq) const noexcept { return sequencer->published(seq); }
+    [[nodiscard]] std::int64_t published_seq_cst(std::int64_t seq) const noexcept {
+      return sequencer->published_seq_cst(seq);
+    }
+    // Dependencies only ever pass published events, so their minimum needs no further cap.
+    [[nodiscard]] std::int64_t available(std::int64_t seq) const noexcept {
+      return deps.empty() ? sequencer->published(seq) : min_sequence(deps);
+    }
+  };
 
   /// Any thread. Wakes the owner; its wait_for returns Alerted until clear_alert().
   void alert() {

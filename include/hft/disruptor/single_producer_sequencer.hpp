@@ -19,6 +19,7 @@
 // Differences from LMAX: LMAX's next() parks unconditionally and cannot be interrupted;
 //   ours waits by a chosen strategy and is interrupted by halt(). A claim larger than
 //   the ring is an exception, never a deadlock.
+// Lifecycle: neither copyable nor movable (barriers hold its address).
 #pragma once
 
 #include <cstdint>
@@ -70,8 +71,15 @@ class SingleProducerSequencer : public detail::SequencerBase<W, P> {
   }
 
   [[nodiscard]] bool is_available(std::int64_t seq) const noexcept { return seq <= this->cursor_.get(); }
+  /// Any thread. The cursor is the published position: `available` (a cursor read) as is.
   [[nodiscard]] std::int64_t highest_published(std::int64_t /*lo*/, std::int64_t available) const noexcept {
     return available;
+  }
+  /// Any thread. The highest published sequence (acquire; pairs with publish()'s store).
+  [[nodiscard]] std::int64_t published(std::int64_t /*lo*/) const noexcept { return this->cursor_.get(); }
+  /// As published(), with a seq_cst load (the blocking wait strategy's handshake).
+  [[nodiscard]] std::int64_t published_seq_cst(std::int64_t /*lo*/) const noexcept {
+    return this->cursor_.get_seq_cst();
   }
 
  private:

@@ -1,11 +1,20 @@
 // hft/disruptor/wait_strategy.hpp: how Disruptor consumers wait for events, and how a
 // producer waits for room in a full ring.
 //
-// Consumer wait strategies (template parameter W of sequencers and barriers). Each has
-//   WaitResult wait_for(seq, cursor, dependents, alerted)   consumer threads
-//   void signal_all_when_blocking()                         the publishing thread
-//   static constexpr bool kNeedsSeqCstPublish               sequencer publishes seq_cst
-//
+// What: the consumer wait strategies (template parameter W of sequencers and barriers)
+//   and the producer waits (template parameter P). Each consumer strategy has
+//   template <class Gate> WaitResult wait_for(seq, const Gate& gate, alerted)   consumer threads
+//   void signal_all_when_blocking()                                            publishing threads
+//   static constexpr bool kNeedsSeqCstPublish       the sequencer publishes seq_cst
+//   A Gate (SequenceBarrier makes it) answers, for the waiting consumer:
+//     published(seq)         highest sequence published by the producers, contiguously from
+//                            seq (a multi-producer cursor counts claims, not publications)
+//     published_seq_cst(seq) the same with seq_cst loads (the blocking strategy's handshake)
+//     available(seq)         published, further capped by the consumer's dependencies
+//   So every strategy waits for what is really published: a claimed, unpublished slot of a
+//   multi-producer ring makes the blocking strategy sleep (the producer's publish wakes it)
+//   and its timeout fire, instead of spinning.
+// When to use which:
 // | strategy              | consumer CPU while idle | wake-up latency       | publish cost           |
 // |-----------------------|-------------------------|-----------------------|------------------------|
 // | BusySpinWaitStrategy  | 100% of a core          | lowest (~cache miss)  | nothing                |
@@ -15,22 +24,35 @@
 // |                       | few us, then sleeps)    | once asleep           |                        |
 // |                       |                         |                       | + notify only if       |
 // |                       |                         |                       | someone is asleep      |
-// Choose busy-spin only with a dedicated core per consumer; yielding when threads <=
+//   Choose busy-spin only with a dedicated core per consumer; yielding when threads <=
 //   cores but latency matters; backoff or blocking when threads outnumber cores (this
-//   2-core machine with a 3-stage pipeline) or consumers are mostly idle.
+//   2-core machine with a 3-stage pipeline) or consumers are mostly idle. When not: a
+//   consumer that must never wait at all (EventPoller).
 // Timeouts: BackoffWaitStrategy and BlockingWaitStrategy take an optional timeout; a
-//   wait that exceeds it returns WaitStatus::Timeout (the processor calls on_timeout).
+//   wait_for call that exceeds it returns WaitStatus::Timeout (the processor calls
+//   on_timeout). The deadline is taken once per call and saturates (hft::deadline_after):
+//   nanoseconds::max() waits forever.
 // Alerts: every strategy returns WaitStatus::Alerted promptly once `alerted` is set and
 //   signal_all_when_blocking() has been called (halt() does both).
-//
-// Progress: busy-spin, yielding and backoff waits are polling loops (blocking in the
-//   sense that they return only when the sequence is available, alerted or timed out);
-//   the blocking strategy sleeps on a condition variable. signal_all_when_blocking() is
-//   wait-free unless a consumer sleeps (then a lock and a notify).
+// Thread-safety contract: wait_for: the consumer that owns the barrier (one thread per
+//   barrier; several consumers may share a strategy). signal_all_when_blocking: any thread.
+// Progress: busy-spin, yielding and backoff waits are polling loops (they return only when
+//   the sequence is available, alerted or timed out); the blocking strategy sleeps on a
+//   condition variable for what producers publish, and yields for dependencies (as LMAX
+//   does: consumers do not signal). signal_all_when_blocking() is wait-free unless a
+//   consumer sleeps (then a lock and a notify).
+// Memory ordering: the Gate's loads are acquire (pairing with the sequencer's and the
+//   dependencies' release stores); the blocking strategy's sleep check uses seq_cst loads
+//   against the waiter count (see BlockingWaitStrategy).
+// Compared with LMAX: LMAX's strategies wait on the cursor, so with several producers its
+//   consumers busy-spin in the barrier while a claimed slot is unpublished, whatever the
+//   strategy; ours wait on publication.
 //
 // Producer wait strategies (for next() on a full ring): a type with
 //   void idle(std::uint32_t attempt) noexcept
 //   BusySpinProducerWait, YieldingProducerWait (default), SleepingProducerWait.
+// Lifecycle: strategies are copied into a sequencer at construction; a copied
+//   BlockingWaitStrategy keeps the timeout and starts with no waiters.
 #pragma once
 
 #include <atomic>
@@ -38,10 +60,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <span>
 #include <thread>
 
 #include "hft/core/cpu.hpp"
+#include "hft/core/deadline.hpp"
 #include "hft/disruptor/sequence.hpp"
 
 namespace hft::disruptor {
@@ -53,20 +75,13 @@ struct WaitResult {
   WaitStatus status;
 };
 
-namespace detail {
-// Cursor if there are no dependents, else the minimum of the dependents.
-inline std::int64_t gate(const Sequence& cursor, std::span<const Sequence* const> deps) noexcept {
-  return deps.empty() ? cursor.get() : min_sequence(deps);
-}
-}  // namespace detail
-
 struct BusySpinWaitStrategy {
   static constexpr bool kNeedsSeqCstPublish = false;
-  WaitResult wait_for(std::int64_t seq, const Sequence& cursor, std::span<const Sequence* const> deps,
-                      const std::atomic<bool>& alerted) noexcept {
+  template <class Gate>
+  WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
-    while ((avail = detail::gate(cursor, deps)) < seq) {
-      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with halt()'s release
+    while ((avail = gate.available(seq)) < seq) {
+      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
       cpu_relax();
     }
     return {avail, WaitStatus::Ok};
@@ -77,12 +92,12 @@ struct BusySpinWaitStrategy {
 struct YieldingWaitStrategy {
   static constexpr bool kNeedsSeqCstPublish = false;
   std::uint32_t spin_tries = 100;
-  WaitResult wait_for(std::int64_t seq, const Sequence& cursor, std::span<const Sequence* const> deps,
-                      const std::atomic<bool>& alerted) noexcept {
+  template <class Gate>
+  WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
     std::uint32_t n = 0;
-    while ((avail = detail::gate(cursor, deps)) < seq) {
-      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with halt()'s release
+    while ((avail = gate.available(seq)) < seq) {
+      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
       if (++n < spin_tries) {
         cpu_relax();
       } else {
@@ -104,21 +119,23 @@ struct BackoffWaitStrategy {
   std::chrono::microseconds max_sleep{1000};
   std::chrono::nanoseconds timeout{0};
 
-  WaitResult wait_for(std::int64_t seq, const Sequence& cursor, std::span<const Sequence* const> deps,
-                      const std::atomic<bool>& alerted) noexcept {
+  template <class Gate>
+  WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
     std::uint32_t n = 0;
     auto sleep = min_sleep;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while ((avail = detail::gate(cursor, deps)) < seq) {
-      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with halt()'s release
-      ++n;
+    const bool timed = timeout.count() > 0;
+    const auto deadline = timed ? deadline_after(timeout) : std::chrono::steady_clock::time_point::max();
+    while ((avail = gate.available(seq)) < seq) {
+      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
       if (n < spin_tries) {
+        ++n;
         cpu_relax();
         continue;
       }
-      if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) return {avail, WaitStatus::Timeout};
+      if (timed && std::chrono::steady_clock::now() >= deadline) return {avail, WaitStatus::Timeout};
       if (n < spin_tries + yield_tries) {
+        ++n;
         std::this_thread::yield();
       } else {
         std::this_thread::sleep_for(sleep);
@@ -130,61 +147,64 @@ struct BackoffWaitStrategy {
   void signal_all_when_blocking() noexcept {}
 };
 
-/// Consumers sleep on a condition variable while the cursor is behind; the publisher
-/// touches the mutex only when a waiter is registered. Optional timeout (zero: none).
-/// Dependents (other consumers) are then awaited with yield, as in LMAX.
+/// Consumers sleep on a condition variable until the producers have published `seq`; the
+/// publisher touches the mutex only when a waiter is registered. Optional timeout (zero:
+/// none; nanoseconds::max(): none either). Dependencies (other consumers) are then awaited
+/// with spin and yield, as in LMAX: consumers do not signal.
 class BlockingWaitStrategy {
  public:
-  // The sequencer stores the cursor seq_cst so that "cursor store; waiters load" on the
-  // publisher and "waiters increment; cursor load" on the waiter cannot both miss.
+  // The sequencer publishes seq_cst so that "publish; load waiters" on the publisher and
+  // "increment waiters; load what is published" on the waiter cannot both miss.
   static constexpr bool kNeedsSeqCstPublish = true;
 
   BlockingWaitStrategy() = default;
   explicit BlockingWaitStrategy(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
   BlockingWaitStrategy(const BlockingWaitStrategy& o) : timeout_(o.timeout_) {}
 
-  WaitResult wait_for(std::int64_t seq, const Sequence& cursor, std::span<const Sequence* const> deps,
-                      const std::atomic<bool>& alerted) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  template <class Gate>
+  WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) {
+    const bool timed = timeout_.count() > 0;
+    const auto deadline = timed ? deadline_after(timeout_) : std::chrono::steady_clock::time_point::max();
     // Spin, then yield, briefly before sleeping: under load the next event is usually
     // microseconds away, and a consumer that sleeps after every batch makes each
     // publish pay a lock and a futex wake (measured: a diamond fell from ~100M to ~1.3M
     // events/s). Idle consumers still end up asleep within a few microseconds.
-    for (std::uint32_t i = 0; i < kSpinTries + kYieldTries && cursor.get() < seq; ++i) {
-      if (alerted.load(std::memory_order_acquire)) return {cursor.get(), WaitStatus::Alerted};  // pairs with alert()
+    for (std::uint32_t i = 0; i < kSpinTries + kYieldTries && gate.published(seq) < seq; ++i) {
+      if (alerted.load(std::memory_order_acquire)) return {gate.available(seq), WaitStatus::Alerted};  // pairs with alert()
       if (i < kSpinTries) {
         cpu_relax();
       } else {
         std::this_thread::yield();
       }
     }
-    if (cursor.get() < seq) {
+    if (gate.published(seq) < seq) {
       waiters_.fetch_add(1, std::memory_order_seq_cst);  // Dekker pair with signal_all_when_blocking()
+      struct Leave {
+        std::atomic<int>& w;
+        ~Leave() { w.fetch_sub(1, std::memory_order_relaxed); }
+      } leave{waiters_};
       std::unique_lock lock(mutex_);
-      // seq_cst reads: with the seq_cst cursor store / alert store and the waiters_ load
-      // on the other side, either the publisher sees us waiting or we see its store.
-      while (cursor.get_seq_cst() < seq) {
+      // seq_cst reads: with the seq_cst publish / alert store and the waiters_ load on the
+      // other side, either the publisher sees us waiting or we see its store.
+      while (gate.published_seq_cst(seq) < seq) {
         if (alerted.load(std::memory_order_seq_cst)) {  // pairs with SequenceBarrier::alert()'s seq_cst store
-          waiters_.fetch_sub(1, std::memory_order_relaxed);
-          return {cursor.get(), WaitStatus::Alerted};
+          return {gate.available(seq), WaitStatus::Alerted};
         }
-        if (timeout_.count() > 0) {
-          if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && cursor.get_seq_cst() < seq) {
-            waiters_.fetch_sub(1, std::memory_order_relaxed);
-            return {cursor.get(), WaitStatus::Timeout};
+        if (timed) {
+          if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && gate.published_seq_cst(seq) < seq) {
+            return {gate.available(seq), WaitStatus::Timeout};
           }
         } else {
           cv_.wait(lock);
         }
       }
-      waiters_.fetch_sub(1, std::memory_order_relaxed);
     }
     std::int64_t avail;
     std::uint32_t n = 0;
-    while ((avail = detail::gate(cursor, deps)) < seq) {
-      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with halt()'s release
-      if (timeout_.count() > 0 && std::chrono::steady_clock::now() >= deadline) return {avail, WaitStatus::Timeout};
-      if (++n < 100) {
+    while ((avail = gate.available(seq)) < seq) {
+      if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
+      if (timed && std::chrono::steady_clock::now() >= deadline) return {avail, WaitStatus::Timeout};
+      if (++n < kSpinTries) {
         cpu_relax();
       } else {
         std::this_thread::yield();
