@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 
 TEST_CASE("backpressure guard: hysteresis between the watermarks, transitions and paused time", "[backpressure]") {
   std::vector<std::pair<bool, std::uint64_t>> events;
@@ -20,4 +21,19 @@ TEST_CASE("backpressure guard: hysteresis between the watermarks, transitions an
   CHECK(g.paused_ns(100) == 40 + 30);  // 10..50, and 70..100 still in progress
   CHECK(events == std::vector<std::pair<bool, std::uint64_t>>{{true, 100}, {false, 40}, {true, 150}});
   CHECK_THROWS_AS(hft::BackpressureGuard(10, 10), std::invalid_argument);
+}
+
+TEST_CASE("BackpressureGuard lifecycle contract: a throwing callback, timestamps out of order", "[backpressure][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::BackpressureGuard, Copy::No, Move::No>());
+  ThrowOnCall cb{1};
+  hft::BackpressureGuard g(10, 5, [&](bool p, std::uint64_t l, std::uint64_t t) { cb(p, l, t); });
+  CHECK_THROWS_AS(g.update(10, 1'000), Boom);
+  CHECK(g.paused());  // the transition happened before the callback threw
+  CHECK(g.pauses() == 1);
+  CHECK(g.paused_ns(999) == 0);  // an older timestamp: 0, not 2^64 - 1
+  CHECK(g.paused_ns(1'500) == 500);
+  CHECK_FALSE(g.update(5, 900));  // resumes with an older timestamp: adds 0
+  CHECK(g.paused_ns(2'000) == 0);
+  CHECK_THROWS_AS(hft::BackpressureGuard(5, 5), std::invalid_argument);
 }

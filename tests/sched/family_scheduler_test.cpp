@@ -9,8 +9,10 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support/abort_check.hpp"
@@ -31,7 +33,7 @@ using Sched = hft::FamilyScheduler<Item>;
 // An executor the test drives by hand: jobs wait in FIFO order until run_one().
 struct ManualExecutor {
   std::deque<Sched::Job> jobs;
-  void execute(Sched::Job j) { jobs.push_back(j); }
+  void execute(Sched::Job j) noexcept { jobs.push_back(j); }
   bool run_one() {
     if (jobs.empty()) return false;
     const Sched::Job j = jobs.front();
@@ -208,7 +210,7 @@ TEST_CASE("task lifecycle: every constructed task destroyed once, queued ones at
   {
     struct Ex {
       std::deque<hft::FamilyScheduler<hft::test::Tracked>::Job> jobs;
-      void execute(hft::FamilyScheduler<hft::test::Tracked>::Job j) { jobs.push_back(j); }
+      void execute(hft::FamilyScheduler<hft::test::Tracked>::Job j) noexcept { jobs.push_back(j); }
     } ex;
     int runs = 0;
     auto handler = [&](const auto&, hft::test::Tracked&) { ++runs; };
@@ -396,40 +398,6 @@ TEST_CASE("four workers, many families, random work: at most one in flight per f
   CHECK(st.rejected_family_full + st.rejected_no_capacity == rejected);
 }
 
-TEST_CASE("WorkerPool runs every job once, including jobs queued by jobs, then stops", "[worker_pool][stress]") {
-  struct Counter {
-    std::atomic<std::uint64_t>* hits;
-    hft::WorkerPool<Counter>** pool;
-    std::uint32_t depth;
-    void operator()() const {
-      hits->fetch_add(1, std::memory_order_relaxed);
-      if (depth > 0) (*pool)->execute(Counter{hits, pool, depth - 1});
-    }
-  };
-  std::atomic<std::uint64_t> hits{0};
-  hft::WorkerPool<Counter>* self = nullptr;
-  {
-    hft::WorkerPoolConfig pc;
-    pc.threads = 3;
-    pc.queue_capacity = 1u << 12;
-    pc.spin_iterations = 10;  // sleep early and often: exercises the wake-up path
-    hft::WorkerPool<Counter> pool(pc);
-    self = &pool;
-    const std::uint64_t n = hft::test::scaled(200'000);
-    for (std::uint64_t i = 0; i < n; ++i) {
-      // Outstanding jobs must stay below the ring's capacity: a worker that re-queues into a
-      // full ring would wait for itself (the sizing rule in the header).
-      while (i * 4 - hits.load(std::memory_order_relaxed) > 2048) std::this_thread::yield();
-      pool.execute(Counter{&hits, &self, 3});
-      if (i % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));  // let them sleep
-    }
-    pool.stop();  // drains, including chained jobs
-    CHECK(hits.load() == n * 4);
-    CHECK(pool.jobs_run() == n * 4);
-  }
-  CHECK_THROWS_AS(hft::WorkerPool<Counter>(hft::WorkerPoolConfig{1, 1000, 1, {}, "x"}), std::invalid_argument);
-}
-
 #if !defined(HFT_TEST_TSAN)
 TEST_CASE("debug builds assert when a family's tasks would complete out of order", "[family][assert]") {
 #if HFT_ENABLE_ASSERTS
@@ -449,3 +417,201 @@ TEST_CASE("debug builds assert when a family's tasks would complete out of order
 #endif
 }
 #endif
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+namespace {
+struct ThrowingExecutor {
+  void execute(Sched::Job) { throw std::runtime_error("executor refused the job"); }
+};
+
+// Constructing the task throws for n == 0.
+struct Fragile {
+  std::uint64_t n;
+  explicit Fragile(std::uint64_t v) : n(v) {
+    if (v == 0) throw std::invalid_argument("n == 0");
+  }
+};
+}  // namespace
+
+TEST_CASE("FamilyScheduler only accepts an executor whose execute() is noexcept", "[family][regression]") {
+  // An execute() that threw after the family's count went 0 -> 1 lost the family's only
+  // token: every later task of the family was Queued and never ran, and it was never
+  // reclaimed. The constructor now refuses such an executor at compile time.
+  CHECK_FALSE(std::is_constructible_v<Sched, const hft::FamilySchedulerConfig&, Recorder&, ThrowingExecutor&>);
+  CHECK(std::is_constructible_v<Sched, const hft::FamilySchedulerConfig&, Recorder&, ManualExecutor&>);
+  CHECK(std::is_constructible_v<Sched, const hft::FamilySchedulerConfig&, Recorder&, hft::WorkerPool<Sched::Job>&>);
+}
+
+TEST_CASE("FamilyScheduler never admits more than max_pending_tasks accepted, uncompleted tasks", "[family][regression]") {
+  // It used to count nodes, not tasks: with families to spare it admitted up to
+  // max_pending_tasks + (max_families - live families).
+  ManualExecutor ex;
+  Recorder rec;
+  hft::FamilySchedulerConfig c;
+  c.max_families = 8;
+  c.max_pending_tasks = 3;
+  c.max_pending_per_family = 100;
+  c.max_tasks_per_slice = 8;
+  Sched s(c, rec, ex);
+  REQUIRE(s.submit(0, Item{0, 1}) == hft::SubmitStatus::Dispatched);
+  REQUIRE(s.submit(1, Item{1, 1}) == hft::SubmitStatus::Dispatched);
+  REQUIRE(s.submit(0, Item{0, 2}) == hft::SubmitStatus::Queued);
+  CHECK(s.submit(2, Item{2, 1}) == hft::SubmitStatus::NoTaskCapacity);
+  CHECK(s.submit(0, Item{0, 3}) == hft::SubmitStatus::NoTaskCapacity);
+  REQUIRE(ex.run_one());  // family 0's slice: 2 tasks complete
+  CHECK(s.submit(2, Item{2, 1}) == hft::SubmitStatus::Dispatched);
+  CHECK(s.submit(0, Item{0, 3}) == hft::SubmitStatus::Dispatched);
+  CHECK(s.submit(0, Item{0, 4}) == hft::SubmitStatus::NoTaskCapacity);
+  ex.run_all();
+  CHECK(rec.order.size() == 5);
+  CHECK(s.stats().rejected_no_capacity == 3);
+}
+
+TEST_CASE("FamilyScheduler capacity is exact under random submits and partial runs", "[family]") {
+  // Against a model: NoTaskCapacity exactly when accepted - completed() == max_pending_tasks.
+  std::mt19937_64 rng(7);
+  for (std::uint32_t slice : {1u, 2u, 5u}) {
+    ManualExecutor ex;
+    Recorder rec;
+    hft::FamilySchedulerConfig c;
+    c.max_families = 6;
+    c.max_pending_tasks = 10;
+    c.max_pending_per_family = 1000;
+    c.max_tasks_per_slice = slice;
+    Sched s(c, rec, ex);
+    std::uint64_t accepted = 0;
+    std::map<std::uint64_t, std::uint64_t> next_n;
+    for (int step = 0; step < 20'000; ++step) {
+      if (rng() % 3 == 0) {
+        (void)ex.run_one();
+        continue;
+      }
+      const std::uint64_t fam = rng() % 5;  // 5 keys, 6 family records: never short of families
+      const auto st = s.submit(fam, Item{fam, next_n[fam] + 1});
+      const std::uint64_t pending = accepted - s.completed();
+      if (pending < c.max_pending_tasks) {
+        REQUIRE(hft::accepted(st));
+        ++accepted;
+        ++next_n[fam];
+      } else {
+        REQUIRE(st == hft::SubmitStatus::NoTaskCapacity);
+      }
+      REQUIRE(accepted - s.completed() <= c.max_pending_tasks);
+    }
+    ex.run_all();
+    CHECK(rec.order.size() == accepted);
+  }
+}
+
+TEST_CASE("FamilyScheduler stress: the capacity bound holds with workers holding slices", "[family][stress]") {
+  // Workers keep the nodes a slice consumed until the slice ends: the node pool is sized
+  // so an admitted task always finds a node (asserted in debug builds), and no submit is
+  // refused while fewer than max_pending_tasks are accepted and not completed.
+  struct Work {
+    std::vector<std::uint64_t>* last;
+    std::atomic<std::uint64_t>* misordered;
+    void operator()(const Sched::TaskInfo&, Item& it) {
+      busy_work(200);
+      if (it.n != (*last)[it.family] + 1) misordered->fetch_add(1, std::memory_order_relaxed);
+      (*last)[it.family] = it.n;
+    }
+  };
+  std::vector<std::uint64_t> last(32, 0);
+  std::atomic<std::uint64_t> misordered{0};
+  Work work{&last, &misordered};
+  hft::WorkerPoolConfig pc;
+  pc.threads = 2;
+  pc.queue_capacity = 64;
+  hft::WorkerPool<Sched::Job> pool(pc);
+  hft::FamilySchedulerConfig c;
+  c.max_families = 32;
+  c.max_pending_tasks = 24;
+  c.max_pending_per_family = 1000;
+  c.max_tasks_per_slice = 4;
+  std::vector<std::uint64_t> next_n(32, 0);
+  std::uint64_t accepted = 0, refused_below_limit = 0, over_limit = 0;
+  {
+    Sched s(c, work, pool);
+    std::mt19937_64 rng(11);
+    const std::uint64_t n = hft::test::scaled(300'000);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t fam = rng() % 4 == 0 ? 0 : rng() % 32;  // one hot family
+      const std::uint64_t before = accepted - s.completed();
+      const auto st = s.submit(fam, Item{fam, next_n[fam] + 1});
+      if (hft::accepted(st)) {
+        ++accepted;
+        ++next_n[fam];
+      } else if (st == hft::SubmitStatus::NoTaskCapacity && before < c.max_pending_tasks) {
+        ++refused_below_limit;
+      }
+      if (accepted - s.completed() > c.max_pending_tasks) ++over_limit;
+      if (!hft::accepted(st)) std::this_thread::yield();
+    }
+    while (s.completed() < accepted) std::this_thread::yield();
+    pool.stop();
+  }
+  CHECK(refused_below_limit == 0);
+  CHECK(over_limit == 0);
+  CHECK(misordered.load() == 0);
+}
+
+TEST_CASE("FamilyScheduler: a handler that throws costs its task only; the family goes on", "[family][lifecycle]") {
+  ManualExecutor ex;
+  std::vector<std::uint64_t> ran;
+  auto handler = [&](const Sched::TaskInfo&, Item& it) {
+    if (it.n == 2) throw std::runtime_error("risk check exploded");
+    ran.push_back(it.n);
+  };
+  Sched s(config(8), handler, ex);
+  for (std::uint64_t i = 1; i <= 4; ++i) REQUIRE(hft::accepted(s.submit(5, Item{5, i})));
+  ex.run_all();
+  CHECK(ran == std::vector<std::uint64_t>{1, 3, 4});
+  const auto st = s.stats();
+  CHECK(st.handler_exceptions == 1);
+  CHECK(st.completed == 4);
+  CHECK(s.submit(5, Item{5, 5}) == hft::SubmitStatus::Dispatched);  // not wedged
+  ex.run_all();
+  CHECK(ran.back() == 5);
+}
+
+TEST_CASE("FamilyScheduler: a task constructor that throws queues nothing and changes nothing", "[family][lifecycle]") {
+  using FSched = hft::FamilyScheduler<Fragile>;
+  struct Ex {
+    std::deque<FSched::Job> jobs;
+    void execute(FSched::Job j) noexcept { jobs.push_back(j); }
+  } ex;
+  std::vector<std::uint64_t> seqs;
+  auto handler = [&](const FSched::TaskInfo& info, Fragile& f) { seqs.push_back(info.seq * 100 + f.n); };
+  FSched s(config(8), handler, ex);
+  REQUIRE(s.emplace(1, std::uint64_t{7}) == hft::SubmitStatus::Dispatched);
+  CHECK_THROWS_AS(s.emplace(1, std::uint64_t{0}), std::invalid_argument);
+  CHECK_THROWS_AS(s.emplace(2, std::uint64_t{0}), std::invalid_argument);  // a new family too
+  REQUIRE(s.emplace(1, std::uint64_t{8}) == hft::SubmitStatus::Queued);
+  while (!ex.jobs.empty()) {
+    const auto j = ex.jobs.front();
+    ex.jobs.pop_front();
+    j();
+  }
+  CHECK(seqs == std::vector<std::uint64_t>{107, 208});  // per-family seq continues 1, 2
+  CHECK(s.completed() == 2);
+  CHECK(s.submit(2, Fragile(3)) == hft::SubmitStatus::Dispatched);
+}
+
+TEST_CASE("FamilyScheduler lifecycle contract: limits of 1 and destruction with work queued", "[family][lifecycle]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<Sched>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<Sched>);
+  ManualExecutor ex;
+  Recorder rec;
+  hft::FamilySchedulerConfig one{1, 1, 1, 1};  // every limit at its minimum
+  Sched s(one, rec, ex);
+  CHECK(s.submit(0, Item{0, 1}) == hft::SubmitStatus::Dispatched);
+  CHECK(s.submit(0, Item{0, 2}) == hft::SubmitStatus::NoTaskCapacity);
+  CHECK(s.submit(1, Item{1, 1}) == hft::SubmitStatus::NoTaskCapacity);
+  ex.run_all();
+  CHECK(s.submit(1, Item{1, 1}) == hft::SubmitStatus::Dispatched);  // family 0 reclaimed
+  ex.run_all();
+  CHECK(rec.order.size() == 2);
+  CHECK_THROWS_WITH(Sched(hft::FamilySchedulerConfig{1, 1, 1, 0}, rec, ex), Catch::Contains("hft::FamilyScheduler"));
+  CHECK_THROWS_AS(Sched(hft::FamilySchedulerConfig{(1u << 30) + 1, 1, 1, 1}, rec, ex), std::invalid_argument);
+}

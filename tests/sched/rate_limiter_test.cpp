@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "hft/core/clock.hpp"
 
 using hft::RateLimiter;
@@ -61,4 +62,22 @@ TEST_CASE("ThreadSafeRateLimiter hands out exactly the burst across threads", "[
   for (auto& t : ts) t.join();
   REQUIRE(granted[0] + granted[1] + granted[2] + granted[3] == 10'000);
   REQUIRE(rl.available(0) == 0);
+}
+
+TEST_CASE("RateLimiter lifecycle contract: copies are independent; limits", "[ratelimiter][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::RateLimiter, Copy::Yes, Move::Usable>());
+  STATIC_REQUIRE(copy_move_is<hft::ThreadSafeRateLimiter, Copy::No, Move::No>());
+  hft::RateLimiter a(1, 1, 0);  // the smallest rate and burst
+  hft::RateLimiter b = a;
+  CHECK(a.try_acquire(1, 0));
+  CHECK_FALSE(a.try_acquire(1, 0));
+  CHECK(b.try_acquire(1, 0));  // the copy kept its own token
+  const auto max = std::numeric_limits<std::uint64_t>::max();
+  hft::RateLimiter huge(max, max, 0);
+  CHECK(huge.try_acquire(max, 0));
+  CHECK_FALSE(huge.try_acquire(max, 1));        // one ns refills max / 1e9 tokens, not max
+  CHECK(huge.try_acquire(max, 1'000'000'000));  // a second: full again, no overflow
+  CHECK(a.try_acquire(1, max));     // idle for 2^64 ns: exactly full again
+  CHECK_FALSE(a.try_acquire(1, max));
 }

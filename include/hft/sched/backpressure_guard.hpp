@@ -14,6 +14,8 @@
 //   level). paused(): any thread (an atomic load, acquire, pairing with update()'s
 //   release store). The counters: the updating thread.
 // Progress: wait-free, O(1).
+// Lifecycle: neither copyable nor movable (readers of paused() hold its address). If the
+//   callback throws, the transition (state, counters) has happened and the exception propagates.
 #pragma once
 
 #include <atomic>
@@ -30,7 +32,7 @@ class BackpressureGuard {
   /// Throws std::invalid_argument unless low < high.
   BackpressureGuard(std::uint64_t high, std::uint64_t low, OnChange on_change = {})
       : high_(high), low_(low), on_change_(std::move(on_change)) {
-    if (!(low < high)) throw std::invalid_argument("BackpressureGuard: the low watermark must be below the high one");
+    if (!(low < high)) throw std::invalid_argument("hft::BackpressureGuard: the low watermark must be below the high one");
   }
 
   /// Reports the level at now_ns; returns whether upstream should be paused.
@@ -48,7 +50,7 @@ class BackpressureGuard {
         paused_since_ = now_ns;
       } else {
         ++resumes_;
-        paused_ns_ += now_ns - paused_since_;
+        paused_ns_ += elapsed(now_ns);
       }
       if (on_change_) on_change_(now_paused, level, now_ns);
     }
@@ -61,12 +63,18 @@ class BackpressureGuard {
   [[nodiscard]] std::uint64_t resumes() const noexcept { return resumes_; }
   /// Total time spent paused up to now_ns (including a pause still in progress).
   [[nodiscard]] std::uint64_t paused_ns(std::uint64_t now_ns) const noexcept {
-    return paused_ns_ + (paused_.load(std::memory_order_relaxed) ? now_ns - paused_since_ : 0);
+    return paused_ns_ + (paused_.load(std::memory_order_relaxed) ? elapsed(now_ns) : 0);
   }
   [[nodiscard]] std::uint64_t high() const noexcept { return high_; }
   [[nodiscard]] std::uint64_t low() const noexcept { return low_; }
 
  private:
+  // Time paused so far; a timestamp older than the pause (another thread's clock read)
+  // counts as 0, never as 2^64 - d.
+  [[nodiscard]] std::uint64_t elapsed(std::uint64_t now_ns) const noexcept {
+    return now_ns > paused_since_ ? now_ns - paused_since_ : 0;
+  }
+
   const std::uint64_t high_, low_;
   OnChange on_change_;
   std::atomic<bool> paused_{false};

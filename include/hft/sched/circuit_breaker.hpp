@@ -8,19 +8,34 @@
 //   Open: calls are rejected until open_cooldown_ns has passed (time comes from the caller,
 //   e.g. a SimClock or TscClock reading); then half-open: at most half_open_trials trial
 //   calls are let through; if all succeed the breaker closes (window cleared), the first
-//   failure opens it again.
+//   failure opens it again, and so does a trial that has not reported within
+//   half_open_timeout_ns (a trial that never reports cannot wedge the breaker half-open).
+// A call is try_acquire(now) -> Permit, then record(permit, success, now). The permit
+//   carries the breaker's generation (it changes at every transition), so only outcomes of
+//   calls admitted in the current state count: a slow call admitted while closed that
+//   reports after the breaker opened and half-opened does not close it; its outcome is
+//   counted in Stats::stale and otherwise ignored.
+// Time: the caller's timestamps may be slightly out of order (several threads reading one
+//   clock). A timestamp earlier than the opening still counts as inside the cool-down; in a
+//   time window, an outcome older than the window is dropped (counted stale), and never
+//   clears a newer bucket.
 // When to use: a venue session, a pricing service, anything whose failure should be
 //   answered fast instead of waited on. When not: rate control (RateLimiter) or queue
 //   depth control (BackpressureGuard).
-// How it differs from resilience4j's: the same states and windows, but time is passed in,
-//   the window is a fixed array (no allocation after construction), and a call is a pair
-//   try_acquire(now) / record(success, now) rather than a decorated function.
+// How it differs from resilience4j's: the same states, windows and maximum wait in
+//   half-open, but time is passed in, the window is a fixed array (no allocation after
+//   construction), and a call is a permit-carrying try_acquire / record pair rather than a
+//   decorated function.
 // Thread-safety contract: CircuitBreaker: one thread at a time. ThreadSafeCircuitBreaker:
 //   any thread (a std::mutex around each call). The state-change callback runs on the
 //   calling thread, inside the call (in the thread-safe variant: under the lock: keep it
-//   short and do not call back into the breaker).
+//   short and do not call back into the breaker). If the callback throws, the transition
+//   has already happened and the exception propagates.
 // Progress: CircuitBreaker wait-free, O(1) per call (a time window advances over at most
 //   `buckets` buckets). ThreadSafeCircuitBreaker blocking.
+// Lifecycle: CircuitBreaker is copyable (an independent breaker in the same state) and
+//   movable (the moved-from one may only be assigned to or destroyed);
+//   ThreadSafeCircuitBreaker is neither.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +44,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <vector>
+
+#include "hft/core/assert.hpp"
 
 namespace hft {
 
@@ -54,16 +71,33 @@ struct CircuitBreakerConfig {
   std::uint32_t consecutive_failures = 0;       // open after this many in a row (0 = off)
   std::uint64_t open_cooldown_ns = 1'000'000'000ULL;
   std::uint32_t half_open_trials = 3;
+  std::uint64_t half_open_timeout_ns = 0;       // trials unanswered this long re-open (0: open_cooldown_ns)
 };
 
 struct CircuitBreakerCounters {
   std::uint64_t permitted = 0, rejected = 0, successes = 0, failures = 0;
   std::uint64_t opened = 0, half_opened = 0, closed = 0;
+  std::uint64_t stale = 0;           // outcomes of calls admitted in an earlier state, ignored
+  std::uint64_t trial_timeouts = 0;  // half-open trials that did not report in time
 };
 
 class CircuitBreaker {
  public:
   using OnChange = std::function<void(BreakerState from, BreakerState to, std::uint64_t now_ns)>;
+
+  /// What try_acquire() hands out: true when the call may go ahead. Pass it back to
+  /// record() with the call's outcome. Trivially copyable.
+  class Permit {
+   public:
+    Permit() = default;  // a refusal
+    explicit operator bool() const noexcept { return permitted_; }
+
+   private:
+    friend class CircuitBreaker;
+    Permit(std::uint64_t generation, bool permitted) noexcept : generation_(generation), permitted_(permitted) {}
+    std::uint64_t generation_ = 0;
+    bool permitted_ = false;
+  };
 
   /// Throws std::invalid_argument on an inconsistent config.
   explicit CircuitBreaker(const CircuitBreakerConfig& cfg, OnChange on_change = {})
@@ -72,34 +106,47 @@ class CircuitBreaker {
         buckets_(cfg.window == CircuitBreakerConfig::Window::Time ? cfg.buckets : 0) {}
 
   /// May a call go ahead at now_ns? Open: no (until the cool-down ends, when the breaker
-  /// turns half-open). Half-open: yes for up to half_open_trials calls in flight.
-  [[nodiscard]] bool try_acquire(std::uint64_t now_ns) {
+  /// turns half-open). Half-open: yes for up to half_open_trials calls; once all have been
+  /// handed out and half_open_timeout_ns passes without an answer, the breaker opens again.
+  [[nodiscard]] Permit try_acquire(std::uint64_t now_ns) {
     if (state_ == BreakerState::Open) {
-      if (now_ns - opened_at_ < cfg_.open_cooldown_ns) {
+      if (cooling(now_ns)) {
         ++counters_.rejected;
-        return false;
+        return {};
       }
       transition(BreakerState::HalfOpen, now_ns);
     }
     if (state_ == BreakerState::HalfOpen) {
       if (trials_started_ >= cfg_.half_open_trials) {
+        if (now_ns >= half_opened_at_ && now_ns - half_opened_at_ >= trial_timeout()) {
+          ++counters_.trial_timeouts;
+          open(now_ns);  // the unanswered trials count as failed
+        }
         ++counters_.rejected;
-        return false;
+        return {};
       }
       ++trials_started_;
     }
     ++counters_.permitted;
-    return true;
+    return Permit(generation_, true);
   }
 
-  /// The outcome of a call that try_acquire permitted.
-  void record(bool success, std::uint64_t now_ns) {
+  /// The outcome of a call that try_acquire permitted. Outcomes of calls admitted in an
+  /// earlier state (another generation) are counted as stale and change nothing. A refused
+  /// permit is a precondition violation (asserted; ignored in release builds).
+  void record(const Permit& permit, bool success, std::uint64_t now_ns) {
+    HFT_ASSERT(static_cast<bool>(permit), "CircuitBreaker::record with a permit try_acquire refused");
+    if (!permit) return;
     success ? ++counters_.successes : ++counters_.failures;
+    if (permit.generation_ != generation_) {
+      ++counters_.stale;
+      return;
+    }
     switch (state_) {
       case BreakerState::Closed:
-        add_outcome(success, now_ns);
+        if (!add_outcome(success, now_ns)) return;
         consecutive_ = success ? 0 : consecutive_ + 1;
-        if (should_open(now_ns)) open(now_ns);
+        if (should_open()) open(now_ns);
         break;
       case BreakerState::HalfOpen:
         if (!success) {
@@ -110,16 +157,16 @@ class CircuitBreaker {
         }
         break;
       case BreakerState::Open:
-        break;  // a call admitted before the breaker opened: its outcome no longer matters
+        break;  // unreachable: a permit is never handed out in the Open generation
     }
   }
-  void record_success(std::uint64_t now_ns) { record(true, now_ns); }
-  void record_failure(std::uint64_t now_ns) { record(false, now_ns); }
+  void record_success(const Permit& p, std::uint64_t now_ns) { record(p, true, now_ns); }
+  void record_failure(const Permit& p, std::uint64_t now_ns) { record(p, false, now_ns); }
 
   /// The state as a caller would see it at now_ns (Open turns HalfOpen after the cool-down
   /// on the next try_acquire; this reports HalfOpen already).
   [[nodiscard]] BreakerState state(std::uint64_t now_ns) const noexcept {
-    if (state_ == BreakerState::Open && now_ns - opened_at_ >= cfg_.open_cooldown_ns) return BreakerState::HalfOpen;
+    if (state_ == BreakerState::Open && !cooling(now_ns)) return BreakerState::HalfOpen;
     return state_;
   }
   [[nodiscard]] const CircuitBreakerCounters& counters() const noexcept { return counters_; }
@@ -136,21 +183,22 @@ class CircuitBreaker {
   };
 
   static const CircuitBreakerConfig& validate(const CircuitBreakerConfig& c) {
-    if (c.failure_rate_pct > 100) throw std::invalid_argument("CircuitBreaker: failure_rate_pct must be 0..100");
+    if (c.failure_rate_pct > 100) throw std::invalid_argument("hft::CircuitBreaker: failure_rate_pct must be 0..100");
     if (c.failure_rate_pct == 0 && c.consecutive_failures == 0) {
-      throw std::invalid_argument("CircuitBreaker: set failure_rate_pct and/or consecutive_failures");
+      throw std::invalid_argument("hft::CircuitBreaker: set failure_rate_pct and/or consecutive_failures");
     }
-    if (c.half_open_trials == 0) throw std::invalid_argument("CircuitBreaker: half_open_trials must be >= 1");
+    if (c.half_open_trials == 0) throw std::invalid_argument("hft::CircuitBreaker: half_open_trials must be >= 1");
     if (c.window == CircuitBreakerConfig::Window::Count && c.window_calls == 0) {
-      throw std::invalid_argument("CircuitBreaker: window_calls must be >= 1");
+      throw std::invalid_argument("hft::CircuitBreaker: window_calls must be >= 1");
     }
     if (c.window == CircuitBreakerConfig::Window::Time && (c.buckets == 0 || c.window_ns < c.buckets)) {
-      throw std::invalid_argument("CircuitBreaker: time window needs buckets >= 1 and window_ns >= buckets");
+      throw std::invalid_argument("hft::CircuitBreaker: time window needs buckets >= 1 and window_ns >= buckets");
     }
     return c;
   }
 
-  void add_outcome(bool success, std::uint64_t now_ns) {
+  // Closed: puts an outcome in the window; false when it is too old for a time window.
+  bool add_outcome(bool success, std::uint64_t now_ns) {
     if (cfg_.window == CircuitBreakerConfig::Window::Count) {
       if (count_filled_ == count_ring_.size()) {  // evict the oldest
         window_failures_ -= count_ring_[count_pos_] ? 1u : 0u;
@@ -162,22 +210,33 @@ class CircuitBreaker {
       count_pos_ = count_pos_ + 1 == count_ring_.size() ? 0 : count_pos_ + 1;
     } else {
       advance(now_ns);
-      Bucket& b = buckets_[bucket_of(now_ns) % buckets_.size()];
+      const std::uint64_t cur = bucket_of(now_ns);
+      if (cur + buckets_.size() <= newest_bucket_) {  // older than the window
+        ++counters_.stale;
+        return false;
+      }
+      Bucket& b = buckets_[cur % buckets_.size()];
+      if (b.start != cur) b = Bucket{cur, 0, 0};  // an expired bucket (already out of the sums)
       ++b.calls;
       b.failures += success ? 0u : 1u;
     }
     ++window_calls_;
     window_failures_ += success ? 0 : 1;
+    return true;
   }
 
   [[nodiscard]] std::uint64_t bucket_of(std::uint64_t now_ns) const noexcept {
     return now_ns / (cfg_.window_ns / cfg_.buckets);
   }
 
-  // Time window: drop buckets older than the window (at most `buckets` of them per call).
+  // Time window: moves the window's end to now_ns (never backwards) and drops the buckets
+  // that left it (at most `buckets` of them per call).
   void advance(std::uint64_t now_ns) {
     if (cfg_.window != CircuitBreakerConfig::Window::Time) return;
     const std::uint64_t cur = bucket_of(now_ns);
+    if (cur <= newest_bucket_ && window_started_) return;
+    window_started_ = true;
+    newest_bucket_ = cur;
     for (Bucket& b : buckets_) {
       if (b.calls != 0 && b.start + buckets_.size() <= cur) {  // out of the window
         window_calls_ -= b.calls;
@@ -185,21 +244,24 @@ class CircuitBreaker {
         b.calls = b.failures = 0;
       }
     }
-    Bucket& b = buckets_[cur % buckets_.size()];
-    if (b.start != cur) {
-      window_calls_ -= b.calls;
-      window_failures_ -= b.failures;
-      b = Bucket{cur, 0, 0};
-    }
   }
 
-  bool should_open(std::uint64_t) const noexcept {
+  [[nodiscard]] bool should_open() const noexcept {
     if (cfg_.consecutive_failures != 0 && consecutive_ >= cfg_.consecutive_failures) return true;
     if (cfg_.failure_rate_pct != 0 && window_calls_ >= cfg_.min_calls && window_calls_ > 0 &&
         window_failures_ * 100 >= static_cast<std::uint64_t>(cfg_.failure_rate_pct) * window_calls_) {
       return true;
     }
     return false;
+  }
+
+  // Still in the cool-down at now_ns? A timestamp before the opening (another thread's
+  // clock read, slightly older) is inside it, not 2^64 ns after it.
+  [[nodiscard]] bool cooling(std::uint64_t now_ns) const noexcept {
+    return now_ns < opened_at_ || now_ns - opened_at_ < cfg_.open_cooldown_ns;
+  }
+  [[nodiscard]] std::uint64_t trial_timeout() const noexcept {
+    return cfg_.half_open_timeout_ns != 0 ? cfg_.half_open_timeout_ns : cfg_.open_cooldown_ns;
   }
 
   void open(std::uint64_t now_ns) {
@@ -210,8 +272,10 @@ class CircuitBreaker {
   void transition(BreakerState to, std::uint64_t now_ns) {
     const BreakerState from = state_;
     state_ = to;
+    ++generation_;  // every permit handed out before is stale from now on
     trials_started_ = trials_ok_ = 0;
     consecutive_ = 0;
+    if (to == BreakerState::HalfOpen) half_opened_at_ = now_ns;
     if (to == BreakerState::Open) ++counters_.opened;
     if (to == BreakerState::HalfOpen) ++counters_.half_opened;
     if (to == BreakerState::Closed) ++counters_.closed;
@@ -223,12 +287,17 @@ class CircuitBreaker {
     count_pos_ = count_filled_ = 0;
     for (Bucket& b : buckets_) b = Bucket{};
     window_calls_ = window_failures_ = 0;
+    window_started_ = false;
+    newest_bucket_ = 0;
   }
 
   CircuitBreakerConfig cfg_;
   OnChange on_change_;
   BreakerState state_ = BreakerState::Closed;
-  std::uint64_t opened_at_ = 0;
+  std::uint64_t generation_ = 0;
+  std::uint64_t opened_at_ = 0, half_opened_at_ = 0;
+  std::uint64_t newest_bucket_ = 0;  // time window: the bucket of the latest time seen
+  bool window_started_ = false;
   std::uint32_t trials_started_ = 0, trials_ok_ = 0, consecutive_ = 0;
   std::vector<bool> count_ring_;  // true = failure
   std::size_t count_pos_ = 0, count_filled_ = 0;
@@ -242,25 +311,25 @@ class ThreadSafeCircuitBreaker {
  public:
   explicit ThreadSafeCircuitBreaker(const CircuitBreakerConfig& cfg, CircuitBreaker::OnChange on_change = {})
       : cb_(cfg, std::move(on_change)) {}
-  [[nodiscard]] bool try_acquire(std::uint64_t now_ns) {
-    std::lock_guard lock(m_);
+  [[nodiscard]] CircuitBreaker::Permit try_acquire(std::uint64_t now_ns) {
+    std::lock_guard lock(mutex_);
     return cb_.try_acquire(now_ns);
   }
-  void record(bool success, std::uint64_t now_ns) {
-    std::lock_guard lock(m_);
-    cb_.record(success, now_ns);
+  void record(const CircuitBreaker::Permit& permit, bool success, std::uint64_t now_ns) {
+    std::lock_guard lock(mutex_);
+    cb_.record(permit, success, now_ns);
   }
   [[nodiscard]] BreakerState state(std::uint64_t now_ns) const {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(mutex_);
     return cb_.state(now_ns);
   }
   [[nodiscard]] CircuitBreakerCounters counters() const {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(mutex_);
     return cb_.counters();
   }
 
  private:
-  mutable std::mutex m_;
+  mutable std::mutex mutex_;
   CircuitBreaker cb_;
 };
 

@@ -22,6 +22,12 @@
 //     families. A hot family cannot starve others even with one worker.
 //   - Bounded backlog: past `max_pending_per_family` tasks (queued + running) of one
 //     family, submit() rejects that family's task with FamilyFull; others are unaffected.
+//     Past `max_pending_tasks` tasks accepted and not completed (all families), it rejects
+//     with NoTaskCapacity. A task counts as completed when the slice that ran it ends (a
+//     worker publishes its completions once per slice), so up to max_tasks_per_slice - 1
+//     finished tasks per running slice still count; never fewer than max_pending_tasks
+//     are admitted, never more. The node pool is sized so that an admitted task always
+//     finds a node.
 //   - Memory bounded by live work: family records and task nodes come from pools sized at
 //     construction. A family whose count is 0 is reclaimed lazily by the dispatcher (a
 //     clock hand checks two records per new family, and a full sweep runs only when the
@@ -49,13 +55,24 @@
 // Complexity: O(1) expected per submit (open-addressing key table, load <= 0.5) and per
 //   task run. Memory: (max_families x 128 B) + (max_families + max_pending_tasks) task
 //   nodes + a 2 x max_families key table, all allocated in the constructor.
-// Handler contract: must not throw (a throw reaches a noexcept boundary: std::terminate),
-//   because a half-run family cannot be recovered silently.
+// Executor contract: `execute(Job)` must be noexcept (checked at compile time: the
+//   constructor does not accept another executor). A Job is the family's only token; an
+//   execute() that threw after the family went busy would lose it and wedge the family.
+//   hft::WorkerPool::execute is noexcept.
+// Handler contract: an exception from the handler is caught: the task counts as completed
+//   (it is destroyed), the family goes on with its next task, the exception is counted in
+//   FamilySchedulerStats::handler_exceptions and reported to stderr. Handlers that need
+//   another policy catch inside.
+// Exceptions from the task's constructor (emplace): nothing is queued, the exception
+//   propagates, and the family's state is unchanged.
+// Lifecycle: not copyable or movable (Jobs point at the scheduler).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -74,7 +91,7 @@ enum class SubmitStatus : std::uint8_t {
   Dispatched,       // family was idle: its Job went to the executor
   Queued,           // family busy: queued behind its earlier tasks
   FamilyFull,       // rejected: the family already has max_pending_per_family tasks
-  NoTaskCapacity,   // rejected: all max_pending_tasks nodes are in use
+  NoTaskCapacity,   // rejected: max_pending_tasks tasks are accepted and not completed
   NoFamilyCapacity  // rejected: max_families families are live (none idle to reclaim)
 };
 
@@ -94,7 +111,7 @@ enum class SubmitStatus : std::uint8_t {
 
 struct FamilySchedulerConfig {
   std::uint32_t max_families = 1u << 16;         // live families (queued or running work)
-  std::uint32_t max_pending_tasks = 1u << 16;    // tasks queued or running, all families
+  std::uint32_t max_pending_tasks = 1u << 16;    // accepted, not completed, all families
   std::uint32_t max_pending_per_family = 1024;   // FamilyFull past this
   std::uint32_t max_tasks_per_slice = 8;         // fairness: consecutive tasks per turn
 };
@@ -113,6 +130,16 @@ struct FamilySchedulerStats {
   std::uint64_t max_pending_family = 0;
   std::uint64_t families_live = 0;
   std::uint64_t families_reclaimed = 0;
+  std::uint64_t handler_exceptions = 0;  // tasks whose handler threw (counted as completed)
+};
+
+template <class Task>
+class FamilyScheduler;
+
+/// An executor FamilyScheduler accepts: execute(job) from any thread, never throwing.
+template <class E, class Job>
+concept NoexceptExecutor = requires(E& e, Job j) {
+  { e.execute(j) } noexcept;
 };
 
 template <class Task>
@@ -144,18 +171,17 @@ class FamilyScheduler {
 
   /// `handler` and `executor` are referenced, not copied: both must outlive the scheduler
   /// and every Job it created. Throws std::invalid_argument on a zero limit.
-  template <class Handler, class Executor>
+  template <class Handler, NoexceptExecutor<Job> Executor>
   FamilyScheduler(const FamilySchedulerConfig& cfg, Handler& handler, Executor& executor)
       : cfg_(validate(cfg)),
         handler_obj_(&handler),
         handler_fn_([](void* h, const TaskInfo& info, Task& t) { (*static_cast<Handler*>(h))(info, t); }),
         executor_obj_(&executor),
-        executor_fn_([](void* e, Job j) { static_cast<Executor*>(e)->execute(j); }),
+        executor_fn_([](void* e, Job j) noexcept { static_cast<Executor*>(e)->execute(j); }),
         families_(new Family[cfg_.max_families]),
         node_count_(static_cast<std::size_t>(cfg_.max_families) + cfg_.max_pending_tasks),
         nodes_(new Node[node_count_]),
         index_(cfg_.max_families) {
-    static_assert(requires(Executor& e, Job j) { e.execute(j); }, "Executor needs execute(Job)");
     static_assert(requires(Handler& h, const TaskInfo& i, Task& t) { h(i, t); },
                   "Handler is called as handler(const TaskInfo&, Task&)");
     for (std::size_t i = 0; i + 1 < node_count_; ++i) nodes_[i].free_next = &nodes_[i + 1];
@@ -190,6 +216,10 @@ class FamilyScheduler {
   template <class... Args>
   SubmitStatus emplace(Key family, Args&&... args) {
     bump(tasks_in_);
+    if (!has_task_capacity()) {
+      bump(rejected_no_capacity_);
+      return SubmitStatus::NoTaskCapacity;
+    }
     std::uint32_t slot = find(family);
     if (slot == kNone) {
       slot = create(family);
@@ -207,6 +237,7 @@ class FamilyScheduler {
       return SubmitStatus::FamilyFull;
     }
     Node* n = alloc_node();
+    HFT_ASSERT(n != nullptr, "FamilyScheduler: node pool exhausted below max_pending_tasks (accounting bug)");
     if (n == nullptr) {
       bump(rejected_no_capacity_);
       return SubmitStatus::NoTaskCapacity;
@@ -255,6 +286,7 @@ class FamilyScheduler {
     s.max_pending_family = max_depth_family_.load(std::memory_order_relaxed);
     s.families_live = families_live_.load(std::memory_order_relaxed);
     s.families_reclaimed = families_reclaimed_.load(std::memory_order_relaxed);
+    s.handler_exceptions = worker_.value.handler_exceptions.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -303,14 +335,15 @@ class FamilyScheduler {
   struct WorkerCounters {
     std::atomic<std::uint64_t> completed{0};
     std::atomic<std::uint64_t> requeued{0};
+    std::atomic<std::uint64_t> handler_exceptions{0};
   };
 
   static const FamilySchedulerConfig& validate(const FamilySchedulerConfig& c) {
     if (c.max_families == 0 || c.max_pending_tasks == 0 || c.max_pending_per_family == 0 ||
         c.max_tasks_per_slice == 0) {
-      throw std::invalid_argument("FamilyScheduler: every limit in FamilySchedulerConfig must be >= 1");
+      throw std::invalid_argument("hft::FamilyScheduler: every limit in FamilySchedulerConfig must be >= 1");
     }
-    if (c.max_families > (1u << 30)) throw std::invalid_argument("FamilyScheduler: max_families > 2^30");
+    if (c.max_families > (1u << 30)) throw std::invalid_argument("hft::FamilyScheduler: max_families > 2^30");
     return c;
   }
 
@@ -321,6 +354,17 @@ class FamilyScheduler {
 
   std::uint32_t find(Key k) const noexcept { return index_.find(k); }
 
+  // Fewer than max_pending_tasks accepted and not completed? Reads the workers' counter (a
+  // shared line) only when the cached value says the limit is reached. Acquire pairs with
+  // run_slice()'s release add: the nodes those tasks freed are on the return stack.
+  bool has_task_capacity() noexcept {
+    const std::uint64_t accepted = dispatched_.load(std::memory_order_relaxed) +
+                                   enqueued_busy_.load(std::memory_order_relaxed);
+    if (accepted - completed_seen_ < cfg_.max_pending_tasks) return true;
+    completed_seen_ = worker_.value.completed.load(std::memory_order_acquire);
+    return accepted - completed_seen_ < cfg_.max_pending_tasks;
+  }
+
   std::uint32_t create(Key k) noexcept {
     // Two clock steps per new family: reclaiming keeps pace with creation, amortised O(1).
     for (int step = 0; step < 2; ++step) {
@@ -330,6 +374,8 @@ class FamilyScheduler {
     if (free_family_ == kNone) reclaim_idle();
     if (free_family_ == kNone) return kNone;
     Node* dummy = alloc_node();
+    // has_task_capacity() passed and a family record is free, so a node is too.
+    HFT_ASSERT(dummy != nullptr, "FamilyScheduler: no node for a new family (accounting bug)");
     if (dummy == nullptr) return kNone;
     const std::uint32_t slot = free_family_;
     Family& f = families_[slot];
@@ -405,7 +451,11 @@ class FamilyScheduler {
 #if HFT_ENABLE_ASSERTS
       f.last_done = n->seq;
 #endif
-      handler_fn_(handler_obj_, TaskInfo{key, n->seq}, *n->task());
+      try {
+        handler_fn_(handler_obj_, TaskInfo{key, n->seq}, *n->task());
+      } catch (...) {
+        report_handler_exception(key, n->seq);
+      }
       n->task()->~Task();
       f.head = n;  // n becomes the dummy; done (consumed earlier) is ours to free
       last_done = done;
@@ -434,6 +484,19 @@ class FamilyScheduler {
     }
   }
 
+  void report_handler_exception(Key key, std::uint64_t seq) noexcept {
+    worker_.value.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+    const char* what = "a non-standard exception";
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "hft::FamilyScheduler: handler threw for family %llu, task %llu: %s\n",
+                 static_cast<unsigned long long>(key), static_cast<unsigned long long>(seq), what);
+  }
+
   const FamilySchedulerConfig cfg_;
   void* handler_obj_;
   void (*handler_fn_)(void*, const TaskInfo&, Task&);
@@ -449,6 +512,7 @@ class FamilyScheduler {
   Node* local_free_ = nullptr;
   std::uint32_t free_family_ = kNone;
   std::uint32_t clock_hand_ = 0;
+  std::uint64_t completed_seen_ = 0;  // a recent value of worker_.completed (has_task_capacity)
   std::atomic<std::uint64_t> tasks_in_{0}, dispatched_{0}, enqueued_busy_{0}, rejected_family_full_{0},
       rejected_no_capacity_{0}, max_depth_{0}, max_depth_family_{0}, families_live_{0}, families_reclaimed_{0};
 

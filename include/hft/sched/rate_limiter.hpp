@@ -14,6 +14,8 @@
 // Thread-safety contract: RateLimiter: one thread at a time. ThreadSafeRateLimiter: any
 //   thread (a short critical section under a std::mutex).
 // Progress: RateLimiter wait-free O(1); ThreadSafeRateLimiter blocking (mutex).
+// Lifecycle: RateLimiter is a copyable value (a copy has the same tokens); the thread-safe
+//   variant is neither copyable nor movable.
 #pragma once
 
 #include <cstdint>

@@ -17,8 +17,12 @@
 //   producer pays one uncontended RMW to learn whether anyone sleeps and makes the
 //   futex system call only then. The ring is Dmitry Vyukov's bounded MPMC design (a
 //   sequence number per cell; producers and consumers each claim positions by CAS).
-// Thread-safety contract: execute(): any thread, including workers. stop(): one thread,
-//   once (the destructor calls it). The job's operator() runs on a worker thread.
+// Thread-safety contract: execute(): any thread, including workers. stop(): any thread
+//   but a worker, any number of times (the first call does the work; the destructor calls
+//   it). The job's operator() runs on a worker thread.
+// Lifecycle: not copyable or movable (workers point at the pool). A constructor that
+//   fails to start a thread stops the ones it started before it throws. Jobs must not
+//   throw (operator() runs inside the worker loop, and a throw there terminates).
 // Progress: execute() is lock-free while the ring has room; when full it waits (yields)
 //   for room: size the ring for the bound on outstanding jobs so that never happens
 //   (FamilyScheduler needs capacity >= its max_families). Workers block when idle.
@@ -55,7 +59,7 @@ class MpmcRing {
  public:
   explicit MpmcRing(std::size_t capacity) : mask_(capacity - 1), cells_(new Cell[capacity]) {
     if (capacity < 2 || !is_power_of_two(capacity)) {
-      throw std::invalid_argument("WorkerPool: queue capacity must be a power of two >= 2, got " +
+      throw std::invalid_argument("hft::WorkerPool: queue capacity must be a power of two >= 2, got " +
                                   std::to_string(capacity));
     }
     for (std::size_t i = 0; i < capacity; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
@@ -133,13 +137,22 @@ template <class Job>
 class WorkerPool {
   static_assert(std::is_trivially_copyable_v<Job>, "WorkerPool jobs are small trivially copyable handles");
   static_assert(std::is_invocable_v<Job&>, "a job is called as job()");
+  static_assert(std::is_nothrow_invocable_v<Job&>, "hft::WorkerPool jobs must be noexcept (a throw would end the worker)");
 
  public:
-  explicit WorkerPool(const WorkerPoolConfig& cfg) : cfg_(cfg), ring_(cfg.queue_capacity) {
-    if (cfg.threads == 0) throw std::invalid_argument("WorkerPool: threads must be >= 1");
+  /// Starts cfg.threads workers. Throws std::invalid_argument for 0 threads, a ring
+  /// capacity that is not a power of two >= 2, or a name whose thread names would exceed
+  /// Linux's 15 bytes; std::system_error if a thread cannot be started, after stopping and
+  /// joining the ones already running (so a failed constructor never std::terminates).
+  explicit WorkerPool(const WorkerPoolConfig& cfg) : cfg_(validate(cfg)), ring_(cfg.queue_capacity) {
     threads_.reserve(cfg.threads);
-    for (unsigned i = 0; i < cfg.threads; ++i) {
-      threads_.emplace_back([this, i] { worker_main(i); });
+    try {
+      for (unsigned i = 0; i < cfg.threads; ++i) {
+        threads_.emplace_back([this, i] { worker_main(i); });
+      }
+    } catch (...) {
+      stop();  // joins the workers that did start: they reference *this
+      throw;
     }
   }
   WorkerPool(const WorkerPool&) = delete;
@@ -248,6 +261,17 @@ class WorkerPool {
       epoch_.value.wait(seen, std::memory_order_acquire);
       sleepers_.value.fetch_sub(1, std::memory_order_relaxed);
     }
+  }
+
+  static const WorkerPoolConfig& validate(const WorkerPoolConfig& c) {
+    if (c.threads == 0) throw std::invalid_argument("hft::WorkerPool: threads must be >= 1");
+    // Checked here rather than failing inside a worker, where the throw would terminate.
+    const std::size_t longest = c.name.size() + 1 + std::to_string(c.threads - 1).size();
+    if (longest > 15) {
+      throw std::invalid_argument("hft::WorkerPool: name '" + c.name + "' makes thread names of " +
+                                  std::to_string(longest) + " bytes (Linux allows 15)");
+    }
+    return c;
   }
 
   WorkerPoolConfig cfg_;
