@@ -3,8 +3,11 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -62,4 +65,55 @@ TEST_CASE("DoubleBuffer readers always see a whole state while the writer publis
   REQUIRE(bad == 0);
   REQUIRE(reads > 0);
   REQUIRE(buf.read([](const auto& v) { return v.front(); }) == writes);
+}
+
+TEST_CASE("DoubleBuffer::modify whose function throws publishes nothing, and later writes stay consistent",
+          "[doublebuffer][regression]") {
+  // fn mutated the inactive copy and threw; the next modify() published that copy, so
+  // readers saw "1 666 2" and the two copies diverged from then on.
+  hft::DoubleBuffer<std::vector<int>> buf(std::vector<int>{1});
+  CHECK_THROWS_AS(buf.modify([](std::vector<int>& v) {
+                    v.push_back(666);
+                    throw std::runtime_error("validation failed half-way");
+                  }),
+                  std::runtime_error);
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1});
+  buf.modify([](std::vector<int>& v) { v.push_back(2); });
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1, 2});
+  buf.modify([](std::vector<int>&) {});  // switch back to the other copy: it must match too
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1, 2});
+  buf.modify([](std::vector<int>& v) { v.push_back(3); });
+  buf.modify([](std::vector<int>&) {});
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1, 2, 3});
+}
+
+TEST_CASE("DoubleBuffer::modify whose second run throws keeps the change and re-syncs the other copy",
+          "[doublebuffer][lifecycle]") {
+  hft::DoubleBuffer<std::vector<int>> buf(std::vector<int>{1});
+  int runs = 0;
+  CHECK_THROWS_AS(buf.modify([&](std::vector<int>& v) {
+                    if (++runs == 2) throw std::bad_alloc();  // the second application only
+                    v.push_back(7);
+                  }),
+                  std::bad_alloc);
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1, 7});
+  buf.modify([](std::vector<int>&) {});
+  CHECK(buf.read([](const auto& v) { return v; }) == std::vector<int>{1, 7});
+}
+
+TEST_CASE("DoubleBuffer: a throwing read callable leaves no reader registered", "[doublebuffer][lifecycle]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<hft::DoubleBuffer<int>>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<hft::DoubleBuffer<int>>);
+  hft::DoubleBuffer<int> buf(1);
+  CHECK_THROWS_AS(buf.read([](const int&) -> int { throw std::runtime_error("reader"); }), std::runtime_error);
+  // A reader left registered would make this write wait forever.
+  std::atomic<bool> written{false};
+  std::thread w([&] {
+    buf.store(2);
+    buf.store(3);
+    written = true;
+  });
+  w.join();
+  CHECK(written.load());
+  CHECK(buf.read([](const int& v) { return v; }) == 3);
 }

@@ -22,7 +22,18 @@
 //   release RMW that the writer's wait reads, so the reader's accesses to a copy
 //   happen-before the writer's next change to it; the writer's switch store is read by
 //   readers' loads, so its change happens-before their reads. TSan checks all of it.
-// Complexity: read: O(1) + the callable. modify: the callable twice + the wait.
+// Exceptions from the modify function: if fn throws on its first run (on the inactive
+//   copy), nothing is published and the inactive copy is restored from the active one, so
+//   readers and later writes never see the half-done change (strong guarantee). fn runs a
+//   second time on the other copy after the switch; if that run throws (fn must be
+//   deterministic, so only for reasons like bad_alloc), the change stays published and the
+//   stale copy is re-synchronised from the published one. If a restore's copy itself
+//   throws, the copy is marked stale and re-synchronised before the next write. In every
+//   case the exception propagates. An exception from a read callable propagates; the
+//   reader has left (its departure runs in a destructor).
+// Lifecycle: not copyable or movable (readers hold the address).
+// Complexity: read: O(1) + the callable. modify: the callable twice + the wait (plus a
+//   copy of T after a throw).
 // Differences from textbook Left-Right: one padded counter per read indicator (simple,
 //   but readers on many cores contend on it; a per-thread distributed indicator scales
 //   further at the cost of registration).
@@ -66,19 +77,33 @@ class DoubleBuffer {
 
   /// Writer. Applies fn(T&) to the inactive copy, publishes it, waits for readers of the
   /// old copy to leave, then applies fn to that copy too. fn must be deterministic (it runs
-  /// twice and both copies must end equal).
+  /// twice and both copies must end equal). T must be copy-assignable (a throwing fn is
+  /// undone by copying; see the header).
   template <class F>
   void modify(F&& fn) {
     std::lock_guard lock(writer_mutex_);
     const int active = active_.load(std::memory_order_relaxed);
     const int next = 1 - active;
-    fn(copies_[next]);                                   // no reader is on the inactive copy
+    if (stale_) resync(next, active);  // a restore failed earlier: bring the copy back first
+    try {
+      fn(copies_[next]);  // no reader is on the inactive copy
+    } catch (...) {
+      stale_ = true;
+      try_resync(next, active);  // nothing was published: undo the half-done change
+      throw;
+    }
     active_.store(next, std::memory_order_seq_cst);  // pairs with read()'s load: new readers see the new state
     const int vi = version_.load(std::memory_order_relaxed);
     wait_empty(1 - vi);  // readers who arrived on the other indicator earlier are done
     version_.store(1 - vi, std::memory_order_seq_cst);  // pairs with read()'s version load (Dekker with arrive)
     wait_empty(vi);      // every reader that could still see `active` has left
-    fn(copies_[active]);
+    try {
+      fn(copies_[active]);
+    } catch (...) {
+      stale_ = true;
+      try_resync(active, next);  // the change is published: make the other copy match it
+      throw;
+    }
   }
 
   /// Writer. Replaces the state with `v` (T must be copy-assignable).
@@ -87,6 +112,19 @@ class DoubleBuffer {
   }
 
  private:
+  // Writer, under the mutex, with no reader on copies_[to]: copies_[to] = copies_[from].
+  void resync(int to, int from) {
+    copies_[to] = copies_[from];
+    stale_ = false;
+  }
+  void try_resync(int to, int from) noexcept {
+    try {
+      resync(to, from);
+    } catch (...) {
+      // Stays stale: the next modify() resynchronises before it changes anything.
+    }
+  }
+
   void wait_empty(int i) const {
     // Seq_cst load, pairing with each reader's release departure: it orders that reader's
     // accesses before our next write to the copy it used.
@@ -104,6 +142,7 @@ class DoubleBuffer {
   alignas(cache_line_size) std::atomic<int> version_{0};
   mutable CachePadded<std::atomic<std::int64_t>> readers_[2]{};
   std::mutex writer_mutex_;
+  bool stale_ = false;  // writer: the inactive copy differs from the active one
 };
 
 }  // namespace hft

@@ -10,8 +10,11 @@
 //   writer that writes so often that readers starve.
 // Thread-safety contract: store(): one writer thread at a time. load()/try_load()/
 //   version(): any thread.
-// Progress: store() is wait-free. try_load() is wait-free (one attempt); load() is
-//   lock-free for readers as a group but may retry while writes keep overlapping.
+// Progress: store() is wait-free. try_load() is wait-free (one attempt, which succeeds
+//   whenever no store overlaps it). load() is obstruction-free with respect to the writer:
+//   it returns once a copy fits between two stores, so a writer that stores continuously
+//   can starve every reader (it is not lock-free: readers make no progress while the
+//   writer does). Readers never delay each other or the writer.
 // Memory model: the value lives in std::atomic<uint64_t> words, so the races a seqlock
 //   relies on are atomic, not undefined, and ThreadSanitizer checks them. (The common
 //   formulation copies plain memory under atomic_thread_fence; it is a data race in C++
@@ -24,6 +27,7 @@
 //   load, so s1 != s0. If s0 (acquire) read the even seq of write V, all of V's word
 //   stores are visible to the word loads. On x86 every one of these is a plain mov.
 // Complexity: O(sizeof(T) / 8) per store and per load attempt.
+// Lifecycle: not copyable or movable (readers hold the address).
 #pragma once
 
 #include <array>
