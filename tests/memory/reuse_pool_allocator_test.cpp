@@ -1,16 +1,22 @@
 #include "hft/memory/reuse_pool_allocator.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <list>
 #include <map>
+#include <memory>
 #include <new>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/counting_new.hpp"
 #include "../support/scale.hpp"
 
 using hft::ReusePoolAllocator;
@@ -88,3 +94,91 @@ TEST_CASE("node containers with ReusePoolAllocator behave exactly like with std:
   REQUIRE(std::equal(other.begin(), other.end(), map_s.begin(), map_s.end()));
 }
 
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+TEST_CASE("a moved-from ReusePoolAllocator stays equal and usable, and keeps its pools alive", "[allocator][regression]") {
+  // The implicit move nulled set_ but kept the raw pool_: a moved-from container that was
+  // reused dereferenced null (PoolSet::pool_for), or used a BlockPool freed with its new
+  // owner (heap-use-after-free).
+  ReusePoolAllocator<int> a;
+  int* warm = a.allocate(1);
+  a.deallocate(warm, 1);
+  const ReusePoolAllocator<int> before = a;
+  ReusePoolAllocator<int> b = std::move(a);
+  CHECK(a == before);  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(a == b);
+  int* p = a.allocate(1);
+  *p = 1;
+  a.deallocate(p, 1);
+  ReusePoolAllocator<int> c;
+  c = std::move(b);
+  CHECK(b == c);
+  CHECK(b.allocate(1) != nullptr);
+
+  using List = std::list<int, ReusePoolAllocator<int>>;
+  List l1;
+  l1.push_back(1);
+  {
+    List l2 = std::move(l1);  // moves the allocator
+    CHECK(l2.front() == 1);
+  }  // l2 (and the allocator it took) is gone
+  l1.push_back(2);  // the moved-from list reuses its own allocator: still valid
+  l1.push_back(3);
+  CHECK(l1.size() == 2);
+  CHECK(l1.front() == 2);
+}
+
+TEST_CASE("PoolSet rejects 0 blocks per slab and a slab size that overflows", "[allocator][regression]") {
+  // PoolSet(0) crashed on the first allocation; block_size * blocks_per_slab could wrap.
+  CHECK_THROWS_WITH(hft::PoolSet(0), Catch::Contains("blocks_per_slab must be >= 1"));
+  auto huge = std::make_shared<hft::PoolSet>(std::numeric_limits<std::size_t>::max() / 2);
+  ReusePoolAllocator<std::uint64_t> a(huge);
+  CHECK_THROWS_AS(a.allocate(1), std::length_error);
+  ReusePoolAllocator<std::uint64_t> ok(std::make_shared<hft::PoolSet>(1));  // one block per slab
+  std::uint64_t* p = ok.allocate(1);
+  std::uint64_t* q = ok.allocate(1);
+  CHECK(p != q);
+  ok.deallocate(p, 1);
+  ok.deallocate(q, 1);
+  CHECK(ok.pool_set()->slab_count() == 2);
+}
+
+#if defined(HFT_TEST_COUNTS_NEW)
+TEST_CASE("ReusePoolAllocator: a slab allocation that throws leaves the pool unchanged and leaks nothing",
+          "[allocator][regression]") {
+  // BlockPool::add_slab allocated the slab, then push_back'ed it: a throw there leaked it.
+  const long base = hft::test::g_live_blocks.load();
+  {
+    auto set = std::make_shared<hft::PoolSet>(4);
+    ReusePoolAllocator<std::uint64_t> a(set);
+    std::vector<std::uint64_t*> got;
+    for (int i = 0; i < 4; ++i) got.push_back(a.allocate(1));  // the first slab, full
+    for (long k = 1; k <= 4; ++k) {
+      hft::test::FailNthAllocation fail(k);
+      try {
+        got.push_back(a.allocate(1));
+      } catch (const std::bad_alloc&) {
+        CHECK(fail.fired());
+      }
+    }
+    for (int i = 0; i < 8; ++i) got.push_back(a.allocate(1));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      for (std::size_t j = i + 1; j < got.size(); ++j) REQUIRE(got[i] != got[j]);
+    }
+    for (auto* p : got) a.deallocate(p, 1);
+  }
+  CHECK(hft::test::g_live_blocks.load() == base);
+}
+
+TEST_CASE("ReusePoolAllocator::deallocate never allocates, even through a copy that never allocated",
+          "[allocator][lifecycle]") {
+  // Settles a suspicion: deallocate is noexcept but called pool_for, which may allocate.
+  ReusePoolAllocator<double> a;
+  double* p = a.allocate(1);
+  const ReusePoolAllocator<double> fresh_copy(a);  // its pool_ cache is empty
+  const long before = hft::test::g_news.load();
+  ReusePoolAllocator<double>(fresh_copy).deallocate(p, 1);
+  CHECK(hft::test::g_news.load() == before);
+}
+#endif

@@ -8,10 +8,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support/abort_check.hpp"
 #include "../support/catch.hpp"
+#include "../support/counting_new.hpp"
 #include "../support/lifecycle.hpp"
 #include "../support/scale.hpp"
 
@@ -209,4 +211,68 @@ TEST_CASE("ReusePool: a growing pool destroys its survivors in every slab", "[po
   }  // the pool destroys the 6 survivors, spread over all slabs, exactly once
   REQUIRE(Tracked::errors == 0);
   REQUIRE(Tracked::live() == 0);
+}
+
+// ---- regressions and lifecycle contract ------------------------------------------------
+
+#if defined(HFT_TEST_COUNTS_NEW)
+TEST_CASE("ReusePool: growth whose allocation throws leaves the pool unchanged", "[pool][regression]") {
+  // add_slab threaded the new slab onto the free list before slabs_.push_back; when that
+  // threw, the slab was freed but the free list still pointed into it, and the next
+  // create() wrote into freed memory.
+  for (long k = 1; k <= 4; ++k) {
+    ReusePool<std::uint64_t> pool(2, hft::PoolOptions{true});
+    std::vector<std::uint64_t*> live{pool.create(1u), pool.create(2u)};  // slab 1 full
+    live.reserve(16);  // only the pool may allocate below
+    bool threw = false;
+    {
+      hft::test::FailNthAllocation fail(k);
+      try {
+        live.push_back(pool.create(3u));
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+    }
+    if (threw) {
+      CHECK(pool.slab_count() == 1);
+      CHECK(pool.capacity() == 2);
+    }
+    for (std::uint64_t i = 0; i < 6; ++i) {
+      std::uint64_t* p = pool.create(10 + i);
+      REQUIRE(pool.owns(p));  // a dangling free list hands out slots of the freed slab
+      live.push_back(p);
+    }
+    for (auto* p : live) pool.destroy(p);
+    CHECK(pool.live() == 0);
+  }
+}
+#endif
+
+#if defined(HFT_TEST_ASAN)
+TEST_CASE("ReusePool under ASan: a slot released from another thread is poisoned too", "[pool][asan][regression]") {
+  // release_from_any_thread never poisoned, although the header says every released slot is.
+  ReusePool<std::uint64_t> pool(4);
+  std::uint64_t* p = pool.create(42u);
+  std::thread([&] { pool.release_from_any_thread(p); }).join();
+  CHECK(__asan_address_is_poisoned(p));
+  CHECK(__asan_address_is_poisoned(reinterpret_cast<char*>(p) + sizeof(std::uint64_t) - 1));
+  // The owner gets it back (drains the return stack) and may use it again.
+  std::vector<std::uint64_t*> again;
+  for (int i = 0; i < 4; ++i) again.push_back(pool.create(static_cast<std::uint64_t>(i)));
+  for (auto* q : again) CHECK_FALSE(__asan_address_is_poisoned(q));
+  for (auto* q : again) pool.destroy(q);
+}
+#endif
+
+TEST_CASE("ReusePool lifecycle contract: limits and a throwing constructor", "[pool][lifecycle]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<ReusePool<int>>);
+  STATIC_REQUIRE_FALSE(std::is_move_constructible_v<ReusePool<int>>);
+  CHECK_THROWS_WITH(ReusePool<int>(0), Catch::Contains("hft::ReusePool: capacity"));
+  ReusePool<int> one(1);  // capacity 1
+  int* a = one.create(1);
+  CHECK(one.try_create(2) == nullptr);
+  CHECK_THROWS_AS(one.create(2), std::bad_alloc);
+  one.destroy(a);
+  one.destroy(nullptr);  // ignored
+  CHECK(one.try_create(3) != nullptr);
 }

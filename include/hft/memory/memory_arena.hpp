@@ -11,6 +11,9 @@
 // Destructors: the arena never runs them. make<T>() is for trivially destructible types
 //   or for objects the caller destroys itself before rewinding.
 // Thread-safety contract: not synchronised; one thread at a time (an arena per thread).
+// Lifecycle: movable, not copyable; a moved-from arena is empty (capacity 0) and every
+//   allocation from it fails cleanly. A size of 0 from try_allocate returns a valid
+//   pointer into the region (or nullptr when none is left).
 // Progress: allocate/try_allocate/mark/rewind/reset are wait-free O(1) (a few
 //   instructions; no system call after construction unless pre-faulting is off and a
 //   page is touched for the first time).
@@ -56,7 +59,7 @@ class MemoryArena {
   /// Reserves `capacity` bytes. Throws std::invalid_argument for 0, std::bad_alloc when
   /// the memory cannot be had.
   explicit MemoryArena(std::size_t capacity, ArenaOptions options = {}) : capacity_(capacity) {
-    if (capacity == 0) throw std::invalid_argument("MemoryArena: capacity must be > 0");
+    if (capacity == 0) throw std::invalid_argument("hft::MemoryArena: capacity must be > 0");
     if (options.use_mmap || options.huge_pages) {
       map_region(options);
     } else {
@@ -70,18 +73,21 @@ class MemoryArena {
 
   MemoryArena(const MemoryArena&) = delete;
   MemoryArena& operator=(const MemoryArena&) = delete;
+  /// The moved-from arena is empty and usable: capacity 0, every allocation fails
+  /// (try_allocate returns nullptr, allocate throws std::bad_alloc).
   MemoryArena(MemoryArena&& o) noexcept
-      : base_(std::exchange(o.base_, nullptr)), capacity_(o.capacity_), used_(o.used_), mapped_(o.mapped_),
-        map_len_(o.map_len_), huge_(o.huge_) {}
+      : base_(std::exchange(o.base_, nullptr)), capacity_(std::exchange(o.capacity_, 0)),
+        used_(std::exchange(o.used_, 0)), mapped_(std::exchange(o.mapped_, false)),
+        map_len_(std::exchange(o.map_len_, 0)), huge_(std::exchange(o.huge_, HugePages::NotRequested)) {}
   MemoryArena& operator=(MemoryArena&& o) noexcept {
     if (this != &o) {
       release();
       base_ = std::exchange(o.base_, nullptr);
-      capacity_ = o.capacity_;
-      used_ = o.used_;
-      mapped_ = o.mapped_;
-      map_len_ = o.map_len_;
-      huge_ = o.huge_;
+      capacity_ = std::exchange(o.capacity_, 0);
+      used_ = std::exchange(o.used_, 0);
+      mapped_ = std::exchange(o.mapped_, false);
+      map_len_ = std::exchange(o.map_len_, 0);
+      huge_ = std::exchange(o.huge_, HugePages::NotRequested);
     }
     return *this;
   }
@@ -91,6 +97,7 @@ class MemoryArena {
   [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = alignof(std::max_align_t)) noexcept {
     HFT_ASSERT(is_power_of_two(align), "MemoryArena: alignment must be a power of two");
     if (!is_power_of_two(align)) return nullptr;
+    if (base_ == nullptr) return nullptr;  // moved from
     const auto base = reinterpret_cast<std::uintptr_t>(base_);
     const std::uintptr_t p = (base + used_ + (align - 1)) & ~(static_cast<std::uintptr_t>(align) - 1);
     const std::size_t offset = static_cast<std::size_t>(p - base);

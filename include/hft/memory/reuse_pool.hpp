@@ -36,8 +36,10 @@
 //   - Debug builds (HFT_ASSERT on): destroying a pointer the pool does not own, or one
 //     already released, aborts with a message (debug builds keep a state byte per slot;
 //     release builds keep none, so create/destroy are a pop and a push).
-//   - Under AddressSanitizer, a released slot is poisoned whole, so any use after
-//     release is reported as use-after-poison.
+//   - Under AddressSanitizer, a released slot (destroy or release_from_any_thread) is
+//     poisoned whole, so any use after release is reported as use-after-poison.
+//   - Growth that fails (std::bad_alloc) leaves the pool unchanged (strong guarantee).
+// Lifecycle: not copyable or movable (handles and remote releasers hold its address).
 //   - When the pool is destroyed, every object still live is destroyed by the pool, then
 //     the memory is freed. Pointers to those objects (and PoolPtrs, whose deleters would
 //     return to a dead pool) must not be used afterwards: a PoolPtr must not outlive its
@@ -101,7 +103,7 @@ class ReusePool {
   /// Throws std::invalid_argument for capacity 0, std::bad_alloc when the slab cannot
   /// be allocated.
   explicit ReusePool(std::size_t capacity, PoolOptions options = {}) : slab_size_(capacity), options_(options) {
-    if (capacity == 0) throw std::invalid_argument("ReusePool: capacity must be > 0");
+    if (capacity == 0) throw std::invalid_argument("hft::ReusePool: capacity must be > 0");
     add_slab();
   }
   ReusePool(const ReusePool&) = delete;
@@ -190,7 +192,11 @@ class ReusePool {
 #endif
     Slot* head = remote_.load(std::memory_order_relaxed);
     do {
+      // The slot is ours until the CAS publishes it: write its link, then poison it whole
+      // (pop_free() unpoisons before it reads the link).
+      detail::asan_unpoison(s, sizeof(Slot));
       s->next = head;
+      detail::asan_poison(s, sizeof(Slot));
       // Release pairs with the owner's acquire exchange in pop_free(): our destruction
       // of the object happens-before the slot is reused.
     } while (!remote_.compare_exchange_weak(head, s, std::memory_order_release, std::memory_order_relaxed));
@@ -310,14 +316,17 @@ class ReusePool {
     detail::asan_poison(s, sizeof(Slot));
   }
 
+  // Strong guarantee: everything that can throw (the slab, its state bytes, room in
+  // slabs_) happens before a single slot reaches the free list.
   void add_slab() {
     Slab slab{std::make_unique<Slot[]>(slab_size_), nullptr};
 #if HFT_ENABLE_ASSERTS
     slab.state = std::make_unique<std::uint8_t[]>(slab_size_);  // value-initialised: kFree
 #endif
-    // Thread the new slots onto the free list, lowest address first.
-    for (std::size_t i = slab_size_; i-- > 0;) push_free(&slab.slots[i]);
     slabs_.push_back(std::move(slab));
+    Slab& added = slabs_.back();
+    // Thread the new slots onto the free list, lowest address first.
+    for (std::size_t i = slab_size_; i-- > 0;) push_free(&added.slots[i]);
   }
 
   std::size_t slab_size_;

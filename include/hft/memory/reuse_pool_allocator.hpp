@@ -18,14 +18,25 @@
 //   grow (one slab allocation) or a new block size appears (one pool allocation).
 // Propagation: equal iff they share a PoolSet; propagate on copy assignment, move
 //   assignment and swap (memory always travels with its pool); is_always_equal false.
+//   Moving an allocator copies it (the standard requires a moved-from allocator to stay
+//   equal to its old value and usable), so a moved-from container's allocator still owns
+//   its pools.
+// Errors: PoolSet(blocks_per_slab) and a pool's block size x blocks_per_slab are checked
+//   (std::invalid_argument for 0, std::length_error when a slab's size overflows). A slab
+//   allocation that throws leaves the pool unchanged (strong guarantee).
 // Memory: slabs are freed when the last allocator sharing the PoolSet is destroyed.
 //   Default-constructing an allocator creates a new PoolSet (one heap allocation).
+// Lifecycle: ReusePoolAllocator is copyable, and moves copy (above); PoolSet is neither
+//   copyable nor movable (allocators cache pointers into it; share it by shared_ptr).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -42,7 +53,13 @@ class BlockPool {
       : block_size_(round_up(block_size < sizeof(void*) ? sizeof(void*) : block_size,
                              align < alignof(void*) ? alignof(void*) : align)),
         align_(align < alignof(void*) ? alignof(void*) : align),
-        per_slab_(blocks_per_slab) {}
+        per_slab_(blocks_per_slab) {
+    if (per_slab_ == 0) throw std::invalid_argument("hft::PoolSet: blocks_per_slab must be >= 1");
+    if (block_size_ > std::numeric_limits<std::size_t>::max() / per_slab_) {
+      throw std::length_error("hft::PoolSet: a slab of " + std::to_string(per_slab_) + " blocks of " +
+                              std::to_string(block_size_) + " bytes overflows");
+    }
+  }
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool() {
@@ -69,9 +86,11 @@ class BlockPool {
     Node* next;
   };
   static std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+  // Strong guarantee: room in slabs_ first, so that once the slab exists nothing can throw.
   void add_slab() {
+    slabs_.reserve(slabs_.size() + 1);
     auto* slab = static_cast<unsigned char*>(::operator new(block_size_ * per_slab_, std::align_val_t{align_}));
-    slabs_.push_back(slab);
+    slabs_.push_back(slab);  // cannot throw: reserved
     for (std::size_t i = per_slab_; i-- > 0;) deallocate(slab + i * block_size_);
   }
 
@@ -85,19 +104,31 @@ class BlockPool {
 /// The pools shared by an allocator and all its copies and rebinds.
 class PoolSet {
  public:
-  explicit PoolSet(std::size_t blocks_per_slab = 256) : per_slab_(blocks_per_slab) {}
+  /// Throws std::invalid_argument for 0 blocks per slab.
+  explicit PoolSet(std::size_t blocks_per_slab = 256) : per_slab_(blocks_per_slab) {
+    if (blocks_per_slab == 0) throw std::invalid_argument("hft::PoolSet: blocks_per_slab must be >= 1");
+  }
+  PoolSet(const PoolSet&) = delete;
+  PoolSet& operator=(const PoolSet&) = delete;
 
-  /// The pool for blocks of (size, align); created on first use (allocates).
+  /// The pool for blocks of (size, align); created on first use (allocates; strong
+  /// guarantee if that throws).
   detail::BlockPool& pool_for(std::size_t size, std::size_t align) {
+    if (detail::BlockPool* p = find_pool(size, align)) return *p;
+    pools_.reserve(pools_.size() + 1);
+    pools_.push_back(std::make_unique<detail::BlockPool>(size, align, per_slab_));  // cannot throw: reserved
+    return *pools_.back();
+  }
+  /// The existing pool for (size, align), or nullptr. Never allocates.
+  [[nodiscard]] detail::BlockPool* find_pool(std::size_t size, std::size_t align) noexcept {
     // Normalise exactly as BlockPool does, so equal layouts share one pool.
     const std::size_t a = align < alignof(void*) ? alignof(void*) : align;
     const std::size_t sz = size < sizeof(void*) ? sizeof(void*) : size;
     const std::size_t block = (sz + a - 1) / a * a;
     for (auto& p : pools_) {
-      if (p->block_size() == block && p->align() == a) return *p;
+      if (p->block_size() == block && p->align() == a) return p.get();
     }
-    pools_.push_back(std::make_unique<detail::BlockPool>(size, align, per_slab_));
-    return *pools_.back();
+    return nullptr;
   }
   /// Slabs allocated so far across all pools (flat after warm-up).
   [[nodiscard]] std::size_t slab_count() const noexcept {
@@ -128,6 +159,16 @@ class ReusePoolAllocator {
   }
   template <class U>
   ReusePoolAllocator(const ReusePoolAllocator<U>& o) noexcept : set_(o.pool_set()) {}
+  // Moves are copies: a moved-from allocator must stay equal to what it was, and usable.
+  ReusePoolAllocator(const ReusePoolAllocator&) noexcept = default;
+  ReusePoolAllocator(ReusePoolAllocator&& o) noexcept : set_(o.set_), pool_(o.pool_) {}
+  ReusePoolAllocator& operator=(const ReusePoolAllocator&) noexcept = default;
+  ReusePoolAllocator& operator=(ReusePoolAllocator&& o) noexcept {
+    set_ = o.set_;
+    pool_ = o.pool_;
+    return *this;
+  }
+  ~ReusePoolAllocator() = default;
 
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n == 1) {
@@ -136,10 +177,12 @@ class ReusePoolAllocator {
     }
     return std::allocator<T>{}.allocate(n);
   }
+  /// Precondition: p came from allocate(n) of an equal allocator. Never allocates: an equal
+  /// allocator that allocated p created the pool for T's layout already.
   void deallocate(T* p, std::size_t n) noexcept {
     if (n == 1) {
-      // pool_ is set: this allocator (or an equal one, sharing the set) allocated p.
-      if (pool_ == nullptr) pool_ = &set_->pool_for(sizeof(T), alignof(T));
+      if (pool_ == nullptr) pool_ = set_->find_pool(sizeof(T), alignof(T));
+      HFT_ASSERT(pool_ != nullptr, "ReusePoolAllocator::deallocate of a block no equal allocator allocated");
       pool_->deallocate(p);
       return;
     }
