@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 
 TEST_CASE("FlatIndex equals std::unordered_map under random insert/erase churn", "[flat_index]") {
   hft::FlatIndex idx(1000);
@@ -32,4 +33,21 @@ TEST_CASE("FlatIndex equals std::unordered_map under random insert/erase churn",
   CHECK(idx.size() == 0);
   CHECK(idx.find(0) == hft::FlatIndex::npos);
   CHECK_THROWS_AS(hft::FlatIndex(0), std::invalid_argument);
+}
+
+TEST_CASE("FlatIndex lifecycle contract: move-only; limits 1 and 2^30", "[flat_index][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::FlatIndex, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::FlatIndex>([] { return hft::FlatIndex(4); },
+                                               [](hft::FlatIndex& f) {
+                                                 (void)f.try_insert(12345, 1);  // absent in a fresh index
+                                                 REQUIRE(f.find(12345) == 1);
+                                               });
+  hft::FlatIndex one(1);
+  CHECK(one.try_insert(7, 0));
+  CHECK_FALSE(one.try_insert(8, 1));  // full
+  CHECK(one.erase(7) == 0);
+  CHECK(one.try_insert(8, 1));
+  CHECK_THROWS_AS(hft::FlatIndex(0), std::invalid_argument);
+  CHECK_THROWS_AS(hft::FlatIndex((std::size_t{1} << 30) + 1), std::invalid_argument);
 }

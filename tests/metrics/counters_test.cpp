@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 
 using hft::Counter;
@@ -81,4 +82,16 @@ TEST_CASE("CounterGroup snapshots never show a later stage ahead of an earlier o
   REQUIRE(violations == 0);
   REQUIRE(g.snapshot() == std::vector<std::uint64_t>{2 * n, 2 * n, 2 * n});
   REQUIRE(snapshots > 0);
+}
+
+TEST_CASE("Counter and CounterGroup lifecycle contract", "[counters][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::Counter, Copy::No, Move::No>());
+  STATIC_REQUIRE(copy_move_is<hft::CounterGroup, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::CounterGroup>([] { return hft::CounterGroup{"a", "b"}; },
+                                                  [](hft::CounterGroup& g) {
+                                                    g.add(1, 2);
+                                                    REQUIRE(g.load(1) >= 2);
+                                                    REQUIRE(g.line().find("a=") == 0);
+                                                  });
 }

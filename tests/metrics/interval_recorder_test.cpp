@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -66,4 +67,18 @@ TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swappi
     REQUIRE(total.count_at(1000 * (i + 1)) == per_writer - per_writer / 2);
   }
   REQUIRE(intervals > 0);
+}
+
+TEST_CASE("IntervalRecorder::record_corrected is O(v / interval): every back-filled sample lands in one interval",
+          "[recorder][lifecycle]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<IntervalRecorder>);
+  STATIC_REQUIRE(std::is_trivially_copyable_v<IntervalRecorder::Writer>);
+  IntervalRecorder rec(1, 1, 10'000'000, 2);
+  auto w = rec.register_writer();
+  w.record_corrected(1'000'000, 1);  // a loop of a million records, not one
+  const LatencyHistogram h = rec.collect_interval();
+  CHECK(h.count() == 1'000'000);
+  CHECK(rec.collect_interval().count() == 0);
+  w.record_corrected(5, 0);  // interval 0: the value only
+  CHECK(rec.collect_interval().count() == 1);
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 
 using hft::LatencyHistogram;
 
@@ -292,4 +294,26 @@ TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports",
   LatencyHistogram narrow(1, kHour, 3);
   for (std::uint64_t v = 100; v < 200; ++v) narrow.record(v);
   REQUIRE(narrow.percentile_svg("t").find("log scale") == std::string::npos);
+}
+
+TEST_CASE("LatencyHistogram lifecycle contract: copies are independent; moved-from may be assigned", "[histogram][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<LatencyHistogram, Copy::Yes, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<LatencyHistogram>([] { return LatencyHistogram(1, 1'000'000, 3); },
+                                                 [](LatencyHistogram& h) {
+                                                   h.record(100);
+                                                   REQUIRE(h.count() >= 1);
+                                                   REQUIRE(h.max() == 100);
+                                                 });
+  LatencyHistogram a(1, 1'000, 2);
+  a.record(5);
+  LatencyHistogram b = a;
+  b.record(7);
+  CHECK(a.count() == 1);
+  CHECK(b.count() == 2);
+  // Limits: values outside [lowest, highest] are clamped and counted, never UB.
+  a.record(0);
+  a.record(std::numeric_limits<std::uint64_t>::max());
+  CHECK(a.underflow_count() == 1);
+  CHECK(a.overflow_count() == 1);
 }

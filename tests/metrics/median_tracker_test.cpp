@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 
 namespace {
@@ -76,4 +77,20 @@ TEST_CASE("P2Quantile stays close to the exact quantile on smooth distributions"
   small.add(2);
   CHECK(small.value() == 2);  // exact below five samples
   CHECK_THROWS_AS(hft::P2Quantile(1.0), std::invalid_argument);
+}
+
+TEST_CASE("StreamingMedian, SlidingMedian, P2Quantile lifecycle contract", "[median][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::StreamingMedian, Copy::Yes, Move::DestroyOrAssign>());
+  STATIC_REQUIRE(copy_move_is<hft::SlidingMedian, Copy::No, Move::DestroyOrAssign>());
+  STATIC_REQUIRE(copy_move_is<hft::P2Quantile, Copy::Yes, Move::Usable>());
+  moved_from_destroy_or_assign<hft::SlidingMedian>([] { return hft::SlidingMedian(3); },
+                                                   [](hft::SlidingMedian& m) {
+                                                     for (double x : {1.0, 2.0, 3.0, 4.0}) (void)m.add(x);
+                                                     REQUIRE(m.median() == 3.0);
+                                                   });
+  hft::SlidingMedian one(1);  // limit: window 1
+  CHECK(one.add(5) == 5.0);
+  CHECK(one.add(-1) == -1.0);
+  CHECK_THROWS_AS(hft::SlidingMedian(0), std::invalid_argument);
 }

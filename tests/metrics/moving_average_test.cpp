@@ -5,6 +5,7 @@
 #include <random>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 
 TEST_CASE("SMA equals a naive mean of the last N, over a long stream with an offset", "[ma]") {
   hft::SimpleMovingAverage sma(50);
@@ -34,4 +35,19 @@ TEST_CASE("EMA by alpha and by half-life", "[ma]") {
   CHECK(h.add(0, 3'000) == Approx(87.5));      // no time passed: no weight
   CHECK_THROWS_AS(hft::ExponentialMovingAverage::with_alpha(0), std::invalid_argument);
   CHECK_THROWS_AS(hft::ExponentialMovingAverage::with_half_life(0), std::invalid_argument);
+}
+
+TEST_CASE("SimpleMovingAverage and ExponentialMovingAverage lifecycle contract", "[sma][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::SimpleMovingAverage, Copy::No, Move::DestroyOrAssign>());
+  STATIC_REQUIRE(copy_move_is<hft::ExponentialMovingAverage, Copy::Yes, Move::Usable>());
+  moved_from_destroy_or_assign<hft::SimpleMovingAverage>([] { return hft::SimpleMovingAverage(2); },
+                                                         [](hft::SimpleMovingAverage& s) {
+                                                           (void)s.add(1);
+                                                           (void)s.add(3);
+                                                           REQUIRE(s.add(5) == 4.0);
+                                                         });
+  hft::SimpleMovingAverage one(1);  // limit: n = 1
+  CHECK(one.add(7) == 7.0);
+  CHECK(one.add(9) == 9.0);
 }

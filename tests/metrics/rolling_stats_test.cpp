@@ -6,6 +6,7 @@
 #include <random>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 #include "hft/core/clock.hpp"
 
@@ -97,4 +98,29 @@ TEST_CASE("without extremes: the same mean and variance, min/max are NaN", "[rol
     REQUIRE(a.variance() == b.variance());
   }
   CHECK(std::isnan(b.min()));
+}
+
+TEST_CASE("RollingStats lifecycle contract: move-only; limits of 1", "[rolling][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::RollingStats, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::RollingStats>([] { return hft::RollingStats::count_window(2); },
+                                                  [](hft::RollingStats& r) {
+                                                    r.add(1);
+                                                    r.add(3);
+                                                    r.add(5);
+                                                    REQUIRE(r.mean() == 4.0);
+                                                    REQUIRE(r.count() == 2);
+                                                  });
+  auto one = hft::RollingStats::count_window(1);
+  one.add(4);
+  one.add(6);
+  CHECK(one.mean() == 6.0);
+  CHECK(one.variance() == 0.0);
+  CHECK_THROWS_AS(hft::RollingStats::count_window(0), std::invalid_argument);
+  CHECK_THROWS_AS(hft::RollingStats::time_window(0, 4), std::invalid_argument);
+  auto t = hft::RollingStats::time_window(1, 1);  // 1 ns window, 1 sample
+  t.add(1, 10);
+  t.add(2, 11);
+  CHECK(t.count() == 1);
+  CHECK(t.mean() == 2.0);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 
 using hft::MdType;
 
@@ -72,4 +73,14 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
   CHECK(back == msgs);
   std::remove(path.c_str());
   CHECK_THROWS_AS(hft::MarketDataGenerator::read_file("/nonexistent/file"), std::runtime_error);
+}
+
+TEST_CASE("MarketDataGenerator lifecycle contract: move-only; a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::MarketDataGenerator, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::MarketDataGenerator>([] { return hft::MarketDataGenerator(42); },
+                                                         [](hft::MarketDataGenerator& g) {
+                                                           for (int i = 0; i < 100; ++i) (void)g.next();
+                                                           REQUIRE(g.book().order_count() > 0);
+                                                         });
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 
 using hft::Fill;
@@ -168,4 +169,26 @@ TEST_CASE("matching equals a naive price-time matcher on random order flow", "[m
     if (r.resting.value() > 0) live.push_back(id);
     REQUIRE(m.order_count() == naive.book.size());
   }
+}
+
+TEST_CASE("MatchingEngine lifecycle contract: move-only; a moved-from engine may be assigned and reused", "[matching][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::MatchingEngine, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::MatchingEngine>(
+      [] {
+        hft::MatchingEngine e(16, 8);
+        hft::Fill fills[4];
+        (void)e.submit(hft::NewOrder{hft::OrderId(1), hft::Side::Sell, hft::OrderType::Limit,
+                                     hft::TimeInForce::GoodTillCancel, hft::Price::from_ticks(100), hft::Qty(5)},
+                       fills);
+        return e;
+      },
+      [](hft::MatchingEngine& e) {
+        hft::Fill fills[4];
+        const auto r = e.submit(hft::NewOrder{hft::OrderId(77), hft::Side::Buy, hft::OrderType::Limit,
+                                              hft::TimeInForce::ImmediateOrCancel, hft::Price::from_ticks(100),
+                                              hft::Qty(1)},
+                                fills);
+        REQUIRE(r.fills == 1);
+      });
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 
 using hft::Level;
@@ -154,4 +155,25 @@ TEST_CASE("OrderBookL2 depth limit: keeps the best max_levels, drops the worst, 
   REQUIRE(strict.add(Side::Sell, Price::from_ticks(6), Qty(1)).ok());
   CHECK(strict.add(Side::Sell, Price::from_ticks(4), Qty(1)).error == hft::BookError::DepthFull);
   CHECK(strict.best_ask()->price == Price::from_ticks(5));
+}
+
+TEST_CASE("OrderBookL2 lifecycle contract: move-only; a moved-from book may be assigned and reused", "[l2][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::OrderBookL2, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::OrderBookL2>(
+      [] {
+        hft::OrderBookL2 b(4);
+        (void)b.add(hft::Side::Buy, hft::Price::from_ticks(100), hft::Qty(5));
+        return b;
+      },
+      [](hft::OrderBookL2& b) {
+        REQUIRE(b.add(hft::Side::Sell, hft::Price::from_ticks(101), hft::Qty(1)).ok());
+        REQUIRE(b.best_bid().has_value());
+        REQUIRE(b.reduce(hft::Side::Sell, hft::Price::from_ticks(101), hft::Qty(1)).ok());
+      });
+  hft::OrderBookL2 one(1);  // limit: one level per side
+  CHECK(one.add(hft::Side::Buy, hft::Price::from_ticks(10), hft::Qty(1)).ok());
+  CHECK(one.add(hft::Side::Buy, hft::Price::from_ticks(11), hft::Qty(1)).ok());  // better: the worst drops
+  CHECK(one.level_count(hft::Side::Buy) == 1);
+  CHECK(one.best_bid()->price == hft::Price::from_ticks(11));
 }

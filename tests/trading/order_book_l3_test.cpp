@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "../support/scale.hpp"
 #include "hft/trading/market_data_generator.hpp"
 
@@ -131,4 +132,24 @@ TEST_CASE("OrderBookL3 replace moves the order; a full table or view refuses cle
   CHECK(book.l2().best_bid()->price == Price::from_ticks(97));
   book.clear();
   CHECK(book.order_count() == 0);
+}
+
+TEST_CASE("OrderBookL3 lifecycle contract: move-only; a moved-from book may be assigned and reused", "[l3][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<OrderBookL3, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<OrderBookL3>(
+      [] {
+        OrderBookL3 b(8, 4);
+        (void)b.add_order(OrderId(1), Side::Buy, Price::from_ticks(100), Qty(5));
+        return b;
+      },
+      [](OrderBookL3& b) {
+        REQUIRE(b.add_order(OrderId(99), Side::Sell, Price::from_ticks(105), Qty(2)).ok());
+        REQUIRE(b.find(OrderId(99)) != nullptr);
+        REQUIRE(b.delete_order(OrderId(99)).ok());
+      });
+  OrderBookL3 one(1, 1);  // limits: one order, one level
+  CHECK(one.add_order(OrderId(1), Side::Buy, Price::from_ticks(10), Qty(1)).ok());
+  CHECK(one.add_order(OrderId(2), Side::Buy, Price::from_ticks(10), Qty(1)).error == hft::BookError::OrderTableFull);
+  CHECK_THROWS_AS(OrderBookL3(0), std::invalid_argument);
 }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "../support/catch.hpp"
+#include "../support/contract.hpp"
 #include "hft/core/clock.hpp"
 
 using hft::Price;
@@ -54,4 +55,28 @@ TEST_CASE("per-symbol VWAP table is bounded", "[vwap]") {
   CHECK(t.find(hft::Symbol::of("AAPL"))->value()->ticks() == 20);
   CHECK(t.find(hft::Symbol::of("GOOG")) == nullptr);
   CHECK(t.size() == 2);
+}
+
+TEST_CASE("Vwap, WindowedVwap, VwapTable lifecycle contract", "[vwap][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<hft::Vwap, Copy::Yes, Move::Usable>());
+  STATIC_REQUIRE(copy_move_is<hft::WindowedVwap, Copy::No, Move::DestroyOrAssign>());
+  STATIC_REQUIRE(copy_move_is<hft::VwapTable, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<hft::WindowedVwap>([] { return hft::WindowedVwap(1'000, 4); },
+                                                  [](hft::WindowedVwap& w) {
+                                                    REQUIRE(w.add(hft::Price::from_ticks(10), hft::Qty(1), 5));
+                                                    REQUIRE(w.value().has_value());
+                                                  });
+  moved_from_destroy_or_assign<hft::VwapTable>([] { return hft::VwapTable(2); },
+                                               [](hft::VwapTable& t) {
+                                                 REQUIRE(t.add(hft::Symbol::of("AAPL"), hft::Price::from_ticks(10), hft::Qty(1)));
+                                                 REQUIRE(t.find(hft::Symbol::of("AAPL")) != nullptr);
+                                               });
+  CHECK_THROWS_AS(hft::WindowedVwap(0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(hft::WindowedVwap(1, 0), std::invalid_argument);
+  hft::WindowedVwap one(1'000, 1);  // limit: one trade kept
+  CHECK(one.add(hft::Price::from_ticks(10), hft::Qty(1), 0));
+  CHECK(one.add(hft::Price::from_ticks(20), hft::Qty(1), 1));
+  CHECK(one.evicted_early() == 1);
+  CHECK(one.value() == hft::Price::from_ticks(20));
 }

@@ -13,6 +13,7 @@
 // Progress: every operation is wait-free; expected O(1), worst case O(capacity) probes.
 // Complexity: 16 bytes per table entry, 2 x round_up_pow2(max_keys) entries, allocated
 //   in the constructor; nothing afterwards.
+// Lifecycle: movable, not copyable; a moved-from index may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>

@@ -19,6 +19,8 @@
 //   snapshot[j] for i < j holds whenever the pipeline guarantees it. (On x86 a release
 //   RMW costs the same as a relaxed one.) Counter::add is relaxed: a lone statistic.
 // Complexity: add O(1); snapshot O(counters); line() O(counters) and allocates.
+// Lifecycle: Counter is neither copyable nor movable; CounterGroup is movable, not
+//   copyable, and a moved-from group may only be assigned to or destroyed.
 #pragma once
 
 #include <atomic>

@@ -17,16 +17,22 @@
 //   Writer::record*(): only the thread that owns that Writer (one thread at a time per
 //     Writer; hand a Writer over only through synchronisation).
 //   collect_interval(): any thread; concurrent calls are serialised by a mutex.
-// Progress: Writer::record* is wait-free (two atomic fetch_adds plus a LatencyHistogram
-//   record; no loop, no lock). collect_interval blocks only while a writer is inside a
-//   record call (bounded, a few ns unless that writer is preempted mid-record).
+// Progress: Writer::record is wait-free and O(1) (two atomic fetch_adds plus a
+//   LatencyHistogram record; no loop, no lock). Writer::record_corrected is wait-free but
+//   O(v / expected_interval): it records the back-filled samples in a loop, inside one
+//   phase. collect_interval blocks only while a writer is inside a record call (bounded,
+//   a few ns for record; for record_corrected, the length of its loop; longer if that
+//   writer is preempted mid-record).
 // Memory ordering: a writer's record is bracketed by fetch_add(acquire) on its start
 //   epoch and fetch_add(release) on the end epoch of the phase it saw. The reader's
 //   exchange(acq_rel) of the start epoch publishes its reset of the idle histogram to
 //   every later record; its acquire load of the old phase's end epoch, once equal to the
 //   start epoch it swapped out, makes every record of the old phase visible before the
 //   merge. Everything is std::atomic, so ThreadSanitizer checks it.
-// Complexity: record O(1). collect_interval O(writers x occupied span of each histogram).
+// Complexity: record O(1); record_corrected O(v / expected_interval). collect_interval
+//   O(writers x occupied span of each histogram).
+// Lifecycle: IntervalRecorder is not copyable or movable (Writers point into it); a Writer
+//   is a copyable handle that must not outlive its recorder.
 // Memory: 2 x max_writers histograms, allocated by the constructor; nothing afterwards.
 #pragma once
 
@@ -78,6 +84,7 @@ class IntervalRecorder {
     }
     /// Owner thread only. HdrHistogram's coordinated-omission correction (see
     /// LatencyHistogram::record_corrected); the back-filled samples land in one interval.
+    /// Wait-free but O(v / expected_interval): not a hot-path call for large ratios.
     void record_corrected(std::uint64_t v, std::uint64_t expected_interval) noexcept {
       const std::int64_t epoch = slot_->start_epoch.fetch_add(1, std::memory_order_acquire);  // as in record()
       const bool odd = epoch < 0;

@@ -35,6 +35,8 @@
 //   is one unsigned compare covering both directions; out-of-range values are clamped
 //   and counted instead of rejected (HdrHistogram_c returns false and drops them);
 //   no auto-resize, no atomic variant (see IntervalRecorder for concurrency).
+// Lifecycle: copyable (an independent histogram with the same counts) and movable; a
+//   moved-from histogram may only be assigned to or destroyed.
 #pragma once
 
 #include <algorithm>

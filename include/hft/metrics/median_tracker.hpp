@@ -20,6 +20,8 @@
 // When to use: medians of latencies, spreads, trade sizes per tick. When not: many
 //   quantiles of a latency distribution (LatencyHistogram), means (RollingStats).
 // Thread-safety contract: one thread at a time. Progress: wait-free.
+// Lifecycle: StreamingMedian and P2Quantile are copyable values; SlidingMedian is movable,
+//   not copyable. Every moved-from one may only be assigned to or destroyed.
 #pragma once
 
 #include <algorithm>

@@ -11,6 +11,8 @@
 //   extremes (RollingStats), medians (MedianTracker).
 // Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
 // Memory: SMA N doubles (constructor); EMA none.
+// Lifecycle: ExponentialMovingAverage is a copyable value; SimpleMovingAverage is movable,
+//   not copyable, and a moved-from one may only be assigned to or destroyed.
 #pragma once
 
 #include <cmath>

@@ -16,6 +16,8 @@
 //   sample leaves early; evicted_early() counts those.
 // Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
 // Memory: capacity x 32 bytes, allocated in the constructor.
+// Lifecycle: movable, not copyable; a moved-from RollingStats may only be assigned to or
+//   destroyed.
 #pragma once
 
 #include <cmath>

@@ -15,6 +15,8 @@
 // Thread-safety contract: one thread at a time. Progress: wait-free per message apart from
 //   the sweep's bounded scan. Memory: an OrderBookL3 for 4 x target_live_orders, plus an
 //   id -> position table that grows with the ids issued: generate before you time.
+// Lifecycle: movable, not copyable; a moved-from generator may only be assigned to or
+//   destroyed.
 #pragma once
 
 #include <algorithm>

@@ -20,6 +20,7 @@
 // Thread-safety contract: one thread at a time. Progress: wait-free (bounded by the
 //   fills produced and the levels crossed). Complexity: O(levels crossed + fills) per
 //   order, O(distance from touch) to rest or cancel.
+// Lifecycle: movable, not copyable; a moved-from engine may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>

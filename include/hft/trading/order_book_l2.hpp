@@ -32,6 +32,7 @@
 // Progress: wait-free. Complexity: best/spread/mid O(1); update O(d) where d is the
 //   distance in levels from the touch (typically a few); memory 16 B x 2 x max_levels.
 //   Bids are stored by price and asks by negated price, so one comparison serves both sides.
+// Lifecycle: movable, not copyable; a moved-from book may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>

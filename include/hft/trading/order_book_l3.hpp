@@ -13,6 +13,7 @@
 // Complexity: O(1) expected per message for the id lookup, plus the L2 update (a few
 //   levels from the touch). Memory: max_orders x 24 B records + the index (32 B x
 //   max_orders) + the L2 view; all allocated in the constructor.
+// Lifecycle: movable, not copyable; a moved-from book may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>

@@ -14,6 +14,7 @@
 //   ticks, has more decimals than the tick, is negative, or overflows is rejected.
 // Thread-safety contract: values; no shared state.
 // Progress: not applicable (plain values). Complexity: O(1); text conversion O(length).
+// Lifecycle: plain values (trivially copyable).
 #pragma once
 
 #include <algorithm>

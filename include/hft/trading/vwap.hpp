@@ -12,6 +12,8 @@
 //   feed. When not: time-weighted prices (TWAP), or floating-point pipelines that already
 //   lost exactness upstream.
 // Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
+// Lifecycle: Vwap is a copyable value; WindowedVwap and VwapTable are movable, not
+//   copyable, and a moved-from one may only be assigned to or destroyed.
 #pragma once
 
 #include <cstddef>
