@@ -337,3 +337,36 @@ TEST_CASE("MpscQueue lifecycle contract: not copyable or movable; the smallest r
   CHECK(q.try_push(3));
   CHECK(q.size() == 2);
 }
+
+namespace {
+// Construction blocks until `release`: a producer "preempted" between claim and publish.
+struct Gated {
+  static inline std::atomic<bool> release{false};
+  static inline std::atomic<int> constructing{0};
+  int v;
+  explicit Gated(int x, bool wait) : v(x) {
+    if (wait) {
+      constructing.fetch_add(1);
+      while (!release.load()) std::this_thread::yield();
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("MpscQueue: a producer stalled between claim and publish holds back later items; the consumer never waits",
+          "[mpsc][progress]") {
+  MpscQueue<Gated> q(8);
+  Gated::release = false;
+  std::thread slow([&] { (void)q.try_emplace(1, true); });  // claims position 0, then stalls
+  while (Gated::constructing.load() == 0) std::this_thread::yield();
+  REQUIRE(q.try_emplace(2, false));  // position 1, published
+  CHECK(q.size() == 2);
+  for (int i = 0; i < 1000; ++i) CHECK(q.front() == nullptr);  // returns at once, every time
+  Gated::release = true;
+  slow.join();
+  REQUIRE(q.front() != nullptr);
+  CHECK(q.front()->v == 1);  // claim order: the stalled one first
+  q.pop();
+  CHECK(q.front()->v == 2);
+  q.pop();
+}

@@ -344,3 +344,25 @@ TEST_CASE("SpscQueue lifecycle contract: not copyable or movable; capacity 1; a 
   q.pop();
   CHECK(q.empty());
 }
+
+TEST_CASE("SpscQueue: consumer calls never wait for a producer stalled inside a push", "[spsc][progress]") {
+  struct Gated {
+    std::atomic<bool>* release;
+    explicit Gated(std::atomic<bool>* r, std::atomic<bool>* started) : release(r) {
+      started->store(true);
+      while (!release->load()) std::this_thread::yield();
+    }
+  };
+  SpscQueue<Gated> q(4);
+  std::atomic<bool> release{false}, started{false};
+  std::thread producer([&] { (void)q.try_emplace(&release, &started); });
+  while (!started.load()) std::this_thread::yield();
+  for (int i = 0; i < 1000; ++i) {
+    CHECK(q.front() == nullptr);  // nothing published: returns at once
+    CHECK(q.consume([](Gated&) {}) == 0);
+  }
+  release = true;
+  producer.join();
+  CHECK(q.front() != nullptr);
+  q.pop();
+}

@@ -53,7 +53,10 @@ inline void before_allocation() {
 
 #if !defined(HFT_TEST_ASAN) && !defined(HFT_TEST_TSAN)
 #define HFT_TEST_COUNTS_NEW 1
-void* operator new(std::size_t n) {
+// noinline throughout: once inlined, GCC pairs the malloc/aligned_alloc inside with the
+// operator delete of a delete-expression and warns (-Wmismatched-new-delete), although
+// every operator delete here does call free().
+__attribute__((noinline)) void* operator new(std::size_t n) {
   hft::test::detail::before_allocation();
   if (void* p = std::malloc(n ? n : 1)) {
     hft::test::g_live_blocks.fetch_add(1, std::memory_order_relaxed);
@@ -61,7 +64,7 @@ void* operator new(std::size_t n) {
   }
   throw std::bad_alloc();
 }
-void* operator new(std::size_t n, std::align_val_t a) {
+__attribute__((noinline)) void* operator new(std::size_t n, std::align_val_t a) {
   hft::test::detail::before_allocation();
   const auto align = static_cast<std::size_t>(a);
   const std::size_t size = (n + align - 1) / align * align;  // aligned_alloc wants a multiple
@@ -71,8 +74,6 @@ void* operator new(std::size_t n, std::align_val_t a) {
   }
   throw std::bad_alloc();
 }
-// noinline: once inlined into a delete-expression, GCC pairs free() with operator new and
-// warns (-Wmismatched-new-delete), although this operator new does call malloc.
 __attribute__((noinline)) void operator delete(void* p) noexcept {
   if (p) hft::test::g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
   std::free(p);
