@@ -232,37 +232,30 @@ TEST_CASE("multi-producer + blocking strategy: a claimed, unpublished slot makes
   CHECK(h.seen == std::vector<std::int64_t>{42});
 }
 
+namespace {
+// Runs a consumer with wait strategy `w` idle for 30 ms, then one event; returns its timeouts.
+template <class W>
+int timeouts_while_idle(W w) {
+  using R = RingBuffer<std::int64_t, ProducerType::Single, W>;
+  R rb(8, std::move(w));
+  Recorder h;
+  BatchEventProcessor p(rb, SequenceBarrier<typename R::sequencer_type>(rb.sequencer(), {}), h);
+  std::thread t([&] { p.run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  publish_n(rb, 1);
+  wait_until(h.last, 0);
+  p.halt();
+  t.join();
+  REQUIRE(h.seen.size() == 1);
+  return h.timeouts;
+}
+}  // namespace
+
 TEST_CASE("a timeout of nanoseconds::max() means no timeout, for both timed strategies", "[disruptor][wait][regression]") {
-  {
-    using TRing = RingBuffer<std::int64_t, ProducerType::Single, BlockingWaitStrategy>;
-    TRing rb(8, BlockingWaitStrategy(std::chrono::nanoseconds::max()));
-    Recorder h;
-    BatchEventProcessor p(rb, SequenceBarrier<TRing::sequencer_type>(rb.sequencer(), {}), h);
-    std::thread t([&] { p.run(); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    publish_n(rb, 1);
-    wait_until(h.last, 0);
-    p.halt();
-    t.join();
-    CHECK(h.timeouts == 0);
-    CHECK(h.seen.size() == 1);
-  }
-  {
-    using BRing = RingBuffer<std::int64_t, ProducerType::Single, BackoffWaitStrategy>;
-    BackoffWaitStrategy w;
-    w.timeout = std::chrono::nanoseconds::max();
-    BRing rb(8, w);
-    Recorder h;
-    BatchEventProcessor p(rb, SequenceBarrier<BRing::sequencer_type>(rb.sequencer(), {}), h);
-    std::thread t([&] { p.run(); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    publish_n(rb, 1);
-    wait_until(h.last, 0);
-    p.halt();
-    t.join();
-    CHECK(h.timeouts == 0);
-    CHECK(h.seen.size() == 1);
-  }
+  CHECK(timeouts_while_idle(BlockingWaitStrategy(std::chrono::nanoseconds::max())) == 0);
+  BackoffWaitStrategy w;
+  w.timeout = std::chrono::nanoseconds::max();
+  CHECK(timeouts_while_idle(w) == 0);
 }
 
 TEST_CASE("EventPoller: a claimed but unpublished multi-producer slot is Idle, not Gating", "[disruptor][poller][regression]") {
