@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Model-checks FamilyScheduler's completion protocol with spin (Debian package `spin`):
-# docs/scheduling/family_scheduler.pml for 2 workers, 2 and 3 tasks, slices 1 and 2. The
+# docs/scheduling/family_scheduler.pml for 2 workers, 2, 3 and 4 tasks, slices 1, 2 and 3. The
 # correct model must verify with no errors; the -DBROKEN mutation must be caught, which
 # shows the checks can fail.
 set -euo pipefail
@@ -24,8 +24,8 @@ verify() {  # verify <defines...>; prints spin's summary line, returns pan's err
 }
 
 fail=0
-for nt in 2 3; do
-  for slice in 1 2; do
+for nt in 2 3 4; do
+  for slice in 1 2 3; do
     if ! verify -DNT=$nt -DW=2 -DSLICE=$slice; then
       echo "FAIL: the FamilyScheduler model has a violation (NT=$nt SLICE=$slice)" >&2
       cat out.txt >&2

@@ -13,8 +13,11 @@
  *  - no lost wake-up: the dispatcher's final step waits until all NT tasks have run; if a
  *    wake-up were lost it would block forever and spin reports an invalid end state.
  *
- * -DBROKEN splits the worker's fetch_sub into a load and a store (a non-atomic "count--",
- * the classic lost-update race); spin must then find a violation. scripts/check-model.sh
+ * The worker reads the count once, runs that many tasks (at most its slice), and subtracts
+ * them with one fetch_sub, as run_slice() does.
+ *
+ * -DBROKEN splits the worker's fetch_sub into a load and a store (a non-atomic
+ * "count -= batch", the classic lost-update race); spin must then find a violation. scripts/check-model.sh
  * runs both and fails unless the correct model passes and the broken one fails.
  */
 #ifndef NT
@@ -67,37 +70,51 @@ active proctype Dispatcher() {
 }
 
 active [W] proctype Worker() {
-  byte t, ran, prev;
+  byte t, ran, prev, pending, batch, k;
 end:
   do
   :: jobs?_ ->
      atomic { holders++; assert(holders == 1) }  /* no double dispatch */
      ran = 0;
+     pending = count;                /* load(acquire): how many are linked */
+     assert(pending >= 1);           /* the token holder always has one */
      do
      :: true ->
-        assert(qhead < qtail);       /* count > 0 guarantees a linked task */
-        t = qbuf[qhead];
-        assert(t == last_done + 1);  /* FIFO, exactly once */
-        last_done = t;
-        qhead++;
-        ran++;
+        /* run min(pending, SLICE - ran) tasks, then subtract them all at once */
+        if
+        :: pending < SLICE - ran -> batch = pending
+        :: else -> batch = SLICE - ran
+        fi;
+        k = 0;
+        do
+        :: k == batch -> break
+        :: k < batch ->
+           assert(qhead < qtail);       /* counted tasks are linked */
+           t = qbuf[qhead];
+           assert(t == last_done + 1);  /* FIFO, exactly once */
+           last_done = t;
+           qhead++;
+           k++
+        od;
+        ran = ran + batch;
 #ifdef BROKEN
         prev = count;                /* load ...                    */
-        count = prev - 1;            /* ... store: not one RMW      */
+        count = prev - batch;        /* ... store: not one RMW      */
         if
-        :: prev == 1 -> holders--; break
+        :: prev == batch -> holders--; break
         :: else -> skip
         fi;
 #else
-        d_step {                     /* fetch_sub(1, acq_rel); at 0 the token is gone */
-          prev = count; count--;
-          if :: prev == 1 -> holders-- :: else -> skip fi
+        d_step {                     /* fetch_sub(batch, acq_rel); at 0 the token is gone */
+          prev = count; count = count - batch;
+          if :: prev == batch -> holders-- :: else -> skip fi
         }
         if
-        :: prev == 1 -> break
+        :: prev == batch -> break
         :: else -> skip
         fi;
 #endif
+        pending = prev - batch;      /* what arrived meanwhile: linked, by the acquire */
         if
         :: ran == SLICE -> holders--; jobs!1; break  /* back of the line */
         :: else -> skip

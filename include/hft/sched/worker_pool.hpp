@@ -9,14 +9,24 @@
 //   of outstanding jobs has a known bound (the ring's capacity). When not: jobs that
 //   allocate captured state (std::function-style), unbounded job counts, or work that
 //   must run on a particular thread.
-// Waiting: a worker with nothing to do spins `spin_iterations` times (cpu_relax), then
-//   sleeps on a futex (std::atomic::wait). The default spin is short, so on a machine with
-//   fewer cores than busy threads (this project's 2-core CI VM) idle workers give their
-//   core back; set spin_iterations high and pin the threads on a dedicated machine.
-// How it differs from a mutex + condition_variable pool: no lock on either side; a
-//   producer pays one uncontended RMW to learn whether anyone sleeps and makes the
-//   futex system call only then. The ring is Dmitry Vyukov's bounded MPMC design (a
-//   sequence number per cell; producers and consumers each claim positions by CAS).
+// Waiting: a worker with nothing to do spins, then sleeps on a futex (std::atomic::wait).
+//   - At most `max_spinners` workers (default 1) spin at a time; the others go straight to
+//     sleep. So idle workers never take more than that many cores from the threads that
+//     feed them (on this project's 2-core VM, a dispatcher and two workers share 2 cores).
+//   - The spin lasts `spin_iterations` cpu_relax() calls; the default (kAutoSpin) is the
+//     machine's measured wake-up cost (hft::wake_cost(): ~70 us on this VM, a few us on
+//     bare metal), which bounds an idle worker's waste at twice the optimum.
+//   - execute() wakes a sleeper only when no worker is spinning (a spinner will take the
+//     job), and the waker takes that sleeper off the count before the system call, so the
+//     next job does not wake it again while it is still getting a CPU (on a VM that takes
+//     ~70 us: a producer at 20 M jobs/s used to make a thousand futex calls per wake-up).
+//     A worker that finds work while jobs are still queued wakes the next sleeper itself (a
+//     wake-up chain), so a burst still reaches every worker.
+// How it differs from a mutex + condition_variable pool: no lock on either side; when no
+//   one sleeps, a producer pays one store (seq_cst) and two loads, and it makes the futex
+//   system call only for a sleeper nobody else is waking. The ring is Dmitry Vyukov's
+//   bounded MPMC design (a sequence number per cell; producers and consumers each claim
+//   positions by CAS).
 // Thread-safety contract: execute(): any thread, including workers. stop(): any thread
 //   but a worker, any number of times (the first call does the work; the destructor calls
 //   it). The job's operator() runs on a worker thread.
@@ -45,6 +55,7 @@
 #include "hft/core/cache.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/core/thread.hpp"
+#include "hft/core/wake_cost.hpp"
 
 namespace hft {
 
@@ -76,8 +87,10 @@ class MpmcRing {
       if (diff == 0) {
         if (tail_.value.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           c.value = v;
-          // Release pairs with the consumer's acquire load of seq: publishes c.value.
-          c.seq.store(pos + 1, std::memory_order_release);
+          // Release pairs with the consumer's acquire load of seq: publishes c.value. Seq_cst
+          // also orders it before WorkerPool::execute's loads of the waiter counts (the
+          // Dekker pair with a worker going to sleep; see WorkerPool).
+          c.seq.store(pos + 1, std::memory_order_seq_cst);
           return true;
         }
       } else if (diff < 0) {
@@ -88,12 +101,15 @@ class MpmcRing {
     }
   }
 
+  // Order: acquire normally; seq_cst for a worker's re-check before it sleeps (it pairs
+  // with try_push's seq_cst store: see WorkerPool).
+  template <std::memory_order Order = std::memory_order_acquire>
   [[nodiscard]] bool try_pop(T& out) noexcept {
     std::size_t pos = head_.value.load(std::memory_order_relaxed);
     for (;;) {
       Cell& c = cells_[pos & mask_];
       // Acquire pairs with the producer's release store of pos + 1 in try_push.
-      const std::size_t seq = c.seq.load(std::memory_order_acquire);
+      const std::size_t seq = c.seq.load(Order);
       const auto diff = static_cast<std::ptrdiff_t>(seq - (pos + 1));
       if (diff == 0) {
         if (head_.value.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
@@ -110,10 +126,17 @@ class MpmcRing {
     }
   }
 
+  /// A hint: whether a job seemed queued at the time of the call (two relaxed loads).
+  [[nodiscard]] bool maybe_nonempty() const noexcept {
+    return tail_.value.load(std::memory_order_relaxed) != head_.value.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
  private:
-  struct Cell {
+  // One cell per 64-byte line: with packed cells, a producer filling cell k + 1 and the
+  // consumer freeing cell k write the same line, and a near-empty ring (the usual case:
+  // a worker right behind its dispatcher) pays a line transfer per job for that alone.
+  struct alignas(64) Cell {
     std::atomic<std::size_t> seq{0};
     T value{};
   };
@@ -126,11 +149,13 @@ class MpmcRing {
 }  // namespace detail
 
 struct WorkerPoolConfig {
+  static constexpr unsigned kAutoSpin = ~0u;  // spin as long as this machine's wake-up costs
   unsigned threads = 2;
   std::size_t queue_capacity = 1u << 16;  // power of two; bound on outstanding jobs
-  unsigned spin_iterations = 256;         // cpu_relax rounds before a worker sleeps
+  unsigned spin_iterations = kAutoSpin;   // cpu_relax rounds before a worker sleeps
   std::vector<int> cpus;                  // optional: worker i pinned to cpus[i % size]
   std::string name = "hft-worker";        // thread name prefix (visible in top/perf)
+  unsigned max_spinners = 1;              // idle workers spinning at once (0: never spin)
 };
 
 template <class Job>
@@ -144,7 +169,10 @@ class WorkerPool {
   /// capacity that is not a power of two >= 2, or a name whose thread names would exceed
   /// Linux's 15 bytes; std::system_error if a thread cannot be started, after stopping and
   /// joining the ones already running (so a failed constructor never std::terminates).
-  explicit WorkerPool(const WorkerPoolConfig& cfg) : cfg_(validate(cfg)), ring_(cfg.queue_capacity) {
+  explicit WorkerPool(const WorkerPoolConfig& cfg)
+      : cfg_(validate(cfg)),
+        spin_(cfg.spin_iterations == WorkerPoolConfig::kAutoSpin ? wake_cost().spin_iterations() : cfg.spin_iterations),
+        ring_(cfg.queue_capacity) {
     threads_.reserve(cfg.threads);
     try {
       for (unsigned i = 0; i < cfg.threads; ++i) {
@@ -165,12 +193,7 @@ class WorkerPool {
   void execute(const Job& job) noexcept {
     HFT_ASSERT(!joined_.load(std::memory_order_relaxed), "WorkerPool::execute after stop() returned");
     while (!ring_.try_push(job)) std::this_thread::yield();  // only when mis-sized: see header
-    // The RMW (not a load) is what makes sleeping safe without a fence: it and the
-    // sleeper's fetch_add on sleepers_ are ordered in one modification order, so either the
-    // sleeper's later re-check of the ring sees this job (it acquired our release) or this
-    // RMW sees the sleeper counted and we wake it.
-    // Pairs with the sleeper's acq_rel fetch_add(1) in worker_main().
-    if (sleepers_.value.fetch_add(0, std::memory_order_acq_rel) != 0) wake_one();
+    wake_if_needed();
   }
 
   /// Stops the workers after they have run every job already queued (including jobs those
@@ -189,14 +212,36 @@ class WorkerPool {
   }
 
   [[nodiscard]] unsigned threads() const noexcept { return cfg_.threads; }
+  /// The spin budget in use (kAutoSpin resolved), in cpu_relax() calls.
+  [[nodiscard]] unsigned spin_iterations() const noexcept { return spin_; }
   /// Jobs run so far (relaxed; for statistics).
   [[nodiscard]] std::uint64_t jobs_run() const noexcept { return jobs_run_.value.load(std::memory_order_relaxed); }
 
  private:
-  void wake_one() noexcept {
-    // Release pairs with the sleeper's acquire load of epoch_ before it waits.
+  // After a push (seq_cst, in the ring): wakes a sleeper if no spinner will take the job.
+  // Dekker pair with worker_main(): a worker going to sleep increments sleepers_, then
+  // decrements spinners_, then re-checks the ring, all seq_cst. Either our loads see it
+  // (counted as a spinner or a sleeper) or its re-check sees our job.
+  void wake_if_needed() noexcept {
+    if (spinners_.value.load(std::memory_order_seq_cst) != 0) return;  // a spinner takes it
+    // Claim one sleeper: each registration is consumed once, by a waker here or by the
+    // sleeper itself when it leaves without sleeping (unregister()).
+    std::uint32_t n = sleepers_.value.load(std::memory_order_seq_cst);
+    while (n != 0 && !sleepers_.value.compare_exchange_weak(n, n - 1, std::memory_order_seq_cst)) {
+    }
+    if (n == 0) return;  // everyone is busy
+    // Release pairs with the sleeper's acquire load of epoch_ before it waits: a sleeper
+    // that read the old value either is in the futex (woken here) or returns at once.
     epoch_.value.fetch_add(1, std::memory_order_release);
     epoch_.value.notify_one();
+  }
+
+  // A registered sleeper that leaves without sleeping (it found a job, or stop()): gives its
+  // registration back unless a waker has taken it already.
+  void unregister() noexcept {
+    std::uint32_t n = sleepers_.value.load(std::memory_order_relaxed);
+    while (n != 0 && !sleepers_.value.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+    }
   }
 
   void worker_main(unsigned index) {
@@ -210,56 +255,79 @@ class WorkerPool {
     set_current_thread_name(cfg_.name + "-" + std::to_string(index));
     Job job{};
     std::uint64_t ran = 0;
+    // The runner holds one of the max_spinners places: it spins when idle, and while it
+    // holds the place producers count on it instead of waking sleepers. It keeps the place
+    // across jobs while nobody sleeps (nobody to wake: no RMW per job), and gives it up as
+    // soon as a job starts while someone sleeps, so a long job never hides work from them.
+    bool runner = false;
+    auto take = [&] {
+      // Relaxed: a hint; the Dekker pairs below decide.
+      if (runner && sleepers_.value.load(std::memory_order_relaxed) != 0) {
+        spinners_.value.fetch_sub(1, std::memory_order_seq_cst);  // producers may wake sleepers now
+        runner = false;
+        if (ring_.maybe_nonempty()) wake_if_needed();  // more queued: pass the wake-up on
+      }
+      job();
+      ++ran;
+    };
     for (;;) {
       if (ring_.try_pop(job)) {
-        job();
-        ++ran;
+        take();
         continue;
       }
-      bool got = false;
-      for (unsigned i = 0; i < cfg_.spin_iterations; ++i) {
-        cpu_relax();
-        if (ring_.try_pop(job)) {
-          got = true;
-          break;
+      // Idle. Become the runner if fewer than max_spinners are; seq_cst: see wake_if_needed().
+      if (!runner) {
+        if (spinners_.value.fetch_add(1, std::memory_order_seq_cst) < cfg_.max_spinners) {
+          runner = true;
+        } else {
+          spinners_.value.fetch_sub(1, std::memory_order_seq_cst);  // enough spinners: sleep
         }
-        // A long (busy-poll) spin must still notice stop(). Relaxed: the acquire load
-        // below decides; this only cuts the spin short.
-        if ((i & 1023u) == 1023u && stopping_.load(std::memory_order_relaxed)) break;
+      }
+      bool got = false;
+      if (runner) {
+        for (unsigned i = 0; i < spin_; ++i) {
+          cpu_relax();
+          if (ring_.try_pop(job)) {
+            got = true;
+            break;
+          }
+          // A long (busy-poll) spin must still notice stop(). Relaxed: the acquire load
+          // below decides; this only cuts the spin short.
+          if ((i & 1023u) == 1023u && stopping_.load(std::memory_order_relaxed)) break;
+        }
       }
       if (got) {
-        job();
-        ++ran;
+        take();
         continue;
       }
       jobs_run_.value.fetch_add(ran, std::memory_order_relaxed);
       ran = 0;
+      // Acquire pairs with wake_if_needed()/stop()'s release increment.
+      const std::uint32_t seen = epoch_.value.load(std::memory_order_acquire);
+      // seq_cst, in this order: see wake_if_needed(). After the re-check, a producer either
+      // saw us (as a spinner or a sleeper) or we see its job.
+      sleepers_.value.fetch_add(1, std::memory_order_seq_cst);
+      if (runner) {
+        spinners_.value.fetch_sub(1, std::memory_order_seq_cst);
+        runner = false;
+      }
+      const bool popped = ring_.template try_pop<std::memory_order_seq_cst>(job);
       // Acquire pairs with stop()'s release store: seeing it, the queue is final.
-      if (stopping_.load(std::memory_order_acquire)) {
-        if (ring_.try_pop(job)) {
-          job();
-          ++ran;
+      if (popped || stopping_.load(std::memory_order_acquire)) {
+        unregister();
+        if (popped) {
+          take();
+          continue;
+        }
+        if (ring_.try_pop(job)) {  // stopping: run what is left, then leave
+          take();
           continue;
         }
         return;
       }
-      // Acquire pairs with wake_one()/stop()'s release increment.
-      const std::uint32_t seen = epoch_.value.load(std::memory_order_acquire);
-      // acq_rel: see execute(). After this, a producer either sees us or we see its job.
-      sleepers_.value.fetch_add(1, std::memory_order_acq_rel);
-      const bool popped = ring_.try_pop(job);
-      // Acquire pairs with stop()'s release store.
-      if (popped || stopping_.load(std::memory_order_acquire)) {
-        sleepers_.value.fetch_sub(1, std::memory_order_relaxed);
-        if (popped) {
-          job();
-          ++ran;
-        }
-        continue;
-      }
-      // Returns once epoch_ != seen; acquire pairs with wake_one()/stop()'s release increment.
+      // Returns once epoch_ != seen; acquire pairs with wake_if_needed()/stop()'s release increment.
+      // No unregister(): the waker consumed our registration (or stop() ended everything).
       epoch_.value.wait(seen, std::memory_order_acquire);
-      sleepers_.value.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
@@ -275,7 +343,9 @@ class WorkerPool {
   }
 
   WorkerPoolConfig cfg_;
+  unsigned spin_;
   detail::MpmcRing<Job> ring_;
+  CachePadded<std::atomic<std::uint32_t>> spinners_{};
   CachePadded<std::atomic<std::uint32_t>> sleepers_{};
   CachePadded<std::atomic<std::uint32_t>> epoch_{};
   CachePadded<std::atomic<std::uint64_t>> jobs_run_{};
