@@ -9,11 +9,9 @@
 // connection), seq 1 for uncorrelated ACKs, BAD_MSG for every malformed line, echo equality.
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +31,7 @@
 #include <vector>
 
 #include "hft/metrics/latency_histogram.hpp"
+#include "net.hpp"
 #include "protocol.hpp"
 
 namespace mini_oms {
@@ -170,23 +169,6 @@ inline std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-inline int connect_to(const std::string& host, std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    throw std::runtime_error("connect to " + host + ":" + std::to_string(port) + " failed: " + std::strerror(errno));
-  }
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const int fl = ::fcntl(fd, F_GETFL, 0);
-  ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  return fd;
-}
-
 }  // namespace detail_lg
 
 /// Runs one scenario against host:port and verifies every reply.
@@ -247,7 +229,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   };
   std::vector<Conn> conns(nconn);
   for (unsigned c = 0; c < nconn; ++c) {
-    conns[c].fd = connect_to(cfg.host, cfg.port);
+    conns[c].fd = net::connect_tcp(cfg.host, cfg.port, true);
     for (std::size_t i = 0; i < per[c].size(); ++i) {
       if (per[c][i].dash) ++conns[c].dash_expected; else conns[c].by_id[per[c][i].id] = i;
     }
@@ -315,13 +297,13 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         ++res.replies;
         last_progress = t;
         if (cfg.echo) {
-          std::optional<std::uint64_t> id = parse_u64(line.substr(0, line.find(' ')));
-          const auto it = id ? k.by_id.find(*id) : k.by_id.end();
-          if (it == k.by_id.end() || per[c][it->second].line != line) {
+          // The echo floor answers every line, malformed ones included, in order.
+          if (k.replied >= per[c].size() || per[c][k.replied].line != line) {
             res.violation("echo mismatch: " + line.substr(0, 60));
+            ++k.replied;
             continue;
           }
-          Req& r = per[c][it->second];
+          Req& r = per[c][k.replied];
           r.reply_order = static_cast<int>(k.replied++);
           res.rtt.record(t - r.sent_ns);
           ++res.by_type["ECHO"];
@@ -407,20 +389,11 @@ inline LoadResult run_load(const LoadConfig& cfg) {
 class EchoServer {
  public:
   EchoServer() {
-    lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int one = 1;
-    ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = 0;
-    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd_, 128) != 0) {
-      throw std::runtime_error("echo server: bind/listen failed");
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    const net::Listener l = net::listen_tcp("127.0.0.1", 0, false, 128);
+    lfd_ = l.fd;
+    port_ = l.port;
     thread_ = std::thread([this] { run(); });
+    if (::pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_) != 0) cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
   }
   ~EchoServer() {
     stop_.store(true);
@@ -428,6 +401,12 @@ class EchoServer {
     ::close(lfd_);
   }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  /// CPU time its thread has used so far (ns).
+  [[nodiscard]] std::uint64_t cpu_ns() const {
+    timespec ts{};
+    if (::clock_gettime(cpu_clock_, &ts) != 0) return 0;
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  }
 
  private:
   void run() {
@@ -445,8 +424,7 @@ class EchoServer {
         if (fd == lfd_) {
           const int c = ::accept(lfd_, nullptr, nullptr);
           if (c < 0) continue;
-          const int one = 1;
-          ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          net::set_nodelay(c);
           ev.events = EPOLLIN;
           ev.data.fd = c;
           ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
@@ -471,6 +449,7 @@ class EchoServer {
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  clockid_t cpu_clock_{};
 };
 
 }  // namespace mini_oms

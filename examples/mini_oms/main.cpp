@@ -10,7 +10,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -59,6 +62,19 @@ bool server_option(Args& a, const std::string& flag, ServerConfig& c) {
   else if (flag == "--stats-interval-ms") c.stats_interval_ms = static_cast<std::uint32_t>(a.number(flag));
   else if (flag == "--log-sample") c.log_sample = static_cast<std::uint32_t>(a.number(flag));
   else if (flag == "--busy-spin") c.busy_spin = true;
+  else if (flag == "--dispatch") {
+    const std::string v = a.value(flag);
+    if (v == "auto") c.dispatch = mini_oms::DispatchMode::Auto;
+    else if (v == "ring") c.dispatch = mini_oms::DispatchMode::Ring;
+    else if (v == "inline") c.dispatch = mini_oms::DispatchMode::Inline;
+    else throw std::invalid_argument("--dispatch needs auto, ring or inline, got '" + v + "'");
+  } else if (flag == "--execute") {
+    const std::string v = a.value(flag);
+    if (v == "auto") c.execute = mini_oms::ExecuteMode::Auto;
+    else if (v == "pool") c.execute = mini_oms::ExecuteMode::Pool;
+    else if (v == "inline") c.execute = mini_oms::ExecuteMode::Inline;
+    else throw std::invalid_argument("--execute needs auto, pool or inline, got '" + v + "'");
+  } else if (flag == "--inline-max-us") c.inline_max_ns = static_cast<std::uint32_t>(a.number(flag) * 1000);
   else if (flag == "--cpus") {
     std::stringstream ss(a.value(flag));
     std::string item;
@@ -79,7 +95,10 @@ const char* kServerHelp =
     "  --partitions N (power of two; default 1 below 4 cores, 2 below 8, else 4)\n"
     "  --workers N (default cores/2, 1..8)  --ring N (4096 per partition)  --family-table N (1048576)\n"
     "  --max-pending N (1024 per family)  --slice N (8)  --work-us N (0)  --stats-interval-ms N (0)\n"
-    "  --log-sample N (0: off)  --busy-spin  --cpus A,B  --ref SYM=PRICE (repeatable)\n";
+    "  --log-sample N (0: off)  --busy-spin  --cpus A,B  --ref SYM=PRICE (repeatable)\n"
+    "  --dispatch auto|ring|inline (auto: inline with one I/O thread)\n"
+    "  --execute auto|pool|inline (auto: an idle family's task runs on the submitting thread while\n"
+    "      tasks take <= --inline-max-us (5) on average and no job waits for a worker)\n";
 
 void print_result(const LoadResult& r, const char* label = nullptr) {
   std::printf("  %-14s requests %8llu  replies %8llu  %9.0f req/s  rtt us p50 %7.1f p90 %7.1f p99 %7.1f p99.9 %7.1f max %8.1f  %s\n",
@@ -180,93 +199,222 @@ int cmd_loadgen(Args& a) {
   return r.violations == 0 ? 0 : 1;
 }
 
-// Runs closed-loop and open-loop load against a target; returns {closed, open}.
-struct BenchRow {
-  LoadResult closed, open;
+// ---- bench ------------------------------------------------------------------------------
+// Every scenario against the echo floor and against the mini-OMS in two configurations, in
+// interleaved rounds (drift hits all of them alike), reporting medians.
+struct BenchStats {
+  std::vector<double> thr, p50, p99, cpu;  // per round
+  void add(const LoadResult& r, double cpu_ns_per_req) {
+    thr.push_back(r.throughput());
+    p50.push_back(static_cast<double>(r.rtt.percentile(50)) / 1e3);
+    p99.push_back(static_cast<double>(r.rtt.percentile(99)) / 1e3);
+    cpu.push_back(cpu_ns_per_req);
+  }
 };
-BenchRow bench_target(std::uint16_t port, bool echo, std::uint64_t n, std::uint64_t& id_base) {
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Target {
+  std::string name;
+  std::uint16_t port;
+  bool echo;
+  std::function<std::uint64_t()> cpu_ns;
+};
+
+LoadResult bench_run(const Target& t, const std::string& scenario, std::uint64_t n, double rate, std::uint64_t& ids,
+                     double& cpu_per_req, std::uint64_t& violations) {
   LoadConfig l;
-  l.port = port;
-  l.echo = echo;
-  l.scenario = "uncorrelated";
+  l.port = t.port;
+  l.echo = t.echo;
+  l.scenario = scenario;  // the echo floor gets the same lines over the same connections
   l.connections = 4;
-  l.window = 32;
+  l.window = 64;
   l.requests = n;
-  l.id_base = id_base;
-  id_base += n + 1000;
-  BenchRow row{mini_oms::run_load(l), {}};
-  l.rate = 20'000;
-  l.requests = n / 2;
-  l.id_base = id_base;
-  id_base += n + 1000;
-  row.open = mini_oms::run_load(l);
-  return row;
+  l.rate = rate;
+  l.id_base = ids;
+  ids += 2 * n + 100'000;
+  const std::uint64_t c0 = t.cpu_ns();
+  LoadResult r = mini_oms::run_load(l);
+  cpu_per_req = static_cast<double>(t.cpu_ns() - c0) / static_cast<double>(std::max<std::uint64_t>(1, r.replies));
+  violations += r.violations;
+  for (const auto& v : r.samples) std::fprintf(stderr, "  %s %s: violation: %s\n", t.name.c_str(), scenario.c_str(), v.c_str());
+  return r;
+}
+
+// Where each execution mode wins: the same server (2 partitions, 2 workers) with every task
+// inline, every task on a worker, and Auto, at three amounts of simulated work.
+int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open, int rounds, const std::string& json) {
+  struct Cell {
+    std::uint32_t work_us;
+    mini_oms::ExecuteMode mode;
+    const char* name;
+    BenchStats closed, open;
+    double rate;
+  };
+  std::vector<Cell> cells;
+  for (const std::uint32_t w : {0u, 20u, 200u}) {
+    for (const auto& [m, name] : {std::pair{mini_oms::ExecuteMode::Inline, "inline"},
+                                  std::pair{mini_oms::ExecuteMode::Pool, "pool"},
+                                  std::pair{mini_oms::ExecuteMode::Auto, "auto"}}) {
+      // Open loop at a rate every mode carries: the simulated work sleeps, and a sleep of
+      // 20 us takes ~70 us here (timer slack and the wake-up), so 1,000/s once there is work.
+      const double rate = w == 0 ? 20'000.0 : 1'000.0;
+      cells.push_back({w, m, name, {}, {}, rate});
+    }
+  }
+  std::uint64_t ids = 1, violations = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (Cell& c : cells) {
+      ServerConfig cfg = base;
+      cfg.partitions = 2;
+      cfg.workers = 2;
+      cfg.work_us = c.work_us;
+      cfg.execute = c.mode;
+      mini_oms::Server s(cfg);
+      s.start();
+      const Target t{c.name, s.port(), false, [&] { return s.cpu_ns(); }};
+      const std::uint64_t scale = c.work_us == 0 ? 1 : std::max<std::uint64_t>(1, c.work_us / 4);
+      double cpu = 0;
+      std::fprintf(stderr, "\rround %d/%d: work %3u us, %-6s      ", round + 1, rounds, c.work_us, c.name);
+      const LoadResult closed = bench_run(t, "mixed", std::max<std::uint64_t>(2000, n / scale), 0, ids, cpu, violations);
+      c.closed.add(closed, cpu);
+      const LoadResult open = bench_run(t, "mixed", std::max<std::uint64_t>(1000, n_open / scale), c.rate, ids, cpu, violations);
+      c.open.add(open, cpu);
+      s.stop();
+    }
+  }
+  std::fprintf(stderr, "\r%60s\r", "");
+  std::printf("\nwhere each --execute mode wins (mixed scenario, 2 partitions, 2 workers, %d rounds)\n", rounds);
+  std::printf("%8s %-7s %12s %11s %10s %10s %9s\n", "work", "execute", "closed req/s", "cpu ns/req", "open rate",
+              "open p50", "open p99");
+  for (const Cell& c : cells) {
+    std::printf("%6uus %-7s %12.0f %11.0f %10.0f %8.1fus %7.1fus\n", c.work_us, c.name, median(c.closed.thr),
+                median(c.closed.cpu), c.rate, median(c.open.p50), median(c.open.p99));
+  }
+  std::printf("  verification failures: %llu\n", static_cast<unsigned long long>(violations));
+  if (!json.empty()) {
+    std::ofstream o(json);
+    o << "{\"bench\": \"mini_oms policy\", \"rows\": [";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const Cell& c = cells[i];
+      o << (i ? ", " : "") << "{\"work_us\": " << c.work_us << ", \"execute\": \"" << c.name
+        << "\", \"closed_req_per_s\": " << median(c.closed.thr) << ", \"closed_cpu_ns_per_req\": " << median(c.closed.cpu)
+        << ", \"open_rate\": " << c.rate << ", \"open_p50_us\": " << median(c.open.p50)
+        << ", \"open_p99_us\": " << median(c.open.p99) << "}";
+    }
+    o << "]}\n";
+  }
+  return violations == 0 ? 0 : 1;
 }
 
 int cmd_bench(Args& a) {
-  ServerConfig c;
+  ServerConfig base;
   std::string flag, json;
-  std::uint64_t n = 100'000;
+  std::uint64_t n = 200'000, n_open = 20'000;
+  int rounds = 3;
+  bool policy_table = false;
   while (a.next(flag)) {
     if (flag == "--help") {
-      std::printf("usage: mini_oms bench [--requests N] [--json FILE] [server options]\n%s", kServerHelp);
+      std::printf("usage: mini_oms bench [--requests N (200000)] [--open-requests N (20000)] [--rounds N (3)]\n"
+                  "  [--json FILE] [--policy-table] [server options, applied to every configuration]\n"
+                  "  --policy-table: where each --execute mode wins, by --work-us (0, 20, 200), 2p+2w\n%s",
+                  kServerHelp);
       return 0;
     }
     if (flag == "--json") json = a.value(flag);
+    else if (flag == "--policy-table") policy_table = true;
     else if (flag == "--requests") n = a.number(flag);
-    else if (!server_option(a, flag, c)) throw std::invalid_argument("unknown option " + flag);
+    else if (flag == "--open-requests") n_open = a.number(flag);
+    else if (flag == "--rounds") rounds = static_cast<int>(std::max<std::uint64_t>(1, a.number(flag)));
+    else if (!server_option(a, flag, base)) throw std::invalid_argument("unknown option " + flag);
   }
+  if (policy_table) return bench_policy(base, n, n_open, rounds, json);
+  ServerConfig two = base;
+  two.partitions = 2;
+  two.workers = 2;
+  ServerConfig pool = two;  // every task handed to a worker: what the hand-offs cost
+  pool.execute = mini_oms::ExecuteMode::Pool;
   mini_oms::EchoServer echo;
-  mini_oms::Server server(c);
-  server.start();
-  std::uint64_t ids = 1;
-  std::printf("mini_oms bench: the echo floor and the mini-OMS at the same settings (4 connections, window 32; "
-              "open loop 20,000 req/s)\n");
-  std::vector<std::pair<std::string, BenchRow>> rows;
-  for (int round = 0; round < 3; ++round) {  // interleaved: drift hits both alike
-    rows.emplace_back("echo", bench_target(echo.port(), true, n, ids));
-    rows.emplace_back("mini-oms", bench_target(server.port(), false, n, ids));
-  }
-  std::uint64_t violations = 0;
-  for (const auto& [name, row] : rows) {
-    print_result(row.closed, (name + " closed").c_str());
-    print_result(row.open, (name + " open").c_str());
-    violations += row.closed.violations + row.open.violations;
-  }
-  auto med = [&](const std::string& who, auto get) {
-    std::vector<double> v;
-    for (const auto& [name, row] : rows) {
-      if (name == who) v.push_back(get(row));
-    }
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+  mini_oms::Server s_def(base), s_two(two), s_pool(pool);
+  s_def.start();
+  s_two.start();
+  s_pool.start();
+  const std::vector<Target> targets = {
+      {"echo", echo.port(), true, [&] { return echo.cpu_ns(); }},
+      {"defaults", s_def.port(), false, [&] { return s_def.cpu_ns(); }},
+      {"2p+2w", s_two.port(), false, [&] { return s_two.cpu_ns(); }},
+      {"2p+2w pool", s_pool.port(), false, [&] { return s_pool.cpu_ns(); }},
   };
-  const double thr_ratio = med("mini-oms", [](const BenchRow& r) { return r.closed.throughput(); }) /
-                           med("echo", [](const BenchRow& r) { return r.closed.throughput(); });
-  const double p50_ratio = med("mini-oms", [](const BenchRow& r) { return static_cast<double>(r.open.rtt.percentile(50)); }) /
-                           med("echo", [](const BenchRow& r) { return static_cast<double>(r.open.rtt.percentile(50)); });
-  const double p99_ratio = med("mini-oms", [](const BenchRow& r) { return static_cast<double>(r.open.rtt.percentile(99)); }) /
-                           med("echo", [](const BenchRow& r) { return static_cast<double>(r.open.rtt.percentile(99)); });
-  std::printf("\nTargets (issue 8), medians of 3 interleaved rounds:\n");
-  std::printf("  closed-loop throughput mini-oms / echo   %.2fx  (target >= 0.30x)  %s\n", thr_ratio, thr_ratio >= 0.3 ? "MET" : "NOT MET");
-  std::printf("  open-loop 20k/s p50 mini-oms / echo      %.2fx  (target <= 3x)     %s\n", p50_ratio, p50_ratio <= 3 ? "MET" : "NOT MET");
-  std::printf("  open-loop 20k/s p99 mini-oms / echo      %.2fx  (target <= 5x)     %s\n", p99_ratio, p99_ratio <= 5 ? "MET" : "NOT MET");
-  std::printf("  verification failures: %llu\n", static_cast<unsigned long long>(violations));
-  server.stop();
-  std::printf("%s", server.report().c_str());
+  const std::vector<std::string> scenarios = {"mixed", "hot-family", "uncorrelated", "bad-input"};
+  std::printf("mini_oms bench: %d interleaved rounds; closed loop %llu requests (4 connections x window 64), "
+              "open loop %llu requests at 20,000/s\n  defaults: %u partition(s), %u worker(s); 2p+2w: 2 partitions, "
+              "2 workers; both %u I/O thread(s)\n",
+              rounds, static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_open), base.partitions,
+              base.workers, base.io_threads);
+  std::map<std::string, BenchStats> closed, open;  // key: target + "/" + scenario
+  std::uint64_t ids = 1, violations = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (const auto& sc : scenarios) {
+      for (const auto& t : targets) {
+        double cpu = 0;
+        std::fprintf(stderr, "\rround %d/%d: %-12s %-9s closed   ", round + 1, rounds, sc.c_str(), t.name.c_str());
+        const LoadResult r = bench_run(t, sc, n, 0, ids, cpu, violations);
+        closed[t.name + "/" + sc].add(r, cpu);
+      }
+      for (const auto& t : targets) {
+        double cpu = 0;
+        std::fprintf(stderr, "\rround %d/%d: %-12s %-9s open     ", round + 1, rounds, sc.c_str(), t.name.c_str());
+        const LoadResult r = bench_run(t, sc, n_open, 20'000, ids, cpu, violations);
+        open[t.name + "/" + sc].add(r, cpu);
+      }
+    }
+  }
+  std::fprintf(stderr, "\r%60s\r", "");
+  std::printf("\n%-13s %-11s %12s %7s %11s %9s %9s %8s %8s %10s %10s\n", "scenario", "server", "closed req/s", "x echo",
+              "cpu ns/req", "open p50", "x echo", "open p99", "x echo", "open cpu", "");
+  struct Row {
+    std::string scenario, server;
+    double thr, thr_ratio, cpu, p50, p50_ratio, p99, p99_ratio, open_cpu;
+  };
+  std::vector<Row> table;
+  for (const auto& sc : scenarios) {
+    const BenchStats& e = closed["echo/" + sc];
+    const BenchStats& echo_open = open["echo/" + sc];
+    table.push_back({sc, "echo", median(e.thr), 1.0, median(e.cpu), median(echo_open.p50), 1.0, median(echo_open.p99), 1.0,
+                     median(echo_open.cpu)});
+    for (const char* who : {"defaults", "2p+2w", "2p+2w pool"}) {
+      const BenchStats& c = closed[std::string(who) + "/" + sc];
+      const BenchStats& o = open[std::string(who) + "/" + sc];
+      table.push_back({sc, who, median(c.thr), median(c.thr) / median(e.thr), median(c.cpu), median(o.p50),
+                       median(o.p50) / median(echo_open.p50), median(o.p99), median(o.p99) / median(echo_open.p99),
+                       median(o.cpu)});
+    }
+  }
+  for (const Row& r : table) {
+    std::printf("%-13s %-11s %12.0f %6.2fx %11.0f %8.1fus %8.2fx %7.1fus %7.2fx %9.0f\n", r.scenario.c_str(),
+                r.server.c_str(), r.thr, r.thr_ratio, r.cpu, r.p50, r.p50_ratio, r.p99, r.p99_ratio, r.open_cpu);
+  }
+  std::printf("  (cpu ns/req: user + system time of the server's own threads per reply, closed loop; open cpu: "
+              "the same at 20,000/s)\n  verification failures: %llu\n", static_cast<unsigned long long>(violations));
+  s_def.stop();
+  s_two.stop();
+  s_pool.stop();
   if (!json.empty()) {
     std::ofstream o(json);
-    o << "{\"closed_loop_throughput_ratio\": " << thr_ratio << ", \"open_loop_p50_ratio\": " << p50_ratio
-      << ", \"open_loop_p99_ratio\": " << p99_ratio << ", \"verification_failures\": " << violations << ", \"rows\": [";
+    o << "{\"bench\": \"mini_oms\", \"rounds\": " << rounds << ", \"closed_requests\": " << n
+      << ", \"open_requests\": " << n_open << ", \"open_rate\": 20000, \"verification_failures\": " << violations
+      << ", \"rows\": [";
     bool first = true;
-    for (const auto& [name, row] : rows) {
-      for (const auto* r : {&row.closed, &row.open}) {
-        o << (first ? "" : ", ") << "{\"target\": \"" << name << "\", \"mode\": \"" << (r == &row.closed ? "closed" : "open")
-          << "\", \"requests\": " << r->requests << ", \"throughput\": " << r->throughput()
-          << ", \"p50_us\": " << static_cast<double>(r->rtt.percentile(50)) / 1e3
-          << ", \"p99_us\": " << static_cast<double>(r->rtt.percentile(99)) / 1e3 << "}";
-        first = false;
-      }
+    for (const Row& r : table) {
+      o << (first ? "" : ", ") << "{\"scenario\": \"" << r.scenario << "\", \"server\": \"" << r.server
+        << "\", \"closed_req_per_s\": " << r.thr << ", \"closed_vs_echo\": " << r.thr_ratio
+        << ", \"closed_cpu_ns_per_req\": " << r.cpu << ", \"open_p50_us\": " << r.p50
+        << ", \"open_p50_vs_echo\": " << r.p50_ratio << ", \"open_p99_us\": " << r.p99
+        << ", \"open_p99_vs_echo\": " << r.p99_ratio << ", \"open_cpu_ns_per_req\": " << r.open_cpu << "}";
+      first = false;
     }
     o << "]}\n";
   }
@@ -328,8 +476,8 @@ int cmd_demo(Args& a) {
     small.work_us = 200;
     mini_oms::Server server(small);
     server.start();
-    std::printf("\nbackpressure: ring of 16 per partition, 1 worker, 200 us of work per request, window 256 per "
-                "connection -> fast REJ:BUSY from the I/O thread\n");
+    std::printf("\nbackpressure: --ring 16 (a partition holds 64 tasks), 1 worker, 200 us of work per request, "
+                "window 256 per connection -> fast REJ:BUSY from the I/O thread\n");
     LoadConfig l;
     l.port = server.port();
     l.scenario = "burst";

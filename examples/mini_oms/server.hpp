@@ -1,149 +1,58 @@
-// mini_oms/server.hpp: the mini-OMS server.
+// mini_oms/server.hpp: the mini-OMS server: wiring, start, stop and report.
 //
-//   clients --TCP--> I/O threads (epoll; each connection owned by one)
-//     frame lines, extract req_id + correlation id, family key, partition = hash & (N-1)
-//     --try_next--> partition ring (hft::disruptor::RingBuffer, multi-producer)
-//        full: "REJ:BUSY" at once, from the I/O thread
-//     --> partition dispatcher thread: copies the request out of the slot, numbers it in
-//         its family (seq_in_family), submits it to the partition's FamilyScheduler
-//        FAMILY_FULL: rejected at once
-//     --> worker pool (hft::WorkerPool): parse -> risk -> execute -> build reply
-//     --> reply queue of the owning I/O thread (hft::MpscQueue) + eventfd wake-up
-//     --> the I/O thread writes it (partial writes and slow readers via EPOLLOUT)
+//   clients --TCP--> Gateway (gateway.hpp; an I/O thread each, epoll)
+//     frame lines, req_id + correlation id, family key, partition = hash & (N-1)
+//     --> Partition (dispatcher.hpp): number the request in its family, submit it to the
+//         partition's FamilyScheduler. Ring dispatch: through a multi-producer ring to a
+//         dispatcher thread per partition (a full ring is REJ:BUSY at once). Inline
+//         dispatch (one I/O thread): the I/O thread submits itself (BUSY when the
+//         scheduler is full).
+//     --> Venue (worker.hpp): parse -> risk -> execute -> reply, on a worker (hft::WorkerPool)
+//         or, for an idle family while tasks are short, inline on the submitting thread
+//     --> back to the connection's Gateway (MpscQueue + eventfd, or at once when the task
+//         ran on that gateway's thread), one send() per connection per loop iteration.
 //
 // Where each guarantee lives: per-family FIFO and one-in-flight: FamilyScheduler (one per
-// partition; a family always maps to one partition). Fairness: its slice. Backpressure: the
-// ring (BUSY) and the per-family pending limit (FAMILY_FULL). Memory: every queue, table
-// and buffer is sized at start; the family-number table evicts the least recently active
-// idle family when full.
+// partition; a family always maps to one partition), whichever thread runs a slice.
+// Fairness: its slice (a slice re-queued after running inline goes to the pool). Back-
+// pressure: the ring or the scheduler's capacity (BUSY), the per-family limit (FAMILY_FULL).
+// Memory: every queue, table and buffer is sized at start; the family-number table evicts
+// the least recently active idle family when full. docs/mini_oms.md has the stage -> file
+// -> function table and what each mode costs.
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <pthread.h>
+#include <time.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <algorithm>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dispatcher.hpp"
+#include "gateway.hpp"
+#include "hft/core/bits.hpp"
 #include "hft/core/clock.hpp"
-#include "hft/core/flat_index.hpp"
-#include "hft/disruptor/event_poller.hpp"
-#include "hft/disruptor/ring_buffer.hpp"
-#include "hft/disruptor/sequence_barrier.hpp"
-#include "hft/metrics/latency_histogram.hpp"
-#include "hft/queue/mpsc_queue.hpp"
-#include "hft/sched/family_scheduler.hpp"
-#include "hft/sched/rate_limiter.hpp"
+#include "hft/metrics/counters.hpp"
 #include "hft/sched/worker_pool.hpp"
-#include "hft/trading/matching_engine.hpp"
-#include "protocol.hpp"
+#include "net.hpp"
+#include "records.hpp"
+#include "worker.hpp"
 
 namespace mini_oms {
 
-// Defaults sized to the machine: every stage thread beyond the cores only adds wake-ups and
-// context switches (measured on the 2-core CI VM: 2 partitions + 2 workers put the
-// open-loop p99 at 18-31x the echo floor, 1 + 1 at 1.3-2.6x). Flags override.
-inline unsigned default_workers() {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return std::clamp(cores / 2, 1u, 8u);
-}
-inline unsigned default_partitions() {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return cores >= 8 ? 4u : cores >= 4 ? 2u : 1u;
-}
-
-struct ServerConfig {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: ephemeral (port() tells which)
-  unsigned io_threads = 1;
-  unsigned partitions = default_partitions();  // power of two
-  unsigned workers = default_workers();
-  std::size_t ring_size = 4096;     // per partition, power of two
-  std::size_t family_table = 1u << 20;  // all partitions together
-  std::uint32_t max_pending_per_family = 1024;
-  std::uint32_t slice = 8;
-  std::uint32_t work_us = 0;        // simulated work per request
-  std::uint32_t stats_interval_ms = 0;
-  std::uint32_t log_sample = 0;     // log every Nth request (0 = off)
-  bool busy_spin = false;           // dedicated machine: spin instead of sleeping
-  std::vector<int> cpus;            // pin threads (busy_spin mode)
-  std::size_t max_connections = 1024;  // per I/O thread
-  std::size_t out_buffer = 256 * 1024;  // per connection; a reader this far behind is cut
-  RiskLimits risk;
-  std::vector<std::pair<std::string, std::string>> refs;  // --ref SYM=PRICE
-  std::function<void()> on_thread_start;  // tests: mark server threads
-};
-
-// Counters kept by the gateway and the dispatchers. Accepted, dispatched, enqueued-because-
-// busy, completed and the maximum pending depth are not here: the partition's
-// FamilyScheduler counts them already (report() reads its stats()).
-struct Counters {
-  std::atomic<std::uint64_t> published{0}, rejected_busy{0}, rejected_family_full{0}, rejected_bad_msg{0},
-      rejected_risk_qty{0}, rejected_risk_price{0}, rejected_risk_notional{0}, rejected_risk_rate{0},
-      rejected_shutdown{0}, families_evicted{0}, replies_written{0}, replies_dropped{0}, slow_disconnects{0},
-      connections{0};
-};
-
-// The records that travel through the pipeline (namespace scope: a nested class with
-// default member initialisers is not default-constructible, for clang, until its enclosing
-// class is complete, and the ring needs that).
-namespace server_detail {
-struct ConnRef {
-  std::uint32_t io = 0, slot = 0, gen = 0;
-};
-struct Event {  // one ring slot: copied out by the dispatcher (slots are reused)
-  ConnRef conn;
-  std::uint64_t req_id = 0;
-  std::uint64_t family = 0;
-  bool correlated = false;
-  std::uint16_t len = 0;
-  std::uint64_t t_recv = 0, t_pub = 0;
-  char line[kMaxLine];
-};
-struct Task {  // what a worker runs; lives in the FamilyScheduler's node
-  Task() = default;
-  Task(const Event& ev, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at) noexcept
-      : conn(ev.conn), req_id(ev.req_id), family(ev.family), seq(seq_in_family), fam_slot(family_slot), len(ev.len),
-        t_recv(ev.t_recv), t_pub(ev.t_pub), t_disp(dispatched_at) {
-    std::memcpy(line, ev.line, ev.len);
-  }
-  ConnRef conn;
-  std::uint64_t req_id = 0;
-  std::uint64_t family = 0;
-  std::uint64_t seq = 0;
-  std::uint32_t fam_slot = 0;  // in the family-number table, or npos (uncorrelated)
-  std::uint16_t len = 0;
-  std::uint64_t t_recv = 0, t_pub = 0, t_disp = 0;
-  char line[kMaxLine];
-};
-struct Reply {
-  ConnRef conn;
-  std::uint16_t len = 0;
-  std::uint64_t t_built = 0;
-  char text[kMaxReply];
-};
-}  // namespace server_detail
-
 class Server {
  public:
+  using Sched = hft::FamilyScheduler<Task>;
+
   explicit Server(ServerConfig cfg);
   ~Server() { stop(); }
   Server(const Server&) = delete;
@@ -152,157 +61,365 @@ class Server {
   void start();
   /// Graceful: stop accepting, answer every admitted request, flush, join. Idempotent.
   void stop();
-  /// Begin shutdown from a signal handler context-free thread (sets the flag only).
-  // The shutdown flag: release here and in stop() pairs with the I/O threads' acquire loads.
+  /// Begins shutdown (sets the flag only; safe from any thread).
+  // Release here and in stop() pairs with the gateways' acquire loads.
   void request_shutdown() noexcept { shutdown_.store(true, std::memory_order_release); }
   [[nodiscard]] bool shutdown_requested() const noexcept { return shutdown_.load(std::memory_order_acquire); }  // pairs with the stores above
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const ServerConfig& config() const noexcept { return cfg_; }
+  [[nodiscard]] bool inline_dispatch() const noexcept { return inline_dispatch_; }
   /// One line: totals and per-partition pending.
   std::string stats_line() const;
-  /// Multi-line: counters per partition and the stage latency percentiles.
-  std::string report() const;
-  const Counters& partition_counters(unsigned p) const { return parts_[p]->counters; }
-  /// Gateway-level counters (I/O threads): connections, local BAD_MSG / SHUTDOWN rejects,
-  /// slow-reader disconnects, replies written and dropped.
-  const Counters& gateway_counters() const { return gateway_; }
+  /// Multi-line: counters per partition and the stage latency percentiles. After stop().
+  std::string report();
+  /// A counter summed over the partitions and the gateway.
+  [[nodiscard]] std::uint64_t counter(Count c) const;
+  /// One partition's counter.
+  [[nodiscard]] std::uint64_t partition_counter(unsigned p, Count c) const { return get(parts_.at(p)->counters(), c); }
+  /// CPU time (user + system) the server's own threads have used so far, in ns. Read while
+  /// the server runs (a thread's clock goes with it).
+  [[nodiscard]] std::uint64_t cpu_ns() const;
+  [[nodiscard]] std::size_t threads() const;
+
+  // ---- what the stages call (gateway.hpp, dispatcher.hpp) --------------------------------
+  [[nodiscard]] const hft::TscClock& clock() const noexcept { return clock_; }
+  [[nodiscard]] hft::CounterGroup& gateway_counters() noexcept { return gateway_; }
+  [[nodiscard]] bool io_stopping() const noexcept { return stopping_io_.load(std::memory_order_acquire); }  // pairs with stop()
+  [[nodiscard]] bool dispatch_stopping() const noexcept { return stop_dispatch_.load(std::memory_order_acquire); }  // pairs with stop()
+  void thread_started();
+  /// A gateway's thread: routes one request. None when admitted; else the reject to answer.
+  Reason admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk, std::string_view line,
+               std::uint64_t t_recv);
+  /// A dispatcher thread: answers an admission reject through the connection's gateway.
+  void reject(const Routed& in, Reason why, hft::CounterGroup& counters);
+  /// The scheduler's executor: inline on the submitting thread, or the pool (see execute_inline()).
+  void execute(Sched::Job j) noexcept;
+  /// The scheduler's handler: the Venue's stages, then the reply.
+  void run_task(Partition<Server>& p, Task& t);
+  /// The submitting thread: whether a task may run here and now rather than on a worker.
+  [[nodiscard]] bool may_run_inline() const noexcept;
+  /// The submitting thread: runs a task that needs no scheduling (an uncorrelated one) here.
+  void run_inline(Partition<Server>& p, Task& t);
 
  private:
-  using ConnRef = server_detail::ConnRef;
-  using Event = server_detail::Event;
-  using Task = server_detail::Task;
-  using Reply = server_detail::Reply;
-  using Ring = hft::disruptor::RingBuffer<Event, hft::disruptor::ProducerType::Multi,
-                                          hft::disruptor::BlockingWaitStrategy>;
-  using Sched = hft::FamilyScheduler<Task>;
-
-  // The family-number table of one partition (dispatcher-owned apart from in_flight).
-  struct FamilyTable {
-    explicit FamilyTable(std::size_t n) : index(n), slots(new Slot[n]), cap(n) {}
-    struct Slot {
-      std::uint64_t key = 0, next_seq = 0;
-      std::uint32_t prev = hft::FlatIndex::npos, next = hft::FlatIndex::npos;  // LRU, MRU at head
-      std::atomic<std::uint32_t> in_flight{0};
-    };
-    hft::FlatIndex index;
-    std::unique_ptr<Slot[]> slots;
-    std::size_t cap, used = 0;
-    std::uint32_t head = hft::FlatIndex::npos, tail = hft::FlatIndex::npos;
-  };
-
-  struct Partition {
-    Partition(Server& s, unsigned idx);
-    Server& server;
-    unsigned index;
-    Ring ring;
-    hft::disruptor::EventPoller<Ring> poller;
-    hft::disruptor::SequenceBarrier<Ring::sequencer_type> barrier;
-    FamilyTable families;
-    std::function<void(const Sched::TaskInfo&, Task&)> handler;
-    std::unique_ptr<Sched> sched;
-    Counters counters;
-    hft::LatencyHistogram ring_to_dispatch{1, 60'000'000'000ULL, 3};
-    std::thread thread;
-  };
-
-  struct Conn {
-    int fd = -1;
-    std::uint32_t gen = 0;
-    LineFramer framer;
-    std::unique_ptr<char[]> out;
-    std::size_t out_head = 0, out_tail = 0;
-    bool want_out = false;
-    bool read_closed = false;    // the client half-closed: answer what it sent, then close
-    std::uint32_t in_flight = 0;  // requests published and not yet answered
-  };
-  struct IoThread {
-    IoThread(unsigned idx, std::size_t reply_cap) : index(idx), replies(reply_cap) {}
-    std::uint32_t index;
-    int epfd = -1, evfd = -1;
-    std::vector<Conn> conns;
-    std::vector<std::uint32_t> free_slots;
-    hft::MpscQueue<Reply> replies;
-    std::atomic<bool> wake_pending{false};
-    std::thread thread;
-    hft::LatencyHistogram recv_to_ring{1, 60'000'000'000ULL, 3};
-    hft::LatencyHistogram built_to_written{1, 60'000'000'000ULL, 3};
-    std::uint64_t uncorrelated_seq = 0;
-  };
-
-  struct SymbolState {
-    std::mutex mu;
-    hft::Symbol symbol;
-    hft::Price ref;
-    hft::RateLimiter limiter;
-    hft::MatchingEngine book;
-    std::uint64_t next_quote_id = 1;
-    SymbolState(hft::Symbol s, hft::Price r, const RiskLimits& lim, std::uint64_t now)
-        : symbol(s), ref(r), limiter(lim.rate_per_sec, lim.rate_per_sec, now), book(64, 32) {
-      for (int k = 1; k <= kVenueLevels; ++k) {
-        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
-          level_price[static_cast<int>(side)][k - 1] = venue_level_price(ref, side, k);
-        }
-      }
-      requote();
-    }
-    void requote() {  // every emptied venue level gets its original size back
-      hft::Fill none[1];
-      for (int k = 1; k <= kVenueLevels; ++k) {
-        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
-          const hft::Price p = level_price[static_cast<int>(side)][k - 1];
-          if (book.qty_at(side, p).zero()) {
-            (void)book.submit(hft::NewOrder{hft::OrderId(next_quote_id++), side, hft::OrderType::Limit,
-                                            hft::TimeInForce::GoodTillCancel, p, hft::Qty(100 * k)},
-                              std::span<hft::Fill>(none, 0));
-          }
-        }
-      }
-    }
-    hft::Price level_price[2][kVenueLevels];  // computed once: [side][k - 1]
-  };
-
-  void io_main(unsigned idx);
-  void dispatcher_main(Partition& p);
-  void handle_line(IoThread& io, std::uint32_t slot, std::string_view line, std::uint64_t t_recv);
-  void send_local(IoThread& io, std::uint32_t slot, const char* text, std::size_t len);
-  void deliver(const Reply& r);
-  void flush(IoThread& io, std::uint32_t slot);
-  void close_conn(IoThread& io, std::uint32_t slot);
-  void update_events(IoThread& io, std::uint32_t slot);
-  void close_if_done(IoThread& io, std::uint32_t slot);
-  void run_task(Partition& p, Task& t);
-  SymbolState& symbol_state(hft::Symbol s);
-  std::uint32_t family_slot(FamilyTable& t, std::uint64_t key, Counters& c);
   void stats_main();
-  std::uint64_t now_ns() const { return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()); }
+  static unsigned& inline_depth() noexcept {
+    static thread_local unsigned d = 0;
+    return d;
+  }
 
   ServerConfig cfg_;
+  hft::TscClock clock_{std::chrono::milliseconds(20)};
+  bool inline_dispatch_ = false;
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
-  Counters gateway_;
+  hft::CounterGroup gateway_ = make_counters();
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> stopping_io_{false};
   std::atomic<bool> stop_dispatch_{false};
   bool started_ = false, stopped_ = false;
-  std::vector<std::unique_ptr<IoThread>> io_;
-  std::vector<std::unique_ptr<Partition>> parts_;
+  std::unique_ptr<Venue> venue_;
   std::unique_ptr<hft::WorkerPool<Sched::Job>> pool_;
-  std::atomic<unsigned> next_io_{0};
+  std::vector<std::unique_ptr<Gateway<Server>>> gateways_;
+  std::vector<std::unique_ptr<Partition<Server>>> parts_;
   std::thread stats_thread_;
-
-  // Symbols: fixed open-addressing table of pointers, created on first sight under a mutex.
-  static constexpr std::size_t kSymbols = 4096;
-  std::unique_ptr<std::atomic<SymbolState*>[]> symbols_{new std::atomic<SymbolState*>[kSymbols]};
-  std::vector<std::unique_ptr<SymbolState>> symbol_storage_;
-  std::mutex symbols_mu_;
-  std::map<std::uint64_t, hft::Price> ref_prices_;
-
-  // Stage latency: dispatch -> reply built, per worker (thread-local slot, merged at report).
-  mutable std::mutex hist_mu_;
-  std::vector<std::unique_ptr<hft::LatencyHistogram>> dispatch_to_built_;
-  double ns_per_tick_ = 1.0;
+  // ExecuteMode::Auto: a running estimate of a task's cost (sampled, relaxed: a heuristic).
+  std::atomic<std::uint32_t> mean_task_ns_{0};
+  mutable std::mutex threads_mu_;
+  std::vector<clockid_t> thread_clocks_;  // every server thread's CPU clock
 };
 
-}  // namespace mini_oms
+// ---- wiring ----------------------------------------------------------------------------
+inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
+  if (cfg_.partitions == 0 || !hft::is_power_of_two(cfg_.partitions)) {
+    throw std::invalid_argument("--partitions must be a power of two");
+  }
+  if (cfg_.io_threads == 0 || cfg_.workers == 0) throw std::invalid_argument("--io-threads and --workers must be >= 1");
+  if (cfg_.family_table == 0) throw std::invalid_argument("--family-table must be >= 1");
+  if (cfg_.dispatch == DispatchMode::Inline && cfg_.io_threads != 1) {
+    throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
+  }
+  inline_dispatch_ = cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
+  const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;
+  venue_ = std::make_unique<Venue>(cfg_, executing, clock_);
 
-#include "server_impl.hpp"
+  hft::WorkerPoolConfig pc;
+  pc.threads = cfg_.workers;
+  pc.queue_capacity = hft::round_up_pow2<std::size_t>(cfg_.partitions * cfg_.ring_size * 4 + 64);
+  pc.name = "oms-worker";
+  pc.on_start = [this] { thread_started(); };
+  // Spinning only pays while every busy thread has a core: with more server threads than
+  // cores a spinning worker takes the core the I/O thread needs (measured: open-loop p99
+  // at milliseconds), so idle workers then sleep at once.
+  const std::size_t busy = cfg_.io_threads + (inline_dispatch_ ? 0 : cfg_.partitions) + cfg_.workers;
+  if (cfg_.busy_spin) {
+    pc.spin_iterations = 1u << 30;
+    pc.max_spinners = cfg_.workers;
+    pc.cpus = cfg_.cpus;
+  } else if (busy >= std::max(1u, std::thread::hardware_concurrency())) {
+    pc.spin_iterations = 0;
+  }
+  pool_ = std::make_unique<hft::WorkerPool<Sched::Job>>(pc);
+  const std::size_t reply_cap = hft::round_up_pow2<std::size_t>(cfg_.partitions * cfg_.ring_size * 4 + 64);
+  for (unsigned i = 0; i < cfg_.io_threads; ++i) gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
+  for (unsigned p = 0; p < cfg_.partitions; ++p) parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
+}
+
+inline void Server::start() {
+  if (started_) return;
+  started_ = true;
+  const net::Listener l = net::listen_tcp(cfg_.host, cfg_.port, true);
+  listen_fd_ = l.fd;
+  port_ = l.port;
+  for (auto& g : gateways_) g->open(listen_fd_);
+  if (!inline_dispatch_) {
+    for (auto& p : parts_) p->start_thread();
+  }
+  for (auto& g : gateways_) g->start_thread();
+  if (cfg_.stats_interval_ms > 0) stats_thread_ = std::thread([this] { stats_main(); });
+}
+
+inline void Server::stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  // Gateways answer new lines SHUTDOWN; pairs with their acquire loads.
+  shutdown_.store(true, std::memory_order_release);
+  // 1. Every admitted request completes: rings drained, every accepted task completed.
+  // A gateway may be admitting one last line it read before the flag; the loop re-reads
+  // the counts until they stay equal for a while (the gateways sleep at most 50 ms).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int stable = 0;
+  while (stable < 3 && std::chrono::steady_clock::now() < deadline) {
+    bool done = true;
+    for (auto& p : parts_) {
+      const auto st = p->scheduler().stats();
+      done &= p->ring_drained() && p->scheduler().completed() >= st.dispatched + st.enqueued_busy;
+    }
+    stable = done ? stable + 1 : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(done ? 20 : 1));
+  }
+  // 2. Gateways flush every reply, then close.
+  stopping_io_.store(true, std::memory_order_release);  // pairs with io_stopping()'s acquire
+  for (auto& g : gateways_) g->stop_thread();
+  stop_dispatch_.store(true, std::memory_order_release);  // pairs with dispatch_stopping()'s acquire
+  for (auto& p : parts_) p->stop_thread();
+  pool_->stop();
+  if (stats_thread_.joinable()) stats_thread_.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+inline void Server::thread_started() {
+  if (cfg_.on_thread_start) cfg_.on_thread_start();
+  clockid_t id;
+  if (::pthread_getcpuclockid(::pthread_self(), &id) == 0) {
+    std::lock_guard lock(threads_mu_);
+    thread_clocks_.push_back(id);
+  }
+}
+
+inline std::uint64_t Server::cpu_ns() const {
+  std::lock_guard lock(threads_mu_);
+  std::uint64_t total = 0;
+  for (const clockid_t id : thread_clocks_) {
+    timespec ts{};
+    if (::clock_gettime(id, &ts) == 0) {
+      total += static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+    }
+  }
+  return total;
+}
+
+inline std::size_t Server::threads() const {
+  std::lock_guard lock(threads_mu_);
+  return thread_clocks_.size();
+}
+
+// ---- between the stages --------------------------------------------------------------------
+inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk, std::string_view line,
+                            std::uint64_t t_recv) {
+  (void)gw;
+  Partition<Server>& p = *parts_[partition_of(fk.key, cfg_.partitions)];
+  if (p.has_ring()) {
+    std::int64_t seq = 0;
+    Inbound* slot = p.try_claim(seq);
+    if (slot == nullptr) {
+      bump(p.counters(), Count::RejectedBusy);
+      return Reason::Busy;
+    }
+    slot->conn = conn;
+    slot->req_id = req_id;
+    slot->family = fk.key;
+    slot->correlated = fk.correlated;
+    slot->len = static_cast<std::uint16_t>(line.size());
+    std::memcpy(slot->line, line.data(), line.size());
+    slot->t_recv = t_recv;
+    slot->t_pub = hft::TscClock::ticks();
+    p.publish(seq);
+    bump(p.counters(), Count::Published);
+    return Reason::None;
+  }
+  // Inline dispatch: the line stays in the receive buffer until the task copies it.
+  const Routed in{conn, req_id, fk.key, fk.correlated, line, t_recv, t_recv};
+  bump(p.counters(), Count::Published);
+  const Reason why = p.submit(in);
+  if (why != Reason::None) bump(p.counters(), why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
+  return why;
+}
+
+inline void Server::reject(const Routed& in, Reason why, hft::CounterGroup& counters) {
+  bump(counters, why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
+  Reply rep{in.conn, 0, hft::TscClock::ticks(), {}};
+  rep.len = static_cast<std::uint16_t>(format_rej(rep.text, in.req_id, why));
+  gateways_[rep.conn.io]->deliver(rep);
+}
+
+// Inline execution pays off when a hand-off costs more than the task: on the submitting
+// thread (not on a worker re-queueing a slice), not inside a slice that already runs
+// inline (its re-queue goes to the pool: a hot family cannot pin the I/O thread), and in
+// Auto mode only while tasks are short and no job is waiting for a worker.
+inline bool Server::may_run_inline() const noexcept {
+  if (inline_depth() != 0) return false;
+  switch (cfg_.execute) {
+    case ExecuteMode::Pool: return false;
+    case ExecuteMode::Inline: return true;
+    case ExecuteMode::Auto:
+      return mean_task_ns_.load(std::memory_order_relaxed) <= cfg_.inline_max_ns && !pool_->has_queued_jobs();
+  }
+  return false;
+}
+
+inline void Server::execute(Sched::Job j) noexcept {
+  if (!in_submit() || !may_run_inline()) {
+    pool_->execute(j);
+    return;
+  }
+  ++inline_depth();
+  j();
+  --inline_depth();
+  bump(gateway_, Count::RanInline);
+}
+
+inline void Server::run_inline(Partition<Server>& p, Task& t) {
+  ++inline_depth();
+  run_task(p, t);
+  --inline_depth();
+  bump(gateway_, Count::RanInline);
+}
+
+inline void Server::run_task(Partition<Server>& p, Task& t) {
+  const std::uint64_t start = hft::TscClock::ticks();
+  Reply rep;
+  const Reason why = venue_->execute(t, rep);
+  if (why != Reason::None) {
+    bump(p.counters(), why == Reason::BadMsg         ? Count::RejectedBadMsg
+                       : why == Reason::RiskQty      ? Count::RejectedRiskQty
+                       : why == Reason::RiskPrice    ? Count::RejectedRiskPrice
+                       : why == Reason::RiskNotional ? Count::RejectedRiskNotional
+                                                     : Count::RejectedRiskRate);
+  }
+  if (t.fam_slot != FamilyTable::npos) p.families().done(t.fam_slot);
+  gateways_[rep.conn.io]->deliver(rep);
+  // The Auto policy's estimate: each thread's first task, then one in 64 (a shared store per
+  // task would cost more than it measures). Relaxed: a racing update loses a sample.
+  static thread_local std::uint32_t sample = 0;
+  if (cfg_.execute == ExecuteMode::Auto && (sample++ & 63u) == 0) {
+    const auto ns = static_cast<std::uint32_t>(std::min<std::uint64_t>(clock_.delta_to_ns(rep.t_built - start), 1u << 30));
+    const std::uint32_t old = mean_task_ns_.load(std::memory_order_relaxed);
+    mean_task_ns_.store(old == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
+  }
+}
+
+// ---- observability -------------------------------------------------------------------------
+inline std::uint64_t Server::counter(Count c) const {
+  std::uint64_t n = get(gateway_, c);
+  for (const auto& p : parts_) n += get(p->counters(), c);
+  return n;
+}
+
+inline std::string Server::stats_line() const {
+  std::uint64_t acc = 0, done = 0;
+  std::string pending;
+  for (const auto& p : parts_) {
+    const auto st = p->scheduler().stats();
+    const std::uint64_t accepted = st.dispatched + st.enqueued_busy;
+    acc += accepted;
+    done += st.completed;
+    if (!pending.empty()) pending += ',';
+    pending += std::to_string(accepted - st.completed);
+  }
+  const std::uint64_t risk = counter(Count::RejectedRiskQty) + counter(Count::RejectedRiskPrice) +
+                             counter(Count::RejectedRiskNotional) + counter(Count::RejectedRiskRate);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "mini_oms: published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
+                "risk=%llu inline=%llu pending_per_partition=[%s]",
+                static_cast<unsigned long long>(counter(Count::Published)), static_cast<unsigned long long>(acc),
+                static_cast<unsigned long long>(done), static_cast<unsigned long long>(counter(Count::RejectedBusy)),
+                static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
+                static_cast<unsigned long long>(counter(Count::RejectedBadMsg)), static_cast<unsigned long long>(risk),
+                static_cast<unsigned long long>(counter(Count::RanInline)), pending.c_str());
+  return buf;
+}
+
+inline std::string Server::report() {
+  std::ostringstream o;
+  o << "server: " << cfg_.io_threads << " I/O thread(s), " << cfg_.partitions << " partition(s), " << cfg_.workers
+    << " worker(s); dispatch " << (inline_dispatch_ ? "inline (on the I/O thread)" : "through the partition rings")
+    << "; tasks run inline: " << counter(Count::RanInline) << "\n";
+  o << "  part  published   rej_busy   accepted  dispatched  enq_busy  completed  fam_full   bad_msg  risk_qty  "
+       "risk_px  risk_not  risk_rate  max_pending  evicted\n";
+  for (const auto& p : parts_) {
+    const hft::CounterGroup& c = p->counters();
+    const auto st = p->scheduler().stats();
+    char line[400];
+    std::snprintf(line, sizeof line, "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
+                  p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
+                  static_cast<unsigned long long>(st.dispatched + st.enqueued_busy),
+                  static_cast<unsigned long long>(st.dispatched), static_cast<unsigned long long>(st.enqueued_busy),
+                  static_cast<unsigned long long>(st.completed),
+                  static_cast<unsigned long long>(get(c, Count::RejectedFamilyFull)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedBadMsg)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedRiskQty)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedRiskPrice)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedRiskNotional)),
+                  static_cast<unsigned long long>(get(c, Count::RejectedRiskRate)),
+                  static_cast<unsigned long long>(st.max_pending_depth),
+                  static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
+    o << line;
+  }
+  o << "  gateway: " << gateway_.line() << "\n";
+  hft::LatencyHistogram recv = stage_histogram(), ring = stage_histogram(), written = stage_histogram();
+  for (const auto& g : gateways_) {
+    recv.merge(g->recv_to_route());
+    written.merge(g->built_to_written());
+  }
+  for (const auto& p : parts_) ring.merge(p->ring_to_dispatch());
+  const hft::LatencyHistogram built = venue_->collect_built();
+  o << "server stage latency (us): p50 / p99 / p99.9 / max\n";
+  auto row = [&](const char* name, const hft::LatencyHistogram& h) {
+    char line[200];
+    std::snprintf(line, sizeof line, "  %-22s %8.1f %8.1f %8.1f %8.1f  (n=%llu)\n", name,
+                  static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(99)) / 1e3,
+                  static_cast<double>(h.percentile(99.9)) / 1e3, static_cast<double>(h.max()) / 1e3,
+                  static_cast<unsigned long long>(h.count()));
+    o << line;
+  };
+  row(inline_dispatch_ ? "receive -> admitted" : "receive -> ring", recv);
+  if (!inline_dispatch_) row("ring -> dispatch", ring);
+  row("dispatch -> reply built", built);
+  row("reply built -> written", written);
+  return o.str();
+}
+
+inline void Server::stats_main() {
+  while (!io_stopping()) {
+    for (std::uint32_t waited = 0; waited < cfg_.stats_interval_ms; waited += 10) {
+      if (io_stopping()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::fprintf(stderr, "%s\n", stats_line().c_str());
+  }
+}
+
+}  // namespace mini_oms

@@ -59,7 +59,10 @@ TEST_CASE("WorkerPool runs every job once, including jobs queued by jobs, then s
     CHECK(hits.load() == n * 4);
     CHECK(pool.jobs_run() == n * 4);
   }
-  CHECK_THROWS_AS(hft::WorkerPool<Counter>(hft::WorkerPoolConfig{1, 1000, 1, {}, "x"}), std::invalid_argument);
+  hft::WorkerPoolConfig bad;
+  bad.threads = 1;
+  bad.queue_capacity = 1000;
+  CHECK_THROWS_AS(hft::WorkerPool<Counter>(bad), std::invalid_argument);
 }
 
 TEST_CASE("WorkerPool rejects a configuration it cannot run, before starting any thread", "[worker_pool][regression]") {

@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -156,6 +157,7 @@ struct WorkerPoolConfig {
   std::vector<int> cpus;                  // optional: worker i pinned to cpus[i % size]
   std::string name = "hft-worker";        // thread name prefix (visible in top/perf)
   unsigned max_spinners = 1;              // idle workers spinning at once (0: never spin)
+  std::function<void()> on_start;         // optional: runs first on every worker thread (must not throw)
 };
 
 template <class Job>
@@ -212,6 +214,8 @@ class WorkerPool {
   }
 
   [[nodiscard]] unsigned threads() const noexcept { return cfg_.threads; }
+  /// Any thread. A hint: whether a job seemed to be waiting for a worker just now.
+  [[nodiscard]] bool has_queued_jobs() const noexcept { return ring_.maybe_nonempty(); }
   /// The spin budget in use (kAutoSpin resolved), in cpu_relax() calls.
   [[nodiscard]] unsigned spin_iterations() const noexcept { return spin_; }
   /// Jobs run so far (relaxed; for statistics).
@@ -253,6 +257,7 @@ class WorkerPool {
       }
     }
     set_current_thread_name(cfg_.name + "-" + std::to_string(index));
+    if (cfg_.on_start) cfg_.on_start();
     Job job{};
     std::uint64_t ran = 0;
     // The runner holds one of the max_spinners places: it spins when idle, and while it

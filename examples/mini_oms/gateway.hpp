@@ -1,0 +1,386 @@
+// mini_oms/gateway.hpp: the I/O stage. One Gateway per I/O thread owns its connections:
+// accept, read, frame lines, route each to its partition (Pipeline::admit), answer the
+// admission rejects (BUSY, BAD_MSG, SHUTDOWN) itself, and write back the replies.
+//
+// Replies reach a gateway two ways: deliver() from its own thread (a task that ran inline,
+// a local reject) appends to the connection's buffer at once; from another thread (a
+// worker) it goes through the gateway's MpscQueue and an eventfd wake-up, sent only when
+// the gateway is not already awake (one flag exchange per reply). Either way every
+// connection with new replies is flushed once per loop iteration: one send() for all the
+// replies a recv() batch produced. A client whose unsent replies exceed out_buffer is cut
+// (slow reader); a half-closed client gets every reply it is owed before the close.
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hft/core/clock.hpp"
+#include "hft/core/thread.hpp"
+#include "hft/queue/mpsc_queue.hpp"
+#include "net.hpp"
+#include "records.hpp"
+
+namespace mini_oms {
+
+template <class Pipeline>
+class Gateway {
+ public:
+  Gateway(Pipeline& pipeline, unsigned index, std::size_t reply_capacity)
+      : pipeline_(pipeline), index_(index), replies_(reply_capacity) {
+    const ServerConfig& cfg = pipeline.config();
+    conns_.resize(cfg.max_connections);
+    for (std::size_t s = cfg.max_connections; s-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(s));
+    dirty_.reserve(cfg.max_connections);
+    is_dirty_.assign(cfg.max_connections, false);
+    rbuf_.resize(64 * 1024);
+  }
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+  ~Gateway() {
+    if (epfd_ >= 0) ::close(epfd_);
+    if (evfd_ >= 0) ::close(evfd_);
+  }
+
+  /// Before the thread starts: the epoll set (the shared listener, the reply eventfd).
+  void open(int listen_fd) {
+    listen_fd_ = listen_fd;
+    epfd_ = ::epoll_create1(0);
+    evfd_ = ::eventfd(0, EFD_NONBLOCK);
+    if (epfd_ < 0 || evfd_ < 0) net::fail("epoll_create1/eventfd");
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenTag;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+  }
+  void start_thread() { thread_ = std::thread([this] { run(); }); }
+  /// After Pipeline says stopping: wakes the loop, which flushes what is owed and returns.
+  void stop_thread() {
+    wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Any thread. Hands a reply to the connection it belongs to.
+  void deliver(const Reply& r) {
+    if (current() == this) {
+      // Replies a worker queued for this gateway go first: a family's earlier task may have
+      // run on a worker (its reply queued here before the family went idle) and this one
+      // inline; writing this one at once would overtake it on the connection.
+      drain_replies();
+      write_reply(r);
+      return;
+    }
+    while (!replies_.try_push(r)) std::this_thread::yield();  // sized so this never waits
+    // acq_rel pairs with the loop's exchange(false): either it sees our push in its next
+    // drain, or we see false and wake it.
+    if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) wake();
+  }
+
+  /// This gateway's own thread: a reject the gateway answers itself.
+  void reply_local(std::uint32_t slot, std::optional<std::uint64_t> req_id, Reason why) {
+    char out[kMaxReply];
+    send_local(slot, out, format_rej(out, req_id, why));
+  }
+
+  [[nodiscard]] unsigned index() const noexcept { return index_; }
+  [[nodiscard]] const hft::LatencyHistogram& recv_to_route() const noexcept { return recv_to_route_; }
+  [[nodiscard]] const hft::LatencyHistogram& built_to_written() const noexcept { return built_to_written_; }
+  /// The gateway whose loop runs on the calling thread, if any.
+  static Gateway*& current() noexcept {
+    static thread_local Gateway* g = nullptr;
+    return g;
+  }
+
+ private:
+  static constexpr std::uint64_t kListenTag = ~0ULL, kWakeTag = ~1ULL;
+
+  struct Conn {
+    int fd = -1;
+    std::uint32_t gen = 0;
+    LineFramer framer;
+    std::unique_ptr<char[]> out;
+    std::size_t out_head = 0, out_tail = 0;
+    bool want_out = false;
+    bool read_closed = false;    // the client half-closed: answer what it sent, then close
+    std::uint32_t in_flight = 0;  // requests admitted and not yet answered
+  };
+
+  void wake() noexcept {
+    const std::uint64_t one = 1;
+    (void)!::write(evfd_, &one, sizeof one);
+  }
+
+  void run() {
+    const ServerConfig& cfg = pipeline_.config();
+    current() = this;
+    pipeline_.thread_started();
+    hft::set_current_thread_name("oms-io-" + std::to_string(index_));
+    if (cfg.busy_spin && !cfg.cpus.empty()) {
+      try {
+        hft::pin_current_thread(cfg.cpus[index_ % cfg.cpus.size()]);
+      } catch (...) {
+      }
+    }
+    epoll_event events[64];
+    bool draining = false;
+    int drain_rounds = 0;
+    for (;;) {
+      const int timeout = cfg.busy_spin ? 0 : (draining ? 1 : 50);
+      const int n = ::epoll_wait(epfd_, events, 64, timeout);
+      for (int e = 0; e < n; ++e) {
+        const std::uint64_t tag = events[e].data.u64;
+        if (tag == kListenTag) {
+          accept_all();
+        } else if (tag == kWakeTag) {
+          std::uint64_t v;
+          (void)!::read(evfd_, &v, sizeof v);  // the replies are drained below
+        } else {
+          on_events(static_cast<std::uint32_t>(tag), events[e].events);
+        }
+      }
+      // Reset before draining, acq_rel so a worker's push before its exchange(true) is
+      // visible to the drain. Pairs with deliver()'s exchange.
+      wake_pending_.exchange(false, std::memory_order_acq_rel);
+      drain_replies();
+      flush_dirty();
+      if (pipeline_.io_stopping()) {
+        // Flush what is owed; a client that does not read gets at most ~2 s (2,000 rounds
+        // of a 1 ms wait), then everything closes.
+        draining = true;
+        bool pending = false;
+        for (auto& c : conns_) pending |= c.fd >= 0 && c.out_tail > c.out_head;
+        if (!pending || ++drain_rounds > 2000) break;
+      }
+    }
+    drain_replies();
+    flush_dirty();
+    for (std::uint32_t s = 0; s < conns_.size(); ++s) {
+      if (conns_[s].fd >= 0) close_conn(s);
+    }
+    current() = nullptr;
+  }
+
+  void accept_all() {
+    const ServerConfig& cfg = pipeline_.config();
+    for (;;) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK);
+      if (fd < 0) break;
+      if (free_slots_.empty() || pipeline_.shutdown_requested()) {
+        ::close(fd);
+        continue;
+      }
+      net::set_nodelay(fd);
+      const std::uint32_t s = free_slots_.back();
+      free_slots_.pop_back();
+      Conn& c = conns_[s];
+      c.fd = fd;
+      ++c.gen;
+      c.framer.reset();
+      if (!c.out) c.out.reset(new char[cfg.out_buffer]);
+      c.out_head = c.out_tail = 0;
+      c.want_out = false;
+      c.read_closed = false;
+      c.in_flight = 0;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = s;
+      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+      bump(pipeline_.gateway_counters(), Count::Connections);
+    }
+  }
+
+  void on_events(std::uint32_t s, std::uint32_t events) {
+    Conn& c = conns_[s];
+    if (c.fd < 0) return;
+    if (events & EPOLLOUT) {
+      flush(s);
+      close_if_done(s);
+    }
+    if (c.fd < 0 || c.read_closed || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    for (;;) {
+      const ssize_t got = ::read(c.fd, rbuf_.data(), rbuf_.size());
+      if (got > 0) {
+        const std::uint64_t t_recv = hft::TscClock::ticks();
+        c.framer.feed(
+            rbuf_.data(), static_cast<std::size_t>(got), [&](std::string_view line) { handle_line(s, line, t_recv); },
+            [&](std::string_view prefix) {
+              bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+              reply_local(s, overlong_req_id(prefix), Reason::BadMsg);
+            });
+        if (c.fd < 0) return;  // cut while answering (slow reader)
+        mark_dirty(s);         // flushed once, after this iteration's events
+        if (static_cast<std::size_t>(got) < rbuf_.size()) return;
+        continue;
+      }
+      if (got == 0) {  // half-close: stop reading, still answer everything it sent
+        c.read_closed = true;
+        update_events(s);
+        close_if_done(s);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        close_conn(s);
+      }
+      return;
+    }
+  }
+
+  void handle_line(std::uint32_t slot, std::string_view line, std::uint64_t t_recv) {
+    const Header h = parse_header(line);
+    if (!h.req_id) {
+      bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+      reply_local(slot, std::nullopt, Reason::BadMsg);
+      return;
+    }
+    if (pipeline_.shutdown_requested()) {
+      bump(pipeline_.gateway_counters(), Count::RejectedShutdown);
+      reply_local(slot, h.req_id, Reason::Shutdown);
+      return;
+    }
+    const FamilyKey fk = family_key(h.corr, index_, ++uncorrelated_seq_);
+    Conn& c = conns_[slot];
+    ++c.in_flight;  // before admit: an inline task may be answered inside it
+    const Reason why = pipeline_.admit(*this, ConnRef{index_, slot, c.gen}, *h.req_id, fk, line, t_recv);
+    if (why != Reason::None) {
+      --c.in_flight;
+      reply_local(slot, h.req_id, why);
+      return;
+    }
+    recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv));
+  }
+
+  // A reply for one of our connections (our own thread).
+  void write_reply(const Reply& r) {
+    Conn& c = conns_[r.conn.slot];
+    if (c.fd < 0 || c.gen != r.conn.gen) {
+      bump(pipeline_.gateway_counters(), Count::RepliesDropped);  // its connection is gone
+      return;
+    }
+    --c.in_flight;
+    send_local(r.conn.slot, r.text, r.len);
+    if (c.fd >= 0) {
+      built_to_written_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - r.t_built));
+      mark_dirty(r.conn.slot);
+    }
+  }
+
+  void drain_replies() {
+    Reply r;
+    while (replies_.try_pop(r)) write_reply(r);
+  }
+
+  void mark_dirty(std::uint32_t s) {
+    if (!is_dirty_[s]) {
+      is_dirty_[s] = true;
+      dirty_.push_back(s);
+    }
+  }
+  void flush_dirty() {
+    for (const std::uint32_t s : dirty_) {
+      is_dirty_[s] = false;
+      if (conns_[s].fd >= 0) flush(s);
+      close_if_done(s);
+    }
+    dirty_.clear();
+  }
+
+  void send_local(std::uint32_t slot, const char* text, std::size_t len) {
+    const ServerConfig& cfg = pipeline_.config();
+    Conn& c = conns_[slot];
+    if (c.fd < 0) return;
+    if (c.out_tail + len > cfg.out_buffer) {  // compact
+      std::memmove(c.out.get(), c.out.get() + c.out_head, c.out_tail - c.out_head);
+      c.out_tail -= c.out_head;
+      c.out_head = 0;
+    }
+    if (c.out_tail + len > cfg.out_buffer) {  // a client that does not read: cut it
+      bump(pipeline_.gateway_counters(), Count::SlowDisconnects);
+      std::fprintf(stderr, "mini_oms: closing connection fd %d: %zu bytes of replies unread (slow reader)\n", c.fd,
+                   c.out_tail - c.out_head);
+      close_conn(slot);
+      return;
+    }
+    std::memcpy(c.out.get() + c.out_tail, text, len);
+    c.out_tail += len;
+    bump(pipeline_.gateway_counters(), Count::RepliesWritten);
+  }
+
+  void flush(std::uint32_t slot) {
+    Conn& c = conns_[slot];
+    while (c.out_tail > c.out_head) {
+      const ssize_t w = ::send(c.fd, c.out.get() + c.out_head, c.out_tail - c.out_head, MSG_NOSIGNAL);
+      if (w > 0) {
+        c.out_head += static_cast<std::size_t>(w);
+        continue;
+      }
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!c.want_out) {  // the socket is full: wait for EPOLLOUT, do not block
+          c.want_out = true;
+          update_events(slot);
+        }
+        return;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      close_conn(slot);
+      return;
+    }
+    c.out_head = c.out_tail = 0;
+    if (c.want_out) {
+      c.want_out = false;
+      update_events(slot);
+    }
+  }
+
+  void update_events(std::uint32_t slot) {
+    Conn& c = conns_[slot];
+    epoll_event ev{};
+    ev.events = (c.read_closed ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
+                (c.want_out ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
+    ev.data.u64 = slot;
+    ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  void close_if_done(std::uint32_t slot) {
+    Conn& c = conns_[slot];
+    if (c.fd >= 0 && c.read_closed && c.in_flight == 0 && c.out_tail == c.out_head) close_conn(slot);
+  }
+
+  void close_conn(std::uint32_t slot) {
+    Conn& c = conns_[slot];
+    if (c.fd < 0) return;
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    c.fd = -1;
+    c.out_head = c.out_tail = 0;
+    free_slots_.push_back(slot);
+  }
+
+  Pipeline& pipeline_;
+  unsigned index_;
+  int listen_fd_ = -1, epfd_ = -1, evfd_ = -1;
+  std::vector<Conn> conns_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::uint32_t> dirty_;
+  std::vector<bool> is_dirty_;
+  std::vector<char> rbuf_;
+  hft::MpscQueue<Reply> replies_;
+  std::atomic<bool> wake_pending_{false};
+  std::uint64_t uncorrelated_seq_ = 0;
+  hft::LatencyHistogram recv_to_route_ = stage_histogram();
+  hft::LatencyHistogram built_to_written_ = stage_histogram();
+  std::thread thread_;
+};
+
+}  // namespace mini_oms

@@ -1,0 +1,157 @@
+// mini_oms/records.hpp: what travels between the stages (an inbound line, a task, a
+// reply), the server's counters, and its configuration.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "hft/metrics/counters.hpp"
+#include "hft/metrics/latency_histogram.hpp"
+#include "protocol.hpp"
+
+namespace mini_oms {
+
+// Where a stage runs. See docs/mini_oms.md ("Where each stage runs") for what each costs.
+enum class DispatchMode : std::uint8_t {
+  Auto,    // Inline with one I/O thread, else Ring
+  Ring,    // I/O threads publish into a partition ring; a dispatcher thread per partition
+  Inline,  // the I/O thread numbers and submits itself (needs io_threads == 1)
+};
+enum class ExecuteMode : std::uint8_t {
+  Auto,    // Inline while tasks are short (mean <= inline_max_ns) and no job waits, else Pool
+  Pool,    // every slice runs on a worker
+  Inline,  // an idle family's slice runs on the submitting thread (re-queued slices: pool)
+};
+
+// Defaults sized to the machine: every stage thread beyond the cores only adds wake-ups and
+// context switches. Flags override.
+inline unsigned default_workers() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp(cores / 2, 1u, 8u);
+}
+inline unsigned default_partitions() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return cores >= 8 ? 4u : cores >= 4 ? 2u : 1u;
+}
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: ephemeral (port() tells which)
+  unsigned io_threads = 1;
+  unsigned partitions = default_partitions();  // power of two
+  unsigned workers = default_workers();
+  DispatchMode dispatch = DispatchMode::Auto;
+  ExecuteMode execute = ExecuteMode::Auto;
+  std::uint32_t inline_max_ns = 5'000;  // ExecuteMode::Auto: the longest mean task run inline
+  std::size_t ring_size = 4096;     // per partition, power of two (ring dispatch); also sizes the scheduler
+  std::size_t family_table = 1u << 20;  // all partitions together
+  std::uint32_t max_pending_per_family = 1024;
+  std::uint32_t slice = 8;
+  std::uint32_t work_us = 0;        // simulated work per request
+  std::uint32_t stats_interval_ms = 0;
+  std::uint32_t log_sample = 0;     // log every Nth request (0 = off)
+  bool busy_spin = false;           // dedicated machine: spin instead of sleeping
+  std::vector<int> cpus;            // pin threads (busy_spin mode)
+  std::size_t max_connections = 1024;  // per I/O thread
+  std::size_t out_buffer = 256 * 1024;  // per connection; a reader this far behind is cut
+  RiskLimits risk;
+  std::vector<std::pair<std::string, std::string>> refs;  // --ref SYM=PRICE
+  std::function<void()> on_thread_start;  // tests: runs first on every server thread
+};
+
+// ---- counters ---------------------------------------------------------------------------
+// One CounterGroup per partition and one for the gateway (the I/O threads). Accepted,
+// dispatched, enqueued-because-busy, completed and the maximum pending depth are not here:
+// the partition's FamilyScheduler counts them (Server::report() reads its stats()).
+enum class Count : std::size_t {
+  Published, RejectedBusy, RejectedFamilyFull, RejectedBadMsg, RejectedRiskQty, RejectedRiskPrice,
+  RejectedRiskNotional, RejectedRiskRate, RejectedShutdown, FamiliesEvicted, RepliesWritten, RepliesDropped,
+  SlowDisconnects, Connections, RanInline, kCount
+};
+inline hft::CounterGroup make_counters() {
+  return hft::CounterGroup{"published",       "rejected_busy",       "rejected_family_full", "rejected_bad_msg",
+                           "rejected_risk_qty", "rejected_risk_price", "rejected_risk_notional",
+                           "rejected_risk_rate", "rejected_shutdown",  "families_evicted",     "replies_written",
+                           "replies_dropped",   "slow_disconnects",    "connections",          "ran_inline"};
+}
+inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
+[[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, Count c) noexcept {
+  return g.load(static_cast<std::size_t>(c));
+}
+
+/// Whether the calling thread is inside Partition::submit() (the scheduler's executor may
+/// then run an idle family's slice inline, on this submitting thread).
+inline bool& in_submit() noexcept {
+  static thread_local bool flag = false;
+  return flag;
+}
+
+/// Every stage histogram: 1 ns to 1 minute at 3 significant digits.
+inline hft::LatencyHistogram stage_histogram() { return hft::LatencyHistogram(1, 60'000'000'000ULL, 3); }
+
+// ---- records ----------------------------------------------------------------------------
+struct ConnRef {
+  std::uint32_t io = 0, slot = 0, gen = 0;
+};
+
+// A routed request: where it came from, its family, and its line, seen in place (in the
+// I/O thread's receive buffer for inline dispatch, in a ring slot for ring dispatch).
+struct Routed {
+  ConnRef conn;
+  std::uint64_t req_id = 0;
+  std::uint64_t family = 0;
+  bool correlated = false;
+  std::string_view line;
+  std::uint64_t t_recv = 0, t_pub = 0;  // TSC ticks
+};
+
+// A ring slot (ring dispatch): the line is copied in, because the receive buffer is reused;
+// the dispatcher copies it out again into the task, because slots are reused too.
+struct Inbound {
+  ConnRef conn;
+  std::uint64_t req_id = 0;
+  std::uint64_t family = 0;
+  bool correlated = false;
+  std::uint16_t len = 0;
+  std::uint64_t t_recv = 0, t_pub = 0;  // TSC ticks
+  char line[kMaxLine];
+  [[nodiscard]] Routed routed() const noexcept {
+    return {conn, req_id, family, correlated, std::string_view(line, len), t_recv, t_pub};
+  }
+};
+
+// What a worker runs; lives in the FamilyScheduler's node (the line is copied once, there).
+struct Task {
+  Task() = default;
+  Task(const Routed& in, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at) noexcept
+      : conn(in.conn), req_id(in.req_id), family(in.family), seq(seq_in_family), fam_slot(family_slot),
+        len(static_cast<std::uint16_t>(in.line.size())), t_recv(in.t_recv), t_pub(in.t_pub), t_disp(dispatched_at) {
+    std::memcpy(line, in.line.data(), len);
+  }
+  ConnRef conn;
+  std::uint64_t req_id = 0;
+  std::uint64_t family = 0;
+  std::uint64_t seq = 0;
+  std::uint32_t fam_slot = 0;  // in the family-number table, or npos (uncorrelated)
+  std::uint16_t len = 0;
+  std::uint64_t t_recv = 0, t_pub = 0, t_disp = 0;
+  char line[kMaxLine];
+};
+
+struct Reply {
+  ConnRef conn;
+  std::uint16_t len = 0;
+  std::uint64_t t_built = 0;  // TSC ticks
+  char text[kMaxReply];
+};
+
+}  // namespace mini_oms

@@ -1,0 +1,196 @@
+// mini_oms/worker.hpp: the execution stage, what runs for each task (on a worker, or inline
+// on the thread that submitted it): parse -> risk -> execute -> build the reply.
+//
+// Venue holds the per-symbol state: reference price, order-rate limiter, and a
+// MatchingEngine quoting kVenueLevels levels a side (re-quoted whenever a level empties).
+// Symbols are created on first sight under a mutex and found lock-free afterwards; one
+// symbol's state is shared by every partition (a family maps to one partition, a symbol
+// does not), so its risk + match step holds that symbol's mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "hft/core/clock.hpp"
+#include "hft/core/flat_index.hpp"
+#include "hft/metrics/interval_recorder.hpp"
+#include "hft/sched/rate_limiter.hpp"
+#include "hft/trading/matching_engine.hpp"
+#include "protocol.hpp"
+#include "records.hpp"
+
+namespace mini_oms {
+
+class Venue {
+ public:
+  /// `executing_threads`: how many threads may call execute() (one histogram writer each).
+  Venue(const ServerConfig& cfg, std::size_t executing_threads, const hft::TscClock& clock)
+      : cfg_(cfg), clock_(clock), built_(executing_threads, 1, 60'000'000'000ULL, 3) {
+    for (const auto& [sym, px] : std::initializer_list<std::pair<const char*, std::int64_t>>{
+             {"AAPL", 1872500}, {"MSFT", 4105000}, {"GOOG", 1401000}, {"AMZN", 1783000}, {"TSLA", 1754000}}) {
+      refs_[hft::Symbol::of(sym).key()] = hft::Price::from_ticks(px);
+    }
+    for (const auto& [sym, text] : cfg_.refs) {
+      const auto s = hft::Symbol::parse(sym);
+      const auto p = hft::parse_price(text, kTick);
+      if (!s || !p || p->ticks() <= 0) throw std::invalid_argument("--ref " + sym + "=" + text + ": bad symbol or price");
+      refs_[s->key()] = *p;
+    }
+    for (std::size_t i = 0; i < kSymbols; ++i) symbols_[i].store(nullptr, std::memory_order_relaxed);
+    storage_.reserve(kSymbols);
+  }
+
+  /// Any thread that executes tasks. Runs stages 1-4 for `t` into `rep`; returns the
+  /// reject reason (None: an ACK).
+  Reason execute(const Task& t, Reply& rep) {
+    Reason why = Reason::None;
+    std::int64_t filled = 0;
+    hft::Notional notional = 0;
+    const auto req = parse_request(std::string_view(t.line, t.len));  // stage 1: parse
+    if (!req) {
+      why = Reason::BadMsg;
+    } else {
+      SymbolState& sym = symbol_state(req->symbol);
+      why = check_static_risk(*req, sym.ref, cfg_.risk);  // stage 2: qty, price band, notional
+      if (why == Reason::None) {
+        std::lock_guard lock(sym.mu);
+        if (!sym.limiter.try_acquire(1, clock_.now_ns())) {
+          why = Reason::RiskRate;
+        } else {  // stage 3: IOC against the venue, then re-quote what it emptied
+          hft::Fill fills[2 * kVenueLevels];
+          const auto exec = sym.book.submit(hft::NewOrder{hft::OrderId(0), req->side, hft::OrderType::Limit,
+                                                          hft::TimeInForce::ImmediateOrCancel, req->price,
+                                                          hft::Qty(req->qty)},
+                                            fills);
+          filled = exec.filled.value();
+          notional = exec.notional_ticks;
+          sym.requote(std::span<const hft::Fill>(fills, exec.fills));  // only levels the fills emptied
+        }
+      }
+    }
+    if (cfg_.work_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg_.work_us));
+    rep.conn = t.conn;  // stage 4: the reply
+    rep.len = static_cast<std::uint16_t>(why == Reason::None ? format_ack(rep.text, t.req_id, t.seq, filled, notional)
+                                                             : format_rej(rep.text, t.req_id, why));
+    rep.t_built = hft::TscClock::ticks();
+    writer().record(clock_.delta_to_ns(rep.t_built - t.t_disp));
+    return why;
+  }
+
+  /// Dispatch -> reply built, over every executing thread (IntervalRecorder: a writer per
+  /// thread, collected without stopping them). Allocates.
+  [[nodiscard]] hft::LatencyHistogram collect_built() {
+    hft::LatencyHistogram h = stage_histogram();
+    built_.collect_interval(h);
+    total_built_.merge(h);
+    return total_built_;
+  }
+
+ private:
+  static constexpr std::size_t kSymbols = 4096;
+
+  struct SymbolState {
+    std::mutex mu;
+    hft::Symbol symbol;
+    hft::Price ref;
+    hft::RateLimiter limiter;
+    hft::MatchingEngine book;
+    std::uint64_t next_quote_id = 1;
+    hft::Price level_price[2][kVenueLevels];  // computed once: [side][k - 1]
+    SymbolState(hft::Symbol s, hft::Price r, const RiskLimits& lim, std::uint64_t now)
+        : symbol(s), ref(r), limiter(lim.rate_per_sec, lim.rate_per_sec, now), book(64, 32) {
+      for (int k = 1; k <= kVenueLevels; ++k) {
+        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
+          level_price[static_cast<int>(side)][k - 1] = venue_level_price(ref, side, k);
+        }
+      }
+      requote();
+    }
+    // Every venue level gets its original size back once emptied. Only the levels an IOC
+    // filled can have emptied (the book is ours alone), so only those are looked at: fills
+    // come best price first, so one check per distinct price.
+    void requote() {
+      for (int k = 1; k <= kVenueLevels; ++k) {
+        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) requote_level(side, k);
+      }
+    }
+    void requote(std::span<const hft::Fill> fills) {
+      hft::Price last = hft::Price::from_ticks(-1);
+      for (const hft::Fill& f : fills) {
+        if (f.price == last) continue;
+        last = f.price;
+        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
+          for (int k = 1; k <= kVenueLevels; ++k) {
+            if (level_price[static_cast<int>(side)][k - 1] == f.price) requote_level(side, k);
+          }
+        }
+      }
+    }
+    void requote_level(hft::Side side, int k) {
+      const hft::Price p = level_price[static_cast<int>(side)][k - 1];
+      if (!book.qty_at(side, p).zero()) return;
+      hft::Fill none[1];
+      (void)book.submit(hft::NewOrder{hft::OrderId(next_quote_id++), side, hft::OrderType::Limit,
+                                      hft::TimeInForce::GoodTillCancel, p, hft::Qty(100 * k)},
+                        std::span<hft::Fill>(none, 0));
+    }
+  };
+
+  SymbolState& symbol_state(hft::Symbol s) {
+    const std::uint64_t key = s.key();
+    for (std::size_t i = hft::FlatIndex::hash(key) & (kSymbols - 1), probes = 0; probes < kSymbols;
+         i = (i + 1) & (kSymbols - 1), ++probes) {
+      // Acquire pairs with the release store below: a published state is fully built.
+      SymbolState* st = symbols_[i].load(std::memory_order_acquire);
+      if (st == nullptr) {
+        std::lock_guard lock(create_mu_);
+        st = symbols_[i].load(std::memory_order_acquire);  // pairs with the release store below
+        if (st == nullptr) {
+          const auto ref = refs_.find(key);
+          storage_.push_back(std::make_unique<SymbolState>(
+              s, ref == refs_.end() ? hft::Price::from_ticks(1'000'000) : ref->second, cfg_.risk, clock_.now_ns()));
+          st = storage_.back().get();
+          symbols_[i].store(st, std::memory_order_release);  // pairs with the acquire loads above
+          return *st;
+        }
+      }
+      if (st->symbol == s) return *st;
+    }
+    // Table full (4,096 symbols): the memory bound. Later symbols share the last slot's
+    // state; documented in docs/mini_oms.md.
+    return *symbols_[kSymbols - 1].load(std::memory_order_acquire);  // pairs with the release store above
+  }
+
+  // This thread's histogram writer, registered on its first task (the only allocation-free
+  // way to give each executing thread its own histogram without a lock per record).
+  hft::IntervalRecorder::Writer& writer() {
+    struct Slot {
+      const Venue* owner = nullptr;
+      std::optional<hft::IntervalRecorder::Writer> w;
+    };
+    static thread_local Slot tl;
+    if (tl.owner != this) {
+      tl.w.emplace(built_.register_writer());
+      tl.owner = this;
+    }
+    return *tl.w;
+  }
+
+  const ServerConfig& cfg_;
+  const hft::TscClock& clock_;
+  hft::IntervalRecorder built_;
+  hft::LatencyHistogram total_built_ = stage_histogram();
+  std::map<std::uint64_t, hft::Price> refs_;
+  std::unique_ptr<std::atomic<SymbolState*>[]> symbols_{new std::atomic<SymbolState*>[kSymbols]};
+  std::vector<std::unique_ptr<SymbolState>> storage_;
+  std::mutex create_mu_;
+};
+
+}  // namespace mini_oms
