@@ -89,7 +89,7 @@ struct TbbQ {
   tbb::concurrent_bounded_queue<std::uint64_t> q;
   void push(std::uint64_t v) { q.push(v); }
   std::uint64_t pop() {
-    std::uint64_t v;
+    std::uint64_t v = 0;  // tbb's pop assigns it; g++ 12 cannot see that through the wait
     q.pop(v);
     return v;
   }

@@ -505,6 +505,7 @@ class FamilyScheduler {
     // >= 1: we hold the token. Acquire pairs with the dispatcher's acq_rel fetch_add: the
     // links of every task counted are visible.
     std::uint32_t pending = f.count.load(std::memory_order_acquire);
+    HFT_ASSERT(pending >= 1, "FamilyScheduler: a slice ran for an idle family (a Job run twice)");
     for (;;) {
       const std::uint32_t room = cfg_.max_tasks_per_slice - ran;
       const std::uint32_t batch = pending < room ? pending : room;
