@@ -3,7 +3,6 @@
 // diamond, and a ping-pong round trip through two rings against the atomic floor.
 // See docs/disruptor.md.
 #include <boost/lockfree/spsc_queue.hpp>
-#include <concurrentqueue/concurrentqueue.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "moodycamel.hpp"
 #include "harness.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/disruptor/disruptor.hpp"

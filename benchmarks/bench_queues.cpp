@@ -3,7 +3,6 @@
 // std::atomic ping-pong). See docs/queues.md for how to read the output.
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
-#include <concurrentqueue/concurrentqueue.h>
 #include <readerwriterqueue/readerwriterqueue.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "moodycamel.hpp"
 #include "harness.hpp"
 #include "pingpong_floor.hpp"
 #include "hft/core/cache.hpp"

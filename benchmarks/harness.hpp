@@ -11,8 +11,9 @@
 //     the median of those paired ratios: drift between rounds cancels in the quotient;
 //   - pins threads to the CPUs given by --cpus;
 //   - prints a table and, with --json FILE, writes the machine-readable results.
-// Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE, --filter TEXT
-//   (run only cases whose name contains TEXT), --quick (shorter runs, for CI smoke tests).
+// Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE (opened before the run,
+//   so a bad path fails at once), --filter TEXT (run only cases whose name contains TEXT),
+//   --quick (shorter runs, for CI smoke tests); --help lists them.
 #pragma once
 
 #include <pthread.h>
@@ -31,12 +32,14 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cli.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/core/thread.hpp"
@@ -45,42 +48,35 @@ namespace hft::bench {
 
 struct Options {
   int runs = 9;
+  int min_runs = 7;  // fewer rounds make the median of paired ratios meaningless
   std::vector<int> cpus{0, 1};
-  std::string json_path;
+  bool cpus_given = false;  // --cpus was on the command line
+  std::shared_ptr<hft::cli::OutputFile> json = std::make_shared<hft::cli::OutputFile>();  // --json
   std::string filter;
   bool quick = false;
 };
 
-inline Options parse_options(int argc, char** argv, const char* usage_extra = "") {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--runs") {
-      o.runs = std::max(7, std::stoi(value()));
-    } else if (a == "--cpus") {
-      o.cpus.clear();
-      std::stringstream ss(value());
-      std::string item;
-      while (std::getline(ss, item, ',')) o.cpus.push_back(std::stoi(item));
-    } else if (a == "--json") {
-      o.json_path = value();
-    } else if (a == "--filter") {
-      o.filter = value();
-    } else if (a == "--quick") {
-      o.quick = true;
-    } else if (a == "--help" || a == "-h") {
-      std::printf("usage: %s [--runs N>=7] [--cpus A,B] [--json FILE] [--filter TEXT] [--quick]\n%s",
-                  argv[0], usage_extra);
-      std::exit(0);
-    } else {
-      throw std::invalid_argument("unknown option " + a + " (try --help)");
-    }
-  }
-  if (o.cpus.size() < 2) o.cpus.push_back(o.cpus.empty() ? 0 : o.cpus[0]);
+/// The options every bench_* binary takes (examples/common/cli.hpp: --help, --opt=value,
+/// range checks, the JSON file opened before the run). `extra` adds a binary's own.
+/// `defaults` sets runs/min_runs for binaries whose rounds are long (mini_oms bench).
+inline Options parse_options(int argc, char** argv, const char* summary = "",
+                             const std::function<void(hft::cli::Parser&)>& extra = {}, Options defaults = {},
+                             const std::string& program = "", int first = 1) {
+  Options o = std::move(defaults);
+  hft::cli::Parser p(program.empty() ? std::string(argv[0]) : program, "[options]", summary);
+  p.integer("--runs", o.runs, o.min_runs, 1000, "interleaved rounds after the warm-up")
+      .custom("--cpus", "A,B", "CPUs to pin the threads to (default 0,1)",
+              [&](std::string_view v) {
+                o.cpus = hft::cli::parse_integer_list(v, 0, 1023);
+                o.cpus_given = true;
+              })
+      .output("--json", *o.json, "write the results here (opened before the run)")
+      .text("--filter", o.filter, "TEXT", "run only the cases whose name contains TEXT")
+      .flag("--quick", o.quick, "shorter runs (CI smoke tests)");
+  if (extra) extra(p);
+  p.parse(argc, argv, first);
+  if (o.cpus.empty()) o.cpus.push_back(0);
+  if (o.cpus.size() < 2) o.cpus.push_back(o.cpus[0]);
   return o;
 }
 
@@ -227,13 +223,37 @@ class Suite {
     ratios_.push_back({full_case, ours, anchor, goal, ours_at_most, std::move(label), {}});
   }
 
+  /// For a benchmark that drives its own rounds (mini_oms bench interleaves all its cases
+  /// within a round): a case known by its impls' names. record() adds one round's metrics
+  /// of one impl; finish() then computes the ratios for print() and write_json().
+  void add_recorded_case(const std::string& case_name, std::vector<MetricSpec> metrics,
+                         const std::vector<std::string>& impl_names) {
+    std::vector<Impl> impls;
+    for (const auto& n : impl_names) impls.push_back({n, {}});
+    cases_.push_back({case_name, std::move(metrics), std::move(impls), {}});
+  }
+  void record(const std::string& case_name, const std::string& impl, const Metrics& m) {
+    for (auto& c : cases_) {
+      if (c.name != case_name) continue;
+      for (std::size_t k = 0; k < c.metrics.size() && k < m.size(); ++k) {
+        c.samples[full_name(c.name, c.metrics[k].name)][impl].push_back(m[k].second);
+      }
+      return;
+    }
+    throw std::logic_error("bench: record() for undeclared case " + case_name);
+  }
+  void finish() { compute_ratios(); }
+
   void run() {
     for (auto& c : cases_) {
       std::fprintf(stderr, "[%s] %s: warm-up", name_.c_str(), c.name.c_str());
-      for (auto& impl : c.impls) (void)impl.run();
+      for (auto& impl : c.impls) {
+        if (impl.run) (void)impl.run();  // recorded cases have no run()
+      }
       for (int r = 0; r < opts_.runs; ++r) {
         std::fprintf(stderr, " %d", r + 1);
         for (auto& impl : c.impls) {
+          if (!impl.run) continue;
           Metrics m = impl.run();
           for (std::size_t k = 0; k < c.metrics.size() && k < m.size(); ++k) {
             c.samples[full_name(c.name, c.metrics[k].name)][impl.name].push_back(m[k].second);
@@ -245,7 +265,22 @@ class Suite {
     compute_ratios();
   }
 
+  /// Median/min/max of one impl in one case ("case" or "case/metric"); zeros if absent.
+  [[nodiscard]] Stats stats(const std::string& full_case, const std::string& impl) const {
+    for (const auto& c : cases_) {
+      auto it = c.samples.find(full_case);
+      if (it == c.samples.end()) continue;
+      auto s = it->second.find(impl);
+      if (s != it->second.end()) return summarize(s->second);
+    }
+    return {};
+  }
+
   void print() const {
+    print_tables();
+    print_targets();
+  }
+  void print_tables() const {
     std::printf("\n== %s  (%d interleaved rounds after a warm-up; median [min .. max])\n", name_.c_str(),
                 opts_.runs);
     for (const auto& n : notes_) std::printf("   note: %s\n", n.c_str());
@@ -264,6 +299,9 @@ class Suite {
         }
       }
     }
+    std::fflush(stdout);
+  }
+  void print_targets() const {
     if (!ratios_.empty()) {
       std::printf("\nTargets (median of per-round paired ratios; spread is min..max over rounds)\n");
       for (const auto& r : ratios_) {
@@ -278,7 +316,7 @@ class Suite {
   }
 
   void write_json() const {
-    if (opts_.json_path.empty()) return;
+    if (!opts_.json->is_set()) return;
     std::ostringstream o;
     o << "{\n  \"benchmark\": " << quote(name_) << ",\n  \"machine\": " << machine_json() << ",\n";
     o << "  \"rounds\": " << opts_.runs << ",\n  \"notes\": [";
@@ -316,10 +354,8 @@ class Suite {
       first = false;
     }
     o << "\n  ]\n}\n";
-    std::ofstream f(opts_.json_path);
-    if (!f) throw std::runtime_error("cannot write " + opts_.json_path);
-    f << o.str();
-    std::fprintf(stderr, "wrote %s\n", opts_.json_path.c_str());
+    opts_.json->write_and_close(o.str());
+    std::fprintf(stderr, "wrote %s\n", opts_.json->path().c_str());
   }
 
  private:
@@ -342,6 +378,7 @@ class Suite {
 
   void compute_ratios() {
     for (auto& r : ratios_) {
+      r.values.clear();
       for (const auto& c : cases_) {
         auto it = c.samples.find(r.case_name);
         if (it == c.samples.end()) continue;

@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh demo
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DHFT_BUILD_TESTS=OFF \
       -DHFT_BUILD_BENCHMARKS=OFF -DHFT_BUILD_EXAMPLES=ON >/dev/null
-cmake --build build/demo -j2 --target mini_oms
+cmake --build build/demo -j "$(nproc)" --target hft_mini_oms
 exec build/demo/examples/mini_oms/mini_oms demo "$@"

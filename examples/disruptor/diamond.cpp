@@ -12,10 +12,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <thread>
 
+#include "cli.hpp"
 #include "hft/disruptor/disruptor.hpp"
 
 namespace {
@@ -57,9 +56,10 @@ struct Log {  // C, independent
 
 int main(int argc, char** argv) {
   std::uint64_t n = 200'000;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
-  }
+  hft::cli::Parser cli("diamond", "[options]",
+                     "A diamond of consumers (A validates, B enriches after A, C logs); then B slowed down\nto show the producer waiting on backpressure, losing nothing.");
+  cli.integer("--events", n, 1, std::uint64_t{1} << 40, "events to publish");
+  cli.parse(argc, argv);
   using namespace hft::disruptor;
   constexpr std::size_t kRing = 256;
   // 4 threads (producer + A, B, C) on 2 cores: a blocking strategy, so idle consumers sleep.

@@ -4,9 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
+#include "cli.hpp"
 #include "hft/disruptor/disruptor.hpp"
 
 namespace {
@@ -24,9 +23,10 @@ struct CountingHandler {
 
 int main(int argc, char** argv) {
   std::uint64_t n = 1'000'000;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
-  }
+  hft::cli::Parser cli("one_to_one", "[options]",
+                     "One producer publishes N events into a Disruptor; one consumer counts and sums them.");
+  cli.integer("--events", n, 1, std::uint64_t{1} << 40, "events to publish");
+  cli.parse(argc, argv);
   using namespace hft::disruptor;
   // Yielding: 2 threads on a 2-core machine, low latency without starving anyone.
   Disruptor<IdEvent, ProducerType::Single, YieldingWaitStrategy> d(1024);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/disruptor/disruptor.hpp"
 #include "hft/memory/reuse_pool.hpp"
@@ -109,14 +110,12 @@ Result run(std::uint64_t messages, std::uint64_t rate, const hft::TscClock& cloc
 
 int main(int argc, char** argv) {
   std::uint64_t messages = 300'000, rate = 500'000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--messages") == 0) messages = std::strtoull(argv[i + 1], nullptr, 10);
-    if (std::strcmp(argv[i], "--rate-per-sec") == 0) rate = std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  if (rate == 0 || messages == 0) {
-    std::fprintf(stderr, "usage: %s [--messages N] [--rate-per-sec R]\n", argv[0]);
-    return 2;
-  }
+  hft::cli::Parser cli("allocation_p99", "[options]",
+                     "The same Disruptor pipeline with one heap allocation per message and with pooled\n"
+                     "messages, at a fixed rate: the publish -> consume latency percentiles of each.");
+  cli.integer("--messages", messages, 10, std::uint64_t{1} << 36, "messages per run")
+      .integer("--rate-per-sec", rate, 1, 100'000'000, "the producer's fixed rate");
+  cli.parse(argc, argv);
   const hft::TscClock clock;
   std::printf("allocation_p99: %llu messages at %llu/s through a Disruptor (producer -> consumer)\n",
               static_cast<unsigned long long>(messages), static_cast<unsigned long long>(rate));

@@ -6,11 +6,10 @@
 // Usage: latency_report [--quick] [--out PREFIX]   (writes PREFIX.hgrm and PREFIX.svg)
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <thread>
 
+#include "cli.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/metrics/latency_histogram.hpp"
@@ -19,13 +18,17 @@
 int main(int argc, char** argv) {
   bool quick = false;
   std::string prefix = "latency_report";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
-    else if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) prefix = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: %s [--quick] [--out PREFIX]\n", argv[0]);
-      return 2;
-    }
+  hft::cli::OutputFile hgrm, svg;
+  hft::cli::Parser cli("latency_report", "[options]",
+                     "SPSC round trips between two threads, recorded in a LatencyHistogram: the summary\n"
+                     "table on stdout, PREFIX.hgrm (HdrHistogram's percentile format) and PREFIX.svg.");
+  cli.flag("--quick", quick, "20,000 round trips instead of 1,000,000")
+      .text("--out", prefix, "PREFIX", "write PREFIX.hgrm and PREFIX.svg");
+  cli.parse(argc, argv);
+  // Both files are opened before the measurement, so a bad path fails at once.
+  for (auto [file, ext] : {std::pair{&hgrm, ".hgrm"}, std::pair{&svg, ".svg"}}) {
+    const std::string err = file->open(prefix + ext);
+    if (!err.empty()) cli.fail("--out: " + err);
   }
   const std::size_t n = quick ? 20'000 : 1'000'000;
   const hft::TscClock clock;
@@ -52,8 +55,8 @@ int main(int argc, char** argv) {
 
   std::printf("SPSC round trip, %zu samples, TscClock (%.3f ticks/ns)\n", n, clock.ticks_per_ns());
   std::fputs(rtt.summary(1.0, "ns").c_str(), stdout);
-  std::ofstream(prefix + ".hgrm") << rtt.percentile_distribution(1.0);
-  std::ofstream(prefix + ".svg") << rtt.percentile_svg("hft::SpscQueue round trip (2 threads, 2 cores)", 1.0, "ns");
+  hgrm.write_and_close(rtt.percentile_distribution(1.0));
+  svg.write_and_close(rtt.percentile_svg("hft::SpscQueue round trip (2 threads, 2 cores)", 1.0, "ns"));
   std::printf("wrote %s.hgrm and %s.svg\n", prefix.c_str(), prefix.c_str());
   return rtt.count() == n ? 0 : 1;
 }

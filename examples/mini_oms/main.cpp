@@ -6,99 +6,77 @@
 //   mini_oms loadgen --port P [options]  drive a running server (or --target echo)
 //   mini_oms bench [--json FILE]         echo floor vs mini-OMS, closed and open loop
 //
-// Run any of them with --help for the options.
+// Run any of them with --help for the options. The command line is examples/common/cli.hpp
+// (every binary's parser); bench records into the benchmark harness's Suite.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <map>
-#include <sstream>
+#include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+#include "harness.hpp"
 #include "loadgen.hpp"
 #include "server.hpp"
 
 namespace {
 
+using hft::cli::Parser;
 using mini_oms::LoadConfig;
 using mini_oms::LoadResult;
 using mini_oms::ServerConfig;
 
-struct Args {
-  std::vector<std::string> v;
-  std::size_t i = 0;
-  bool next(std::string& flag) {
-    if (i >= v.size()) return false;
-    flag = v[i++];
-    return true;
-  }
-  std::string value(const std::string& flag) {
-    if (i >= v.size()) throw std::invalid_argument("missing value after " + flag);
-    return v[i++];
-  }
-  std::uint64_t number(const std::string& flag) {
-    const std::string s = value(flag);
-    const auto n = mini_oms::parse_u64(s);
-    if (!n) throw std::invalid_argument(flag + " needs a non-negative integer, got '" + s + "'");
-    return *n;
-  }
-};
-
-// Server options shared by serve/demo/bench. Returns false if `flag` is not one of them.
-bool server_option(Args& a, const std::string& flag, ServerConfig& c) {
-  if (flag == "--port") c.port = static_cast<std::uint16_t>(a.number(flag));
-  else if (flag == "--host") c.host = a.value(flag);
-  else if (flag == "--io-threads") c.io_threads = static_cast<unsigned>(a.number(flag));
-  else if (flag == "--partitions") c.partitions = static_cast<unsigned>(a.number(flag));
-  else if (flag == "--workers") c.workers = static_cast<unsigned>(a.number(flag));
-  else if (flag == "--ring") c.ring_size = a.number(flag);
-  else if (flag == "--family-table") c.family_table = a.number(flag);
-  else if (flag == "--max-pending") c.max_pending_per_family = static_cast<std::uint32_t>(a.number(flag));
-  else if (flag == "--slice") c.slice = static_cast<std::uint32_t>(a.number(flag));
-  else if (flag == "--work-us") c.work_us = static_cast<std::uint32_t>(a.number(flag));
-  else if (flag == "--stats-interval-ms") c.stats_interval_ms = static_cast<std::uint32_t>(a.number(flag));
-  else if (flag == "--log-sample") c.log_sample = static_cast<std::uint32_t>(a.number(flag));
-  else if (flag == "--busy-spin") c.busy_spin = true;
-  else if (flag == "--dispatch") {
-    const std::string v = a.value(flag);
-    if (v == "auto") c.dispatch = mini_oms::DispatchMode::Auto;
-    else if (v == "ring") c.dispatch = mini_oms::DispatchMode::Ring;
-    else if (v == "inline") c.dispatch = mini_oms::DispatchMode::Inline;
-    else throw std::invalid_argument("--dispatch needs auto, ring or inline, got '" + v + "'");
-  } else if (flag == "--execute") {
-    const std::string v = a.value(flag);
-    if (v == "auto") c.execute = mini_oms::ExecuteMode::Auto;
-    else if (v == "pool") c.execute = mini_oms::ExecuteMode::Pool;
-    else if (v == "inline") c.execute = mini_oms::ExecuteMode::Inline;
-    else throw std::invalid_argument("--execute needs auto, pool or inline, got '" + v + "'");
-  } else if (flag == "--inline-max-us") c.inline_max_ns = static_cast<std::uint32_t>(a.number(flag) * 1000);
-  else if (flag == "--cpus") {
-    std::stringstream ss(a.value(flag));
-    std::string item;
-    while (std::getline(ss, item, ',')) c.cpus.push_back(std::stoi(item));
-  } else if (flag == "--ref") {
-    const std::string kv = a.value(flag);
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument("--ref needs SYM=PRICE");
-    c.refs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  } else {
-    return false;
-  }
-  return true;
+// Server options shared by serve/demo/bench. `with_cpus`: bench takes --cpus from the
+// benchmark harness instead (the same meaning: the CPUs to pin threads to).
+void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
+  p.integer("--port", c.port, 0, 65535, "TCP port to listen on (0: ephemeral)")
+      .text("--host", c.host, "ADDR", "address to listen on")
+      .integer("--io-threads", c.io_threads, 1, 64, "I/O threads (epoll loops)")
+      .integer("--partitions", c.partitions, 1, 64,
+               "partitions, a power of two (default " + std::to_string(c.partitions) +
+                   " here: 1 below 4 cores, 2 below 8, else 4)")
+      .integer("--workers", c.workers, 1, 64,
+               "worker threads (default " + std::to_string(c.workers) + " here: cores/2, 1..8)")
+      .integer("--ring", c.ring_size, 2, std::size_t{1} << 26, "ring slots per partition, a power of two")
+      .integer("--family-table", c.family_table, 1, std::size_t{1} << 28, "families tracked, all partitions")
+      .integer("--max-pending", c.max_pending_per_family, 1, 1u << 24, "queued tasks per family")
+      .integer("--slice", c.slice, 1, 1u << 16, "tasks a family runs before yielding its worker")
+      .integer("--work-us", c.work_us, 0, 10'000'000, "simulated work per request, microseconds")
+      .integer("--stats-interval-ms", c.stats_interval_ms, 0, 86'400'000, "print counters this often (0: off)")
+      .integer("--log-sample", c.log_sample, 0, std::numeric_limits<std::uint32_t>::max(),
+               "log every Nth request (0: off)")
+      .flag("--busy-spin", c.busy_spin, "spin instead of sleeping (a dedicated machine)")
+      .custom("--dispatch", "auto|ring|inline", "auto: inline with one I/O thread (default auto)",
+              [&c](std::string_view v) {
+                if (v == "auto") c.dispatch = mini_oms::DispatchMode::Auto;
+                else if (v == "ring") c.dispatch = mini_oms::DispatchMode::Ring;
+                else if (v == "inline") c.dispatch = mini_oms::DispatchMode::Inline;
+                else throw hft::cli::BadValue("'" + std::string(v) + "' is not one of auto, ring, inline");
+              })
+      .custom("--execute", "auto|pool|inline",
+              "auto: an idle family's task runs on the submitting thread while tasks take <= "
+              "--inline-max-us on average and no job waits for a worker (default auto)",
+              [&c](std::string_view v) {
+                if (v == "auto") c.execute = mini_oms::ExecuteMode::Auto;
+                else if (v == "pool") c.execute = mini_oms::ExecuteMode::Pool;
+                else if (v == "inline") c.execute = mini_oms::ExecuteMode::Inline;
+                else throw hft::cli::BadValue("'" + std::string(v) + "' is not one of auto, pool, inline");
+              })
+      .custom("--inline-max-us", "N", "--execute auto's limit, 0..1000000 (default 5)",
+              [&c](std::string_view v) { c.inline_max_ns = hft::cli::parse_integer<std::uint32_t>(v, 0, 1'000'000) * 1000; })
+      .custom("--ref", "SYM=PRICE", "reference price for the risk check (repeatable)", [&c](std::string_view kv) {
+        const auto eq = kv.find('=');
+        if (eq == std::string_view::npos || eq == 0 || eq + 1 == kv.size()) {
+          throw hft::cli::BadValue("'" + std::string(kv) + "' is not SYM=PRICE");
+        }
+        c.refs.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+      });
+  if (with_cpus) p.integer_list("--cpus", c.cpus, 0, 1023, "pin the server's threads to these CPUs (--busy-spin)");
 }
-
-const char* kServerHelp =
-    "  --port N (0: ephemeral)  --host ADDR  --io-threads N (1)\n"
-    "  --partitions N (power of two; default 1 below 4 cores, 2 below 8, else 4)\n"
-    "  --workers N (default cores/2, 1..8)  --ring N (4096 per partition)  --family-table N (1048576)\n"
-    "  --max-pending N (1024 per family)  --slice N (8)  --work-us N (0)  --stats-interval-ms N (0)\n"
-    "  --log-sample N (0: off)  --busy-spin  --cpus A,B  --ref SYM=PRICE (repeatable)\n"
-    "  --dispatch auto|ring|inline (auto: inline with one I/O thread)\n"
-    "  --execute auto|pool|inline (auto: an idle family's task runs on the submitting thread while\n"
-    "      tasks take <= --inline-max-us (5) on average and no job waits for a worker)\n";
 
 void print_result(const LoadResult& r, const char* label = nullptr) {
   std::printf("  %-14s requests %8llu  replies %8llu  %9.0f req/s  rtt us p50 %7.1f p90 %7.1f p99 %7.1f p99.9 %7.1f max %8.1f  %s\n",
@@ -118,18 +96,15 @@ void print_result(const LoadResult& r, const char* label = nullptr) {
   for (const auto& s : r.samples) std::printf("  %-14s violation: %s\n", "", s.c_str());
 }
 
-int cmd_serve(Args& a) {
+int cmd_serve(int argc, char** argv, int first) {
   ServerConfig c;
   c.port = 7001;
   c.stats_interval_ms = 1000;
-  std::string flag;
-  while (a.next(flag)) {
-    if (flag == "--help") {
-      std::printf("usage: mini_oms serve [options]\n%s", kServerHelp);
-      return 0;
-    }
-    if (!server_option(a, flag, c)) throw std::invalid_argument("unknown option " + flag);
-  }
+  Parser p("mini_oms serve", "[options]",
+           "Runs the mini-OMS server until SIGINT or SIGTERM, then stops accepting, answers what it\n"
+           "admitted, flushes and prints its counters.");
+  add_server_options(p, c);
+  p.parse(argc, argv, first);
   // Signals go to this thread only (sigwait below): every other thread inherits the mask.
   sigset_t set;
   sigemptyset(&set);
@@ -148,75 +123,48 @@ int cmd_serve(Args& a) {
   return 0;
 }
 
-bool load_option(Args& a, const std::string& flag, LoadConfig& l) {
-  if (flag == "--scenario") l.scenario = a.value(flag);
-  else if (flag == "--connections") l.connections = static_cast<unsigned>(a.number(flag));
-  else if (flag == "--requests") l.requests = a.number(flag);
-  else if (flag == "--window") l.window = static_cast<unsigned>(a.number(flag));
-  else if (flag == "--rate") l.rate = static_cast<double>(a.number(flag));
-  else if (flag == "--id-base") l.id_base = a.number(flag);
-  else if (flag == "--seed") l.seed = a.number(flag);
-  else return false;
-  return true;
-}
-
-int cmd_loadgen(Args& a) {
+int cmd_loadgen(int argc, char** argv, int first) {
   LoadConfig l;
-  std::string flag, target = "oms", hgrm, svg;
-  while (a.next(flag)) {
-    if (flag == "--help") {
-      std::printf(
-          "usage: mini_oms loadgen --port P [--host H] [--scenario mixed|hot-family|uncorrelated|bad-input|burst]\n"
-          "  [--connections N] [--requests N] [--window N | --rate R] [--id-base N] [--seed N]\n"
-          "  [--target oms|echo] [--hgrm FILE] [--svg FILE]\n"
-          "  exits 1 on any verification failure\n");
-      return 0;
-    }
-    if (load_option(a, flag, l)) continue;
-    if (flag == "--port") l.port = static_cast<std::uint16_t>(a.number(flag));
-    else if (flag == "--host") l.host = a.value(flag);
-    else if (flag == "--target") target = a.value(flag);
-    else if (flag == "--hgrm") hgrm = a.value(flag);
-    else if (flag == "--svg") svg = a.value(flag);
-    else throw std::invalid_argument("unknown option " + flag);
-  }
+  std::string target = "oms";
+  hft::cli::OutputFile hgrm, svg;
+  Parser p("mini_oms loadgen", "--port P [options]",
+           "Drives a running `mini_oms serve` (or the built-in echo server: --target echo) and verifies\n"
+           "every reply; exits 1 on any verification failure.");
+  p.integer("--port", l.port, 0, 65535, "the server's port (required unless --target echo)")
+      .text("--host", l.host, "ADDR", "the server's address")
+      .choice("--scenario", l.scenario, {"mixed", "hot-family", "uncorrelated", "bad-input", "burst"},
+              "the request mix")
+      .integer("--connections", l.connections, 1, 4096, "TCP connections")
+      .integer("--requests", l.requests, 1, std::uint64_t{1} << 40, "requests over all connections")
+      .integer("--window", l.window, 1, 1u << 20, "closed loop: requests in flight per connection")
+      .real("--rate", l.rate, 0, 1e9, "open loop: requests/s over all connections (0: closed loop)")
+      .integer("--id-base", l.id_base, 1, std::uint64_t{1} << 60,
+               "first request and correlation id (families the server has not numbered yet)")
+      .integer("--seed", l.seed, 0, std::numeric_limits<std::uint64_t>::max(), "random seed")
+      .choice("--target", target, {"oms", "echo"}, "echo: start the built-in echo server and drive it")
+      .output("--hgrm", hgrm, "write the round-trip distribution here (HdrHistogram .hgrm, microseconds)")
+      .output("--svg", svg, "write a percentile plot of the round trips here (SVG)");
+  p.parse(argc, argv, first);
   std::unique_ptr<mini_oms::EchoServer> echo;
   if (target == "echo") {
     echo = std::make_unique<mini_oms::EchoServer>();
     l.port = echo->port();
     l.echo = true;
   } else if (l.port == 0) {
-    throw std::invalid_argument("--port is required (or --target echo)");
+    p.fail("--port is required (or --target echo)");
   }
   const LoadResult r = mini_oms::run_load(l);
   print_result(r);
-  if (!hgrm.empty()) {
-    std::ofstream(hgrm) << r.rtt.percentile_distribution(1000.0);
-  }
-  if (!svg.empty()) {
-    std::ofstream(svg) << r.rtt.percentile_svg("mini_oms RTT (" + l.scenario + ")", 1000.0, "us");
-  }
+  if (hgrm.is_set()) hgrm.write_and_close(r.rtt.percentile_distribution(1000.0));
+  if (svg.is_set()) svg.write_and_close(r.rtt.percentile_svg("mini_oms RTT (" + l.scenario + ")", 1000.0, "us"));
   return r.violations == 0 ? 0 : 1;
 }
 
 // ---- bench ------------------------------------------------------------------------------
-// Every scenario against the echo floor and against the mini-OMS in two configurations, in
-// interleaved rounds (drift hits all of them alike), reporting medians.
-struct BenchStats {
-  std::vector<double> thr, p50, p99, cpu;  // per round
-  void add(const LoadResult& r, double cpu_ns_per_req) {
-    thr.push_back(r.throughput());
-    p50.push_back(static_cast<double>(r.rtt.percentile(50)) / 1e3);
-    p99.push_back(static_cast<double>(r.rtt.percentile(99)) / 1e3);
-    cpu.push_back(cpu_ns_per_req);
-  }
-};
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
+// Every scenario against the echo floor and against the mini-OMS in three configurations,
+// every case interleaved within each round (drift hits all of them alike). The benchmark
+// harness (benchmarks/harness.hpp) keeps the samples, computes the paired ratios against
+// the echo floor, prints the targets and writes its JSON schema (machine info included).
 struct Target {
   std::string name;
   std::uint16_t port;
@@ -244,30 +192,55 @@ LoadResult bench_run(const Target& t, const std::string& scenario, std::uint64_t
   return r;
 }
 
+
+const std::vector<hft::bench::MetricSpec> kClosedMetrics = {{"", "req/s", true}, {"cpu", "server cpu ns/req", false}};
+const std::vector<hft::bench::MetricSpec> kOpenMetrics = {
+    {"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
+
+hft::bench::Metrics closed_metrics(const LoadResult& r, double cpu) { return {{"", r.throughput()}, {"cpu", cpu}}; }
+hft::bench::Metrics open_metrics(const LoadResult& r, double cpu) {
+  return {{"p50", static_cast<double>(r.rtt.percentile(50)) / 1e3},
+          {"p99", static_cast<double>(r.rtt.percentile(99)) / 1e3},
+          {"cpu", cpu}};
+}
+
+void progress(int round, int rounds, const std::string& what) {
+  if (round == 0) std::fprintf(stderr, "\rwarm-up: %-40s", what.c_str());
+  else std::fprintf(stderr, "\rround %d/%d: %-40s", round, rounds, what.c_str());
+  std::fflush(stderr);
+}
+
 // Where each execution mode wins: the same server (2 partitions, 2 workers) with every task
 // inline, every task on a worker, and Auto, at three amounts of simulated work.
-int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open, int rounds, const std::string& json) {
+int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open, const hft::bench::Options& opts) {
   struct Cell {
     std::uint32_t work_us;
     mini_oms::ExecuteMode mode;
-    const char* name;
-    BenchStats closed, open;
+    std::string name;
     double rate;
   };
   std::vector<Cell> cells;
+  const std::vector<std::string> modes = {"inline", "pool", "auto"};
+  hft::bench::Suite suite("mini_oms policy", opts);
+  suite.note("mixed scenario, 2 partitions, 2 workers, 4 connections x window 64; server CPU from its threads' clocks");
   for (const std::uint32_t w : {0u, 20u, 200u}) {
+    const std::string c = "work " + std::to_string(w) + "us";
+    // Open loop at a rate every mode carries: the simulated work sleeps, and a sleep of
+    // 20 us takes ~70 us here (timer slack and the wake-up), so 1,000/s once there is work.
+    const double rate = w == 0 ? 20'000.0 : 1'000.0;
     for (const auto& [m, name] : {std::pair{mini_oms::ExecuteMode::Inline, "inline"},
                                   std::pair{mini_oms::ExecuteMode::Pool, "pool"},
                                   std::pair{mini_oms::ExecuteMode::Auto, "auto"}}) {
-      // Open loop at a rate every mode carries: the simulated work sleeps, and a sleep of
-      // 20 us takes ~70 us here (timer slack and the wake-up), so 1,000/s once there is work.
-      const double rate = w == 0 ? 20'000.0 : 1'000.0;
-      cells.push_back({w, m, name, {}, {}, rate});
+      cells.push_back({w, m, name, rate});
     }
+    suite.add_recorded_case(c + "/closed", kClosedMetrics, modes);
+    suite.add_recorded_case(c + "/open", kOpenMetrics, modes);
+    const char* winner = w == 0 ? "inline" : "pool";
+    suite.add_ratio(c + "/closed", "auto", winner, 0.8, false, c + " closed req/s: auto / " + winner);
   }
   std::uint64_t ids = 1, violations = 0;
-  for (int round = 0; round < rounds; ++round) {
-    for (Cell& c : cells) {
+  for (int round = 0; round <= opts.runs; ++round) {  // round 0: warm-up, not recorded
+    for (const Cell& c : cells) {
       ServerConfig cfg = base;
       cfg.partitions = 2;
       cfg.workers = 2;
@@ -276,62 +249,62 @@ int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open
       mini_oms::Server s(cfg);
       s.start();
       const Target t{c.name, s.port(), false, [&] { return s.cpu_ns(); }};
-      const std::uint64_t scale = c.work_us == 0 ? 1 : std::max<std::uint64_t>(1, c.work_us / 4);
+      const std::uint64_t scale = (c.work_us == 0 ? 1 : std::max<std::uint64_t>(1, c.work_us / 4)) * (round == 0 ? 10 : 1);
+      const std::string key = "work " + std::to_string(c.work_us) + "us";
+      progress(round, opts.runs, key + " " + c.name);
       double cpu = 0;
-      std::fprintf(stderr, "\rround %d/%d: work %3u us, %-6s      ", round + 1, rounds, c.work_us, c.name);
       const LoadResult closed = bench_run(t, "mixed", std::max<std::uint64_t>(2000, n / scale), 0, ids, cpu, violations);
-      c.closed.add(closed, cpu);
-      const LoadResult open = bench_run(t, "mixed", std::max<std::uint64_t>(1000, n_open / scale), c.rate, ids, cpu, violations);
-      c.open.add(open, cpu);
+      if (round > 0) suite.record(key + "/closed", c.name, closed_metrics(closed, cpu));
+      const LoadResult open =
+          bench_run(t, "mixed", std::max<std::uint64_t>(1000, n_open / scale), c.rate, ids, cpu, violations);
+      if (round > 0) suite.record(key + "/open", c.name, open_metrics(open, cpu));
       s.stop();
     }
   }
   std::fprintf(stderr, "\r%60s\r", "");
-  std::printf("\nwhere each --execute mode wins (mixed scenario, 2 partitions, 2 workers, %d rounds)\n", rounds);
+  suite.finish();
+  std::printf("\nwhere each --execute mode wins (mixed scenario, 2 partitions, 2 workers, %d rounds, medians)\n",
+              opts.runs);
   std::printf("%8s %-7s %12s %11s %10s %10s %9s\n", "work", "execute", "closed req/s", "cpu ns/req", "open rate",
               "open p50", "open p99");
   for (const Cell& c : cells) {
-    std::printf("%6uus %-7s %12.0f %11.0f %10.0f %8.1fus %7.1fus\n", c.work_us, c.name, median(c.closed.thr),
-                median(c.closed.cpu), c.rate, median(c.open.p50), median(c.open.p99));
+    const std::string key = "work " + std::to_string(c.work_us) + "us";
+    std::printf("%6uus %-7s %12.0f %11.0f %10.0f %8.1fus %7.1fus\n", c.work_us, c.name.c_str(),
+                suite.stats(key + "/closed", c.name).median, suite.stats(key + "/closed/cpu", c.name).median, c.rate,
+                suite.stats(key + "/open/p50", c.name).median, suite.stats(key + "/open/p99", c.name).median);
   }
+  suite.print_targets();
   std::printf("  verification failures: %llu\n", static_cast<unsigned long long>(violations));
-  if (!json.empty()) {
-    std::ofstream o(json);
-    o << "{\"bench\": \"mini_oms policy\", \"rows\": [";
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      const Cell& c = cells[i];
-      o << (i ? ", " : "") << "{\"work_us\": " << c.work_us << ", \"execute\": \"" << c.name
-        << "\", \"closed_req_per_s\": " << median(c.closed.thr) << ", \"closed_cpu_ns_per_req\": " << median(c.closed.cpu)
-        << ", \"open_rate\": " << c.rate << ", \"open_p50_us\": " << median(c.open.p50)
-        << ", \"open_p99_us\": " << median(c.open.p99) << "}";
-    }
-    o << "]}\n";
-  }
+  suite.write_json();
   return violations == 0 ? 0 : 1;
 }
 
-int cmd_bench(Args& a) {
+int cmd_bench(int argc, char** argv, int first) {
   ServerConfig base;
-  std::string flag, json;
   std::uint64_t n = 200'000, n_open = 20'000;
-  int rounds = 3;
   bool policy_table = false;
-  while (a.next(flag)) {
-    if (flag == "--help") {
-      std::printf("usage: mini_oms bench [--requests N (200000)] [--open-requests N (20000)] [--rounds N (3)]\n"
-                  "  [--json FILE] [--policy-table] [server options, applied to every configuration]\n"
-                  "  --policy-table: where each --execute mode wins, by --work-us (0, 20, 200), 2p+2w\n%s",
-                  kServerHelp);
-      return 0;
-    }
-    if (flag == "--json") json = a.value(flag);
-    else if (flag == "--policy-table") policy_table = true;
-    else if (flag == "--requests") n = a.number(flag);
-    else if (flag == "--open-requests") n_open = a.number(flag);
-    else if (flag == "--rounds") rounds = static_cast<int>(std::max<std::uint64_t>(1, a.number(flag)));
-    else if (!server_option(a, flag, base)) throw std::invalid_argument("unknown option " + flag);
+  hft::bench::Options defaults;
+  defaults.runs = 5;  // a round is ~25 s: 4 scenarios x 4 servers x (closed + 1 s of open loop)
+  defaults.min_runs = 1;
+  const hft::bench::Options opts = hft::bench::parse_options(
+      argc, argv,
+      "The echo floor against the mini-OMS (defaults; 2 partitions + 2 workers; the same with every\n"
+      "task on a worker), every scenario, closed loop and open loop at 20,000 req/s, in interleaved\n"
+      "rounds. Progress goes to stderr; the table and the targets to stdout.",
+      [&](Parser& p) {
+        p.integer("--requests", n, 1000, std::uint64_t{1} << 32, "closed-loop requests per case and round")
+            .integer("--open-requests", n_open, 100, std::uint64_t{1} << 32,
+                     "open-loop requests per case and round (at 20,000/s)")
+            .flag("--policy-table", policy_table, "where each --execute mode wins, by --work-us 0, 20, 200 (2p+2w)");
+        add_server_options(p, base, /*with_cpus=*/false);
+      },
+      defaults, "mini_oms bench", first);
+  if (opts.cpus_given) base.cpus = opts.cpus;
+  if (opts.quick) {
+    n = std::max<std::uint64_t>(1000, n / 10);
+    n_open = std::max<std::uint64_t>(100, n_open / 10);
   }
-  if (policy_table) return bench_policy(base, n, n_open, rounds, json);
+  if (policy_table) return bench_policy(base, n, n_open, opts);
   ServerConfig two = base;
   two.partitions = 2;
   two.workers = 2;
@@ -348,96 +321,89 @@ int cmd_bench(Args& a) {
       {"2p+2w", s_two.port(), false, [&] { return s_two.cpu_ns(); }},
       {"2p+2w pool", s_pool.port(), false, [&] { return s_pool.cpu_ns(); }},
   };
-  const std::vector<std::string> scenarios = {"mixed", "hot-family", "uncorrelated", "bad-input"};
-  std::printf("mini_oms bench: %d interleaved rounds; closed loop %llu requests (4 connections x window 64), "
-              "open loop %llu requests at 20,000/s\n  defaults: %u partition(s), %u worker(s); 2p+2w: 2 partitions, "
-              "2 workers; both %u I/O thread(s)\n",
-              rounds, static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_open), base.partitions,
-              base.workers, base.io_threads);
-  std::map<std::string, BenchStats> closed, open;  // key: target + "/" + scenario
+  std::vector<std::string> names;
+  for (const auto& t : targets) names.push_back(t.name);
+  std::vector<std::string> scenarios;
+  for (const char* sc : {"mixed", "hot-family", "uncorrelated", "bad-input"}) {
+    if (opts.filter.empty() || std::string(sc).find(opts.filter) != std::string::npos) scenarios.emplace_back(sc);
+  }
+  if (scenarios.empty()) throw std::invalid_argument("--filter " + opts.filter + " matches no scenario");
+  hft::bench::Suite suite("mini_oms", opts);
+  char cfg_note[256];
+  std::snprintf(cfg_note, sizeof cfg_note,
+                "closed loop %llu requests (4 connections x window 64), open loop %llu requests at 20,000/s; "
+                "defaults: %u partition(s), %u worker(s); 2p+2w: 2 partitions, 2 workers; %u I/O thread(s)",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_open), base.partitions,
+                base.workers, base.io_threads);
+  suite.note(cfg_note);
+  suite.note("cpu: user + system time of the server's own threads per reply");
+  for (const auto& sc : scenarios) {
+    suite.add_recorded_case(sc + "/closed", kClosedMetrics, names);
+    suite.add_recorded_case(sc + "/open", kOpenMetrics, names);
+    suite.add_ratio(sc + "/closed", "defaults", "echo", 0.40, false, sc + " closed req/s: defaults / echo");
+    suite.add_ratio(sc + "/closed", "2p+2w", "echo", 0.30, false, sc + " closed req/s: 2p+2w / echo");
+    suite.add_ratio(sc + "/open/p50", "defaults", "echo", 2.0, true, sc + " open p50: defaults / echo");
+    suite.add_ratio(sc + "/open/p99", "defaults", "echo", 5.0, true, sc + " open p99: defaults / echo");
+  }
+  std::printf("mini_oms bench: %s\n", cfg_note);
   std::uint64_t ids = 1, violations = 0;
-  for (int round = 0; round < rounds; ++round) {
+  for (int round = 0; round <= opts.runs; ++round) {  // round 0: a short warm-up, not recorded
+    const std::uint64_t scale = round == 0 ? 10 : 1;
     for (const auto& sc : scenarios) {
       for (const auto& t : targets) {
         double cpu = 0;
-        std::fprintf(stderr, "\rround %d/%d: %-12s %-9s closed   ", round + 1, rounds, sc.c_str(), t.name.c_str());
-        const LoadResult r = bench_run(t, sc, n, 0, ids, cpu, violations);
-        closed[t.name + "/" + sc].add(r, cpu);
+        progress(round, opts.runs, sc + " " + t.name + " closed");
+        const LoadResult r = bench_run(t, sc, std::max<std::uint64_t>(1000, n / scale), 0, ids, cpu, violations);
+        if (round > 0) suite.record(sc + "/closed", t.name, closed_metrics(r, cpu));
       }
       for (const auto& t : targets) {
         double cpu = 0;
-        std::fprintf(stderr, "\rround %d/%d: %-12s %-9s open     ", round + 1, rounds, sc.c_str(), t.name.c_str());
-        const LoadResult r = bench_run(t, sc, n_open, 20'000, ids, cpu, violations);
-        open[t.name + "/" + sc].add(r, cpu);
+        progress(round, opts.runs, sc + " " + t.name + " open");
+        const LoadResult r = bench_run(t, sc, std::max<std::uint64_t>(100, n_open / scale), 20'000, ids, cpu, violations);
+        if (round > 0) suite.record(sc + "/open", t.name, open_metrics(r, cpu));
       }
     }
   }
   std::fprintf(stderr, "\r%60s\r", "");
-  std::printf("\n%-13s %-11s %12s %7s %11s %9s %9s %8s %8s %10s %10s\n", "scenario", "server", "closed req/s", "x echo",
-              "cpu ns/req", "open p50", "x echo", "open p99", "x echo", "open cpu", "");
-  struct Row {
-    std::string scenario, server;
-    double thr, thr_ratio, cpu, p50, p50_ratio, p99, p99_ratio, open_cpu;
-  };
-  std::vector<Row> table;
-  for (const auto& sc : scenarios) {
-    const BenchStats& e = closed["echo/" + sc];
-    const BenchStats& echo_open = open["echo/" + sc];
-    table.push_back({sc, "echo", median(e.thr), 1.0, median(e.cpu), median(echo_open.p50), 1.0, median(echo_open.p99), 1.0,
-                     median(echo_open.cpu)});
-    for (const char* who : {"defaults", "2p+2w", "2p+2w pool"}) {
-      const BenchStats& c = closed[std::string(who) + "/" + sc];
-      const BenchStats& o = open[std::string(who) + "/" + sc];
-      table.push_back({sc, who, median(c.thr), median(c.thr) / median(e.thr), median(c.cpu), median(o.p50),
-                       median(o.p50) / median(echo_open.p50), median(o.p99), median(o.p99) / median(echo_open.p99),
-                       median(o.cpu)});
-    }
-  }
-  for (const Row& r : table) {
-    std::printf("%-13s %-11s %12.0f %6.2fx %11.0f %8.1fus %8.2fx %7.1fus %7.2fx %9.0f\n", r.scenario.c_str(),
-                r.server.c_str(), r.thr, r.thr_ratio, r.cpu, r.p50, r.p50_ratio, r.p99, r.p99_ratio, r.open_cpu);
-  }
-  std::printf("  (cpu ns/req: user + system time of the server's own threads per reply, closed loop; open cpu: "
-              "the same at 20,000/s)\n  verification failures: %llu\n", static_cast<unsigned long long>(violations));
   s_def.stop();
   s_two.stop();
   s_pool.stop();
-  if (!json.empty()) {
-    std::ofstream o(json);
-    o << "{\"bench\": \"mini_oms\", \"rounds\": " << rounds << ", \"closed_requests\": " << n
-      << ", \"open_requests\": " << n_open << ", \"open_rate\": 20000, \"verification_failures\": " << violations
-      << ", \"rows\": [";
-    bool first = true;
-    for (const Row& r : table) {
-      o << (first ? "" : ", ") << "{\"scenario\": \"" << r.scenario << "\", \"server\": \"" << r.server
-        << "\", \"closed_req_per_s\": " << r.thr << ", \"closed_vs_echo\": " << r.thr_ratio
-        << ", \"closed_cpu_ns_per_req\": " << r.cpu << ", \"open_p50_us\": " << r.p50
-        << ", \"open_p50_vs_echo\": " << r.p50_ratio << ", \"open_p99_us\": " << r.p99
-        << ", \"open_p99_vs_echo\": " << r.p99_ratio << ", \"open_cpu_ns_per_req\": " << r.open_cpu << "}";
-      first = false;
+  suite.finish();
+  std::printf("\n%-13s %-11s %12s %7s %11s %9s %9s %8s %8s %10s   (medians of %d rounds)\n", "scenario", "server",
+              "closed req/s", "x echo", "cpu ns/req", "open p50", "x echo", "open p99", "x echo", "open cpu", opts.runs);
+  for (const auto& sc : scenarios) {
+    const double e_thr = suite.stats(sc + "/closed", "echo").median;
+    const double e_p50 = suite.stats(sc + "/open/p50", "echo").median;
+    const double e_p99 = suite.stats(sc + "/open/p99", "echo").median;
+    for (const auto& who : names) {
+      const double thr = suite.stats(sc + "/closed", who).median;
+      const double p50 = suite.stats(sc + "/open/p50", who).median;
+      const double p99 = suite.stats(sc + "/open/p99", who).median;
+      std::printf("%-13s %-11s %12.0f %6.2fx %11.0f %8.1fus %8.2fx %7.1fus %7.2fx %9.0f\n", sc.c_str(), who.c_str(),
+                  thr, e_thr > 0 ? thr / e_thr : 0, suite.stats(sc + "/closed/cpu", who).median, p50,
+                  e_p50 > 0 ? p50 / e_p50 : 0, p99, e_p99 > 0 ? p99 / e_p99 : 0,
+                  suite.stats(sc + "/open/cpu", who).median);
     }
-    o << "]}\n";
   }
+  suite.print_targets();
+  std::printf("  verification failures: %llu\n", static_cast<unsigned long long>(violations));
+  suite.write_json();
   return violations == 0 ? 0 : 1;
 }
 
-int cmd_demo(Args& a) {
-  bool quick = false, explicit_partitions = false, explicit_workers = false;
-  std::string flag;
+int cmd_demo(int argc, char** argv, int first) {
+  bool quick = false;
   ServerConfig c;
-  while (a.next(flag)) {
-    if (flag == "--help") {
-      std::printf("usage: mini_oms demo [--quick] [server options]\n%s", kServerHelp);
-      return 0;
-    }
-    if (flag == "--quick") quick = true;
-    else if (!server_option(a, flag, c)) throw std::invalid_argument("unknown option " + flag);
-    explicit_partitions |= flag == "--partitions";
-    explicit_workers |= flag == "--workers";
-  }
+  c.partitions = 2;  // the demo shows uncorrelated requests spreading
+  c.workers = 2;
+  Parser p("mini_oms demo", "[options]",
+           "The README's main command: an in-process server on a loopback port, the mixed, hot-family,\n"
+           "uncorrelated and bad-input scenarios with verification, then a small ring that triggers\n"
+           "REJ:BUSY. Exits 1 on any verification failure.");
+  p.flag("--quick", quick, "a fifth of the requests (CI's smoke run)");
+  add_server_options(p, c);
+  p.parse(argc, argv, first);
   const std::uint64_t scale = quick ? 5 : 1;
-  if (!explicit_partitions) c.partitions = 2;  // the demo shows uncorrelated requests spreading
-  if (!explicit_workers) c.workers = 2;
   std::printf("mini_oms demo: server on 127.0.0.1 (ephemeral port), %u I/O thread(s), %u partitions, %u workers, ring %zu\n",
               c.io_threads, c.partitions, c.workers, c.ring_size);
   std::uint64_t violations = 0;
@@ -500,18 +466,35 @@ int cmd_demo(Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  static const char* const kUsage =
+      "usage: mini_oms [COMMAND] [options]     (COMMAND defaults to demo)\n"
+      "The example order-management server of hft, its load generator and its benchmark.\n"
+      "\n"
+      "commands:\n"
+      "  demo      an in-process server on a loopback port, every scenario, one report\n"
+      "  serve     run the server until SIGINT/SIGTERM\n"
+      "  loadgen   drive a running server (or --target echo) and verify every reply\n"
+      "  bench     the echo floor against the mini-OMS, closed and open loop (--json FILE)\n"
+      "\n"
+      "mini_oms COMMAND --help lists the options of each.\n";
   try {
-    Args a;
-    for (int i = 2; i < argc; ++i) a.v.emplace_back(argv[i]);
     const std::string cmd = argc > 1 ? argv[1] : "demo";
-    if (cmd == "demo") return cmd_demo(a);
-    if (cmd == "serve") return cmd_serve(a);
-    if (cmd == "loadgen") return cmd_loadgen(a);
-    if (cmd == "bench") return cmd_bench(a);
-    std::fprintf(stderr, "usage: mini_oms demo|serve|loadgen|bench [--help]\n");
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (cmd.rfind("-", 0) == 0) return cmd_demo(argc, argv, 1);  // `mini_oms --quick`: the demo's options
+    if (cmd == "demo") return cmd_demo(argc, argv, 2);
+    if (cmd == "serve") return cmd_serve(argc, argv, 2);
+    if (cmd == "loadgen") return cmd_loadgen(argc, argv, 2);
+    if (cmd == "bench") return cmd_bench(argc, argv, 2);
+    std::fprintf(stderr, "mini_oms: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const std::invalid_argument& e) {  // a configuration the server refuses
+    std::fprintf(stderr, "mini_oms: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mini_oms: %s\n", e.what());
-    return 2;
+    std::fprintf(stderr, "mini_oms: error: %s\n", e.what());
+    return 1;
   }
 }

@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <thread>
 #include <vector>
 
+#include "cli.hpp"
 #include "hft/hft.hpp"
 
 namespace {
@@ -118,7 +118,12 @@ bool stage_mpsc_busy(std::uint64_t per_thread) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  hft::cli::Parser cli("queue_pipeline", "[options]",
+                     "Three stages of an I/O thread -> worker pipeline on hft's queues: SPSC throughput,\n"
+                     "the SPSC round trip, and two producers on one MPSC queue answering BUSY when full.");
+  cli.flag("--quick", quick, "smaller counts (CI's smoke run)");
+  cli.parse(argc, argv);
   std::printf("hft %d.%d.%d queue pipeline demo (%u CPUs)\n", hft::version_major, hft::version_minor,
               hft::version_patch, std::thread::hardware_concurrency());
   bool ok = stage_throughput(quick ? 200'000 : 5'000'000);

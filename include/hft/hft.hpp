@@ -1,6 +1,18 @@
 // hft/hft.hpp: the umbrella header. Includes every public hft header.
 // Prefer the individual headers in code that cares about compile time.
+// Requirements (README.md): Linux, C++20, GCC or Clang. The checks below turn the wall of
+// errors an older standard or another OS would give into one message.
 #pragma once
+
+#if !defined(__linux__)
+#error "hft requires Linux (it uses futex, pthread affinity, mmap and /proc); see README.md, Requirements"
+#elif !defined(__GNUC__)
+#error "hft requires GCC or Clang (it uses __int128, __builtin_* and inline asm); see README.md, Requirements"
+#elif __cplusplus < 202002L
+#error "hft requires C++20 or later: compile with -std=c++20 (CMake: the hft::hft target sets cxx_std_20)"
+#else  // the headers are compiled only when the requirements hold: one error, not hundreds
+
+#include "hft/version.hpp"
 
 #include "hft/core/assert.hpp"
 #include "hft/core/bits.hpp"
@@ -45,8 +57,4 @@
 #include "hft/trading/types.hpp"
 #include "hft/trading/vwap.hpp"
 
-namespace hft {
-inline constexpr int version_major = 0;
-inline constexpr int version_minor = 1;
-inline constexpr int version_patch = 0;
-}  // namespace hft
+#endif

@@ -35,7 +35,7 @@ TEST_CASE("FlatIndex equals std::unordered_map under random insert/erase churn",
   CHECK_THROWS_AS(hft::FlatIndex(0), std::invalid_argument);
 }
 
-TEST_CASE("FlatIndex lifecycle contract: move-only; limits 1 and 2^30", "[flat_index][lifecycle]") {
+TEST_CASE("FlatIndex lifecycle contract: move-only, limits 1 and 2^30", "[flat_index][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::FlatIndex, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::FlatIndex>([] { return hft::FlatIndex(4); },

@@ -39,7 +39,7 @@ TEST_CASE("an invalid CPU is a clear error, never a silent no-op", "[thread]") {
   REQUIRE(hft::current_thread_affinity() == hft::available_cpus());
 }
 
-TEST_CASE("thread names are set and read back; too long is an error", "[thread]") {
+TEST_CASE("thread names are set and read back, too long is an error", "[thread]") {
   std::thread t([] {
     hft::set_current_thread_name("hft-io-0");
     REQUIRE(hft::current_thread_name() == "hft-io-0");

@@ -323,7 +323,7 @@ TEST_CASE("halt() takes effect between batches: the batch in progress finishes",
   CHECK(h2.seen.load() == 8);
 }
 
-TEST_CASE("BatchEventProcessor::run twice at once is refused; rearm while running asserts", "[disruptor][processor][lifecycle]") {
+TEST_CASE("BatchEventProcessor::run twice at once is refused, rearm while running asserts", "[disruptor][processor][lifecycle]") {
   Ring rb(8);
   Recorder h;
   BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h);

@@ -43,7 +43,7 @@ TEST_CASE("MemoryArena exhaustion: try_allocate returns null, allocate throws, n
   REQUIRE_THROWS_AS(MemoryArena(0), std::invalid_argument);
 }
 
-TEST_CASE("MemoryArena mark/rewind unwinds like a stack; reset frees all", "[arena]") {
+TEST_CASE("MemoryArena mark/rewind unwinds like a stack, reset frees all", "[arena]") {
   MemoryArena a(4096);
   (void)a.allocate(100);
   const auto m = a.mark();

@@ -21,7 +21,7 @@
 
 using hft::ReusePoolAllocator;
 
-TEST_CASE("ReusePoolAllocator traits: rebinding shares the pools; equality follows the set", "[allocator]") {
+TEST_CASE("ReusePoolAllocator traits: rebinding shares the pools, equality follows the set", "[allocator]") {
   ReusePoolAllocator<int> a;
   ReusePoolAllocator<double> b(a);
   REQUIRE(a == b);

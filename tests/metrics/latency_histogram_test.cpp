@@ -296,7 +296,7 @@ TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports",
   REQUIRE(narrow.percentile_svg("t").find("log scale") == std::string::npos);
 }
 
-TEST_CASE("LatencyHistogram lifecycle contract: copies are independent; moved-from may be assigned", "[histogram][lifecycle]") {
+TEST_CASE("LatencyHistogram lifecycle contract: copies are independent, moved-from may be assigned", "[histogram][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<LatencyHistogram, Copy::Yes, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<LatencyHistogram>([] { return LatencyHistogram(1, 1'000'000, 3); },

@@ -100,7 +100,7 @@ TEST_CASE("without extremes: the same mean and variance, min/max are NaN", "[rol
   CHECK(std::isnan(b.min()));
 }
 
-TEST_CASE("RollingStats lifecycle contract: move-only; limits of 1", "[rolling][lifecycle]") {
+TEST_CASE("RollingStats lifecycle contract: move-only, limits of 1", "[rolling][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::RollingStats, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::RollingStats>([] { return hft::RollingStats::count_window(2); },

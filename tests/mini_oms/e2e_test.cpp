@@ -167,7 +167,7 @@ TEST_CASE("shutdown with requests in flight answers every admitted request", "[e
   CHECK(shutdown_rejects <= 1);
 }
 
-TEST_CASE("a client that never reads is disconnected; the others are unaffected", "[e2e]") {
+TEST_CASE("a client that never reads is disconnected, the others are unaffected", "[e2e]") {
   ServerConfig c = small_config();
   c.out_buffer = 4096;
   Server s(c);

@@ -95,7 +95,7 @@ TEST_CASE("MpscQueue constructs and destroys every element exactly once", "[mpsc
   REQUIRE(Tracked::live() == 0);
 }
 
-TEST_CASE("MpscQueue: a throwing constructor wedges nothing; the consumer skips its slot", "[mpsc][lifecycle]") {
+TEST_CASE("MpscQueue: a throwing constructor wedges nothing, the consumer skips its slot", "[mpsc][lifecycle]") {
   using hft::test::ThrowsOnNegative;
   {
     MpscQueue<ThrowsOnNegative> q(2);
@@ -324,7 +324,7 @@ TEST_CASE("MpscQueue stress with a tiny ring (constant full/empty races)", "[mps
   run_mpsc_stress(3, hft::test::scaled(300'000), 2);
 }
 
-TEST_CASE("MpscQueue lifecycle contract: not copyable or movable; the smallest ring", "[mpsc][lifecycle]") {
+TEST_CASE("MpscQueue lifecycle contract: not copyable or movable, the smallest ring", "[mpsc][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<MpscQueue<int>, Copy::No, Move::No>());
   MpscQueue<int> q(2);
@@ -353,7 +353,7 @@ struct Gated {
 };
 }  // namespace
 
-TEST_CASE("MpscQueue: a producer stalled between claim and publish holds back later items; the consumer never waits",
+TEST_CASE("MpscQueue: a producer stalled between claim and publish holds back later items, the consumer never waits",
           "[mpsc][progress]") {
   MpscQueue<Gated> q(8);
   Gated::release = false;

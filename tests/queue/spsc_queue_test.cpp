@@ -331,7 +331,7 @@ TEST_CASE("SpscQueue::size() stays within [0, capacity] while both sides run", "
   CHECK(q.size() == 0);
 }
 
-TEST_CASE("SpscQueue lifecycle contract: not copyable or movable; capacity 1; a throwing constructor publishes nothing",
+TEST_CASE("SpscQueue lifecycle contract: not copyable or movable, capacity 1, a throwing constructor publishes nothing",
           "[spsc][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<SpscQueue<int>, Copy::No, Move::No>());

@@ -81,7 +81,7 @@ TEST_CASE("circuit breaker state transitions with a simulated clock", "[breaker]
   CHECK(k.rejected == 3);
 }
 
-TEST_CASE("count window forgets old outcomes; consecutive-failure trigger", "[breaker]") {
+TEST_CASE("count window forgets old outcomes, consecutive-failure trigger", "[breaker]") {
   hft::SimClock clock;
   CircuitBreakerConfig c = count_cfg();
   c.failure_rate_pct = 60;
@@ -166,7 +166,7 @@ TEST_CASE("a timestamp just before the opening still counts as inside the cool-d
   CHECK(cb.counters().rejected == 2);
 }
 
-TEST_CASE("only trials admitted in HALF_OPEN decide it; a slow call from the CLOSED era does not",
+TEST_CASE("only trials admitted in HALF_OPEN decide it, a slow call from the CLOSED era does not",
           "[breaker][regression]") {
   CircuitBreakerConfig c = count_cfg();
   c.half_open_trials = 1;

@@ -560,7 +560,7 @@ TEST_CASE("FamilyScheduler stress: the capacity bound holds with workers holding
   CHECK(misordered.load() == 0);
 }
 
-TEST_CASE("FamilyScheduler: a handler that throws costs its task only; the family goes on", "[family][lifecycle]") {
+TEST_CASE("FamilyScheduler: a handler that throws costs its task only, the family goes on", "[family][lifecycle]") {
   ManualExecutor ex;
   std::vector<std::uint64_t> ran;
   auto handler = [&](const Sched::TaskInfo&, Item& it) {

@@ -64,7 +64,7 @@ TEST_CASE("ThreadSafeRateLimiter hands out exactly the burst across threads", "[
   REQUIRE(rl.available(0) == 0);
 }
 
-TEST_CASE("RateLimiter lifecycle contract: copies are independent; limits", "[ratelimiter][lifecycle]") {
+TEST_CASE("RateLimiter lifecycle contract: copies are independent, limits", "[ratelimiter][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::RateLimiter, Copy::Yes, Move::Usable>());
   STATIC_REQUIRE(copy_move_is<hft::ThreadSafeRateLimiter, Copy::No, Move::No>());

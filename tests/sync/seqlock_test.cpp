@@ -63,7 +63,7 @@ TEST_CASE("SeqLock readers never see a torn value while the writer publishes", "
   REQUIRE(s.version() == 2 * writes);
 }
 
-TEST_CASE("SeqLock progress as documented: try_load succeeds with no overlapping store; load returns once the writer pauses",
+TEST_CASE("SeqLock progress as documented: try_load succeeds with no overlapping store, load returns once the writer pauses",
           "[seqlock][lifecycle]") {
   STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<hft::SeqLock<Quote>>);
   STATIC_REQUIRE_FALSE(std::is_move_constructible_v<hft::SeqLock<Quote>>);

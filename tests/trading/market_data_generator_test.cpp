@@ -75,7 +75,7 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
   CHECK_THROWS_AS(hft::MarketDataGenerator::read_file("/nonexistent/file"), std::runtime_error);
 }
 
-TEST_CASE("MarketDataGenerator lifecycle contract: move-only; a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {
+TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::MarketDataGenerator, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::MarketDataGenerator>([] { return hft::MarketDataGenerator(42); },

@@ -171,7 +171,7 @@ TEST_CASE("matching equals a naive price-time matcher on random order flow", "[m
   }
 }
 
-TEST_CASE("MatchingEngine lifecycle contract: move-only; a moved-from engine may be assigned and reused", "[matching][lifecycle]") {
+TEST_CASE("MatchingEngine lifecycle contract: move-only, a moved-from engine may be assigned and reused", "[matching][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::MatchingEngine, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::MatchingEngine>(

@@ -157,7 +157,7 @@ TEST_CASE("OrderBookL2 depth limit: keeps the best max_levels, drops the worst, 
   CHECK(strict.best_ask()->price == Price::from_ticks(5));
 }
 
-TEST_CASE("OrderBookL2 lifecycle contract: move-only; a moved-from book may be assigned and reused", "[l2][lifecycle]") {
+TEST_CASE("OrderBookL2 lifecycle contract: move-only, a moved-from book may be assigned and reused", "[l2][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::OrderBookL2, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::OrderBookL2>(

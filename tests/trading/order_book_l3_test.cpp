@@ -113,7 +113,7 @@ TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a re
   }
 }
 
-TEST_CASE("OrderBookL3 replace moves the order; a full table or view refuses cleanly", "[l3]") {
+TEST_CASE("OrderBookL3 replace moves the order, a full table or view refuses cleanly", "[l3]") {
   OrderBookL3 book(3, 2);
   REQUIRE(book.add_order(OrderId(1), Side::Buy, Price::from_ticks(100), Qty(10)).top_changed);
   REQUIRE(book.replace(OrderId(1), OrderId(2), Price::from_ticks(101), Qty(5)).top_changed);
@@ -134,7 +134,7 @@ TEST_CASE("OrderBookL3 replace moves the order; a full table or view refuses cle
   CHECK(book.order_count() == 0);
 }
 
-TEST_CASE("OrderBookL3 lifecycle contract: move-only; a moved-from book may be assigned and reused", "[l3][lifecycle]") {
+TEST_CASE("OrderBookL3 lifecycle contract: move-only, a moved-from book may be assigned and reused", "[l3][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<OrderBookL3, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<OrderBookL3>(

@@ -1,0 +1,296 @@
+// examples/common/cli.hpp: the one command-line parser of every hft binary (examples,
+// benchmarks, tools), so that all of them behave like good command-line tools:
+//   - `--help` (or -h) prints the usage to stdout and exits 0;
+//   - `--opt value` and `--opt=value` both work; a boolean flag takes no value;
+//   - numbers are parsed whole and range-checked, and an error names the flag
+//     ("--port: 70000 is out of range 0..65535");
+//   - an unknown option, a missing value or a bad one prints "PROGRAM: error: ..." and the
+//     usage to stderr and exits 2;
+//   - an output file (`output()`) is opened while parsing, before any work starts, and a
+//     failure to open it exits 2 with the path and strerror; OutputFile::finish() reports
+//     a failed write the same way (exit 1).
+// Not part of the library (no hft header includes it): the binaries' shared front end.
+#pragma once
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace hft::cli {
+
+/// Thrown by option handlers for a bad value; the parser adds the flag's name.
+struct BadValue : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+/// A file named on the command line, opened (truncated) when the option is parsed.
+class OutputFile {
+ public:
+  [[nodiscard]] bool is_set() const noexcept { return !path_.empty(); }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::ofstream& stream() noexcept { return out_; }
+  /// Writes `text` and closes; a failed write exits 1 naming the path.
+  void write_and_close(std::string_view text) {
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+    finish();
+  }
+  /// Flushes and closes; exits 1 with the path and strerror if anything failed.
+  void finish() {
+    if (!is_set()) return;
+    errno = 0;
+    out_.flush();
+    const bool ok = out_.good();
+    out_.close();
+    if (!ok || out_.fail()) {
+      std::fprintf(stderr, "error: writing %s failed: %s\n", path_.c_str(), errno ? std::strerror(errno) : "I/O error");
+      std::exit(1);
+    }
+  }
+  /// Used by the parser: opens `path` now. Returns the error text, or "" on success.
+  std::string open(const std::string& path) {
+    path_ = path;
+    errno = 0;
+    out_.open(path, std::ios::out | std::ios::trunc | std::ios::binary);
+    if (!out_) return "cannot open " + path + " for writing: " + (errno ? std::strerror(errno) : "unknown error");
+    return {};
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+/// Parses an integer of type T in [lo, hi]; throws BadValue with a readable message.
+template <class T>
+T parse_integer(std::string_view text, T lo, T hi) {
+  static_assert(std::is_integral_v<T>);
+  using Wide = std::conditional_t<std::is_signed_v<T>, long long, unsigned long long>;
+  Wide v{};
+  if constexpr (std::is_unsigned_v<T>) {
+    if (!text.empty() && text[0] == '-' && text.size() > 1) {
+      throw BadValue(std::string(text) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
+  }
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec == std::errc::invalid_argument || p != text.data() + text.size()) {
+    throw BadValue("'" + std::string(text) + "' is not an integer");
+  }
+  if (ec == std::errc::result_out_of_range || v < static_cast<Wide>(lo) || v > static_cast<Wide>(hi)) {
+    throw BadValue(std::string(text) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return static_cast<T>(v);
+}
+
+/// Comma-separated integers, each in [lo, hi].
+inline std::vector<int> parse_integer_list(std::string_view v, int lo, int hi) {
+  std::vector<int> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = v.find(',', start);
+    out.push_back(parse_integer<int>(v.substr(start, comma == std::string_view::npos ? v.npos : comma - start), lo, hi));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+inline double parse_real(std::string_view text, double lo, double hi) {
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) throw BadValue("'" + s + "' is not a number");
+  if (!(v >= lo && v <= hi)) {
+    throw BadValue(s + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return v;
+}
+
+class Parser {
+ public:
+  /// `usage_line`: after "usage: PROGRAM ", e.g. "[options]". `summary`: one or two lines.
+  Parser(std::string program, std::string usage_line, std::string summary)
+      : program_(std::move(program)), usage_line_(std::move(usage_line)), summary_(std::move(summary)) {}
+
+  Parser& flag(std::string name, bool& target, std::string help) {
+    add({std::move(name), "", std::move(help), false, [&target](std::string_view) { target = true; }});
+    return *this;
+  }
+  Parser& text(std::string name, std::string& target, std::string metavar, std::string help) {
+    if (!target.empty()) help = with_default(std::move(help), target);
+    add({std::move(name), std::move(metavar), std::move(help), true, [&target](std::string_view v) { target = v; }});
+    return *this;
+  }
+  template <class T>
+  Parser& integer(std::string name, T& target, std::type_identity_t<T> lo, std::type_identity_t<T> hi,
+                  std::string help) {
+    help = with_default(std::move(help), std::to_string(target));
+    add({std::move(name), "N", std::move(help), true, [&target, lo, hi](std::string_view v) {
+           target = parse_integer<T>(v, lo, hi);
+         }});
+    return *this;
+  }
+  Parser& real(std::string name, double& target, double lo, double hi, std::string help) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", target);
+    help = with_default(std::move(help), buf);
+    add({std::move(name), "X", std::move(help), true, [&target, lo, hi](std::string_view v) {
+           target = parse_real(v, lo, hi);
+         }});
+    return *this;
+  }
+  /// Comma-separated integers in [lo, hi], e.g. --cpus 0,1.
+  Parser& integer_list(std::string name, std::vector<int>& target, int lo, int hi, std::string help) {
+    add({std::move(name), "A,B,...", std::move(help), true,
+         [&target, lo, hi](std::string_view v) { target = parse_integer_list(v, lo, hi); }});
+    return *this;
+  }
+  /// One of `choices`.
+  Parser& choice(std::string name, std::string& target, std::vector<std::string> choices, std::string help) {
+    std::string meta;
+    for (const auto& c : choices) meta += (meta.empty() ? "" : "|") + c;
+    if (!target.empty()) help = with_default(std::move(help), target);
+    add({std::move(name), meta, std::move(help), true, [&target, choices](std::string_view v) {
+           for (const auto& c : choices) {
+             if (v == c) {
+               target = c;
+               return;
+             }
+           }
+           throw BadValue("'" + std::string(v) + "' is not one of " + [&] {
+             std::string s;
+             for (const auto& c : choices) s += (s.empty() ? "" : ", ") + c;
+             return s;
+           }());
+         }});
+    return *this;
+  }
+  /// A file written by the program: opened while parsing (see the header).
+  Parser& output(std::string name, OutputFile& target, std::string help) {
+    add({std::move(name), "FILE", std::move(help), true, [&target](std::string_view v) {
+           const std::string err = target.open(std::string(v));
+           if (!err.empty()) throw BadValue(err);
+         }});
+    return *this;
+  }
+  /// Anything else: `fn(value)` may throw BadValue.
+  Parser& custom(std::string name, std::string metavar, std::string help, std::function<void(std::string_view)> fn) {
+    add({std::move(name), std::move(metavar), std::move(help), true, std::move(fn)});
+    return *this;
+  }
+  /// A line of text in the usage after the options (examples, notes).
+  Parser& note(std::string text) {
+    notes_.push_back(std::move(text));
+    return *this;
+  }
+
+  /// Parses argv[first..argc). On --help prints the usage and exits 0; on an error prints
+  /// it with the usage to stderr and exits 2.
+  void parse(int argc, char** argv, int first = 1) {
+    std::vector<std::string_view> args;
+    for (int i = first; i < argc; ++i) args.emplace_back(argv[i]);
+    parse(args);
+  }
+  void parse(const std::vector<std::string_view>& args) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      std::string_view a = args[i];
+      if (a == "--help" || a == "-h") {
+        std::fputs(usage().c_str(), stdout);
+        std::exit(0);
+      }
+      std::string_view value;
+      bool inline_value = false;
+      if (const std::size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        inline_value = true;
+      }
+      const Option* opt = find(a);
+      if (opt == nullptr) fail("unknown option '" + std::string(a) + "'");
+      if (!opt->takes_value && inline_value) fail(opt->name + " takes no value");
+      if (opt->takes_value && !inline_value) {
+        if (i + 1 >= args.size()) fail(opt->name + " needs a value (" + opt->metavar + ")");
+        value = args[++i];
+      }
+      try {
+        opt->apply(value);
+      } catch (const BadValue& e) {
+        fail(opt->name + ": " + e.what());
+      }
+    }
+  }
+
+  [[nodiscard]] std::string usage() const {
+    std::string s = "usage: " + program_ + " " + usage_line_ + "\n";
+    if (!summary_.empty()) s += summary_ + "\n";
+    s += "\noptions:\n";
+    constexpr std::size_t kIndent = 30, kWidth = 100;
+    for (const Option& o : options_) {
+      std::string left = "  " + o.name + (o.takes_value ? " " + o.metavar : "");
+      if (left.size() < kIndent) left.resize(kIndent, ' ');
+      else left += "\n" + std::string(kIndent, ' ');
+      // Wrap the help at word boundaries, continuation lines under its first column.
+      std::string line;
+      std::size_t start = 0;
+      while (start < o.help.size()) {
+        std::size_t end = o.help.find(' ', start);
+        if (end == std::string::npos) end = o.help.size();
+        const std::string word = o.help.substr(start, end - start);
+        if (!line.empty() && kIndent + line.size() + 1 + word.size() > kWidth) {
+          left += line + "\n" + std::string(kIndent, ' ');
+          line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+        start = end + 1;
+      }
+      s += left + line + "\n";
+    }
+    s += "  --help                      this text\n";
+    for (const auto& n : notes_) s += n + "\n";
+    return s;
+  }
+  [[nodiscard]] const std::string& program() const noexcept { return program_; }
+
+  /// Prints "PROGRAM: error: what" and the usage to stderr; exits 2.
+  [[noreturn]] void fail(const std::string& what) const {
+    std::fprintf(stderr, "%s: error: %s\n\n%s", program_.c_str(), what.c_str(), usage().c_str());
+    std::exit(2);
+  }
+
+ private:
+  struct Option {
+    std::string name, metavar, help;
+    bool takes_value;
+    std::function<void(std::string_view)> apply;
+  };
+  // Appends "(default X)" unless the help already says what the default is.
+  static std::string with_default(std::string help, const std::string& value) {
+    if (help.find("default") != std::string::npos) return help;
+    return help + " (default " + value + ")";
+  }
+  void add(Option o) {
+    if (find(o.name) != nullptr) throw std::logic_error("cli: option " + o.name + " declared twice");
+    options_.push_back(std::move(o));
+  }
+  [[nodiscard]] const Option* find(std::string_view name) const {
+    for (const Option& o : options_) {
+      if (o.name == name) return &o;
+    }
+    return nullptr;
+  }
+
+  std::string program_, usage_line_, summary_;
+  std::vector<Option> options_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace hft::cli
