@@ -1,15 +1,36 @@
 #!/usr/bin/env bash
-# Installs what hft's builds need from Debian's packages. Idempotent: apt is only
-# touched when something is missing. Usage: scripts/install-deps.sh [demo|test]
+# The one list of Debian packages hft's builds need (bookworm). Idempotent: apt is touched
+# only when something is missing. .ci/run, scripts/test.sh and scripts/demo.sh call it.
+#   scripts/install-deps.sh [demo|test]    install the profile (default: test)
+#   scripts/install-deps.sh --list PROFILE print the profile's packages, one line
+# Profiles:
 #   demo: a C++ compiler and CMake (the library itself needs nothing else)
-#   test: + clang, Catch2, the benchmark anchors (Boost, moodycamel, TBB), valgrind and
-#         spin (the model checker for FamilyScheduler's protocol)
+#   test: + clang with its sanitizer runtimes (libclang-rt-14-dev is only a Recommends of
+#         clang, and we install without Recommends), the older/newer compilers CI also
+#         builds with (g++-11, clang-16), Catch2, the benchmark anchors (Boost, moodycamel,
+#         TBB), valgrind, spin (the model checker), and pkg-config and python3 (the
+#         package test: a Make consumer, the Conan recipe's logic).
+# scripts/check-deps.sh proves the test list from an empty package state.
 set -euo pipefail
-profile="${1:-test}"
-pkgs=(cmake make g++)
-if [[ "$profile" == "test" ]]; then
-  pkgs+=(clang catch2 libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev libtbb-dev valgrind spin)
+
+packages() {
+  local pkgs=(cmake make g++)
+  if [[ "$1" == "test" ]]; then
+    pkgs+=(clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
+           libreaderwriterqueue-dev libtbb-dev valgrind spin pkg-config python3)
+  elif [[ "$1" != "demo" ]]; then
+    echo "install-deps.sh: unknown profile '$1' (demo or test)" >&2
+    exit 2
+  fi
+  echo "${pkgs[@]}"
+}
+
+if [[ "${1:-}" == "--list" ]]; then
+  packages "${2:-test}"
+  exit 0
 fi
+list=$(packages "${1:-test}")  # exits on an unknown profile
+read -r -a pkgs <<<"$list"
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

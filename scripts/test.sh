@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The README's test command: builds and passes every test, the way CI does.
-#   0. spin model check of FamilyScheduler's protocol (docs/scheduling/family_scheduler.pml)
-#   1. package consumers (find_package, add_subdirectory, Conan test_package layout)
-#   2. clang++ build + tests
-#   3. AddressSanitizer + UBSan (clang++) + tests
-#   4. ThreadSanitizer (clang++) + every test (all concurrent tests included)
-#   5. g++ Release with -Werror + tests, benchmark and example smoke runs (last, so the
+#   0. the package list proven from an empty state (scripts/check-deps.sh)
+#   1. spin model check of FamilyScheduler's protocol (docs/scheduling/family_scheduler.pml)
+#   2. package consumers (find_package, add_subdirectory, FetchContent, pkg-config, Conan's
+#      test_package layout, a refused version request)
+#   3. clang++ 14 build + tests
+#   4. AddressSanitizer + UBSan (clang++) + tests
+#   5. ThreadSanitizer (clang++) + every test (all concurrent tests included)
+#   6. the oldest and newest compilers bookworm offers beside the defaults: g++-11, clang++-16
+#   7. g++ 12 Release + tests, valgrind, benchmark and example smoke runs (last, so the
 #      output ends with ctest's summary)
+# Every preset builds with HFT_WERROR=ON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 
 start=$(date +%s)
 step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
+
+step "the package list, from an empty package state"
+bash scripts/check-deps.sh
 
 step "spin model of FamilyScheduler's completion protocol"
 bash scripts/check-model.sh
@@ -20,7 +28,7 @@ bash scripts/check-model.sh
 step "package consumers"
 bash scripts/package-test.sh
 
-for preset in clang asan tsan release; do
+for preset in clang asan tsan gcc11 clang16 release; do
   step "preset $preset: configure, build, test"
   cmake --workflow --preset "$preset"
 done
