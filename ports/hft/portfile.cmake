@@ -8,7 +8,7 @@ get_filename_component(HFT_REPOSITORY "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE
 vcpkg_from_git(
   OUT_SOURCE_PATH SOURCE_PATH
   URL "${HFT_REPOSITORY}"
-  REF 0000000000000000000000000000000000000000  # set by the release commit (docs/packaging.md)
+  REF b2cfa57db78e98ac32584777bc36144b2de5b962  # hft 0.2.0 (docs/packaging.md, Releasing)
   HEAD_REF main
 )
 
