@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 TEST_CASE("BlockingQueue basics: FIFO, try_ and timed variants, capacity", "[blocking]") {
   BlockingQueue<int> q(2);
   CHECK(q.try_push(1));
-  CHECK(q.push(2));
+  q.push(2);
   CHECK_FALSE(q.try_push(3));
   CHECK_FALSE(q.try_push_for(3, 5ms));
   CHECK(q.size() == 2);
@@ -33,12 +33,12 @@ TEST_CASE("BlockingQueue basics: FIFO, try_ and timed variants, capacity", "[blo
 
 TEST_CASE("BlockingQueue close: pushes fail, pops drain then report closed", "[blocking]") {
   BlockingQueue<int> q(4);
-  REQUIRE(q.push(1));
-  REQUIRE(q.push(2));
+  q.push(1);
+  q.push(2);
   q.close();
   q.close();  // idempotent
   CHECK(q.closed());
-  CHECK_FALSE(q.push(3));
+  CHECK_THROWS_AS(q.push(3), hft::QueueClosed);
   CHECK_FALSE(q.try_push(3));
   CHECK(q.pop() == 1);
   CHECK(q.try_pop_for(1ms) == 2);
@@ -49,9 +49,9 @@ TEST_CASE("BlockingQueue lifecycle: every element constructed is destroyed once"
   hft::test::Tracked::reset();
   {
     BlockingQueue<hft::test::Tracked> q(8);
-    for (std::uint64_t i = 0; i < 6; ++i) REQUIRE(q.push(hft::test::Tracked(i)));
+    for (std::uint64_t i = 0; i < 6; ++i) q.push(hft::test::Tracked(i));
     for (int i = 0; i < 3; ++i) REQUIRE(q.pop().has_value());
-    for (std::uint64_t i = 0; i < 4; ++i) REQUIRE(q.push(hft::test::Tracked(i)));  // wraps
+    for (std::uint64_t i = 0; i < 4; ++i) q.push(hft::test::Tracked(i));  // wraps
     CHECK(q.size() == 7);
   }  // 7 left inside: destroyed by the queue
   CHECK(hft::test::Tracked::live() == 0);
@@ -60,10 +60,19 @@ TEST_CASE("BlockingQueue lifecycle: every element constructed is destroyed once"
 
 TEST_CASE("close() wakes every blocked producer and consumer", "[blocking][stress]") {
   BlockingQueue<int> full(1), empty(1);
-  REQUIRE(full.push(0));
+  full.push(0);
   std::atomic<int> woke{0};
   std::vector<std::thread> t;
-  for (int i = 0; i < 3; ++i) t.emplace_back([&] { woke += full.push(1) ? 100 : 1; });   // blocked: full
+  for (int i = 0; i < 3; ++i) {
+    t.emplace_back([&] {  // blocked: full
+      try {
+        full.push(1);
+        woke += 100;
+      } catch (const hft::QueueClosed&) {
+        woke += 1;
+      }
+    });
+  }
   for (int i = 0; i < 3; ++i) t.emplace_back([&] { woke += empty.pop() ? 100 : 1; });   // blocked: empty
   std::this_thread::sleep_for(20ms);
   full.close();
@@ -95,7 +104,7 @@ TEST_CASE("many producers and consumers, then close: every item delivered exactl
   for (int p = 0; p < kProducers; ++p) {
     prods.emplace_back([&, p] {
       for (int i = 0; i < per; ++i) {
-        if (!q.push(static_cast<std::uint64_t>(p * per + i))) order_ok = false;  // no Catch macros off the main thread
+        q.push(static_cast<std::uint64_t>(p * per + i));  // open until every producer is joined
       }
     });
   }
@@ -166,26 +175,26 @@ TEST_CASE("BlockingQueue: a push that fails leaves the caller's object untouched
   CHECK_FALSE(q.try_push_for(std::move(s), 1ms));  // full, timed out
   CHECK(s == "order-2 with a heap-allocated payload");
   q.close();
-  CHECK_FALSE(q.push(std::move(s)));  // closed
+  CHECK_THROWS_AS(q.push(std::move(s)), hft::QueueClosed);  // closed
   CHECK(s == "order-2 with a heap-allocated payload");
   CHECK_FALSE(q.try_push(std::move(s)));
   CHECK_FALSE(q.try_push_for(std::move(s), 1ms));
   CHECK(s == "order-2 with a heap-allocated payload");
   const std::string c = "copy";
-  CHECK_FALSE(q.push(c));
+  CHECK_THROWS_AS(q.push(c), hft::QueueClosed);
   CHECK(q.pop() == "first");
 }
 
 TEST_CASE("BlockingQueue: a throwing copy leaves the queue unchanged", "[blocking][lifecycle]") {
   BlockingQueue<CopyMayThrow> q(2);
   const CopyMayThrow a(1);
-  REQUIRE(q.push(a));
+  q.push(a);
   CopyMayThrow::fail = true;
   CHECK_THROWS_AS(q.push(a), std::runtime_error);
   CHECK_THROWS_AS(q.try_push(a), std::runtime_error);
   CopyMayThrow::fail = false;
   CHECK(q.size() == 1);
-  REQUIRE(q.push(CopyMayThrow(2)));
+  q.push(CopyMayThrow(2));
   CHECK(q.pop()->v == 1);
   CHECK(q.pop()->v == 2);
 }
@@ -198,11 +207,11 @@ TEST_CASE("BlockingQueue timeouts at their limits: duration::max() waits, zero a
   // is signed-overflow UB that UBSan reports).
   std::thread late([&] {
     std::this_thread::sleep_for(50ms);
-    (void)q.push(7);
+    q.push(7);
   });
   CHECK(q.try_pop_for(std::chrono::nanoseconds::max()) == 7);
   late.join();
-  REQUIRE(q.push(1));  // now full
+  q.push(1);  // now full
   std::thread popper([&] {
     std::this_thread::sleep_for(50ms);
     (void)q.pop();
@@ -231,7 +240,7 @@ TEST_CASE("BlockingQueue: the consumer may destroy the queue as soon as pop() re
       }
       delete q;
     });
-    (void)q->push(r);
+    q->push(r);
     q->close();
     consumer.join();
   }
@@ -244,10 +253,10 @@ TEST_CASE("BlockingQueue lifecycle contract", "[blocking][lifecycle]") {
   STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<BlockingQueue<int>>);
   // Capacity 1: every push after the first waits for a pop.
   BlockingQueue<int> q(1);
-  REQUIRE(q.push(1));
+  q.push(1);
   CHECK_FALSE(q.try_push(2));
   CHECK(q.pop() == 1);
-  REQUIRE(q.push(2));
+  q.push(2);
   CHECK(q.pop() == 2);
   // Closing while producers and consumers are blocked returns them all (see "close() wakes
   // every blocked producer and consumer"); a closed queue stays closed (no restart).

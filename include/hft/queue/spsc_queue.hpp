@@ -8,9 +8,9 @@
 //   an unbounded hand-off; a consumer that must sleep instead of poll (wrap it with a
 //   wait strategy or use a blocking queue).
 //
-// Thread-safety contract:
+// Thread-safety:
 //   producer thread only: try_push, try_emplace, push, emplace, try_push_n
-//   consumer thread only: front, pop, try_pop, consume
+//   consumer thread only: front, pop, try_pop (both forms), consume
 //   any thread:           size, empty (a snapshot in [0, capacity], exact when both sides
 //                         are idle), capacity
 //   The producer and the consumer may be different threads over the queue's life as
@@ -36,7 +36,7 @@
 //   one-line-per-direction floor of a raw atomic ping-pong (docs/queues.md has numbers:
 //   with a cached tail index instead, p50 was 1.75x the floor here).
 //
-// How it differs from the anchors:
+// Compared with:
 //   - rigtorp::SPSCQueue: rigtorp caches the other side's index on both sides and
 //     allocates capacity+1 slots, wrapping indices by compare. We cache only on the
 //     producer side and signal readiness per slot (one line per message, see above),
@@ -63,6 +63,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -71,50 +72,29 @@
 #include "hft/core/bits.hpp"
 #include "hft/core/cache.hpp"
 #include "hft/core/cpu.hpp"
+#include "hft/queue/sequenced_ring.hpp"
 
 namespace hft {
-
-namespace detail {
-template <class T>
-struct SpscSlot {
-  // Position + 1 of the item the slot holds once published; stale values never match.
-  std::atomic<std::size_t> seq;
-  alignas(T) unsigned char storage[sizeof(T)];
-  T* ptr() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
-};
-}  // namespace detail
 
 template <class T, class Allocator = std::allocator<T>>
 class SpscQueue {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::SpscQueue<T> needs a nothrow destructor");
-  using Slot = detail::SpscSlot<T>;
-  using alloc_traits = typename std::allocator_traits<Allocator>::template rebind_traits<Slot>;
+  // seq: position + 1 of the item the slot holds once published; stale values never match.
+  using Slot = detail::RingSlot<T>;
+  static constexpr std::size_t kPadSlots = (cache_line_size + sizeof(Slot) - 1) / sizeof(Slot);
 
  public:
   using value_type = T;
   using size_type = std::size_t;
-  using allocator_type = typename alloc_traits::allocator_type;
+  using allocator_type = typename detail::SlotArray<Slot, Allocator>::allocator_type;
 
-  /// Creates a queue that holds at most `capacity` items.
-  /// Throws std::invalid_argument for capacity 0, std::length_error when the slot array
-  /// would not fit in memory's address arithmetic, or what the allocator throws.
+  /// Creates a queue that holds exactly `capacity` items (the family's rule:
+  /// sequenced_ring.hpp). Throws std::invalid_argument for 0, std::length_error above
+  /// max_capacity(), or what the allocator throws.
   explicit SpscQueue(size_type capacity, const allocator_type& alloc = allocator_type())
-      : alloc_(alloc) {
-    if (capacity == 0) {
-      throw std::invalid_argument("hft::SpscQueue: capacity must be at least 1");
-    }
-    if (capacity > max_capacity()) {
-      throw std::length_error("hft::SpscQueue: capacity exceeds max_capacity()");
-    }
-    capacity_ = capacity;
-    slot_count_ = round_up_pow2(capacity);
-    mask_ = slot_count_ - 1;
-    storage_ = alloc_traits::allocate(alloc_, slot_count_ + 2 * kPadSlots);
-    slots_ = std::to_address(storage_) + kPadSlots;
-    for (size_type i = 0; i < slot_count_; ++i) {
-      ::new (static_cast<void*>(&slots_[i].seq)) std::atomic<size_type>(0);
-    }
-  }
+      : capacity_(detail::check_capacity("hft::SpscQueue", capacity, max_capacity())),
+        mask_(round_up_pow2(capacity) - 1),
+        slots_(mask_ + 1, kPadSlots, alloc, [](size_type) { return size_type{0}; }) {}
 
   SpscQueue(const SpscQueue&) = delete;
   SpscQueue& operator=(const SpscQueue&) = delete;
@@ -126,8 +106,6 @@ class SpscQueue {
     for (size_type i = consumer_.head.load(std::memory_order_relaxed); i != tail; ++i) {
       std::destroy_at(slots_[i & mask_].ptr());
     }
-    for (size_type i = 0; i < slot_count_; ++i) slots_[i].seq.~atomic();
-    alloc_traits::deallocate(alloc_, storage_, slot_count_ + 2 * kPadSlots);
   }
 
   // ---- producer ------------------------------------------------------------------
@@ -216,6 +194,16 @@ class SpscQueue {
     return true;
   }
 
+  /// Consumer only. The oldest item, or nullopt when empty. If the move constructor
+  /// throws, the item stays queued.
+  [[nodiscard]] std::optional<T> try_pop() noexcept(std::is_nothrow_move_constructible_v<T>) {
+    T* item = front();
+    if (item == nullptr) return std::nullopt;
+    std::optional<T> out(std::move(*item));
+    pop();
+    return out;
+  }
+
   /// Consumer only. Calls fn(T&) on up to max_items queued items, oldest first, destroys
   /// each after fn returns, and frees all their slots with one release store. Returns
   /// how many were consumed. If fn throws, the item it was given counts as consumed (it
@@ -263,17 +251,14 @@ class SpscQueue {
   }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
-  [[nodiscard]] allocator_type get_allocator() const noexcept { return alloc_; }
+  [[nodiscard]] allocator_type get_allocator() const noexcept { return slots_.get_allocator(); }
 
   /// The largest capacity a constructor accepts.
   [[nodiscard]] static constexpr size_type max_capacity() noexcept {
-    // bit_ceil(capacity) + padding must be representable and addressable.
-    return (std::numeric_limits<size_type>::max() / 4 / sizeof(Slot));
+    return detail::max_ring_capacity<Slot>(2 * kPadSlots);
   }
 
  private:
-  static constexpr size_type kPadSlots = (cache_line_size + sizeof(Slot) - 1) / sizeof(Slot);
-
   // Producer only. Free slots at `tail`; reads the consumer's head (a cross-core line)
   // only when the cached copy shows fewer than `wanted`.
   size_type free_slots(size_type tail, size_type wanted) noexcept {
@@ -308,12 +293,9 @@ class SpscQueue {
 
   // Read-only after construction, shared by both sides: its own block so that no
   // index store invalidates it.
-  alignas(cache_line_size) Slot* slots_ = nullptr;
-  size_type mask_ = 0;
-  size_type capacity_ = 0;
-  size_type slot_count_ = 0;
-  typename alloc_traits::pointer storage_{};
-  [[no_unique_address]] allocator_type alloc_;
+  alignas(cache_line_size) const size_type capacity_;
+  const size_type mask_;
+  detail::SlotArray<Slot, Allocator> slots_;
 
   ProducerSide producer_;
   ConsumerSide consumer_;

@@ -22,17 +22,21 @@
 //     ~70 us: a producer at 20 M jobs/s used to make a thousand futex calls per wake-up).
 //     A worker that finds work while jobs are still queued wakes the next sleeper itself (a
 //     wake-up chain), so a burst still reaches every worker.
-// How it differs from a mutex + condition_variable pool: no lock on either side; when no
+// Compared with: a mutex + condition_variable pool (bench_sched's baseline): no lock on either side; when no
 //   one sleeps, a producer pays one store (seq_cst) and two loads, and it makes the futex
 //   system call only for a sleeper nobody else is waking. The ring is Dmitry Vyukov's
 //   bounded MPMC design (a sequence number per cell; producers and consumers each claim
-//   positions by CAS).
-// Thread-safety contract: execute(): any thread, including workers. stop(): any thread
+//   positions by CAS): MpmcQueue's ring (hft/queue/sequenced_ring.hpp).
+// Thread-safety: execute(): any thread, including workers. stop(): any thread
 //   but a worker, any number of times (the first call does the work; the destructor calls
 //   it). The job's operator() runs on a worker thread.
 // Lifecycle: not copyable or movable (workers point at the pool). A constructor that
 //   fails to start a thread stops the ones it started before it throws. Jobs must not
 //   throw (operator() runs inside the worker loop, and a throw there terminates).
+// Memory ordering: execute() publishes the job with a seq_cst store of its slot's
+//   sequence (seq_cst so that the sleeper check after it pairs with a worker's sleep
+//   registration, a Dekker pair); the worker that claims the slot loads it with acquire,
+//   so everything written before execute() happens-before the job runs.
 // Progress: execute() is lock-free while the ring has room; when full it waits (yields)
 //   for room: size the ring for the bound on outstanding jobs so that never happens
 //   (FamilyScheduler needs capacity >= its max_families). Workers block when idle.
@@ -57,94 +61,34 @@
 #include "hft/core/cpu.hpp"
 #include "hft/core/thread.hpp"
 #include "hft/core/wake_cost.hpp"
+#include "hft/queue/sequenced_ring.hpp"
 
 namespace hft {
 
 namespace detail {
 
-// Vyukov's bounded MPMC ring: cell.seq == pos means "free for the producer claiming pos",
-// pos + 1 means "holds the item for the consumer claiming pos".
-template <class T>
-class MpmcRing {
-  static_assert(std::is_trivially_copyable_v<T>, "MpmcRing holds trivially copyable jobs");
+// The job ring: MpmcQueue's ring (sequenced_ring.hpp, one 64-byte line per job) with the
+// orders the sleep protocol needs. A push publishes seq_cst, which also orders it before
+// execute()'s loads of the waiter counts; a worker's last re-check before it sleeps loads
+// seq_cst. Together with the workers' seq_cst RMWs on the counts, that is the Dekker pair
+// that keeps a job from being pushed unseen by a worker going to sleep (see WorkerPool).
+template <class Job>
+class JobRing {
+  static_assert(std::is_trivially_copyable_v<Job>, "WorkerPool runs trivially copyable jobs");
 
  public:
-  explicit MpmcRing(std::size_t capacity) : mask_(capacity - 1), cells_(new Cell[capacity]) {
-    if (capacity < 2 || !is_power_of_two(capacity)) {
-      throw std::invalid_argument("hft::WorkerPool: queue capacity must be a power of two >= 2, got " +
-                                  std::to_string(capacity));
-    }
-    for (std::size_t i = 0; i < capacity; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
+  explicit JobRing(std::size_t capacity) : ring_("hft::WorkerPool", capacity, {}) {}
+  [[nodiscard]] bool try_push(const Job& job) noexcept {
+    return ring_.template try_emplace<std::memory_order_seq_cst>(job);
   }
-
-  [[nodiscard]] bool try_push(const T& v) noexcept {
-    std::size_t pos = tail_.value.load(std::memory_order_relaxed);
-    for (;;) {
-      Cell& c = cells_[pos & mask_];
-      // Acquire pairs with the consumer's release store of pos + capacity in try_pop: the
-      // consumer's read of the previous item is finished before we overwrite the cell.
-      const std::size_t seq = c.seq.load(std::memory_order_acquire);
-      const auto diff = static_cast<std::ptrdiff_t>(seq - pos);
-      if (diff == 0) {
-        if (tail_.value.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          c.value = v;
-          // Release pairs with the consumer's acquire load of seq: publishes c.value. Seq_cst
-          // also orders it before WorkerPool::execute's loads of the waiter counts (the
-          // Dekker pair with a worker going to sleep; see WorkerPool).
-          c.seq.store(pos + 1, std::memory_order_seq_cst);
-          return true;
-        }
-      } else if (diff < 0) {
-        return false;  // the cell still holds the item from one lap ago: full
-      } else {
-        pos = tail_.value.load(std::memory_order_relaxed);
-      }
-    }
+  template <std::memory_order Load = std::memory_order_acquire>
+  [[nodiscard]] bool try_pop(Job& out) noexcept {
+    return ring_.template try_take<Load>([&](Job& j) noexcept { out = j; });
   }
-
-  // Order: acquire normally; seq_cst for a worker's re-check before it sleeps (it pairs
-  // with try_push's seq_cst store: see WorkerPool).
-  template <std::memory_order Order = std::memory_order_acquire>
-  [[nodiscard]] bool try_pop(T& out) noexcept {
-    std::size_t pos = head_.value.load(std::memory_order_relaxed);
-    for (;;) {
-      Cell& c = cells_[pos & mask_];
-      // Acquire pairs with the producer's release store of pos + 1 in try_push.
-      const std::size_t seq = c.seq.load(Order);
-      const auto diff = static_cast<std::ptrdiff_t>(seq - (pos + 1));
-      if (diff == 0) {
-        if (head_.value.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          out = c.value;
-          // Release pairs with the producer's acquire load in try_push (the cell is free).
-          c.seq.store(pos + mask_ + 1, std::memory_order_release);
-          return true;
-        }
-      } else if (diff < 0) {
-        return false;  // empty
-      } else {
-        pos = head_.value.load(std::memory_order_relaxed);
-      }
-    }
-  }
-
-  /// A hint: whether a job seemed queued at the time of the call (two relaxed loads).
-  [[nodiscard]] bool maybe_nonempty() const noexcept {
-    return tail_.value.load(std::memory_order_relaxed) != head_.value.load(std::memory_order_relaxed);
-  }
-  [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+  [[nodiscard]] bool maybe_nonempty() const noexcept { return ring_.maybe_nonempty(); }
 
  private:
-  // One cell per 64-byte line: with packed cells, a producer filling cell k + 1 and the
-  // consumer freeing cell k write the same line, and a near-empty ring (the usual case:
-  // a worker right behind its dispatcher) pays a line transfer per job for that alone.
-  struct alignas(64) Cell {
-    std::atomic<std::size_t> seq{0};
-    T value{};
-  };
-  const std::size_t mask_;
-  std::unique_ptr<Cell[]> cells_;
-  CachePadded<std::atomic<std::size_t>> tail_{};  // producers claim here
-  CachePadded<std::atomic<std::size_t>> head_{};  // consumers claim here
+  VyukovRing<Job, 64, std::allocator<Job>> ring_;
 };
 
 }  // namespace detail
@@ -152,7 +96,7 @@ class MpmcRing {
 struct WorkerPoolConfig {
   static constexpr unsigned kAutoSpin = ~0u;  // spin as long as this machine's wake-up costs
   unsigned threads = 2;
-  std::size_t queue_capacity = 1u << 16;  // power of two; bound on outstanding jobs
+  std::size_t queue_capacity = 1u << 16;  // bound on outstanding jobs (rounded up to a power of two)
   unsigned spin_iterations = kAutoSpin;   // cpu_relax rounds before a worker sleeps
   std::vector<int> cpus;                  // optional: worker i pinned to cpus[i % size]
   std::string name = "hft-worker";        // thread name prefix (visible in top/perf)
@@ -160,11 +104,18 @@ struct WorkerPoolConfig {
   std::function<void()> on_start;         // optional: runs first on every worker thread (must not throw)
 };
 
+/// A snapshot of WorkerPool's counters (relaxed loads: for statistics, not for
+/// synchronisation).
+struct WorkerPoolStats {
+  std::uint64_t jobs_run = 0;  // jobs a worker has finished
+};
+
 template <class Job>
 class WorkerPool {
   static_assert(std::is_trivially_copyable_v<Job>, "WorkerPool jobs are small trivially copyable handles");
   static_assert(std::is_invocable_v<Job&>, "a job is called as job()");
-  static_assert(std::is_nothrow_invocable_v<Job&>, "hft::WorkerPool jobs must be noexcept (a throw would end the worker)");
+  static_assert(std::is_nothrow_invocable_v<Job&>,
+                "hft::WorkerPool jobs must be noexcept (a throw would end the worker)");
 
  public:
   /// Starts cfg.threads workers. Throws std::invalid_argument for 0 threads, a ring
@@ -218,8 +169,10 @@ class WorkerPool {
   [[nodiscard]] bool has_queued_jobs() const noexcept { return ring_.maybe_nonempty(); }
   /// The spin budget in use (kAutoSpin resolved), in cpu_relax() calls.
   [[nodiscard]] unsigned spin_iterations() const noexcept { return spin_; }
-  /// Jobs run so far (relaxed; for statistics).
-  [[nodiscard]] std::uint64_t jobs_run() const noexcept { return jobs_run_.value.load(std::memory_order_relaxed); }
+  /// Any thread. Counters so far (relaxed loads; no ordering with the jobs themselves).
+  [[nodiscard]] WorkerPoolStats stats() const noexcept {
+    return WorkerPoolStats{jobs_run_.value.load(std::memory_order_relaxed)};
+  }
 
  private:
   // After a push (seq_cst, in the ring): wakes a sleeper if no spinner will take the job.
@@ -349,7 +302,7 @@ class WorkerPool {
 
   WorkerPoolConfig cfg_;
   unsigned spin_;
-  detail::MpmcRing<Job> ring_;
+  detail::JobRing<Job> ring_;
   CachePadded<std::atomic<std::uint32_t>> spinners_{};
   CachePadded<std::atomic<std::uint32_t>> sleepers_{};
   CachePadded<std::atomic<std::uint32_t>> epoch_{};
