@@ -1,5 +1,8 @@
-// hft/hft.hpp: the umbrella header. Includes every public hft header.
-// Prefer the individual headers in code that cares about compile time.
+// hft/hft.hpp: the umbrella header.
+// What: includes every public hft header.
+// When to use: trying the library, small programs. Prefer the individual headers in code
+//   that cares about compile time.
+// Thread-safety: as each header documents.
 // Requirements (README.md): Linux, C++20, GCC or Clang. The checks below turn the wall of
 // errors an older standard or another OS would give into one message.
 #pragma once
@@ -35,12 +38,16 @@
 #include "hft/memory/reuse_pool.hpp"
 #include "hft/memory/reuse_pool_allocator.hpp"
 #include "hft/metrics/counters.hpp"
+#include "hft/metrics/histogram_report.hpp"
 #include "hft/metrics/interval_recorder.hpp"
 #include "hft/metrics/latency_histogram.hpp"
-#include "hft/metrics/median_tracker.hpp"
 #include "hft/metrics/moving_average.hpp"
+#include "hft/metrics/p2_quantile.hpp"
 #include "hft/metrics/rolling_stats.hpp"
+#include "hft/metrics/sliding_median.hpp"
+#include "hft/metrics/streaming_median.hpp"
 #include "hft/queue/blocking_queue.hpp"
+#include "hft/queue/mpmc_queue.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
 #include "hft/sched/backpressure_guard.hpp"

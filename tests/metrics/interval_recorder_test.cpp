@@ -14,7 +14,7 @@ using hft::IntervalRecorder;
 using hft::LatencyHistogram;
 
 TEST_CASE("IntervalRecorder: intervals partition the records", "[recorder]") {
-  IntervalRecorder rec(2, 1, 1'000'000, 3);
+  IntervalRecorder rec(2, {.highest_trackable = 1'000'000});
   auto w = rec.register_writer();
   for (std::uint64_t v = 1; v <= 100; ++v) w.record(v);
   LatencyHistogram first = rec.collect_interval();
@@ -28,11 +28,11 @@ TEST_CASE("IntervalRecorder: intervals partition the records", "[recorder]") {
 }
 
 TEST_CASE("IntervalRecorder: errors are clear", "[recorder]") {
-  REQUIRE_THROWS_AS(IntervalRecorder(0, 1, 100, 2), std::invalid_argument);
-  IntervalRecorder rec(1, 1, 1000, 2);
+  REQUIRE_THROWS_AS(IntervalRecorder(0, {.highest_trackable = 100, .significant_digits = 2}), std::invalid_argument);
+  IntervalRecorder rec(1, {.highest_trackable = 1000, .significant_digits = 2});
   (void)rec.register_writer();
   REQUIRE_THROWS_AS(rec.register_writer(), std::length_error);
-  LatencyHistogram wrong(1, 1000, 3);
+  LatencyHistogram wrong({.highest_trackable = 1000});
   REQUIRE_THROWS_AS(rec.collect_interval(wrong), std::invalid_argument);
 }
 
@@ -40,7 +40,7 @@ TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swappi
           "[recorder][stress]") {
   constexpr unsigned kWriters = 3;
   const std::uint64_t per_writer = hft::test::scaled(1'000'000);
-  IntervalRecorder rec(kWriters, 1, 1'000'000'000, 3);
+  IntervalRecorder rec(kWriters, {.highest_trackable = 1'000'000'000});
   std::vector<IntervalRecorder::Writer> writers;
   for (unsigned i = 0; i < kWriters; ++i) writers.push_back(rec.register_writer());
   std::atomic<unsigned> done{0};
@@ -52,7 +52,7 @@ TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swappi
       done.fetch_add(1, std::memory_order_release);
     });
   }
-  LatencyHistogram total(1, 1'000'000'000, 3);
+  LatencyHistogram total({.highest_trackable = 1'000'000'000});
   std::uint64_t intervals = 0;
   do {  // at least one collection, even if the writers finish before this thread runs
     rec.collect_interval(total);
@@ -73,7 +73,7 @@ TEST_CASE("IntervalRecorder::record_corrected is O(v / interval): every back-fil
           "[recorder][lifecycle]") {
   STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<IntervalRecorder>);
   STATIC_REQUIRE(std::is_trivially_copyable_v<IntervalRecorder::Writer>);
-  IntervalRecorder rec(1, 1, 10'000'000, 2);
+  IntervalRecorder rec(1, {.highest_trackable = 10'000'000, .significant_digits = 2});
   auto w = rec.register_writer();
   w.record_corrected(1'000'000, 1);  // a loop of a million records, not one
   const LatencyHistogram h = rec.collect_interval();

@@ -1,5 +1,7 @@
 #include "hft/metrics/latency_histogram.hpp"
 
+#include "hft/metrics/histogram_report.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -56,13 +58,13 @@ struct Golden {
 std::vector<Golden> golden_datasets() {
   std::vector<Golden> g;
   {
-    LatencyHistogram u(1, kHour, 3);
+    LatencyHistogram u({.highest_trackable = kHour});
     Lcg r{1};
     for (int i = 0; i < 100'000; ++i) u.record(r.next() % 1'000'000 + 1);
     g.push_back({"uniform", std::move(u), 1000.0});
   }
   {
-    LatencyHistogram b(1, kHour, 3);
+    LatencyHistogram b({.highest_trackable = kHour});
     Lcg r{7};
     for (int i = 0; i < 200'000; ++i) {
       b.record(i % 997 == 0 ? 50'000'000 + r.next() % 10'000'000 : 1000 + r.next() % 1000);
@@ -70,13 +72,13 @@ std::vector<Golden> golden_datasets() {
     g.push_back({"bimodal", std::move(b), 1.0});
   }
   {
-    LatencyHistogram c(1, 1'000'000'000'000ULL, 2);
+    LatencyHistogram c({.highest_trackable = 1'000'000'000'000ULL, .significant_digits = 2});
     for (int i = 0; i < 10'000; ++i) c.record_corrected(1'000, 10'000);
     c.record_corrected(100'000'000, 10'000);
     g.push_back({"corrected", std::move(c), 1000.0});
   }
   {
-    LatencyHistogram t(1, 100, 1);
+    LatencyHistogram t({.highest_trackable = 100, .significant_digits = 1});
     for (std::uint64_t v = 1; v <= 10; ++v) t.record(v);
     g.push_back({"tiny", std::move(t), 1.0});
   }
@@ -86,12 +88,12 @@ std::vector<Golden> golden_datasets() {
 }  // namespace
 
 TEST_CASE("LatencyHistogram rejects bad configurations with a clear error", "[histogram]") {
-  REQUIRE_THROWS_AS(LatencyHistogram(0, 100, 3), std::invalid_argument);
-  REQUIRE_THROWS_AS(LatencyHistogram(10, 15, 3), std::invalid_argument);
-  REQUIRE_THROWS_AS(LatencyHistogram(1, 100, 0), std::invalid_argument);
-  REQUIRE_THROWS_AS(LatencyHistogram(1, 100, 6), std::invalid_argument);
-  REQUIRE_THROWS_AS(LatencyHistogram(1, (std::uint64_t{1} << 62) + 1, 3), std::invalid_argument);
-  LatencyHistogram h(1, kHour, 3);
+  REQUIRE_THROWS_AS(LatencyHistogram({.lowest_discernible = 0, .highest_trackable = 100}), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram({.lowest_discernible = 10, .highest_trackable = 15}), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram({.highest_trackable = 100, .significant_digits = 0}), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram({.highest_trackable = 100, .significant_digits = 6}), std::invalid_argument);
+  REQUIRE_THROWS_AS(LatencyHistogram({.highest_trackable = (std::uint64_t{1} << 62) + 1}), std::invalid_argument);
+  LatencyHistogram h({.highest_trackable = kHour});
   REQUIRE(h.sub_bucket_count() == 2048);
   REQUIRE(h.empty());
   REQUIRE(h.percentile(99) == 0);
@@ -99,10 +101,24 @@ TEST_CASE("LatencyHistogram rejects bad configurations with a clear error", "[hi
   REQUIRE(h.max() == 0);
 }
 
+TEST_CASE("LatencyHistogramConfig: the default is 1 ns .. 1 min at 3 digits, up_to names a range", "[histogram]") {
+  const LatencyHistogram by_default;
+  CHECK(by_default.lowest_discernible() == 1);
+  CHECK(by_default.highest_trackable() == 60'000'000'000ULL);
+  CHECK(by_default.significant_digits() == 3);
+  const auto hour = hft::LatencyHistogramConfig::up_to(std::chrono::hours(1), 2);
+  CHECK(hour == hft::LatencyHistogramConfig{1, kHour, 2});
+  const LatencyHistogram h(hour);
+  CHECK(h.config() == hour);
+  CHECK(LatencyHistogram(h).config() == hour);  // a copy keeps the configuration
+  // The same error shape as every hft type: prefix, field, offending value.
+  CHECK_THROWS_WITH(LatencyHistogram({.significant_digits = 7}), Catch::StartsWith("hft::LatencyHistogram: "));
+}
+
 TEST_CASE("LatencyHistogram .hgrm output is byte-identical to HdrHistogram's", "[histogram][golden]") {
   for (auto& g : golden_datasets()) {
     INFO(g.name);
-    REQUIRE(g.h.percentile_distribution(g.scale, 5) == read_file(std::string(g.name) + ".hgrm"));
+    REQUIRE(hft::percentile_distribution(g.h, g.scale, 5) == read_file(std::string(g.name) + ".hgrm"));
   }
 }
 
@@ -132,7 +148,7 @@ TEST_CASE("LatencyHistogram is within its precision of the exact quantiles", "[h
   std::lognormal_distribution<double> lognormal(8.0, 1.5);  // median ~3 us, long tail
   for (int digits : {2, 3, 4}) {
     for (int dist = 0; dist < 3; ++dist) {
-      LatencyHistogram h(1, kHour, digits);
+      LatencyHistogram h({.highest_trackable = kHour, .significant_digits = digits});
       std::vector<std::uint64_t> samples;
       for (int i = 0; i < 200'000; ++i) {
         std::uint64_t v;
@@ -172,7 +188,7 @@ TEST_CASE("LatencyHistogram is within its precision of the exact quantiles", "[h
 
 TEST_CASE("LatencyHistogram merge equals recording everything into one", "[histogram]") {
   std::mt19937_64 rng(5);
-  LatencyHistogram a(1, kHour, 3), b(1, kHour, 3), all(1, kHour, 3);
+  LatencyHistogram a({.highest_trackable = kHour}), b({.highest_trackable = kHour}), all({.highest_trackable = kHour});
   for (int i = 0; i < 50'000; ++i) {
     const std::uint64_t v = rng() % 1'000'000'000 + 1;
     (i % 3 ? a : b).record(v);
@@ -186,18 +202,18 @@ TEST_CASE("LatencyHistogram merge equals recording everything into one", "[histo
   REQUIRE(a.max() == all.max());
   REQUIRE(a.overflow_count() == 1);
   REQUIRE(a.mean() == all.mean());
-  REQUIRE(a.percentile_distribution() == all.percentile_distribution());
+  REQUIRE(hft::percentile_distribution(a) == hft::percentile_distribution(all));
   std::vector<std::uint64_t> ca, cb;
   a.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t c) { ca.push_back(lo), ca.push_back(c); });
   all.for_each_bucket([&](std::uint64_t lo, std::uint64_t, std::uint64_t c) { cb.push_back(lo), cb.push_back(c); });
   REQUIRE(ca == cb);
 
-  LatencyHistogram other_config(1, kHour, 2);
+  LatencyHistogram other_config({.highest_trackable = kHour, .significant_digits = 2});
   REQUIRE_THROWS_AS(a.merge(other_config), std::invalid_argument);
 }
 
 TEST_CASE("LatencyHistogram reset forgets everything and can be reused", "[histogram]") {
-  LatencyHistogram h(1, kHour, 3);
+  LatencyHistogram h({.highest_trackable = kHour});
   for (std::uint64_t v = 1; v < 100'000; v += 7) h.record(v);
   h.record(kHour * 2);
   h.reset();
@@ -215,18 +231,18 @@ TEST_CASE("LatencyHistogram reset forgets everything and can be reused", "[histo
 
 TEST_CASE("LatencyHistogram coordinated-omission correction follows HdrHistogram", "[histogram]") {
   // HdrHistogram's own unit test: value 4 with expected interval 1 back-fills 3, 2, 1.
-  LatencyHistogram h(1, 1000, 3);
+  LatencyHistogram h({.highest_trackable = 1000});
   h.record_corrected(4, 1);
   REQUIRE(h.count() == 4);
   for (std::uint64_t v = 1; v <= 4; ++v) REQUIRE(h.count_at(v) == 1);
   // Interval 0 or a value within the interval records just the value.
-  LatencyHistogram z(1, 1000, 3);
+  LatencyHistogram z({.highest_trackable = 1000});
   z.record_corrected(500, 0);
   z.record_corrected(5, 10);
   REQUIRE(z.count() == 2);
 
   // The README example: 10,000 x 1 ms every 10 ms, then a 100 s stall (values in us).
-  LatencyHistogram c(1, kHour, 3);
+  LatencyHistogram c({.highest_trackable = kHour});
   for (int i = 0; i < 10'000; ++i) c.record_corrected(1'000, 10'000);
   c.record_corrected(100'000'000, 10'000);
   REQUIRE(c.count() == 20'000);
@@ -237,7 +253,7 @@ TEST_CASE("LatencyHistogram coordinated-omission correction follows HdrHistogram
 }
 
 TEST_CASE("LatencyHistogram clamps and counts out-of-range values", "[histogram]") {
-  LatencyHistogram h(10, 1000, 2);
+  LatencyHistogram h({.lowest_discernible = 10, .highest_trackable = 1000, .significant_digits = 2});
   h.record(5);            // below lowest: recorded in the lowest bucket, counted
   h.record(5000);         // above highest: recorded as highest, counted
   h.record(~0ULL, 3);     // far above: no UB
@@ -249,13 +265,13 @@ TEST_CASE("LatencyHistogram clamps and counts out-of-range values", "[histogram]
   REQUIRE(h.max() == 1000);
   REQUIRE(h.min() == 0);
   REQUIRE(h.percentile(100) == h.highest_equivalent_value(1000));
-  const std::string s = h.summary();
+  const std::string s = hft::histogram_summary(h);
   REQUIRE(s.find("4 above highest_trackable") != std::string::npos);
   REQUIRE(s.find("2 below lowest_discernible") != std::string::npos);
 }
 
-TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports", "[histogram]") {
-  LatencyHistogram h(1, kHour, 3);
+TEST_CASE("LatencyHistogram record(v, n), copies and bucket iteration", "[histogram]") {
+  LatencyHistogram h({.highest_trackable = kHour});
   h.record(1000, 99);
   h.record(1'000'000);
   REQUIRE(h.count() == 100);
@@ -271,41 +287,23 @@ TEST_CASE("LatencyHistogram record(v, n), copies, bucket iteration and reports",
   REQUIRE(sum == h.count());
 
   LatencyHistogram copy(h);
-  REQUIRE(copy.percentile_distribution() == h.percentile_distribution());
-  LatencyHistogram assigned(1, 10, 1);
+  REQUIRE(hft::percentile_distribution(copy) == hft::percentile_distribution(h));
+  LatencyHistogram assigned({.highest_trackable = 10, .significant_digits = 1});
   assigned = h;
   REQUIRE(assigned.count() == 100);
   REQUIRE(assigned.significant_digits() == 3);
-
-  const std::string summary = h.summary(1000.0, "us");
-  REQUIRE(summary.find("p99.9") != std::string::npos);
-  REQUIRE(summary.find("(us)") != std::string::npos);
-  REQUIRE(summary.find("out of range") == std::string::npos);
-
-  const std::string svg = h.percentile_svg("test <plot>", 1000.0, "us");
-  REQUIRE(svg.rfind("<svg", 0) == 0);
-  REQUIRE(svg.find("</svg>") != std::string::npos);
-  REQUIRE(svg.find("<polyline") != std::string::npos);
-  REQUIRE(svg.find("test &lt;plot&gt;") != std::string::npos);
-  REQUIRE(svg.find("99.9%") != std::string::npos);
-  // max / p50 = 1000: Auto switches to a log axis; Linear can be forced.
-  REQUIRE(svg.find("log scale") != std::string::npos);
-  REQUIRE(h.percentile_svg("t", 1.0, "ns", LatencyHistogram::YScale::Linear).find("log scale") == std::string::npos);
-  LatencyHistogram narrow(1, kHour, 3);
-  for (std::uint64_t v = 100; v < 200; ++v) narrow.record(v);
-  REQUIRE(narrow.percentile_svg("t").find("log scale") == std::string::npos);
 }
 
 TEST_CASE("LatencyHistogram lifecycle contract: copies are independent, moved-from may be assigned", "[histogram][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<LatencyHistogram, Copy::Yes, Move::DestroyOrAssign>());
-  moved_from_destroy_or_assign<LatencyHistogram>([] { return LatencyHistogram(1, 1'000'000, 3); },
+  moved_from_destroy_or_assign<LatencyHistogram>([] { return LatencyHistogram({.highest_trackable = 1'000'000}); },
                                                  [](LatencyHistogram& h) {
                                                    h.record(100);
                                                    REQUIRE(h.count() >= 1);
                                                    REQUIRE(h.max() == 100);
                                                  });
-  LatencyHistogram a(1, 1'000, 2);
+  LatencyHistogram a({.highest_trackable = 1'000, .significant_digits = 2});
   a.record(5);
   LatencyHistogram b = a;
   b.record(7);

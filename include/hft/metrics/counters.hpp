@@ -8,10 +8,10 @@
 //   partition). When not: per-item data, or counters that must be reset atomically
 //   together with other state (use a lock).
 //
-// Thread-safety contract: every operation from any thread. Names are fixed at
+// Thread-safety: every operation from any thread. Names are fixed at
 //   construction (the only allocation).
 // Progress: add/inc/load/snapshot are wait-free.
-// Memory ordering and the snapshot guarantee: CounterGroup::add is a release RMW and
+// Memory ordering: CounterGroup::add is a release RMW and
 //   snapshot() reads counters from the last to the first with acquire loads. So if every
 //   thread increments counters of one item in declaration order (an item is "published"
 //   before it is "dispatched" before it is "completed"), then a snapshot never counts an
@@ -19,6 +19,9 @@
 //   snapshot[j] for i < j holds whenever the pipeline guarantees it. (On x86 a release
 //   RMW costs the same as a relaxed one.) Counter::add is relaxed: a lone statistic.
 // Complexity: add O(1); snapshot O(counters); line() O(counters) and allocates.
+// Compared with: a plain std::atomic<uint64_t> per counter (false sharing between hot
+//   counters) or a struct of them under a mutex (no wait-free snapshot); Prometheus-style
+//   client counters allocate labels per update, these never do.
 // Lifecycle: Counter is neither copyable nor movable; CounterGroup is movable, not
 //   copyable, and a moved-from group may only be assigned to or destroyed.
 #pragma once
@@ -59,14 +62,14 @@ class CounterGroup {
   /// name with a space or '=' (they would break the one-line format).
   CounterGroup(std::initializer_list<std::string_view> names)
       : names_(names.begin(), names.end()), values_(std::make_unique<Slot[]>(names.size())) {
-    if (names_.empty()) throw std::invalid_argument("CounterGroup: needs at least one counter");
+    if (names_.empty()) throw std::invalid_argument("hft::CounterGroup: needs at least one counter");
     for (std::size_t i = 0; i < names_.size(); ++i) {
       const std::string& n = names_[i];
       if (n.empty() || n.find_first_of(" =\n") != std::string::npos) {
-        throw std::invalid_argument("CounterGroup: bad counter name '" + n + "'");
+        throw std::invalid_argument("hft::CounterGroup: bad counter name '" + n + "'");
       }
       for (std::size_t j = 0; j < i; ++j) {
-        if (names_[j] == n) throw std::invalid_argument("CounterGroup: duplicate counter name '" + n + "'");
+        if (names_[j] == n) throw std::invalid_argument("hft::CounterGroup: duplicate counter name '" + n + "'");
       }
     }
   }
@@ -79,7 +82,7 @@ class CounterGroup {
     for (std::size_t i = 0; i < names_.size(); ++i) {
       if (names_[i] == n) return i;
     }
-    throw std::out_of_range("CounterGroup: no counter named '" + std::string(n) + "'");
+    throw std::out_of_range("hft::CounterGroup: no counter named '" + std::string(n) + "'");
   }
 
   /// Any thread. Release RMW: pairs with snapshot()'s acquire loads (see the header).

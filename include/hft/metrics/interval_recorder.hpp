@@ -12,7 +12,7 @@
 // When to use: several threads record latencies and a monitor prints a p99 every
 //   second. When not: one thread records and reads (use LatencyHistogram directly).
 //
-// Thread-safety contract:
+// Thread-safety:
 //   register_writer(): any thread (internally locked; not for hot paths).
 //   Writer::record*(): only the thread that owns that Writer (one thread at a time per
 //     Writer; hand a Writer over only through synchronisation).
@@ -31,6 +31,9 @@
 //   merge. Everything is std::atomic, so ThreadSanitizer checks it.
 // Complexity: record O(1); record_corrected O(v / expected_interval). collect_interval
 //   O(writers x occupied span of each histogram).
+// Compared with: HdrHistogram's Recorder (one WriterReaderPhaser and one
+//   ConcurrentHistogram for every writer, whose records contend on shared lines); here
+//   one phaser and one histogram pair per writer, so writers share nothing.
 // Lifecycle: IntervalRecorder is not copyable or movable (Writers point into it); a Writer
 //   is a copyable handle that must not outlive its recorder.
 // Memory: 2 x max_writers histograms, allocated by the constructor; nothing afterwards.
@@ -63,7 +66,7 @@ class IntervalRecorder {
     std::atomic<std::int64_t> odd_end_epoch{kOddPhaseStart};
     LatencyHistogram histograms[2];  // [0] active in the even phase, [1] in the odd
 
-    Slot(std::uint64_t lo, std::uint64_t hi, int digits) : histograms{{lo, hi, digits}, {lo, hi, digits}} {}
+    explicit Slot(const LatencyHistogramConfig& cfg) : histograms{LatencyHistogram(cfg), LatencyHistogram(cfg)} {}
   };
 
  public:
@@ -98,15 +101,13 @@ class IntervalRecorder {
     Slot* slot_;
   };
 
+  /// Room for `max_writers` writers, each recording into histograms of `histogram`.
   /// Throws std::invalid_argument for max_writers == 0 or a bad histogram configuration.
-  IntervalRecorder(std::size_t max_writers, std::uint64_t lowest_discernible, std::uint64_t highest_trackable,
-                   int significant_digits)
-      : lowest_(lowest_discernible), highest_(highest_trackable), digits_(significant_digits) {
-    if (max_writers == 0) throw std::invalid_argument("IntervalRecorder: max_writers must be >= 1");
+  explicit IntervalRecorder(std::size_t max_writers, const LatencyHistogramConfig& histogram = {})
+      : config_(histogram) {
+    if (max_writers == 0) throw std::invalid_argument("hft::IntervalRecorder: max_writers must be >= 1, got 0");
     slots_.reserve(max_writers);
-    for (std::size_t i = 0; i < max_writers; ++i) {
-      slots_.push_back(std::make_unique<Slot>(lowest_discernible, highest_trackable, significant_digits));
-    }
+    for (std::size_t i = 0; i < max_writers; ++i) slots_.push_back(std::make_unique<Slot>(histogram));
   }
 
   IntervalRecorder(const IntervalRecorder&) = delete;
@@ -117,7 +118,7 @@ class IntervalRecorder {
   [[nodiscard]] Writer register_writer() {
     std::lock_guard lock(mutex_);
     if (registered_ == slots_.size()) {
-      throw std::length_error("IntervalRecorder: all " + std::to_string(slots_.size()) +
+      throw std::length_error("hft::IntervalRecorder: all " + std::to_string(slots_.size()) +
                               " writer slots are taken (raise max_writers)");
     }
     return Writer(slots_[registered_++].get());
@@ -127,9 +128,8 @@ class IntervalRecorder {
   /// `into`, which must have this recorder's histogram configuration
   /// (std::invalid_argument otherwise). Writers keep recording throughout.
   void collect_interval(LatencyHistogram& into) {
-    if (into.lowest_discernible() != lowest_ || into.highest_trackable() != highest_ ||
-        into.significant_digits() != digits_) {
-      throw std::invalid_argument("IntervalRecorder::collect_interval: histogram configuration differs");
+    if (into.config() != config_) {
+      throw std::invalid_argument("hft::IntervalRecorder::collect_interval: histogram configuration differs");
     }
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < registered_; ++i) {
@@ -142,7 +142,7 @@ class IntervalRecorder {
 
   /// Convenience: a new histogram with the interval's records (allocates).
   [[nodiscard]] LatencyHistogram collect_interval() {
-    LatencyHistogram h(lowest_, highest_, digits_);
+    LatencyHistogram h(config_);
     collect_interval(h);
     return h;
   }
@@ -174,8 +174,7 @@ class IntervalRecorder {
     return s.histograms[next_is_even ? 1 : 0];
   }
 
-  std::uint64_t lowest_, highest_;
-  int digits_;
+  LatencyHistogramConfig config_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::size_t registered_ = 0;  // guarded by mutex_
   std::mutex mutex_;

@@ -12,25 +12,27 @@
 //   (use a sorted vector); several writer threads on one histogram (give each its own,
 //   or use IntervalRecorder, which does exactly that).
 //
-// Thread-safety contract: not synchronised. One thread at a time may call anything;
+// Thread-safety: not synchronised. One thread at a time may call anything;
 //   concurrent const queries are fine while nobody writes. Hand a histogram to another
 //   thread through something that synchronises (join, a queue, IntervalRecorder).
 // Progress: record() is wait-free (no loops, no atomics, no allocation).
+// Memory ordering: none (not synchronised; see Thread-safety).
 // Complexity: record O(1): a bit-scan, two shifts, one increment, two cmov for min/max.
 //   percentile/percentiles/mean/stddev/merge/reset are O(k) in the number of counters
 //   between the smallest and largest recorded value (not the whole array).
 //   percentiles(list) answers an ascending list in one pass.
 // Memory: one array of (buckets + 1) * 2^(ceil(log2(2 * 10^d)) - 1) uint64 counters,
 //   allocated by the constructor (1 ns .. 1 h at d = 3: 32,768 counters, 256 KiB) and
-//   never again. Queries allocate nothing; the text/SVG outputs build std::strings
-//   (they are for reports, not hot paths).
+//   never again. Queries allocate nothing. Reports (summary, .hgrm text, SVG) live in
+//   hft/metrics/histogram_report.hpp, as HdrHistogram_c keeps hdr_histogram_log apart
+//   from recording: they allocate strings and are not for hot paths.
 //
 // Out-of-range values: a value above highest_trackable is recorded as highest_trackable
 //   and counted in overflow_count(); a value below lowest_discernible is recorded in the
 //   lowest bucket and counted in underflow_count(). Nothing is dropped, nothing is UB,
-//   and both counts are printed by summary().
+//   and both counts are printed by histogram_summary().
 //
-// How it differs from HdrHistogram_c: min/max are tracked with branchless min/max so
+// Compared with: HdrHistogram_c: min/max are tracked with branchless min/max so
 //   queries, merge and reset touch only the occupied span of counters; the range check
 //   is one unsigned compare covering both directions; out-of-range values are clamped
 //   and counted instead of rejected (HdrHistogram_c returns false and drops them);
@@ -41,89 +43,57 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cmath>
+#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "hft/core/assert.hpp"
 
 namespace hft {
 
-namespace detail {
+/// The value range and precision. The defaults are the common latency histogram: 1 ns to
+/// 1 minute at 3 significant digits (0.1%). `LatencyHistogramConfig::up_to(1h)` names
+/// another range in nanoseconds; designated initializers name anything else.
+struct LatencyHistogramConfig {
+  std::uint64_t lowest_discernible = 1;
+  std::uint64_t highest_trackable = 60'000'000'000ULL;  // 1 min in ns
+  int significant_digits = 3;
 
-/// Formats v like Java's String.format("%<width>.<decimals>f"): Java rounds the shortest
-/// round-trip decimal digits of the double half-up, where printf rounds the exact binary
-/// value; the two differ at ties such as 0.9997802734375 -> ...438 (Java) / ...437 (C).
-/// .hgrm files are Java's format, so we follow Java to stay byte-compatible.
-inline void append_java_fixed(std::string& out, double v, int decimals, int width) {
-  char digits[64];
-  std::string s;
-  if (std::isnan(v)) {
-    s = "NaN";
-  } else if (std::isinf(v)) {
-    s = v > 0 ? "Infinity" : "-Infinity";
-  } else {
-    const bool negative = std::signbit(v) && v != 0.0;
-    const auto r = std::to_chars(digits, digits + sizeof digits, std::fabs(v), std::chars_format::fixed);
-    std::string_view text(digits, static_cast<std::size_t>(r.ptr - digits));
-    const std::size_t dot = text.find('.');
-    std::string int_part(text.substr(0, dot));
-    std::string frac(dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1));
-    const auto keep = static_cast<std::size_t>(decimals);
-    if (frac.size() > keep) {
-      const bool round_up = frac[keep] >= '5';
-      frac.resize(keep);
-      if (round_up) {
-        std::string all = int_part + frac;  // carry through both parts
-        std::size_t i = all.size();
-        while (i > 0) {
-          --i;
-          if (all[i] == '9') {
-            all[i] = '0';
-          } else {
-            ++all[i];
-            break;
-          }
-          if (i == 0) all.insert(all.begin(), '1');
-        }
-        int_part = all.substr(0, all.size() - keep);
-        frac = all.substr(all.size() - keep);
-      }
-    } else {
-      frac.append(keep - frac.size(), '0');
-    }
-    s = (negative ? "-" : "") + int_part + (keep ? "." + frac : "");
+  /// 1 ns .. `highest` (in nanoseconds) at `digits` significant digits.
+  [[nodiscard]] static constexpr LatencyHistogramConfig up_to(std::chrono::nanoseconds highest,
+                                                             int digits = 3) noexcept {
+    return {1, static_cast<std::uint64_t>(highest.count()), digits};
   }
-  if (static_cast<int>(s.size()) < width) out.append(static_cast<std::size_t>(width) - s.size(), ' ');
-  out += s;
-}
-
-}  // namespace detail
+  friend constexpr bool operator==(const LatencyHistogramConfig&, const LatencyHistogramConfig&) = default;
+};
 
 class LatencyHistogram {
  public:
   /// Throws std::invalid_argument unless 1 <= lowest_discernible, 2 * lowest_discernible
   /// <= highest_trackable <= 2^62, and 1 <= significant_digits <= 5.
-  LatencyHistogram(std::uint64_t lowest_discernible, std::uint64_t highest_trackable, int significant_digits)
-      : lowest_(lowest_discernible), highest_(highest_trackable), digits_(significant_digits) {
-    if (lowest_discernible < 1) throw std::invalid_argument("LatencyHistogram: lowest_discernible must be >= 1");
+  explicit LatencyHistogram(const LatencyHistogramConfig& cfg = {})
+      : lowest_(cfg.lowest_discernible), highest_(cfg.highest_trackable), digits_(cfg.significant_digits) {
+    const std::uint64_t lowest_discernible = lowest_, highest_trackable = highest_;
+    const int significant_digits = digits_;
+    if (lowest_discernible < 1)
+      throw std::invalid_argument("hft::LatencyHistogram: lowest_discernible must be >= 1, got 0");
     if (significant_digits < 1 || significant_digits > 5) {
-      throw std::invalid_argument("LatencyHistogram: significant_digits must be 1..5");
+      throw std::invalid_argument("hft::LatencyHistogram: significant_digits must be 1..5, got " +
+                                  std::to_string(significant_digits));
     }
     if (highest_trackable < 2 * lowest_discernible) {
-      throw std::invalid_argument("LatencyHistogram: highest_trackable must be >= 2 * lowest_discernible");
+      throw std::invalid_argument("hft::LatencyHistogram: highest_trackable must be >= 2 * lowest_discernible, got " +
+                                  std::to_string(highest_trackable) + " and " + std::to_string(lowest_discernible));
     }
     if (highest_trackable > (std::uint64_t{1} << 62)) {
-      throw std::invalid_argument("LatencyHistogram: highest_trackable must be <= 2^62");
+      throw std::invalid_argument("hft::LatencyHistogram: highest_trackable must be <= 2^62, got " +
+                                  std::to_string(highest_trackable));
     }
     std::uint64_t single_unit = 2;
     for (int i = 0; i < significant_digits; ++i) single_unit *= 10;
@@ -134,7 +104,7 @@ class LatencyHistogram {
     sub_bucket_half_count_ = sub_bucket_count_ / 2;
     sub_bucket_mask_ = (sub_bucket_count_ - 1) << unit_magnitude_;
     if (unit_magnitude_ + half_magnitude_ + 1 > 62) {
-      throw std::invalid_argument("LatencyHistogram: lowest_discernible too large for these digits");
+      throw std::invalid_argument("hft::LatencyHistogram: lowest_discernible too large for these digits");
     }
     // Buckets needed to cover highest_trackable (HdrHistogram's rule).
     std::uint64_t smallest_untrackable = sub_bucket_count_ << unit_magnitude_;
@@ -154,7 +124,7 @@ class LatencyHistogram {
   }
 
   LatencyHistogram(const LatencyHistogram& o)
-      : LatencyHistogram(o.lowest_, o.highest_, o.digits_) {
+      : LatencyHistogram(o.config()) {
     merge(o);
   }
   LatencyHistogram& operator=(const LatencyHistogram& o) {
@@ -299,7 +269,7 @@ class LatencyHistogram {
   /// Adds every count of `other`. Throws std::invalid_argument unless both were built
   /// with the same (lowest, highest, digits). O(occupied span of other).
   void merge(const LatencyHistogram& other) {
-    if (!same_layout(other)) throw std::invalid_argument("LatencyHistogram::merge: different configurations");
+    if (!same_layout(other)) throw std::invalid_argument("hft::LatencyHistogram::merge: different configurations");
     if (other.total_ == 0) return;
     const std::size_t first = other.index_of(other.min_), last = other.index_of(other.max_);
     const std::uint64_t* src = other.counts_.get();
@@ -332,6 +302,7 @@ class LatencyHistogram {
   [[nodiscard]] std::uint64_t lowest_discernible() const noexcept { return lowest_; }
   [[nodiscard]] std::uint64_t highest_trackable() const noexcept { return highest_; }
   [[nodiscard]] int significant_digits() const noexcept { return digits_; }
+  [[nodiscard]] LatencyHistogramConfig config() const noexcept { return {lowest_, highest_, digits_}; }
   [[nodiscard]] int bucket_count() const noexcept { return bucket_count_; }
   [[nodiscard]] std::uint64_t sub_bucket_count() const noexcept { return sub_bucket_count_; }
   [[nodiscard]] std::size_t counts_length() const noexcept { return counts_len_; }
@@ -357,32 +328,7 @@ class LatencyHistogram {
     return std::uint64_t{1} << (unit_magnitude_ + adjusted);
   }
 
-  // ---- reports (allocate; not for hot paths) -------------------------------------------------
-
-  /// One header line and one row: count, min, p50, p90, p99, p99.9, p99.99, max, each
-  /// divided by `unit_divisor` and labelled with `unit`; plus overflow/underflow counts
-  /// when non-zero.
-  [[nodiscard]] std::string summary(double unit_divisor = 1.0, std::string_view unit = "ns") const {
-    static constexpr double ps[] = {50, 90, 99, 99.9, 99.99};
-    std::uint64_t v[5];
-    percentiles(ps, v);
-    char buf[512];
-    const auto d = [&](std::uint64_t x) { return static_cast<double>(x) / unit_divisor; };
-    int n = std::snprintf(buf, sizeof buf,
-                          "%12s %10s %10s %10s %10s %10s %10s %10s  (%.*s)\n"
-                          "%12llu %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n",
-                          "count", "min", "p50", "p90", "p99", "p99.9", "p99.99", "max",
-                          static_cast<int>(unit.size()), unit.data(), static_cast<unsigned long long>(total_),
-                          d(min()), d(v[0]), d(v[1]), d(v[2]), d(v[3]), d(v[4]), d(max()));
-    std::string out(buf, static_cast<std::size_t>(n));
-    if (overflow_ || underflow_) {
-      n = std::snprintf(buf, sizeof buf, "%12s %llu above highest_trackable (clamped), %llu below lowest_discernible\n",
-                        "out of range:", static_cast<unsigned long long>(overflow_),
-                        static_cast<unsigned long long>(underflow_));
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
+  // ---- iteration (reports: hft/metrics/histogram_report.hpp) ------------------------------
 
   /// One point of HdrHistogram's percentile distribution.
   struct PercentilePoint {
@@ -418,51 +364,6 @@ class LatencyHistogram {
     }
     fn(PercentilePoint{highest_equivalent_value(value_at_index(last)), 100.0, total_});
   }
-
-  /// HdrHistogram's percentile distribution text (Java outputPercentileDistribution's
-  /// format, the .hgrm files HdrHistogram's plotters read). Values are divided by
-  /// `value_scale` (1000 for ns recorded, us printed).
-  [[nodiscard]] std::string percentile_distribution(double value_scale = 1.0, int ticks_per_half_distance = 5) const {
-    using detail::append_java_fixed;
-    std::string out;
-    char buf[128];
-    auto add = [&](int n) { out.append(buf, static_cast<std::size_t>(n)); };
-    add(std::snprintf(buf, sizeof buf, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount",
-                      "1/(1-Percentile)"));
-    for_each_percentile_point(ticks_per_half_distance, [&](const PercentilePoint& p) {
-      const double fraction = p.percentile / 100.0;
-      append_java_fixed(out, static_cast<double>(p.value) / value_scale, digits_, 12);
-      out += ' ';
-      append_java_fixed(out, fraction, 12, 2);
-      add(std::snprintf(buf, sizeof buf, " %10llu", static_cast<unsigned long long>(p.count_to)));
-      if (p.percentile != 100.0) {
-        out += ' ';
-        append_java_fixed(out, 1.0 / (1.0 - fraction), 2, 14);
-      }
-      out += '\n';
-    });
-    const double max_v = total_ ? static_cast<double>(highest_equivalent_value(max_)) : 0.0;
-    out += "#[Mean    = ";
-    append_java_fixed(out, mean() / value_scale, digits_, 12);
-    out += ", StdDeviation   = ";
-    append_java_fixed(out, stddev() / value_scale, digits_, 12);
-    out += "]\n#[Max     = ";
-    append_java_fixed(out, max_v / value_scale, digits_, 12);
-    add(std::snprintf(buf, sizeof buf, ", Total count    = %12llu]\n", static_cast<unsigned long long>(total_)));
-    add(std::snprintf(buf, sizeof buf, "#[Buckets = %12d, SubBuckets     = %12llu]\n", bucket_count_,
-                      static_cast<unsigned long long>(sub_bucket_count_)));
-    return out;
-  }
-
-  enum class YScale { Auto, Linear, Log };
-
-  /// A self-contained SVG of the percentile distribution, drawn as HdrHistogram's
-  /// plotter draws it: x is the percentile on a log scale of 1/(1-p) (ticks at 0%, 90%,
-  /// 99%, 99.9%, ...), y the value (divided by value_scale, labelled `unit`). YScale::Auto
-  /// draws y logarithmically when max / p50 > 100, so a millisecond outlier does not
-  /// flatten a nanosecond body into the axis.
-  [[nodiscard]] std::string percentile_svg(std::string_view title, double value_scale = 1.0,
-                                           std::string_view unit = "ns", YScale y_scale = YScale::Auto) const;
 
  private:
   template <class F>
@@ -522,112 +423,5 @@ class LatencyHistogram {
   std::uint64_t total_ = 0, overflow_ = 0, underflow_ = 0;
   std::uint64_t min_ = std::numeric_limits<std::uint64_t>::max(), max_ = 0;
 };
-
-inline std::string LatencyHistogram::percentile_svg(std::string_view title, double value_scale,
-                                                    std::string_view unit, YScale y_scale) const {
-  constexpr double W = 800, H = 480, L = 80, R = 50, T = 50, B = 60;
-  const double pw = W - L - R, ph = H - T - B;
-  // x axis: log10(1 / (1 - p)), p as a fraction, up to the last finite point or 99.999%.
-  double x_max_decades = 5.0;
-  double y_max = 0;
-  struct Pt {
-    double x, y;
-  };
-  std::string out;
-  std::vector<Pt> points;
-  for_each_percentile_point(5, [&](const PercentilePoint& p) {
-    if (p.percentile >= 100.0) return;
-    const double x = std::log10(1.0 / (1.0 - p.percentile / 100.0));
-    const double y = static_cast<double>(p.value) / value_scale;
-    points.push_back({x, y});
-    y_max = std::max(y_max, y);
-  });
-  if (!points.empty()) x_max_decades = std::max(1.0, std::ceil(points.back().x));
-  y_max = std::max(y_max, static_cast<double>(total_ ? highest_equivalent_value(max_) : 0) / value_scale);
-  if (y_max <= 0) y_max = 1;
-  const double p50 = static_cast<double>(percentile(50)) / value_scale;
-  const bool log_y = y_scale == YScale::Log || (y_scale == YScale::Auto && p50 > 0 && y_max / p50 > 100);
-  double y_lo = 0;  // linear: 0 .. nice(y_max); log: decades log10(y_lo) .. log10(y_max)
-  if (log_y) {
-    const double smallest = std::max(points.empty() ? 1.0 : points.front().y, 1e-9);
-    y_lo = std::pow(10.0, std::floor(std::log10(smallest)));
-    y_max = std::pow(10.0, std::ceil(std::log10(y_max)));
-    if (y_max <= y_lo) y_max = y_lo * 10;
-  } else {
-    // A "nice" range: 1, 2 or 5 times a power of ten, >= y_max.
-    const double mag = std::pow(10.0, std::floor(std::log10(y_max)));
-    for (double m : {1.0, 2.0, 5.0, 10.0}) {
-      if (m * mag >= y_max) {
-        y_max = m * mag;
-        break;
-      }
-    }
-  }
-  auto sx = [&](double x) { return L + pw * x / x_max_decades; };
-  auto sy = [&](double y) {
-    if (!log_y) return T + ph - ph * y / y_max;
-    const double ly = std::log10(std::max(y, y_lo));
-    return T + ph - ph * (ly - std::log10(y_lo)) / (std::log10(y_max) - std::log10(y_lo));
-  };
-  char buf[512];
-  auto add = [&](int n) { out.append(buf, static_cast<std::size_t>(n)); };
-  add(std::snprintf(buf, sizeof buf,
-                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-                    "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                    W, H, W, H));
-  std::string esc;
-  for (char c : title) {
-    if (c == '<') esc += "&lt;";
-    else if (c == '>') esc += "&gt;";
-    else if (c == '&') esc += "&amp;";
-    else esc += c;
-  }
-  add(std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">%s</text>\n",
-                    W / 2, esc.c_str()));
-  // Grid and labels.
-  for (int d = 0; d <= static_cast<int>(x_max_decades); ++d) {
-    // 0%, 90%, 99%, 99.9%, 99.99%, ...
-    std::string label = "0%";
-    if (d == 1) label = "90%";
-    if (d >= 2) label = d == 2 ? "99%" : "99." + std::string(static_cast<std::size_t>(d - 2), '9') + "%";
-    add(std::snprintf(buf, sizeof buf,
-                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                      sx(d), T, sx(d), T + ph, sx(d), T + ph + 18, label.c_str()));
-  }
-  const int y_ticks = log_y ? static_cast<int>(std::lround(std::log10(y_max / y_lo))) : 5;
-  for (int k = 0; k <= y_ticks; ++k) {
-    const double y = log_y ? y_lo * std::pow(10.0, k) : y_max * k / 5;
-    add(std::snprintf(buf, sizeof buf,
-                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-                      L, sy(y), L + pw, sy(y), L - 6, sy(y) + 4, y));
-  }
-  add(std::snprintf(buf, sizeof buf,
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n"
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">Percentile</text>\n"
-                    "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">Latency (%.*s%s)</text>\n",
-                    L, T, pw, ph, L + pw / 2, H - 16, T + ph / 2, T + ph / 2, static_cast<int>(unit.size()),
-                    unit.data(), log_y ? ", log scale" : ""));
-  // The curve, as steps: each bucket's value holds until the next percentile point.
-  std::string poly;
-  double prev_y = -1;
-  for (const Pt& p : points) {
-    if (prev_y >= 0) {
-      std::snprintf(buf, sizeof buf, "%.1f,%.1f ", sx(p.x), sy(prev_y));
-      poly += buf;
-    }
-    std::snprintf(buf, sizeof buf, "%.1f,%.1f ", sx(p.x), sy(p.y));
-    poly += buf;
-    prev_y = p.y;
-  }
-  out += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"" + poly + "\"/>\n";
-  add(std::snprintf(buf, sizeof buf,
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"start\" fill=\"#555\">count %llu, max %.3f %.*s</text>\n",
-                    L + 8, T + 16, static_cast<unsigned long long>(total_),
-                    static_cast<double>(max()) / value_scale, static_cast<int>(unit.size()), unit.data()));
-  out += "</svg>\n";
-  return out;
-}
 
 }  // namespace hft

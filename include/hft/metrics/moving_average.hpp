@@ -8,8 +8,13 @@
 //   time since the previous sample, so a tick after a long gap weighs more than one after
 //   a short gap (TA-Lib's EMA assumes equal spacing; market data rarely is).
 // When to use: smoothing prices, spreads, rates per tick. When not: windowed variance or
-//   extremes (RollingStats), medians (MedianTracker).
-// Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
+//   extremes (RollingStats), medians (SlidingMedian, StreamingMedian).
+// Thread-safety: one thread at a time.
+// Progress: wait-free; nothing allocated after construction.
+// Memory ordering: none (not shared).
+// Complexity: O(1) per update (SMA: amortized, one O(N) re-sum every N updates).
+// Compared with: TA-Lib computes moving averages over whole arrays and assumes equally
+//   spaced samples; these update per tick, and the half-life EMA weights by elapsed time.
 // Memory: SMA N doubles (constructor); EMA none.
 // Lifecycle: ExponentialMovingAverage is a copyable value; SimpleMovingAverage is movable,
 //   not copyable, and a moved-from one may only be assigned to or destroyed.
@@ -26,7 +31,7 @@ namespace hft {
 class SimpleMovingAverage {
  public:
   explicit SimpleMovingAverage(std::size_t n) : n_(n), ring_(new double[n ? n : 1]) {
-    if (n == 0) throw std::invalid_argument("SimpleMovingAverage: n must be >= 1");
+    if (n == 0) throw std::invalid_argument("hft::SimpleMovingAverage: n must be >= 1");
   }
   /// Adds x; returns the average of the last min(count, n) samples.
   double add(double x) noexcept {
@@ -62,12 +67,13 @@ class ExponentialMovingAverage {
  public:
   /// v += alpha (x - v); alpha in (0, 1].
   [[nodiscard]] static ExponentialMovingAverage with_alpha(double alpha) {
-    if (!(alpha > 0 && alpha <= 1)) throw std::invalid_argument("ExponentialMovingAverage: alpha must be in (0, 1]");
+    if (!(alpha > 0 && alpha <= 1))
+      throw std::invalid_argument("hft::ExponentialMovingAverage: alpha must be in (0, 1]");
     return ExponentialMovingAverage(alpha, 0);
   }
   /// Time-aware: a sample's weight decays by half every half_life_ns.
   [[nodiscard]] static ExponentialMovingAverage with_half_life(std::uint64_t half_life_ns) {
-    if (half_life_ns == 0) throw std::invalid_argument("ExponentialMovingAverage: half_life_ns must be >= 1");
+    if (half_life_ns == 0) throw std::invalid_argument("hft::ExponentialMovingAverage: half_life_ns must be >= 1");
     return ExponentialMovingAverage(0, half_life_ns);
   }
 

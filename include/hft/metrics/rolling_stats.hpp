@@ -10,11 +10,18 @@
 //   (each sample pushed and popped at most once: amortized O(1)); Extremes::No skips them.
 // When to use: per-tick statistics in a strategy or a risk check (rolling volatility,
 //   spread, queue depth). When not: all-time statistics (a plain Welford accumulator is
-//   cheaper), quantiles (MedianTracker / P2Quantile).
+//   cheaper), quantiles (SlidingMedian / P2Quantile).
 // Time windows: samples with t <= now - window_ns leave the window (at add or at
 //   expire(now)). A time window also has a capacity (max_samples): past it the oldest
 //   sample leaves early; evicted_early() counts those.
-// Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
+// Thread-safety: one thread at a time.
+// Progress: wait-free; nothing allocated after construction.
+// Memory ordering: none (not shared).
+// Complexity: O(1) amortized per add (each sample enters and leaves each monotonic queue
+//   once; one O(capacity) re-sum every `capacity` removals); O(1) per statistic.
+// Compared with: Boost.Accumulators' rolling_mean and rolling_variance do the same O(1)
+//   add/remove update (bench_analytics measures both) but have no exact re-sum, no time
+//   window and no min/max; TA-Lib works on whole arrays.
 // Memory: capacity x 32 bytes, allocated in the constructor.
 // Lifecycle: movable, not copyable; a moved-from RollingStats may only be assigned to or
 //   destroyed.
@@ -43,7 +50,7 @@ class RollingStats {
   /// The samples of the last `window_ns`, at most `max_samples` of them.
   [[nodiscard]] static RollingStats time_window(std::uint64_t window_ns, std::size_t max_samples,
                                                 Extremes e = Extremes::Yes) {
-    if (window_ns == 0) throw std::invalid_argument("RollingStats: window_ns must be >= 1");
+    if (window_ns == 0) throw std::invalid_argument("hft::RollingStats: window_ns must be >= 1");
     return RollingStats(max_samples, window_ns, true, e == Extremes::Yes);
   }
 
@@ -54,7 +61,7 @@ class RollingStats {
   void add(double x, std::uint64_t now) {
     if (timed_) expire(now);
     seq_ = now;
-    if (!timed_ && n_ == cap_) {
+    if (!timed_ && n_ == capacity_) {
       ++pushed_;
       // Steady state of a count window: one sample leaves, one arrives, n unchanged. The
       // combined Welford step (no division: 1/n is fixed) replaces remove + add.
@@ -62,12 +69,12 @@ class RollingStats {
       vals_[head_] = Sample{now, x};
       head_ = next(head_);
       const double old_mean = mean_;
-      mean_ += (x - y) * inv_cap_;
+      mean_ += (x - y) * inv_capacity_;
       m2_ += (x - y) * (x - mean_ + y - old_mean);
-      expire_front(pushed_ - cap_);
-      if (++removals_ >= cap_) recompute();
+      expire_front(pushed_ - capacity_);
+      if (++removals_ >= capacity_) recompute();
     } else {
-      if (n_ == cap_) {  // time window at capacity: the oldest leaves early
+      if (n_ == capacity_) {  // time window at capacity: the oldest leaves early
         ++evicted_early_;
         remove_oldest();
       }
@@ -98,9 +105,13 @@ class RollingStats {
   [[nodiscard]] double population_variance() const noexcept { return n_ ? clamp0(m2_) / static_cast<double>(n_) : 0.0; }
   [[nodiscard]] double stddev() const noexcept { return std::sqrt(variance()); }
   /// Smallest / largest sample in the window (NaN when empty or when made with Extremes::No).
-  [[nodiscard]] double min() const noexcept { return min_n_ ? min_q_[min_head_].x : std::numeric_limits<double>::quiet_NaN(); }
-  [[nodiscard]] double max() const noexcept { return max_n_ ? max_q_[max_head_].x : std::numeric_limits<double>::quiet_NaN(); }
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] double min() const noexcept {
+    return min_n_ ? min_q_[min_head_].x : std::numeric_limits<double>::quiet_NaN();
+  }
+  [[nodiscard]] double max() const noexcept {
+    return max_n_ ? max_q_[max_head_].x : std::numeric_limits<double>::quiet_NaN();
+  }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::uint64_t evicted_early() const noexcept { return evicted_early_; }
   void clear() noexcept {
     n_ = head_ = min_head_ = min_n_ = max_head_ = max_n_ = 0;
@@ -114,16 +125,22 @@ class RollingStats {
     double x;
   };
 
-  RollingStats(std::size_t cap, std::uint64_t window_ns, bool timed, bool extremes)
-      : extremes_(extremes), cap_(cap), inv_cap_(1.0 / static_cast<double>(cap ? cap : 1)), window_ns_(window_ns), timed_(timed), vals_(new Sample[cap ? cap : 1]), min_q_(new Sample[cap ? cap : 1]),
-        max_q_(new Sample[cap ? cap : 1]) {
-    if (cap == 0) throw std::invalid_argument("RollingStats: the window / max_samples must be >= 1");
+  RollingStats(std::size_t capacity, std::uint64_t window_ns, bool timed, bool extremes)
+      : extremes_(extremes),
+        capacity_(capacity),
+        inv_capacity_(1.0 / static_cast<double>(capacity ? capacity : 1)),
+        window_ns_(window_ns),
+        timed_(timed),
+        vals_(new Sample[capacity ? capacity : 1]),
+        min_q_(new Sample[capacity ? capacity : 1]),
+        max_q_(new Sample[capacity ? capacity : 1]) {
+    if (capacity == 0) throw std::invalid_argument("hft::RollingStats: the window / max_samples must be >= 1");
   }
 
   static double clamp0(double v) noexcept { return v < 0 ? 0 : v; }
 
-  std::size_t next(std::size_t i) const noexcept { return i + 1 == cap_ ? 0 : i + 1; }
-  std::size_t wrap(std::size_t i) const noexcept { return i >= cap_ ? i - cap_ : i; }  // i < 2 cap
+  std::size_t next(std::size_t i) const noexcept { return i + 1 == capacity_ ? 0 : i + 1; }
+  std::size_t wrap(std::size_t i) const noexcept { return i >= capacity_ ? i - capacity_ : i; }  // i < 2 cap
 
   // The sample with push index `removed_index` left: drop it from the extreme queues.
   void expire_front(std::uint64_t removed_index) noexcept {
@@ -144,7 +161,7 @@ class RollingStats {
     const double d = y - mean_;
     mean_ -= d / static_cast<double>(n_);
     m2_ -= d * (y - mean_);
-    if (++removals_ >= cap_) recompute();
+    if (++removals_ >= capacity_) recompute();
   }
 
   // Exact two-pass recomputation over the window: bounds accumulated rounding error.
@@ -162,7 +179,7 @@ class RollingStats {
   }
 
   void pop_front(std::size_t& head, std::size_t& n) noexcept {
-    head = head + 1 == cap_ ? 0 : head + 1;
+    head = head + 1 == capacity_ ? 0 : head + 1;
     --n;
   }
 
@@ -175,8 +192,8 @@ class RollingStats {
   }
 
   bool extremes_;
-  std::size_t cap_;
-  double inv_cap_;
+  std::size_t capacity_;
+  double inv_capacity_;
   std::uint64_t window_ns_;
   bool timed_;
   std::unique_ptr<Sample[]> vals_, min_q_, max_q_;
