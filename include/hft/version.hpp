@@ -1,10 +1,11 @@
-// hft/version.hpp: the library's version, the one place it is written down.
+// hft/version.hpp: the library's version.
+// What: the one place the version is written down.
 // CMakeLists.txt and conanfile.py read the three macros below with a regular expression,
 // so keep each on one line of the form `#define HFT_VERSION_X N`.
 // When to use: feature tests in code (`#if HFT_VERSION >= 200`) and reports (the constants).
 // Compatibility (CHANGELOG.md): while the major version is 0, a minor release may break the
 // API, so the CMake package accepts a request only from the same 0.MINOR series.
-// Thread-safety, progress, complexity: compile-time constants only.
+// Thread-safety: compile-time constants only.
 #pragma once
 
 #define HFT_VERSION_MAJOR 0
@@ -22,6 +23,6 @@ inline constexpr int version_major = HFT_VERSION_MAJOR;
 inline constexpr int version_minor = HFT_VERSION_MINOR;
 inline constexpr int version_patch = HFT_VERSION_PATCH;
 /// "MAJOR.MINOR.PATCH".
-inline constexpr const char* version_string =
-    HFT_VERSION_XSTR_(HFT_VERSION_MAJOR) "." HFT_VERSION_XSTR_(HFT_VERSION_MINOR) "." HFT_VERSION_XSTR_(HFT_VERSION_PATCH);
+inline constexpr const char* version_string = HFT_VERSION_XSTR_(HFT_VERSION_MAJOR) "." HFT_VERSION_XSTR_(
+    HFT_VERSION_MINOR) "." HFT_VERSION_XSTR_(HFT_VERSION_PATCH);
 }  // namespace hft

@@ -210,11 +210,11 @@ TEST_CASE("a failing handler under the Halt policy makes shutdown throw instead 
     }
   } bomb;
   Disruptor<Event, ProducerType::Single, BlockingWaitStrategy> d(8);
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.exception_policy = ExceptionPolicy::Halt;
   std::atomic<int> reports{0};
   o.on_exception = [&](std::exception_ptr, std::int64_t) { reports.fetch_add(1); };
-  d.set_processor_options(o);
+  d.set_processor_config(o);
   d.handle_events_with(bomb);
   d.start();
   bool producer_halted = false;
@@ -334,10 +334,10 @@ TEST_CASE("Disruptor restarts after a processor failed under the Halt policy", "
     }
   } h;
   Disruptor<Event, ProducerType::Single, BlockingWaitStrategy> d(8);
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.exception_policy = ExceptionPolicy::Halt;
   o.on_exception = [](std::exception_ptr, std::int64_t) {};
-  d.set_processor_options(o);
+  d.set_processor_config(o);
   d.handle_events_with(h);
   d.start();
   REQUIRE(try_publish(d, 1) == 1);
@@ -353,12 +353,12 @@ TEST_CASE("a producer asleep in its wait strategy during shutdown still gets Hal
   // asleep in SleepingProducerWait during that window woke to an un-halted, full ring with
   // no consumer, and waited forever.
   using D = Disruptor<Event, ProducerType::Single, BlockingWaitStrategy, SleepingProducerWait>;
-  D d(4, BlockingWaitStrategy{}, SleepingProducerWait{std::chrono::microseconds(50'000)});
+  D d(4, BlockingWaitStrategy{}, SleepingProducerWait({.sleep = std::chrono::microseconds(50'000)}));
   Counting slow;
   slow.per_event = std::chrono::microseconds(20'000);  // longer than the producer's 50 ms nap / 2
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.max_batch_size = 1;  // halt takes effect after one event
-  d.set_processor_options(o);
+  d.set_processor_config(o);
   d.handle_events_with(slow);
   d.start();
   std::atomic<bool> producer_done{false}, got_halted{false};

@@ -51,7 +51,7 @@ TEST_CASE("BatchEventProcessor delivers batches with end_of_batch and respects m
           "[disruptor][processor]") {
   Ring rb(64);
   Recorder h;
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.max_batch_size = 4;
   BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h, o);
   rb.add_gating_sequences({&p.sequence()});
@@ -79,7 +79,7 @@ TEST_CASE("exception policies: skip-and-report keeps going, halt stops, rethrow 
     Recorder h;
     h.throw_at = 3;
     std::vector<std::int64_t> reported;
-    ProcessorOptions o;
+    BatchEventProcessorConfig o;
     o.exception_policy = policy;
     o.on_exception = [&](std::exception_ptr, std::int64_t seq) { reported.push_back(seq); };
     BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h, o);
@@ -115,7 +115,7 @@ TEST_CASE("exception policies: skip-and-report keeps going, halt stops, rethrow 
 TEST_CASE("striped processors together see every event exactly once", "[disruptor][processor][workers]") {
   Ring rb(64);
   Recorder h0, h1, h2;
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.stripe_count = 3;
   std::vector<std::unique_ptr<BatchEventProcessor<Ring, Recorder>>> ps;
   Recorder* hs[] = {&h0, &h1, &h2};
@@ -136,7 +136,7 @@ TEST_CASE("striped processors together see every event exactly once", "[disrupto
   for (std::int64_t k = 0; k < 3; ++k) {
     for (std::int64_t v : hs[k]->seen) REQUIRE((v / 2) % 3 == k);
   }
-  ProcessorOptions bad;
+  BatchEventProcessorConfig bad;
   bad.stripe_count = 2;
   bad.stripe_index = 2;
   Recorder r;
@@ -146,7 +146,7 @@ TEST_CASE("striped processors together see every event exactly once", "[disrupto
 TEST_CASE("a timeout wait strategy calls on_timeout while idle, and halt wakes a blocked consumer",
           "[disruptor][wait]") {
   using TRing = RingBuffer<std::int64_t, ProducerType::Single, BlockingWaitStrategy>;
-  TRing rb(8, BlockingWaitStrategy(std::chrono::milliseconds(2)));
+  TRing rb(8, BlockingWaitStrategy({.timeout = std::chrono::milliseconds(2)}));
   Recorder h;
   BatchEventProcessor p(rb, SequenceBarrier<TRing::sequencer_type>(rb.sequencer(), {}), h);
   std::thread t([&] { p.run(); });
@@ -210,7 +210,7 @@ TEST_CASE("multi-producer + blocking strategy: a claimed, unpublished slot makes
   // The MP cursor counts claims, so the strategy used to return at once and the barrier
   // spun on cpu_relax(), restarting the deadline every time: 100% CPU and no timeouts.
   using MRing = RingBuffer<std::int64_t, ProducerType::Multi, BlockingWaitStrategy>;
-  MRing rb(8, BlockingWaitStrategy(std::chrono::milliseconds(10)));
+  MRing rb(8, BlockingWaitStrategy({.timeout = std::chrono::milliseconds(10)}));
   Recorder h;
   BatchEventProcessor p(rb, SequenceBarrier<MRing::sequencer_type>(rb.sequencer(), {}), h);
   rb.add_gating_sequences({&p.sequence()});
@@ -252,10 +252,8 @@ int timeouts_while_idle(W w) {
 }  // namespace
 
 TEST_CASE("a timeout of nanoseconds::max() means no timeout, for both timed strategies", "[disruptor][wait][regression]") {
-  CHECK(timeouts_while_idle(BlockingWaitStrategy(std::chrono::nanoseconds::max())) == 0);
-  BackoffWaitStrategy w;
-  w.timeout = std::chrono::nanoseconds::max();
-  CHECK(timeouts_while_idle(w) == 0);
+  CHECK(timeouts_while_idle(BlockingWaitStrategy({.timeout = std::chrono::nanoseconds::max()})) == 0);
+  CHECK(timeouts_while_idle(BackoffWaitStrategy({.timeout = std::chrono::nanoseconds::max()})) == 0);
 }
 
 TEST_CASE("EventPoller: a claimed but unpublished multi-producer slot is Idle, not Gating", "[disruptor][poller][regression]") {
@@ -303,7 +301,7 @@ TEST_CASE("halt() takes effect between batches: the batch in progress finishes",
   // With max_batch_size 1 the same halt stops after one event.
   Ring rb2(16);
   SlowFirst h2;
-  ProcessorOptions o;
+  BatchEventProcessorConfig o;
   o.max_batch_size = 1;
   BatchEventProcessor p2(rb2, Barrier(rb2.sequencer(), {}), h2, o);
   rb2.add_gating_sequences({&p2.sequence()});

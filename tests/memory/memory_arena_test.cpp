@@ -62,8 +62,8 @@ TEST_CASE("MemoryArena make<T>, mmap, huge-page fallback and pre-fault", "[arena
     int a;
     double b;
   };
-  for (hft::ArenaOptions o : {hft::ArenaOptions{}, hft::ArenaOptions{true, false, true},
-                              hft::ArenaOptions{true, true, true}}) {
+  for (hft::MemoryArenaConfig o : {hft::MemoryArenaConfig{}, hft::MemoryArenaConfig{true, false, true},
+                              hft::MemoryArenaConfig{true, true, true}}) {
     MemoryArena a(4 << 20, o);
     Pod* p = a.make<Pod>(Pod{3, 4.5});
     REQUIRE(p->a == 3);
@@ -119,7 +119,7 @@ TEST_CASE("a moved-from MemoryArena is empty: every allocation fails cleanly", "
   CHECK(a.try_allocate(0) == nullptr);
   CHECK_THROWS_AS(a.allocate(1), std::bad_alloc);
   CHECK_FALSE(a.owns(b.try_allocate(8)));
-  MemoryArena c(64, hft::ArenaOptions{true, false, false});
+  MemoryArena c(64, hft::MemoryArenaConfig{true, false, false});
   c = std::move(b);  // move assignment releases c's own mapping first
   CHECK(b.capacity() == 0);
   CHECK(b.try_allocate(1) == nullptr);

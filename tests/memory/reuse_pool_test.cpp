@@ -73,7 +73,7 @@ TEST_CASE("ReusePool: a throwing constructor gives the slot back", "[pool]") {
 }
 
 TEST_CASE("ReusePool: growth by slabs", "[pool]") {
-  ReusePool<int> pool(2, hft::PoolOptions{true});
+  ReusePool<int> pool(2, hft::ReusePoolConfig{true});
   std::vector<int*> ps;
   for (int i = 0; i < 7; ++i) ps.push_back(pool.create(i));
   REQUIRE(pool.slab_count() == 4);
@@ -202,7 +202,7 @@ TEST_CASE("ReusePool under ASan: use after release is reported", "[pool][asan]")
 TEST_CASE("ReusePool: a growing pool destroys its survivors in every slab", "[pool][lifecycle]") {
   Tracked::reset();
   {
-    ReusePool<Tracked> pool(3, hft::PoolOptions{true});
+    ReusePool<Tracked> pool(3, hft::ReusePoolConfig{true});
     std::vector<Tracked*> ps;
     for (std::uint64_t i = 0; i < 10; ++i) ps.push_back(pool.create(i));  // 4 slabs
     REQUIRE(pool.slab_count() == 4);
@@ -221,7 +221,7 @@ TEST_CASE("ReusePool: growth whose allocation throws leaves the pool unchanged",
   // threw, the slab was freed but the free list still pointed into it, and the next
   // create() wrote into freed memory.
   for (long k = 1; k <= 4; ++k) {
-    ReusePool<std::uint64_t> pool(2, hft::PoolOptions{true});
+    ReusePool<std::uint64_t> pool(2, hft::ReusePoolConfig{true});
     std::vector<std::uint64_t*> live{pool.create(1u), pool.create(2u)};  // slab 1 full
     live.reserve(16);  // only the pool may allocate below
     bool threw = false;

@@ -74,7 +74,7 @@ TEST_CASE("circuit breaker state transitions with a simulated clock", "[breaker]
   CHECK(cb.failure_rate_pct(clock.now_ns()) == 0.0);
   CHECK(log == std::vector<std::string>{"CLOSED->OPEN@0", "OPEN->HALF_OPEN@1000", "HALF_OPEN->OPEN@1000",
                                         "OPEN->HALF_OPEN@2000", "HALF_OPEN->CLOSED@2000"});
-  const auto& k = cb.counters();
+  const auto& k = cb.stats();
   CHECK(k.opened == 2);
   CHECK(k.half_opened == 2);
   CHECK(k.closed == 1);
@@ -147,7 +147,7 @@ TEST_CASE("thread-safe breaker: the same transitions behind a mutex", "[breaker]
     REQUIRE(call(cb, false, 0));
   }
   CHECK(cb.state(0) == BreakerState::Open);
-  CHECK(cb.counters().failures == 5);
+  CHECK(cb.stats().failures == 5);
 }
 
 // ---- regressions and lifecycle contract ------------------------------------------------
@@ -163,7 +163,7 @@ TEST_CASE("a timestamp just before the opening still counts as inside the cool-d
   CHECK(cb.state(10'000) == BreakerState::Open);
   CHECK_FALSE(cb.try_acquire(10'999));
   CHECK(cb.try_acquire(11'000));  // cool-down over
-  CHECK(cb.counters().rejected == 2);
+  CHECK(cb.stats().rejected == 2);
 }
 
 TEST_CASE("only trials admitted in HALF_OPEN decide it, a slow call from the CLOSED era does not",
@@ -179,7 +179,7 @@ TEST_CASE("only trials admitted in HALF_OPEN decide it, a slow call from the CLO
   REQUIRE(trial);
   cb.record(slow, true, 1'001);  // the CLOSED-era call succeeds: it used to close the breaker
   CHECK(cb.state(1'001) == BreakerState::HalfOpen);
-  CHECK(cb.counters().stale == 1);
+  CHECK(cb.stats().stale == 1);
   CHECK_FALSE(cb.try_acquire(1'002));  // the real trial is still in flight
   cb.record(trial, true, 1'003);
   CHECK(cb.state(1'003) == BreakerState::Closed);
@@ -213,7 +213,7 @@ TEST_CASE("a half-open trial that never reports re-opens the breaker after half_
   CHECK(cb.state(5'999) == BreakerState::HalfOpen);
   CHECK_FALSE(cb.try_acquire(6'000));  // timed out: opens again (the trial counts as failed)
   CHECK(cb.state(6'000) == BreakerState::Open);
-  CHECK(cb.counters().trial_timeouts == 1);
+  CHECK(cb.stats().trial_timeouts == 1);
   CHECK(cb.try_acquire(7'000));  // a cool-down later, a fresh trial
 }
 
@@ -231,7 +231,7 @@ TEST_CASE("time window: an outcome a whole window old is dropped and does not cl
   // Bucket 90 maps to the same slot as bucket 100; it used to replace it (and its counts).
   REQUIRE(call(cb, true, 90'200));
   CHECK(cb.failure_rate_pct(100'600) == 100.0);
-  CHECK(cb.counters().stale == 1);
+  CHECK(cb.stats().stale == 1);
   // An outcome slightly out of order but inside the window counts in its own bucket.
   REQUIRE(call(cb, true, 99'000));
   CHECK(cb.failure_rate_pct(100'600) == 75.0);
@@ -254,7 +254,7 @@ TEST_CASE("CircuitBreaker lifecycle contract", "[breaker][lifecycle]") {
   CHECK(a.state(0) == BreakerState::Closed);
   CHECK(b.state(0) == BreakerState::Open);
   a.record(p, true, 0);
-  CHECK(a.counters().successes == 1);
+  CHECK(a.stats().successes == 1);
   // Moved-from: assign and use.
   CircuitBreaker c = std::move(b);
   CHECK(c.state(0) == BreakerState::Open);
@@ -268,7 +268,7 @@ TEST_CASE("CircuitBreaker lifecycle contract", "[breaker][lifecycle]") {
   const auto last = thrower.try_acquire(0);
   CHECK_THROWS_AS(thrower.record(last, false, 0), std::runtime_error);
   CHECK(thrower.state(0) == BreakerState::Open);
-  CHECK(thrower.counters().opened == 1);
+  CHECK(thrower.stats().opened == 1);
   // Limits: a cool-down of 0 half-opens at once; UINT64_MAX never does.
   CircuitBreakerConfig zero = count_cfg();
   zero.open_cooldown_ns = 0;

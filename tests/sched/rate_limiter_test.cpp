@@ -14,7 +14,7 @@ using hft::RateLimiter;
 
 TEST_CASE("RateLimiter: exact refill arithmetic and burst with a SimClock", "[ratelimiter]") {
   hft::SimClock clock(1'000);
-  RateLimiter rl(10, 5, clock.now_ns());  // 10 tokens/s, burst 5: one token per 100 ms
+  RateLimiter rl({.rate_per_sec = 10, .burst = 5}, clock.now_ns());  // 10 tokens/s, burst 5: one token per 100 ms
   REQUIRE(rl.available(clock.now_ns()) == 5);
   REQUIRE(rl.try_acquire(5, clock.now_ns()));  // the whole burst at once
   REQUIRE_FALSE(rl.try_acquire(1, clock.now_ns()));
@@ -34,7 +34,7 @@ TEST_CASE("RateLimiter: exact refill arithmetic and burst with a SimClock", "[ra
 
 TEST_CASE("RateLimiter: no overflow on long idle, n > burst never succeeds, clock steps back",
           "[ratelimiter]") {
-  RateLimiter fast(1'000'000'000, 1'000'000, 0);  // 1e9/s
+  RateLimiter fast({.rate_per_sec = 1'000'000'000, .burst = 1'000'000}, 0);  // 1e9/s
   REQUIRE(fast.try_acquire(1'000'000, 0));
   const std::uint64_t far = std::numeric_limits<std::uint64_t>::max();
   REQUIRE(fast.available(far) == 1'000'000);  // refilled to exactly the burst, no wrap
@@ -42,16 +42,16 @@ TEST_CASE("RateLimiter: no overflow on long idle, n > burst never succeeds, cloc
   REQUIRE(fast.time_until_available(1'000'001, far) == std::numeric_limits<std::uint64_t>::max());
   REQUIRE_FALSE(fast.try_acquire(1'000'001, far));
 
-  RateLimiter rl(1, 1, 1'000'000'000);
+  RateLimiter rl({.rate_per_sec = 1, .burst = 1}, 1'000'000'000);
   REQUIRE(rl.try_acquire(1, 1'000'000'000));
   REQUIRE_FALSE(rl.try_acquire(1, 500));  // time went backwards: no refill, no harm
   REQUIRE(rl.try_acquire(1, 2'000'000'000));
-  REQUIRE_THROWS_AS(RateLimiter(0, 1, 0), std::invalid_argument);
-  REQUIRE_THROWS_AS(RateLimiter(1, 0, 0), std::invalid_argument);
+  REQUIRE_THROWS_AS(RateLimiter({.rate_per_sec = 0, .burst = 1}, 0), std::invalid_argument);
+  REQUIRE_THROWS_AS(RateLimiter({.rate_per_sec = 1, .burst = 0}, 0), std::invalid_argument);
 }
 
 TEST_CASE("ThreadSafeRateLimiter hands out exactly the burst across threads", "[ratelimiter][stress]") {
-  hft::ThreadSafeRateLimiter rl(1, 10'000, 0);  // time frozen at 0: only the burst exists
+  hft::ThreadSafeRateLimiter rl({.rate_per_sec = 1, .burst = 10'000}, 0);  // time frozen at 0: only the burst exists
   std::vector<std::thread> ts;
   std::vector<int> granted(4, 0);
   for (int t = 0; t < 4; ++t) {
@@ -68,13 +68,13 @@ TEST_CASE("RateLimiter lifecycle contract: copies are independent, limits", "[ra
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::RateLimiter, Copy::Yes, Move::Usable>());
   STATIC_REQUIRE(copy_move_is<hft::ThreadSafeRateLimiter, Copy::No, Move::No>());
-  hft::RateLimiter a(1, 1, 0);  // the smallest rate and burst
+  hft::RateLimiter a({.rate_per_sec = 1, .burst = 1}, 0);  // the smallest rate and burst
   hft::RateLimiter b = a;
   CHECK(a.try_acquire(1, 0));
   CHECK_FALSE(a.try_acquire(1, 0));
   CHECK(b.try_acquire(1, 0));  // the copy kept its own token
   const auto max = std::numeric_limits<std::uint64_t>::max();
-  hft::RateLimiter huge(max, max, 0);
+  hft::RateLimiter huge({.rate_per_sec = max, .burst = max}, 0);
   CHECK(huge.try_acquire(max, 0));
   CHECK_FALSE(huge.try_acquire(max, 1));        // one ns refills max / 1e9 tokens, not max
   CHECK(huge.try_acquire(max, 1'000'000'000));  // a second: full again, no overflow

@@ -58,7 +58,7 @@ std::vector<hft::Level> depth(const hft::OrderBookL2& b, Side s) {
 }  // namespace
 
 TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a reference", "[l3][stress]") {
-  hft::MarketDataGenerator gen(7, hft::MdGeneratorConfig{10'000, 500, 50, 5'000, 100});
+  hft::MarketDataGenerator gen(7, hft::MarketDataGeneratorConfig{10'000, 500, 50, 5'000, 100});
   OrderBookL3 book(10'000);
   RefL3 ref;
   std::mt19937_64 rng(3);

@@ -26,7 +26,7 @@ TEST_CASE("cumulative VWAP is exact and cannot overflow", "[vwap]") {
 
 TEST_CASE("windowed VWAP equals a naive recomputation with SimClock", "[vwap]") {
   hft::SimClock clock;
-  hft::WindowedVwap w(1'000, 32);
+  hft::WindowedVwap w(32, {.window_ns = 1'000});
   std::deque<std::tuple<std::uint64_t, std::int64_t, std::int64_t>> ref;
   std::mt19937_64 rng(7);
   for (int i = 0; i < 50'000; ++i) {
@@ -62,7 +62,7 @@ TEST_CASE("Vwap, WindowedVwap, VwapTable lifecycle contract", "[vwap][lifecycle]
   STATIC_REQUIRE(copy_move_is<hft::Vwap, Copy::Yes, Move::Usable>());
   STATIC_REQUIRE(copy_move_is<hft::WindowedVwap, Copy::No, Move::DestroyOrAssign>());
   STATIC_REQUIRE(copy_move_is<hft::VwapTable, Copy::No, Move::DestroyOrAssign>());
-  moved_from_destroy_or_assign<hft::WindowedVwap>([] { return hft::WindowedVwap(1'000, 4); },
+  moved_from_destroy_or_assign<hft::WindowedVwap>([] { return hft::WindowedVwap(4, {.window_ns = 1'000}); },
                                                   [](hft::WindowedVwap& w) {
                                                     REQUIRE(w.add(hft::Price::from_ticks(10), hft::Qty(1), 5));
                                                     REQUIRE(w.value().has_value());
@@ -72,9 +72,9 @@ TEST_CASE("Vwap, WindowedVwap, VwapTable lifecycle contract", "[vwap][lifecycle]
                                                  REQUIRE(t.add(hft::Symbol::of("AAPL"), hft::Price::from_ticks(10), hft::Qty(1)));
                                                  REQUIRE(t.find(hft::Symbol::of("AAPL")) != nullptr);
                                                });
-  CHECK_THROWS_AS(hft::WindowedVwap(0, 1), std::invalid_argument);
-  CHECK_THROWS_AS(hft::WindowedVwap(1, 0), std::invalid_argument);
-  hft::WindowedVwap one(1'000, 1);  // limit: one trade kept
+  CHECK_THROWS_AS(hft::WindowedVwap(1, {.window_ns = 0}), std::invalid_argument);
+  CHECK_THROWS_AS(hft::WindowedVwap(0, {.window_ns = 1}), std::invalid_argument);
+  hft::WindowedVwap one(1, {.window_ns = 1'000});  // limit: one trade kept
   CHECK(one.add(hft::Price::from_ticks(10), hft::Qty(1), 0));
   CHECK(one.add(hft::Price::from_ticks(20), hft::Qty(1), 1));
   CHECK(one.evicted_early() == 1);

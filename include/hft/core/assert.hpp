@@ -2,12 +2,14 @@
 //
 // What: `HFT_ASSERT(cond, msg)` prints `file:line: hft assertion 'cond' failed: msg`
 //   to stderr and aborts when `cond` is false.
+// When to use: preconditions a caller can only violate by a bug (an index out of range,
+//   a pop from an empty queue, a call from the wrong thread).
 // When active: in debug builds (NDEBUG not defined), or whenever HFT_ENABLE_ASSERTS
 //   is defined to 1; define HFT_ENABLE_ASSERTS to 0 to force it off. When inactive the
 //   condition is not evaluated, so it costs nothing on a release hot path.
-// When not to use: for errors a caller must handle in every build (bad constructor
+// When not: for errors a caller must handle in every build (bad constructor
 //   arguments, I/O failures): those throw or return an error code instead.
-// Thread safety: callable from any thread; the failure path writes once to stderr.
+// Thread-safety: callable from any thread; the failure path writes once to stderr.
 // Progress: not applicable (the failure path never returns).
 #pragma once
 

@@ -4,7 +4,7 @@
 //   result does not fit), log2_floor(x). All constexpr.
 // When to use: sizing rings and masks (power-of-two capacities). When not: arbitrary
 //   integer maths (use <bit> directly).
-// Thread safety: pure functions. Progress: wait-free. Complexity: O(1) (a bit-scan
+// Thread-safety: pure functions. Progress: wait-free. Complexity: O(1) (a bit-scan
 //   instruction).
 #pragma once
 

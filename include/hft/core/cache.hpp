@@ -9,7 +9,7 @@
 //   for a header-only library; a fixed constant per architecture does not.
 // When to use: any atomic written by one thread and read by another on a hot path.
 //   When not: cold data; padding costs memory and cache capacity.
-// Thread safety: CachePadded<T> adds none; it is exactly as safe as T.
+// Thread-safety: CachePadded<T> adds none; it is exactly as safe as T.
 // Progress and complexity: none at run time (a layout tool).
 #pragma once
 

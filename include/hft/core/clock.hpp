@@ -10,7 +10,7 @@
 //   - SteadyClock: std::chrono::steady_clock behind the same interface.
 //   - SimClock: a clock that moves only when told (advance/set), for deterministic tests
 //     of rate limiters, timeouts, circuit breakers.
-// When to use TscClock: timestamps on a hot path (a few ns instead of ~20-50 ns for
+// When to use: TscClock for timestamps on a hot path (a few ns instead of ~20-50 ns for
 //   clock_gettime through the vDSO, more on VMs without a stable TSC clocksource).
 //   When not: wall-clock time (TscClock is steady, not UTC); machines without an
 //   invariant TSC (invariant_tsc() == false: the rate may change with power states).
@@ -19,9 +19,9 @@
 //   jitter divided by the window: on this VM ~50 ns / 10 ms = ~5 ppm, i.e. ~5 us drift per
 //   second of elapsed time. Use a longer window for long-running conversions, or
 //   construct a fresh clock (recalibrate) periodically.
-// Ordering: ticks() is rdtsc, which the CPU may execute before earlier instructions have
+// Instruction ordering: ticks() is rdtsc, which the CPU may execute before earlier instructions have
 //   finished; ticks_ordered() (rdtscp) waits for them. Neither is a memory fence.
-// Thread safety: TscClock and SteadyClock are immutable after construction: any thread.
+// Thread-safety: TscClock and SteadyClock are immutable after construction: any thread.
 //   SimClock: any thread; now_ns() acquire-loads what advance/set release-stored.
 // Progress: all wait-free. Complexity: O(1).
 // Lifecycle: TscClock and SteadyClock are copyable values (a copy keeps the calibration);

@@ -10,7 +10,7 @@
 // Cost: PAUSE is ~10-140 cycles depending on the micro-architecture (Skylake and
 //   later: ~140); the call never enters the kernel. A spin that may last longer
 //   than a scheduler quantum should yield or block instead (see the wait strategies).
-// Thread safety: callable from any thread. Progress: returns after a bounded delay.
+// Thread-safety: callable from any thread. Progress: returns after a bounded delay.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)

@@ -9,7 +9,7 @@
 //   timeout is signed-overflow UB.
 // When to use: turning a caller's timeout into a deadline for wait_until. When not:
 //   system_clock deadlines (wall time can step).
-// Thread safety: a pure function of its argument and steady_clock::now(); any thread.
+// Thread-safety: a pure function of its argument and steady_clock::now(); any thread.
 // Progress: wait-free, O(1). Complexity: one clock read, a few compares.
 #pragma once
 
@@ -20,7 +20,8 @@ namespace hft {
 
 /// steady_clock::now() + timeout, saturated: never earlier than now, max() if it overflows.
 template <class Rep, class Period>
-[[nodiscard]] std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
+[[nodiscard]] std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::duration<Rep, Period> timeout) noexcept {
   using clock = std::chrono::steady_clock;
   const clock::time_point now = clock::now();
   if (timeout <= timeout.zero()) return now;

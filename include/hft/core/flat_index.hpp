@@ -8,7 +8,7 @@
 // When to use: a bounded number of live keys known up front and no allocation allowed after
 //   construction. When not: unbounded key sets (use std::unordered_map), or several writer
 //   threads (it has none of its own synchronisation).
-// Thread-safety contract: one thread at a time (or external synchronisation); const
+// Thread-safety: one thread at a time (or external synchronisation); const
 //   members may be called concurrently with each other.
 // Progress: every operation is wait-free; expected O(1), worst case O(capacity) probes.
 // Complexity: 16 bytes per table entry, 2 x round_up_pow2(max_keys) entries, allocated
@@ -107,7 +107,7 @@ class FlatIndex {
   };
   static std::size_t check(std::size_t n) {
     if (n == 0 || n > (std::size_t{1} << 30)) {
-      throw std::invalid_argument("FlatIndex: max_keys must be in 1..2^30");
+      throw std::invalid_argument("hft::FlatIndex: max_keys must be in 1..2^30");
     }
     return n;
   }

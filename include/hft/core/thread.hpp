@@ -9,7 +9,7 @@
 // Errors: an invalid CPU (negative, beyond CPU_SETSIZE, or not in this process's
 //   allowed set) throws std::invalid_argument naming the CPU and the allowed ones; a
 //   failing system call throws std::system_error. Never a silent no-op.
-// Thread safety: any thread; pin_thread/current_thread_* act on the given/calling
+// Thread-safety: any thread; pin_thread/current_thread_* act on the given/calling
 //   thread only. Progress: blocking system calls (not for hot paths).
 #pragma once
 
@@ -33,7 +33,7 @@ namespace hft {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (::sched_getaffinity(::getpid(), sizeof set, &set) != 0) {
-    throw std::system_error(errno, std::generic_category(), "sched_getaffinity");
+    throw std::system_error(errno, std::generic_category(), "hft::available_cpus: sched_getaffinity");
   }
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c) {
@@ -53,8 +53,8 @@ inline std::string cpu_list_text(const std::vector<int>& cpus) {
 }
 
 [[noreturn]] inline void throw_bad_cpu(int cpu) {
-  throw std::invalid_argument("hft: cannot pin to CPU " + std::to_string(cpu) + ": this process may use CPUs " +
-                              cpu_list_text(available_cpus()));
+  throw std::invalid_argument("hft::pin_current_thread: cannot pin to CPU " + std::to_string(cpu) +
+                              ": this process may use CPUs " + cpu_list_text(available_cpus()));
 }
 
 inline void pin_native(pthread_t t, int cpu) {
@@ -66,7 +66,8 @@ inline void pin_native(pthread_t t, int cpu) {
   // CPU is offline or outside it, which we report as the same clear error.
   if (const int rc = ::pthread_setaffinity_np(t, sizeof set, &set); rc != 0) {
     if (rc == EINVAL) throw_bad_cpu(cpu);
-    throw std::system_error(rc, std::generic_category(), "pthread_setaffinity_np(CPU " + std::to_string(cpu) + ")");
+    throw std::system_error(rc, std::generic_category(),
+                            "hft::pin_current_thread: pthread_setaffinity_np(CPU " + std::to_string(cpu) + ")");
   }
 }
 }  // namespace detail
@@ -85,7 +86,7 @@ inline void pin_thread(std::thread& t, int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (const int rc = ::pthread_getaffinity_np(::pthread_self(), sizeof set, &set); rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "pthread_getaffinity_np");
+    throw std::system_error(rc, std::generic_category(), "hft::current_thread_affinity: pthread_getaffinity_np");
   }
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c) {
@@ -98,11 +99,12 @@ inline void pin_thread(std::thread& t, int cpu) {
 /// std::invalid_argument rather than being truncated silently.
 inline void set_current_thread_name(std::string_view name) {
   if (name.size() > 15) {
-    throw std::invalid_argument("hft: thread name '" + std::string(name) + "' is longer than 15 bytes");
+    throw std::invalid_argument("hft::set_current_thread_name: thread name '" + std::string(name) +
+                                "' is longer than 15 bytes");
   }
   const std::string n(name);
   if (const int rc = ::pthread_setname_np(::pthread_self(), n.c_str()); rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "pthread_setname_np");
+    throw std::system_error(rc, std::generic_category(), "hft::set_current_thread_name: pthread_setname_np");
   }
 }
 

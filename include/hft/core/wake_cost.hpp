@@ -14,7 +14,8 @@
 //   hard real-time budgets (measure and set them yourself); a thread that must never sleep
 //   (busy-spin instead).
 // Cost: the first call blocks about 5 ms (16 sleep/wake round trips on a helper thread);
-//   later calls read a cached value. Thread safety: any thread (a function-local static).
+//   later calls read a cached value.
+// Thread-safety: any thread (a function-local static).
 // Progress: the first call blocks; later calls are wait-free. Complexity: O(1).
 #pragma once
 

@@ -27,11 +27,16 @@
 //   never sees the flag: handlers must return in bounded time.
 // Restart: after run() returned, rearm() clears the halt request and the failure flag, and
 //   run() may be called again; it continues after the last sequence it finished.
-// Thread-safety contract: run() on one thread at a time; halt(), sequence(), running(),
+// Thread-safety: run() on one thread at a time; halt(), sequence(), running(),
 //   failed() from any thread; rearm() only while run() is not running.
 // Progress: as the wait strategy; halt() is wait-free.
 // Memory ordering: the Sequence is advanced with a release store after the handler ran,
 //   pairing with the acquire loads of producers (slot reuse) and dependent consumers.
+// Complexity: O(1) per event plus the handler; one release store per batch.
+// Compared with: LMAX's BatchEventProcessor runs the same loop. Handler hooks are found at
+//   compile time instead of through interfaces (no virtual call per event), the exception
+//   policy is a config field instead of an ExceptionHandler object, and striping takes
+//   the place of LMAX's WorkProcessor pool for work sharing.
 // Lifecycle: neither copyable nor movable (its Sequence's address is a gating sequence).
 #pragma once
 
@@ -52,7 +57,7 @@ namespace hft::disruptor {
 
 enum class ExceptionPolicy { SkipAndReport, Halt, Rethrow };
 
-struct ProcessorOptions {
+struct BatchEventProcessorConfig {
   std::int64_t max_batch_size = std::numeric_limits<std::int64_t>::max();
   ExceptionPolicy exception_policy = ExceptionPolicy::SkipAndReport;
   /// Called with the exception and the sequence of the event that threw. Default: stderr.
@@ -65,7 +70,8 @@ inline void report_to_stderr(std::exception_ptr e, std::int64_t seq) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    std::fprintf(stderr, "hft::disruptor: handler threw at sequence %lld: %s\n", static_cast<long long>(seq), ex.what());
+    std::fprintf(stderr, "hft::disruptor: handler threw at sequence %lld: %s\n", static_cast<long long>(seq),
+                 ex.what());
   } catch (...) {
     std::fprintf(stderr, "hft::disruptor: handler threw a non-standard exception at sequence %lld\n",
                  static_cast<long long>(seq));
@@ -78,13 +84,13 @@ class BatchEventProcessor {
   using Barrier = SequenceBarrier<typename RingBufferT::sequencer_type>;
 
  public:
-  BatchEventProcessor(RingBufferT& ring, Barrier barrier, Handler& handler, ProcessorOptions options = {})
-      : ring_(ring), barrier_(std::move(barrier)), handler_(handler), options_(std::move(options)) {
-    if (options_.max_batch_size < 1) throw std::invalid_argument("BatchEventProcessor: max_batch_size must be >= 1");
-    if (options_.stripe_count < 1 || options_.stripe_index < 0 || options_.stripe_index >= options_.stripe_count) {
-      throw std::invalid_argument("BatchEventProcessor: need 0 <= stripe_index < stripe_count");
+  BatchEventProcessor(RingBufferT& ring, Barrier barrier, Handler& handler, BatchEventProcessorConfig cfg = {})
+      : ring_(ring), barrier_(std::move(barrier)), handler_(handler), cfg_(std::move(cfg)) {
+    if (cfg_.max_batch_size < 1) throw std::invalid_argument("hft::BatchEventProcessor: max_batch_size must be >= 1");
+    if (cfg_.stripe_count < 1 || cfg_.stripe_index < 0 || cfg_.stripe_index >= cfg_.stripe_count) {
+      throw std::invalid_argument("hft::BatchEventProcessor: need 0 <= stripe_index < stripe_count");
     }
-    if (!options_.on_exception) options_.on_exception = report_to_stderr;
+    if (!cfg_.on_exception) cfg_.on_exception = report_to_stderr;
   }
 
   /// The consumer loop. Returns after halt(), or after a handler exception under the
@@ -92,7 +98,7 @@ class BatchEventProcessor {
   void run() {
     // acq_rel: a second run() sees the first one's claim; pairs with Stop's release.
     if (running_.exchange(true, std::memory_order_acq_rel)) {
-      throw std::logic_error("BatchEventProcessor::run: already running");
+      throw std::logic_error("hft::BatchEventProcessor::run: already running");
     }
     struct Stop {
       BatchEventProcessor& p;
@@ -109,25 +115,25 @@ class BatchEventProcessor {
         if constexpr (requires { handler_.on_timeout(r.available); }) handler_.on_timeout(r.available);
         continue;
       }
-      const std::int64_t end = r.available - next >= options_.max_batch_size ? next + options_.max_batch_size - 1
+      const std::int64_t end = r.available - next >= cfg_.max_batch_size ? next + cfg_.max_batch_size - 1
                                                                              : r.available;
       if constexpr (requires { handler_.on_batch_start(end - next + 1); }) handler_.on_batch_start(end - next + 1);
       std::int64_t s = next;
       try {
         for (; s <= end; ++s) {
-          if (options_.stripe_count == 1) {
+          if (cfg_.stripe_count == 1) {
             handler_.on_event(ring_[s], s, s == end);
-          } else if (s % options_.stripe_count == options_.stripe_index) {
-            handler_.on_event(ring_[s], s, s + options_.stripe_count > end);
+          } else if (s % cfg_.stripe_count == cfg_.stripe_index) {
+            handler_.on_event(ring_[s], s, s + cfg_.stripe_count > end);
           }
         }
       } catch (...) {
-        options_.on_exception(std::current_exception(), s);
+        cfg_.on_exception(std::current_exception(), s);
         sequence_.set(s);  // the failed event counts as processed: nothing waits on it forever
         next = s + 1;
-        if (options_.exception_policy == ExceptionPolicy::SkipAndReport) continue;
+        if (cfg_.exception_policy == ExceptionPolicy::SkipAndReport) continue;
         failed_.store(true, std::memory_order_release);  // pairs with failed()'s acquire (the owner halts all)
-        if (options_.exception_policy == ExceptionPolicy::Rethrow) to_rethrow = std::current_exception();
+        if (cfg_.exception_policy == ExceptionPolicy::Rethrow) to_rethrow = std::current_exception();
         break;
       }
       sequence_.set(end);  // release: pairs with producers' and dependents' acquire loads
@@ -162,7 +168,7 @@ class BatchEventProcessor {
   RingBufferT& ring_;
   Barrier barrier_;
   Handler& handler_;
-  ProcessorOptions options_;
+  BatchEventProcessorConfig cfg_;
   Sequence sequence_{kInitialSequence};
   std::atomic<bool> running_{false};
   std::atomic<bool> halt_requested_{false};

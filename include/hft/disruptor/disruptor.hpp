@@ -14,7 +14,7 @@
 // When to use: a pipeline, fan-out or diamond of consumers over one ring, each on its
 //   own thread. When not: a 1:1 hand-off (SpscQueue); consumers that run inside another
 //   loop (RingBuffer + EventPoller).
-// Thread-safety contract: build the graph and call start()/shutdown()/halt() from one
+// Thread-safety: build the graph and call start()/shutdown()/halt() from one
 //   controlling thread, before producers start publishing (the gating set is not
 //   synchronised with claims). Publishing follows the ring's producer type. From inside a
 //   handler (a processor thread), halt() is allowed and only requests the stop (it cannot
@@ -34,7 +34,7 @@
 //     interrupted, so shutdown()/halt() wait in join() for it. Handlers must return in
 //     bounded time (long work checks a stop flag of its own).
 //   - halt() stops at once: processors finish the batch in progress (bounded by
-//     ProcessorOptions::max_batch_size) and events published but unprocessed stay in the
+//     BatchEventProcessorConfig::max_batch_size) and events published but unprocessed stay in the
 //     ring.
 //   - Restart: start() after shutdown() or halt() runs the same processors again; they
 //     continue after the last event each one finished, so events published while stopped
@@ -42,6 +42,14 @@
 //   - The destructor halts and joins if still running: no std::terminate on exit.
 // Progress: as the chosen wait strategies. Processors are type-erased behind one
 //   virtual call per run(), never per event.
+// Memory ordering: that of the ring's sequencer and barriers (a release publish, an
+//   acquire wait; ring_buffer.hpp). start() happens-before every handler call (thread
+//   creation), and every handler call happens-before shutdown() returns (join).
+// Complexity: building the graph is O(handlers); per event, as BatchEventProcessor.
+// Compared with: LMAX's DSL (handleEventsWith / then / after) builds the same graph; LMAX
+//   runs handlers on an Executor and its shutdown(timeout) throws TimeoutException with
+//   the processors still running, ours halts them and throws; handlers are taken by
+//   reference, one std::thread per processor.
 // Lifecycle: neither copyable nor movable (processor threads hold its address).
 #pragma once
 
@@ -84,7 +92,7 @@ class Disruptor {
   template <class H>
   struct Processor final : ProcessorBase {
     BatchEventProcessor<ring_type, H> impl;
-    Processor(ring_type& rb, SequenceBarrier<typename ring_type::sequencer_type> b, H& h, ProcessorOptions o)
+    Processor(ring_type& rb, SequenceBarrier<typename ring_type::sequencer_type> b, H& h, BatchEventProcessorConfig o)
         : impl(rb, std::move(b), h, std::move(o)) {
       this->handler = &h;
     }
@@ -137,7 +145,7 @@ class Disruptor {
   }
 
   /// Options (batch size, exception policy, reporter) for processors created from now on.
-  void set_processor_options(ProcessorOptions o) { options_ = std::move(o); }
+  void set_processor_config(BatchEventProcessorConfig o) { cfg_ = std::move(o); }
 
   /// Handlers that consume straight from the producer, in parallel.
   template <class... H>
@@ -165,7 +173,8 @@ class Disruptor {
   /// there are no handlers, or when called from a handler.
   void start(const std::vector<int>& cpus = {}) {
     refuse_from_handler("start");
-    if (!threads_.empty()) throw std::logic_error("hft::Disruptor::start: already started (shutdown() or halt() first)");
+    if (!threads_.empty())
+      throw std::logic_error("hft::Disruptor::start: already started (shutdown() or halt() first)");
     if (processors_.empty()) throw std::logic_error("hft::Disruptor::start: no handlers");
     {
       std::lock_guard lock(error_mutex_);
@@ -220,7 +229,8 @@ class Disruptor {
       }
       std::rethrow_exception(e);
     }
-    if (failed || any_failed()) throw std::runtime_error("hft::Disruptor::shutdown: a processor failed (see its report)");
+    if (failed || any_failed())
+      throw std::runtime_error("hft::Disruptor::shutdown: a processor failed (see its report)");
     if (drained) return;
     if (halted) throw std::runtime_error("hft::Disruptor::shutdown: halted with published events unprocessed");
     throw std::runtime_error("hft::Disruptor::shutdown: timed out with published events unprocessed");
@@ -244,7 +254,7 @@ class Disruptor {
     std::int64_t stripe = 0;
     auto add = [&](auto& h) {
       using Handler = std::remove_reference_t<decltype(h)>;
-      ProcessorOptions o = options_;
+      BatchEventProcessorConfig o = cfg_;
       if (workers) {
         o.stripe_count = n;
         o.stripe_index = stripe++;
@@ -323,7 +333,7 @@ class Disruptor {
   }
 
   ring_type ring_;
-  ProcessorOptions options_;
+  BatchEventProcessorConfig cfg_;
   std::vector<std::unique_ptr<ProcessorBase>> processors_;
   std::vector<std::thread> threads_;
   std::mutex error_mutex_;

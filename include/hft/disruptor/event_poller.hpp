@@ -8,10 +8,13 @@
 //   barrier) like any consumer's.
 // When to use: the consumer shares a thread with other work. When not: a dedicated
 //   consumer thread (BatchEventProcessor waits by a strategy instead of polling).
-// Thread-safety contract: poll(): one thread at a time. sequence(): any thread.
+// Thread-safety: poll(): one thread at a time. sequence(): any thread.
 // Progress: wait-free per call (no waiting: returns Idle/Gating when nothing is ready).
 // Memory ordering: as a barrier (acquire loads of cursor, availability, dependencies);
 //   the Sequence advances with release after fn returns.
+// Complexity: O(events delivered) per poll, plus one release store.
+// Compared with: LMAX's EventPoller (poll(handler) -> PROCESSING / GATING / IDLE): the same
+//   states; ours takes any callable and stops early when it returns false.
 // Lifecycle: neither copyable nor movable (its Sequence's address is a gating sequence).
 #pragma once
 

@@ -8,7 +8,7 @@
 //   slots after its own.
 // When to use: several I/O threads feeding one ring (the mini-OMS partitions). When not:
 //   one producer (SingleProducerSequencer avoids the CAS).
-// Thread-safety contract: next/try_next/publish: any number of producer threads.
+// Thread-safety: next/try_next/publish: any number of producer threads.
 //   cursor(), is_available(), highest_published(), remaining_capacity(), halt(): any thread.
 // Progress: try_next lock-free (the CAS fails only when another producer claimed);
 //   next(n) waits while full (producer wait strategy P), throws Halted on halt();
@@ -17,9 +17,11 @@
 //   flag with release (seq_cst under the blocking strategy); is_available's acquire load
 //   pairs with it, so a consumer that sees the flag sees the event. Gating sequences are
 //   read with acquire, pairing with the consumers' release stores.
-// Differences from LMAX 4: LMAX claims with getAndAdd and then waits (it cannot offer a
+// Compared with: LMAX 4: LMAX claims with getAndAdd and then waits (it cannot offer a
 //   try_next that leaves nothing claimed on failure without its separate CAS path); we
 //   use one CAS loop for both, and next() is interruptible by halt().
+// Complexity: O(1) per claim (a CAS, retried only under contention) and per publish;
+//   highest_published(lo, hi) scans the availability flags from lo, O(hi - lo).
 // Lifecycle: neither copyable nor movable (barriers hold its address).
 #pragma once
 

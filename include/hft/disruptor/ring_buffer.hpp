@@ -7,14 +7,19 @@
 // When to use: a multi-stage pipeline or fan-out where consumers depend on each other
 //   (with Disruptor or BatchEventProcessor). When not: a plain 1:1 hand-off of small
 //   values, where SpscQueue is simpler and as fast.
-// Thread-safety contract: operator[](seq) gives the event at seq: the producer that
+// Thread-safety: operator[](seq) gives the event at seq: the producer that
 //   claimed seq may write it until it publishes; consumers may read it after their
 //   barrier reports it available and until they advance their sequence past it.
 //   Claim/publish calls follow the sequencer's contract (one producer thread for
 //   ProducerType::Single, any number for Multi).
-// Progress/ordering: those of the sequencer (see single_/multi_producer_sequencer.hpp).
+// Progress: that of the sequencer (single_/multi_producer_sequencer.hpp).
+// Memory ordering: that of the sequencer: publish is a release store the barrier's
+//   acquire load pairs with, so a consumer sees every write to the event before publish.
 // Complexity: O(1) per event; publish_events(n) claims and publishes n with one
 //   sequencer round trip.
+// Compared with: LMAX's RingBuffer: the same preallocated events and claim/publish;
+//   events may come from a factory, publish_events(n) claims a batch as LMAX's
+//   publishEvents does, and next() on a full ring can be interrupted by halt().
 // Lifecycle: neither copyable nor movable (barriers and processors hold its address).
 #pragma once
 

@@ -5,13 +5,15 @@
 //   consumer's progress never share a cache line.
 // When to use: building a sequencer, barrier or consumer of your own. When not: a
 //   plain counter (hft::Counter).
-// Thread-safety contract: one writer at a time per Sequence (a producer's cursor, a
+// Thread-safety: one writer at a time per Sequence (a producer's cursor, a
 //   consumer's progress); any number of readers. add_and_get/compare_and_set may be used
 //   by several writers (the multi-producer claim counter).
 // Memory ordering: set() is a release store and get() an acquire load: whatever a
 //   thread wrote before set(s) (the event at s) is visible to a thread that get()s >= s.
 //   set_seq_cst() exists for the blocking wait strategy's Dekker handshake.
 // Progress: wait-free (compare_and_set: lock-free). Complexity: O(1).
+// Compared with: LMAX's Sequence (a padded AtomicLong whose set() is a lazySet, our
+//   release store): the same; padded to 128 bytes against adjacent-line prefetch.
 // Lifecycle: neither copyable nor movable (barriers and sequencers hold its address).
 #pragma once
 
@@ -55,8 +57,8 @@ class alignas(cache_line_size) Sequence {
 static_assert(sizeof(Sequence) == cache_line_size && alignof(Sequence) == cache_line_size);
 
 /// The minimum of the sequences (acquire loads), or `fallback` when there are none.
-[[nodiscard]] inline std::int64_t min_sequence(std::span<const Sequence* const> seqs,
-                                               std::int64_t fallback = std::numeric_limits<std::int64_t>::max()) noexcept {
+[[nodiscard]] inline std::int64_t min_sequence(
+    std::span<const Sequence* const> seqs, std::int64_t fallback = std::numeric_limits<std::int64_t>::max()) noexcept {
   std::int64_t m = fallback;
   for (const Sequence* s : seqs) {
     const std::int64_t v = s->get();

@@ -7,13 +7,17 @@
 //   alert (halt) that wakes the waiter, and the wait strategy's timeout.
 // When to use: writing a consumer loop by hand (BatchEventProcessor and Disruptor
 //   create barriers for you). When not: a consumer that must never block (EventPoller).
-// Thread-safety contract: wait_for(): the one consumer thread that owns the barrier.
+// Thread-safety: wait_for(): the one consumer thread that owns the barrier.
 //   alert()/clear_alert()/is_alerted(): any thread.
 // Progress: wait_for blocks per the wait strategy; alert() is wait-free (plus a wake-up).
 // Memory ordering: the acquire loads inside (cursor, availability flags, dependency
 //   sequences) pair with the producers' and dependencies' release stores: everything
 //   written to events up to the returned sequence is visible. alert() stores seq_cst and
 //   wakes sleepers; the strategies check it on every wait iteration.
+// Complexity: each check is O(dependencies) (the minimum of their sequences).
+// Compared with: LMAX's ProcessingSequenceBarrier: the same role; with several producers
+//   ours waits for what is published, not for the claim cursor, and a timeout comes from
+//   the wait strategy.
 // Lifecycle: movable (so a processor can take one by value), not copyable; a moved-from
 //   barrier may only be destroyed. Not movable while its owner waits in it.
 #pragma once

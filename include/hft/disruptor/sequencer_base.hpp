@@ -1,7 +1,8 @@
-// hft/disruptor/sequencer_base.hpp: what both sequencers share: buffer size checks,
-// gating sequences, the wait strategies, halting. Internal: use
-// SingleProducerSequencer or MultiProducerSequencer, whose headers give the thread-safety
-// contract and progress guarantees; halt() here is any-thread and wait-free.
+// hft/disruptor/sequencer_base.hpp: what both sequencers share.
+// What: internal: buffer size checks, gating sequences, the wait strategies, halting. Use
+//   SingleProducerSequencer or MultiProducerSequencer, whose headers give the contracts.
+// Thread-safety: as the derived sequencer documents; halt() here is any-thread and
+//   wait-free.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,9 @@ class SequencerBase {
   using wait_strategy_type = W;
 
   SequencerBase(std::size_t buffer_size, W wait, P producer_wait)
-      : buffer_size_(static_cast<std::int64_t>(buffer_size)), wait_(std::move(wait)), producer_wait_(std::move(producer_wait)) {
+      : buffer_size_(static_cast<std::int64_t>(buffer_size)),
+        wait_(std::move(wait)),
+        producer_wait_(std::move(producer_wait)) {
     if (buffer_size == 0 || !is_power_of_two(buffer_size) ||
         buffer_size > (std::size_t{1} << 40)) {
       throw std::invalid_argument("hft::disruptor: buffer size must be a power of two in [1, 2^40], got " +

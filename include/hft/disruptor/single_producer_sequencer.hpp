@@ -7,7 +7,7 @@
 //   reads the consumers' sequences only when the cache says the ring may be full.
 // When to use: one producer thread (by far the fastest option). When not: several
 //   threads publish (MultiProducerSequencer).
-// Thread-safety contract: next/try_next/publish/remaining_capacity: the producer thread
+// Thread-safety: next/try_next/publish/remaining_capacity: the producer thread
 //   only. cursor(), is_available(), highest_published(): any thread. halt(): any thread.
 // Progress: try_next wait-free; next(n) waits while the ring is full (producer wait
 //   strategy P) and throws Halted if halt() is called meanwhile; publish wait-free (plus
@@ -16,7 +16,9 @@
 //   blocking strategy); consumers' acquire loads of it make the event visible. The
 //   producer's acquire loads of the gating sequences pair with the consumers' release
 //   stores, so a slot is reused only after every consumer is done with it.
-// Differences from LMAX: LMAX's next() parks unconditionally and cannot be interrupted;
+// Complexity: O(1) per claim and publish; the gating sequences (O(consumers)) are read
+//   only when the cached minimum says the ring may be full.
+// Compared with: LMAX: LMAX's next() parks unconditionally and cannot be interrupted;
 //   ours waits by a chosen strategy and is interrupted by halt(). A claim larger than
 //   the ring is an exception, never a deadlock.
 // Lifecycle: neither copyable nor movable (barriers hold its address).

@@ -14,7 +14,7 @@
 //   So every strategy waits for what is really published: a claimed, unpublished slot of a
 //   multi-producer ring makes the blocking strategy sleep (the producer's publish wakes it)
 //   and its timeout fire, instead of spinning.
-// When to use which:
+// When to use: by this table:
 // | strategy              | consumer CPU while idle | wake-up latency       | publish cost           |
 // |-----------------------|-------------------------|-----------------------|------------------------|
 // | BusySpinWaitStrategy  | 100% of a core          | lowest (~cache miss)  | nothing                |
@@ -34,7 +34,7 @@
 //   nanoseconds::max() waits forever.
 // Alerts: every strategy returns WaitStatus::Alerted promptly once `alerted` is set and
 //   signal_all_when_blocking() has been called (halt() does both).
-// Thread-safety contract: wait_for: the consumer that owns the barrier (one thread per
+// Thread-safety: wait_for: the consumer that owns the barrier (one thread per
 //   barrier; several consumers may share a strategy). signal_all_when_blocking: any thread.
 // Progress: busy-spin, yielding and backoff waits are polling loops (they return only when
 //   the sequence is available, alerted or timed out); the blocking strategy sleeps on a
@@ -44,15 +44,20 @@
 // Memory ordering: the Gate's loads are acquire (pairing with the sequencer's and the
 //   dependencies' release stores); the blocking strategy's sleep check uses seq_cst loads
 //   against the waiter count (see BlockingWaitStrategy).
-// Compared with LMAX: LMAX's strategies wait on the cursor, so with several producers its
+// Complexity: O(1) per check; a wait loops until the sequence is available, bounded in
+//   spinning by the configured tries before it yields or sleeps.
+// Compared with: LMAX: LMAX's strategies wait on the cursor, so with several producers its
 //   consumers busy-spin in the barrier while a claimed slot is unpublished, whatever the
 //   strategy; ours wait on publication.
 //
 // Producer wait strategies (for next() on a full ring): a type with
 //   void idle(std::uint32_t attempt) noexcept
 //   BusySpinProducerWait, YieldingProducerWait (default), SleepingProducerWait.
+// Configuration: every strategy with knobs takes a `<Strategy>Config` aggregate
+//   (`BlockingWaitStrategy({.timeout = 2ms})`); config() returns it. No tuning constant
+//   is hidden in a strategy's body.
 // Lifecycle: strategies are copied into a sequencer at construction; a copied
-//   BlockingWaitStrategy keeps the timeout and starts with no waiters.
+//   BlockingWaitStrategy keeps its configuration and starts with no waiters.
 #pragma once
 
 #include <atomic>
@@ -89,16 +94,23 @@ struct BusySpinWaitStrategy {
   void signal_all_when_blocking() noexcept {}
 };
 
-struct YieldingWaitStrategy {
+struct YieldingWaitStrategyConfig {
+  std::uint32_t spin_tries = 100;  // cpu_relax rounds before each wait starts yielding
+};
+
+class YieldingWaitStrategy {
+ public:
   static constexpr bool kNeedsSeqCstPublish = false;
-  std::uint32_t spin_tries = 100;
+  explicit YieldingWaitStrategy(const YieldingWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  [[nodiscard]] const YieldingWaitStrategyConfig& config() const noexcept { return cfg_; }
+
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
     std::uint32_t n = 0;
     while ((avail = gate.available(seq)) < seq) {
       if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
-      if (++n < spin_tries) {
+      if (++n < cfg_.spin_tries) {
         cpu_relax();
       } else {
         std::this_thread::yield();
@@ -107,25 +119,36 @@ struct YieldingWaitStrategy {
     return {avail, WaitStatus::Ok};
   }
   void signal_all_when_blocking() noexcept {}
+
+ private:
+  YieldingWaitStrategyConfig cfg_;
 };
 
 /// Spin `spin_tries`, then yield `yield_tries`, then sleep doubling from min_sleep up to
-/// max_sleep. Optional timeout (zero: none).
-struct BackoffWaitStrategy {
-  static constexpr bool kNeedsSeqCstPublish = false;
+/// max_sleep. Optional timeout (zero: none; nanoseconds::max(): none either).
+struct BackoffWaitStrategyConfig {
   std::uint32_t spin_tries = 200;
   std::uint32_t yield_tries = 100;
   std::chrono::microseconds min_sleep{1};
   std::chrono::microseconds max_sleep{1000};
   std::chrono::nanoseconds timeout{0};
+};
+
+class BackoffWaitStrategy {
+ public:
+  static constexpr bool kNeedsSeqCstPublish = false;
+  explicit BackoffWaitStrategy(const BackoffWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  [[nodiscard]] const BackoffWaitStrategyConfig& config() const noexcept { return cfg_; }
 
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
+    const std::uint32_t spin_tries = cfg_.spin_tries, yield_tries = cfg_.yield_tries;
+    const auto max_sleep = cfg_.max_sleep;
     std::int64_t avail;
     std::uint32_t n = 0;
-    auto sleep = min_sleep;
-    const bool timed = timeout.count() > 0;
-    const auto deadline = timed ? deadline_after(timeout) : std::chrono::steady_clock::time_point::max();
+    auto sleep = cfg_.min_sleep;
+    const bool timed = cfg_.timeout.count() > 0;
+    const auto deadline = timed ? deadline_after(cfg_.timeout) : std::chrono::steady_clock::time_point::max();
     while ((avail = gate.available(seq)) < seq) {
       if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
       if (n < spin_tries) {
@@ -145,33 +168,44 @@ struct BackoffWaitStrategy {
     return {avail, WaitStatus::Ok};
   }
   void signal_all_when_blocking() noexcept {}
+
+ private:
+  BackoffWaitStrategyConfig cfg_;
+};
+
+/// Before sleeping a consumer spins `spin_tries` and yields `yield_tries` times: under load
+/// the next event is usually microseconds away, and a consumer that sleeps after every
+/// batch makes each publish pay a lock and a futex wake (measured: a diamond fell from
+/// ~100M to ~1.3M events/s). Optional timeout (zero: none; nanoseconds::max(): none either).
+struct BlockingWaitStrategyConfig {
+  std::uint32_t spin_tries = 100;
+  std::uint32_t yield_tries = 10;
+  std::chrono::nanoseconds timeout{0};
 };
 
 /// Consumers sleep on a condition variable until the producers have published `seq`; the
-/// publisher touches the mutex only when a waiter is registered. Optional timeout (zero:
-/// none; nanoseconds::max(): none either). Dependencies (other consumers) are then awaited
-/// with spin and yield, as in LMAX: consumers do not signal.
+/// publisher touches the mutex only when a waiter is registered. Dependencies (other
+/// consumers) are then awaited with spin and yield, as in LMAX: consumers do not signal.
 class BlockingWaitStrategy {
  public:
   // The sequencer publishes seq_cst so that "publish; load waiters" on the publisher and
   // "increment waiters; load what is published" on the waiter cannot both miss.
   static constexpr bool kNeedsSeqCstPublish = true;
 
-  BlockingWaitStrategy() = default;
-  explicit BlockingWaitStrategy(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
-  BlockingWaitStrategy(const BlockingWaitStrategy& o) : timeout_(o.timeout_) {}
+  explicit BlockingWaitStrategy(const BlockingWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  /// Copies the configuration only: a strategy is copied into a sequencer before use.
+  BlockingWaitStrategy(const BlockingWaitStrategy& o) noexcept : cfg_(o.cfg_) {}
+  [[nodiscard]] const BlockingWaitStrategyConfig& config() const noexcept { return cfg_; }
 
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) {
-    const bool timed = timeout_.count() > 0;
-    const auto deadline = timed ? deadline_after(timeout_) : std::chrono::steady_clock::time_point::max();
-    // Spin, then yield, briefly before sleeping: under load the next event is usually
-    // microseconds away, and a consumer that sleeps after every batch makes each
-    // publish pay a lock and a futex wake (measured: a diamond fell from ~100M to ~1.3M
-    // events/s). Idle consumers still end up asleep within a few microseconds.
-    for (std::uint32_t i = 0; i < kSpinTries + kYieldTries && gate.published(seq) < seq; ++i) {
-      if (alerted.load(std::memory_order_acquire)) return {gate.available(seq), WaitStatus::Alerted};  // pairs with alert()
-      if (i < kSpinTries) {
+    const std::uint32_t spin_tries = cfg_.spin_tries;
+    const bool timed = cfg_.timeout.count() > 0;
+    const auto deadline = timed ? deadline_after(cfg_.timeout) : std::chrono::steady_clock::time_point::max();
+    for (std::uint32_t i = 0; i < spin_tries + cfg_.yield_tries && gate.published(seq) < seq; ++i) {
+      if (alerted.load(std::memory_order_acquire))
+        return {gate.available(seq), WaitStatus::Alerted};  // pairs with alert()
+      if (i < spin_tries) {
         cpu_relax();
       } else {
         std::this_thread::yield();
@@ -204,7 +238,7 @@ class BlockingWaitStrategy {
     while ((avail = gate.available(seq)) < seq) {
       if (alerted.load(std::memory_order_acquire)) return {avail, WaitStatus::Alerted};  // pairs with alert()'s store
       if (timed && std::chrono::steady_clock::now() >= deadline) return {avail, WaitStatus::Timeout};
-      if (++n < kSpinTries) {
+      if (++n < spin_tries) {
         cpu_relax();
       } else {
         std::this_thread::yield();
@@ -222,9 +256,7 @@ class BlockingWaitStrategy {
   }
 
  private:
-  static constexpr std::uint32_t kSpinTries = 100;
-  static constexpr std::uint32_t kYieldTries = 10;
-  std::chrono::nanoseconds timeout_{0};
+  BlockingWaitStrategyConfig cfg_;
   std::atomic<int> waiters_{0};
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -235,24 +267,42 @@ class BlockingWaitStrategy {
 struct BusySpinProducerWait {
   void idle(std::uint32_t) noexcept { cpu_relax(); }
 };
-struct YieldingProducerWait {
+struct YieldingProducerWaitConfig {
+  std::uint32_t spin_tries = 100;  // cpu_relax rounds before the producer starts yielding
+};
+class YieldingProducerWait {
+ public:
+  explicit YieldingProducerWait(const YieldingProducerWaitConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  [[nodiscard]] const YieldingProducerWaitConfig& config() const noexcept { return cfg_; }
   void idle(std::uint32_t attempt) noexcept {
-    if (attempt < 100) {
+    if (attempt < cfg_.spin_tries) {
       cpu_relax();
     } else {
       std::this_thread::yield();
     }
   }
+
+ private:
+  YieldingProducerWaitConfig cfg_;
 };
-struct SleepingProducerWait {
+struct SleepingProducerWaitConfig {
+  std::uint32_t spin_tries = 100;  // cpu_relax rounds before the producer starts sleeping
   std::chrono::microseconds sleep{50};
+};
+class SleepingProducerWait {
+ public:
+  explicit SleepingProducerWait(const SleepingProducerWaitConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  [[nodiscard]] const SleepingProducerWaitConfig& config() const noexcept { return cfg_; }
   void idle(std::uint32_t attempt) noexcept {
-    if (attempt < 100) {
+    if (attempt < cfg_.spin_tries) {
       cpu_relax();
     } else {
-      std::this_thread::sleep_for(sleep);
+      std::this_thread::sleep_for(cfg_.sleep);
     }
   }
+
+ private:
+  SleepingProducerWaitConfig cfg_;
 };
 
 }  // namespace hft::disruptor

@@ -1,6 +1,8 @@
-// hft/memory/asan.hpp: AddressSanitizer poisoning hooks (no-ops without ASan). Internal:
-// used by the memory primitives to poison released memory. Thread safety: as ASan's
-// interface (any thread, on memory the caller owns). Progress: wait-free.
+// hft/memory/asan.hpp: AddressSanitizer poisoning hooks (no-ops without ASan).
+// What: internal: the memory primitives poison released memory with these, so a use
+//   after release is reported.
+// Thread-safety: as ASan's interface (any thread, on memory the caller owns).
+// Progress: wait-free.
 #pragma once
 
 #include <cstddef>

@@ -10,22 +10,25 @@
 //   order (ReusePool), or memory that must outlive a reset.
 // Destructors: the arena never runs them. make<T>() is for trivially destructible types
 //   or for objects the caller destroys itself before rewinding.
-// Thread-safety contract: not synchronised; one thread at a time (an arena per thread).
+// Thread-safety: not synchronised; one thread at a time (an arena per thread).
 // Lifecycle: movable, not copyable; a moved-from arena is empty (capacity 0) and every
 //   allocation from it fails cleanly. A size of 0 from try_allocate returns a valid
 //   pointer into the region (or nullptr when none is left).
 // Progress: allocate/try_allocate/mark/rewind/reset are wait-free O(1) (a few
 //   instructions; no system call after construction unless pre-faulting is off and a
 //   page is touched for the first time).
+// Memory ordering: none; an arena is not shared (hand one over by joining or a queue).
+// Complexity: O(1) per allocation, rewind and reset; construction O(capacity) only when
+//   pre-faulting.
 // Errors: try_allocate returns nullptr when the region is exhausted; allocate throws
 //   std::bad_alloc. A non-power-of-two alignment, or rewinding to a marker ahead of the
 //   current position, is a precondition violation (HFT_ASSERT in debug; try_allocate
 //   also returns nullptr for a bad alignment in release).
-// Huge pages: ArenaOptions::huge_pages tries MAP_HUGETLB (needs reserved huge pages),
+// Huge pages: MemoryArenaConfig::huge_pages tries MAP_HUGETLB (needs reserved huge pages),
 //   then falls back to a normal mapping advised MADV_HUGEPAGE (transparent huge pages),
 //   then to plain pages; huge_pages_state() reports what was obtained. Never fails
 //   because huge pages are unavailable.
-// Anchors: std::pmr::monotonic_buffer_resource (grows by allocating further buffers and
+// Compared with: std::pmr::monotonic_buffer_resource (grows by allocating further buffers and
 //   cannot rewind to a marker); Boost/foonathan arenas. resource() adapts this arena to
 //   std::pmr::memory_resource (deallocate is a no-op, as for monotonic_buffer_resource).
 #pragma once
@@ -46,7 +49,7 @@
 
 namespace hft {
 
-struct ArenaOptions {
+struct MemoryArenaConfig {
   bool use_mmap = false;    // map the region instead of operator new
   bool huge_pages = false;  // implies use_mmap: MAP_HUGETLB, else MADV_HUGEPAGE
   bool prefault = false;    // touch every page now so the hot path never page-faults
@@ -58,14 +61,14 @@ class MemoryArena {
  public:
   /// Reserves `capacity` bytes. Throws std::invalid_argument for 0, std::bad_alloc when
   /// the memory cannot be had.
-  explicit MemoryArena(std::size_t capacity, ArenaOptions options = {}) : capacity_(capacity) {
+  explicit MemoryArena(std::size_t capacity, const MemoryArenaConfig& cfg = {}) : capacity_(capacity) {
     if (capacity == 0) throw std::invalid_argument("hft::MemoryArena: capacity must be > 0");
-    if (options.use_mmap || options.huge_pages) {
-      map_region(options);
+    if (cfg.use_mmap || cfg.huge_pages) {
+      map_region(cfg);
     } else {
       base_ = static_cast<std::byte*>(::operator new(capacity, std::align_val_t{64}));
     }
-    if (options.prefault) {
+    if (cfg.prefault) {
       const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
       for (std::size_t off = 0; off < capacity_; off += page) base_[off] = std::byte{0};
     }
@@ -155,12 +158,12 @@ class MemoryArena {
   };
 
  private:
-  void map_region(const ArenaOptions& options) {
+  void map_region(const MemoryArenaConfig& cfg) {
     mapped_ = true;
-    huge_ = options.huge_pages ? HugePages::Unavailable : HugePages::NotRequested;
+    huge_ = cfg.huge_pages ? HugePages::Unavailable : HugePages::NotRequested;
     void* p = MAP_FAILED;
 #if defined(MAP_HUGETLB)
-    if (options.huge_pages) {
+    if (cfg.huge_pages) {
       const std::size_t huge = 2u << 20;
       const std::size_t rounded = (capacity_ + huge - 1) / huge * huge;
       p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
@@ -175,7 +178,7 @@ class MemoryArena {
       if (p == MAP_FAILED) throw std::bad_alloc();
       map_len_ = capacity_;
 #if defined(MADV_HUGEPAGE)
-      if (options.huge_pages && ::madvise(p, capacity_, MADV_HUGEPAGE) == 0) huge_ = HugePages::Transparent;
+      if (cfg.huge_pages && ::madvise(p, capacity_, MADV_HUGEPAGE) == 0) huge_ = HugePages::Transparent;
 #endif
     }
     base_ = static_cast<std::byte*>(p);

@@ -16,7 +16,7 @@
 //   a hot path. When not: objects of many sizes (MemoryArena, ReusePoolAllocator), or
 //   objects shared by many threads without the pattern below.
 //
-// Thread-safety contract: single-threaded by default: one owner thread calls everything
+// Thread-safety: single-threaded by default: one owner thread calls everything
 //   except release_from_any_thread(). Supported cross-thread pattern: any thread may
 //   hand an object back with release_from_any_thread(p) (or a PoolPtr made by
 //   acquire_remote_releasable()): it destroys the object and pushes the slot on a
@@ -28,10 +28,12 @@
 // Progress: create/destroy wait-free O(1); release_from_any_thread lock-free (a CAS loop
 //   on the return stack head); draining the return stack is one exchange plus O(k) to
 //   splice. Growth (when enabled) allocates a slab.
-// Memory ordering (return stack): a remote release publishes the slot with a release
+// Memory ordering: the return stack only: a remote release publishes the slot with a release
 //   CAS after destroying the object; the owner's acquire exchange pairs with it, so the
 //   destruction happens-before the slot is reused.
 //
+// Complexity: O(1) per create and destroy; the drain is O(returned slots); a grow
+//   allocates one slab of `capacity` slots.
 // Safety:
 //   - Debug builds (HFT_ASSERT on): destroying a pointer the pool does not own, or one
 //     already released, aborts with a message (debug builds keep a state byte per slot;
@@ -44,7 +46,7 @@
 //     the memory is freed. Pointers to those objects (and PoolPtrs, whose deleters would
 //     return to a dead pool) must not be used afterwards: a PoolPtr must not outlive its
 //     pool.
-// Anchors: boost::object_pool (destroy is O(n): it keeps its free list ordered);
+// Compared with: boost::object_pool (destroy is O(n): it keeps its free list ordered);
 //   boost::pool (O(1) free but untyped, no debug checks); foonathan memory_pool.
 #pragma once
 
@@ -83,7 +85,7 @@ struct PoolDeleter {
 template <class T>
 using PoolPtr = std::unique_ptr<T, PoolDeleter<T>>;
 
-struct PoolOptions {
+struct ReusePoolConfig {
   bool grow = false;  // allocate another slab of `capacity` slots when empty
 };
 
@@ -102,7 +104,7 @@ class ReusePool {
  public:
   /// Throws std::invalid_argument for capacity 0, std::bad_alloc when the slab cannot
   /// be allocated.
-  explicit ReusePool(std::size_t capacity, PoolOptions options = {}) : slab_size_(capacity), options_(options) {
+  explicit ReusePool(std::size_t capacity, const ReusePoolConfig& cfg = {}) : slab_size_(capacity), cfg_(cfg) {
     if (capacity == 0) throw std::invalid_argument("hft::ReusePool: capacity must be > 0");
     add_slab();
   }
@@ -183,7 +185,7 @@ class ReusePool {
   /// return stack. Same preconditions as destroy().
   void release_from_any_thread(T* p) noexcept {
     if (p == nullptr) return;
-    HFT_ASSERT(!options_.grow, "ReusePool::release_from_any_thread needs a non-growing pool");
+    HFT_ASSERT(!cfg_.grow, "ReusePool::release_from_any_thread needs a non-growing pool");
     Slot* s = check_release(p);
     std::destroy_at(p);
     set_state(s, kFree);
@@ -298,7 +300,7 @@ class ReusePool {
 #if HFT_ENABLE_ASSERTS
         live_ -= remote_released_.exchange(0, std::memory_order_relaxed);
 #endif
-      } else if (options_.grow) {
+      } else if (cfg_.grow) {
         add_slab();
       } else {
         return nullptr;
@@ -330,7 +332,7 @@ class ReusePool {
   }
 
   std::size_t slab_size_;
-  PoolOptions options_;
+  ReusePoolConfig cfg_;
   std::vector<Slab> slabs_;
   Slot* free_ = nullptr;
   std::size_t live_ = 0;

@@ -12,7 +12,7 @@
 // When to use: node containers on a hot path. When not: containers shared between
 //   threads without a lock (the pools are not synchronised), or contiguous containers
 //   (vector: just reserve()).
-// Thread-safety contract: as a std::allocator used by one container: one thread at a
+// Thread-safety: as a std::allocator used by one container: one thread at a
 //   time per PoolSet (all copies and rebinds of an allocator share it).
 // Progress: allocate/deallocate are wait-free O(1), except allocate when a pool must
 //   grow (one slab allocation) or a new block size appears (one pool allocation).
@@ -26,6 +26,12 @@
 //   allocation that throws leaves the pool unchanged (strong guarantee).
 // Memory: slabs are freed when the last allocator sharing the PoolSet is destroyed.
 //   Default-constructing an allocator creates a new PoolSet (one heap allocation).
+// Memory ordering: none; an allocator (and its PoolSet) is used by one thread at a time.
+// Complexity: O(1) per allocate(1) / deallocate(p, 1); allocate(n > 1) is the upstream's.
+// Compared with: std::pmr::unsynchronized_pool_resource pools by size class too but is
+//   reached through a virtual memory_resource and a polymorphic_allocator; boost's
+//   fast_pool_allocator uses singleton pools shared process-wide behind a mutex; ours
+//   keeps one PoolSet per allocator family, unsynchronised.
 // Lifecycle: ReusePoolAllocator is copyable, and moves copy (above); PoolSet is neither
 //   copyable nor movable (allocators cache pointers into it; share it by shared_ptr).
 #pragma once

@@ -10,10 +10,16 @@
 //   a feed handler filling a queue) that should stop reading rather than reject. When not:
 //   immediate rejection (answer BUSY on a full ring instead), or failing dependencies
 //   (CircuitBreaker).
-// Thread-safety contract: update(): one thread at a time (the thread that watches the
+// Thread-safety: update(): one thread at a time (the thread that watches the
 //   level). paused(): any thread (an atomic load, acquire, pairing with update()'s
 //   release store). The counters: the updating thread.
-// Progress: wait-free, O(1).
+// Progress: wait-free.
+// Memory ordering: paused() is an acquire load pairing with update()'s release store of
+//   the flag; the counters are not shared.
+// Complexity: O(1) per update.
+// Compared with: a bounded queue that rejects when full (no hysteresis: it flaps at the
+//   threshold); Netty's Channel high/low write-buffer watermarks are the same idea for
+//   one channel's outbound bytes; this one watches any level you report.
 // Lifecycle: neither copyable nor movable (readers of paused() hold its address). If the
 //   callback throws, the transition (state, counters) has happened and the exception propagates.
 #pragma once
@@ -22,17 +28,27 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <string>
 
 namespace hft {
+
+/// Hysteresis thresholds: pause at level >= high, resume at level <= low (low < high).
+struct BackpressureGuardConfig {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+};
 
 class BackpressureGuard {
  public:
   using OnChange = std::function<void(bool paused, std::uint64_t level, std::uint64_t now_ns)>;
 
   /// Throws std::invalid_argument unless low < high.
-  BackpressureGuard(std::uint64_t high, std::uint64_t low, OnChange on_change = {})
-      : high_(high), low_(low), on_change_(std::move(on_change)) {
-    if (!(low < high)) throw std::invalid_argument("hft::BackpressureGuard: the low watermark must be below the high one");
+  explicit BackpressureGuard(const BackpressureGuardConfig& cfg, OnChange on_change = {})
+      : high_(cfg.high), low_(cfg.low), on_change_(std::move(on_change)) {
+    if (!(cfg.low < cfg.high)) {
+      throw std::invalid_argument("hft::BackpressureGuard: low (" + std::to_string(cfg.low) +
+                                  ") must be below high (" + std::to_string(cfg.high) + ")");
+    }
   }
 
   /// Reports the level at now_ns; returns whether upstream should be paused.

@@ -22,17 +22,19 @@
 // When to use: a venue session, a pricing service, anything whose failure should be
 //   answered fast instead of waited on. When not: rate control (RateLimiter) or queue
 //   depth control (BackpressureGuard).
-// How it differs from resilience4j's: the same states, windows and maximum wait in
+// Compared with: resilience4j's CircuitBreaker: the same states, windows and maximum wait in
 //   half-open, but time is passed in, the window is a fixed array (no allocation after
 //   construction), and a call is a permit-carrying try_acquire / record pair rather than a
 //   decorated function.
-// Thread-safety contract: CircuitBreaker: one thread at a time. ThreadSafeCircuitBreaker:
+// Thread-safety: CircuitBreaker: one thread at a time. ThreadSafeCircuitBreaker:
 //   any thread (a std::mutex around each call). The state-change callback runs on the
 //   calling thread, inside the call (in the thread-safe variant: under the lock: keep it
 //   short and do not call back into the breaker). If the callback throws, the transition
 //   has already happened and the exception propagates.
-// Progress: CircuitBreaker wait-free, O(1) per call (a time window advances over at most
-//   `buckets` buckets). ThreadSafeCircuitBreaker blocking.
+// Progress: CircuitBreaker wait-free; ThreadSafeCircuitBreaker blocking (mutex).
+// Memory ordering: none in CircuitBreaker (not shared); the thread-safe variant's mutex
+//   orders every call after the previous one.
+// Complexity: O(1) per call (a time window advances over at most `buckets` buckets).
 // Lifecycle: CircuitBreaker is copyable (an independent breaker in the same state) and
 //   movable (the moved-from one may only be assigned to or destroyed);
 //   ThreadSafeCircuitBreaker is neither.
@@ -74,7 +76,7 @@ struct CircuitBreakerConfig {
   std::uint64_t half_open_timeout_ns = 0;       // trials unanswered this long re-open (0: open_cooldown_ns)
 };
 
-struct CircuitBreakerCounters {
+struct CircuitBreakerStats {
   std::uint64_t permitted = 0, rejected = 0, successes = 0, failures = 0;
   std::uint64_t opened = 0, half_opened = 0, closed = 0;
   std::uint64_t stale = 0;           // outcomes of calls admitted in an earlier state, ignored
@@ -111,7 +113,7 @@ class CircuitBreaker {
   [[nodiscard]] Permit try_acquire(std::uint64_t now_ns) {
     if (state_ == BreakerState::Open) {
       if (cooling(now_ns)) {
-        ++counters_.rejected;
+        ++stats_.rejected;
         return {};
       }
       transition(BreakerState::HalfOpen, now_ns);
@@ -119,15 +121,15 @@ class CircuitBreaker {
     if (state_ == BreakerState::HalfOpen) {
       if (trials_started_ >= cfg_.half_open_trials) {
         if (now_ns >= half_opened_at_ && now_ns - half_opened_at_ >= trial_timeout()) {
-          ++counters_.trial_timeouts;
+          ++stats_.trial_timeouts;
           open(now_ns);  // the unanswered trials count as failed
         }
-        ++counters_.rejected;
+        ++stats_.rejected;
         return {};
       }
       ++trials_started_;
     }
-    ++counters_.permitted;
+    ++stats_.permitted;
     return Permit(generation_, true);
   }
 
@@ -137,9 +139,9 @@ class CircuitBreaker {
   void record(const Permit& permit, bool success, std::uint64_t now_ns) {
     HFT_ASSERT(static_cast<bool>(permit), "CircuitBreaker::record with a permit try_acquire refused");
     if (!permit) return;
-    success ? ++counters_.successes : ++counters_.failures;
+    success ? ++stats_.successes : ++stats_.failures;
     if (permit.generation_ != generation_) {
-      ++counters_.stale;
+      ++stats_.stale;
       return;
     }
     switch (state_) {
@@ -169,11 +171,12 @@ class CircuitBreaker {
     if (state_ == BreakerState::Open && !cooling(now_ns)) return BreakerState::HalfOpen;
     return state_;
   }
-  [[nodiscard]] const CircuitBreakerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] CircuitBreakerStats stats() const noexcept { return stats_; }
   /// Failure rate of the current window in percent (0 when empty).
   [[nodiscard]] double failure_rate_pct(std::uint64_t now_ns) {
     advance(now_ns);
-    return window_calls_ == 0 ? 0.0 : 100.0 * static_cast<double>(window_failures_) / static_cast<double>(window_calls_);
+    return window_calls_ == 0 ? 0.0
+                              : 100.0 * static_cast<double>(window_failures_) / static_cast<double>(window_calls_);
   }
 
  private:
@@ -212,7 +215,7 @@ class CircuitBreaker {
       advance(now_ns);
       const std::uint64_t cur = bucket_of(now_ns);
       if (cur + buckets_.size() <= newest_bucket_) {  // older than the window
-        ++counters_.stale;
+        ++stats_.stale;
         return false;
       }
       Bucket& b = buckets_[cur % buckets_.size()];
@@ -276,9 +279,9 @@ class CircuitBreaker {
     trials_started_ = trials_ok_ = 0;
     consecutive_ = 0;
     if (to == BreakerState::HalfOpen) half_opened_at_ = now_ns;
-    if (to == BreakerState::Open) ++counters_.opened;
-    if (to == BreakerState::HalfOpen) ++counters_.half_opened;
-    if (to == BreakerState::Closed) ++counters_.closed;
+    if (to == BreakerState::Open) ++stats_.opened;
+    if (to == BreakerState::HalfOpen) ++stats_.half_opened;
+    if (to == BreakerState::Closed) ++stats_.closed;
     if (on_change_) on_change_(from, to, now_ns);
   }
 
@@ -303,7 +306,7 @@ class CircuitBreaker {
   std::size_t count_pos_ = 0, count_filled_ = 0;
   std::vector<Bucket> buckets_;
   std::uint64_t window_calls_ = 0, window_failures_ = 0;
-  CircuitBreakerCounters counters_;
+  CircuitBreakerStats stats_;
 };
 
 /// CircuitBreaker for any thread: each call under a std::mutex.
@@ -323,9 +326,9 @@ class ThreadSafeCircuitBreaker {
     std::lock_guard lock(mutex_);
     return cb_.state(now_ns);
   }
-  [[nodiscard]] CircuitBreakerCounters counters() const {
+  [[nodiscard]] CircuitBreakerStats stats() const {
     std::lock_guard lock(mutex_);
-    return cb_.counters();
+    return cb_.stats();
   }
 
  private:

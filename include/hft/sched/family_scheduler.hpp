@@ -41,11 +41,11 @@
 // When to use: keyed serial execution (orders of one client or one correlation id) across
 //   many keys on a few threads. When not: keys needing no ordering (use a plain pool), or
 //   several dispatcher threads (use one scheduler per partition, as the mini-OMS does).
-// How it differs from its anchors: folly SerialExecutor has the counter but one executor
+// Compared with: folly SerialExecutor has the counter but one executor
 //   per key and no bound; StrandExecutor caps a run at 32 tasks but allocates per task;
 //   Netty re-checks after going idle; Akka bounds a mailbox. Here all four, with a key
 //   table and pools so that no task or family allocates.
-// Thread-safety contract: submit()/emplace()/stats()/families_live(): the dispatcher
+// Thread-safety: submit()/emplace()/stats()/families_live(): the dispatcher
 //   thread only (one thread at a time). Job::operator(): the executor's worker thread, once
 //   per Job. counters (stats()) are readable by any thread as approximate values.
 // Progress: submit() is wait-free (bounded probing, bounded sweep, no waiting on workers)

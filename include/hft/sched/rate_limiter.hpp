@@ -4,16 +4,21 @@
 //   tokens if present. Time is passed in (nanoseconds from a TscClock, SteadyClock or
 //   SimClock reading), so the limiter never reads a clock itself and tests are exact.
 //   The mini-OMS risk stage uses one per symbol (RISK_RATE).
-// When to use: per-symbol or per-client order-rate limits, throttling retries. When
-//   not: bandwidth shaping that must smooth rather than admit bursts (a leaky bucket).
+// When to use: per-symbol or per-client order-rate limits, throttling retries.
+// When not: bandwidth shaping that must smooth rather than admit bursts (a leaky bucket).
 // Arithmetic: exact integers. Tokens are kept in nano-tokens (1 token = 10^9); each
 //   elapsed nanosecond adds `rate_per_sec` nano-tokens, in 128-bit arithmetic capped at
 //   the bucket size, so a long idle period (even 2^64 ns) cannot overflow, and the bucket
 //   refills to exactly `burst`. The bucket starts full. A `now` earlier than the last one
 //   seen (a clock that stepped back) adds nothing and is otherwise harmless.
-// Thread-safety contract: RateLimiter: one thread at a time. ThreadSafeRateLimiter: any
+// Thread-safety: RateLimiter: one thread at a time. ThreadSafeRateLimiter: any
 //   thread (a short critical section under a std::mutex).
-// Progress: RateLimiter wait-free O(1); ThreadSafeRateLimiter blocking (mutex).
+// Progress: RateLimiter wait-free; ThreadSafeRateLimiter blocking (mutex).
+// Memory ordering: none in RateLimiter (not shared); the thread-safe variant's mutex.
+// Complexity: O(1) per call (a few 128-bit multiply-adds).
+// Compared with: Guava's RateLimiter reads the clock itself and sleeps in acquire();
+//   bucket4j keeps tokens as a long and refills by whole periods. Ours takes time as an
+//   argument, never sleeps, and refills per nanosecond exactly in 128-bit integers.
 // Lifecycle: RateLimiter is a copyable value (a copy has the same tokens); the thread-safe
 //   variant is neither copyable nor movable.
 #pragma once
@@ -25,17 +30,25 @@
 
 namespace hft {
 
+/// Both fields are required (0 is rejected): 10 tokens/s with a burst of 5 is
+/// `RateLimiter({.rate_per_sec = 10, .burst = 5}, now_ns)`.
+struct RateLimiterConfig {
+  std::uint64_t rate_per_sec = 0;  // tokens added per second, >= 1
+  std::uint64_t burst = 0;         // bucket size: tokens available at once, >= 1
+};
+
 class RateLimiter {
   __extension__ typedef unsigned __int128 u128;  // -Wpedantic-clean via __extension__
   static constexpr std::uint64_t kNano = 1'000'000'000ULL;
 
  public:
   /// Throws std::invalid_argument unless rate_per_sec >= 1 and burst >= 1.
-  RateLimiter(std::uint64_t rate_per_sec, std::uint64_t burst, std::uint64_t now_ns)
-      : rate_(rate_per_sec), burst_(burst), capacity_(static_cast<u128>(burst) * kNano),
-        tokens_(static_cast<u128>(burst) * kNano), last_(now_ns) {
-    if (rate_per_sec == 0) throw std::invalid_argument("RateLimiter: rate_per_sec must be >= 1");
-    if (burst == 0) throw std::invalid_argument("RateLimiter: burst must be >= 1");
+  /// The bucket starts full at now_ns.
+  RateLimiter(const RateLimiterConfig& cfg, std::uint64_t now_ns)
+      : rate_(cfg.rate_per_sec), burst_(cfg.burst), capacity_(static_cast<u128>(cfg.burst) * kNano),
+        tokens_(static_cast<u128>(cfg.burst) * kNano), last_(now_ns) {
+    if (cfg.rate_per_sec == 0) throw std::invalid_argument("hft::RateLimiter: rate_per_sec must be >= 1, got 0");
+    if (cfg.burst == 0) throw std::invalid_argument("hft::RateLimiter: burst must be >= 1, got 0");
   }
 
   /// Takes n tokens if available at `now_ns`; false (nothing taken) otherwise.
@@ -86,8 +99,7 @@ class RateLimiter {
 /// integer operations).
 class ThreadSafeRateLimiter {
  public:
-  ThreadSafeRateLimiter(std::uint64_t rate_per_sec, std::uint64_t burst, std::uint64_t now_ns)
-      : inner_(rate_per_sec, burst, now_ns) {}
+  ThreadSafeRateLimiter(const RateLimiterConfig& cfg, std::uint64_t now_ns) : inner_(cfg, now_ns) {}
   [[nodiscard]] bool try_acquire(std::uint64_t n, std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     return inner_.try_acquire(n, now_ns);

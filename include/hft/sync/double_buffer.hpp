@@ -7,9 +7,9 @@
 //   Unlike SeqLock, T may be any type (vectors, maps, strings) and readers never retry.
 // When to use: read-mostly state that readers need whole and consistent (a symbol table,
 //   a risk-limit map, a routing table) and that a single writer replaces now and then.
-//   When not: a T that is cheap and trivially copyable (SeqLock copies less); writes so
+// When not: a T that is cheap and trivially copyable (SeqLock copies less); writes so
 //   frequent that the writer's waits dominate; memory-tight T (two copies are kept).
-// Thread-safety contract: read(): any thread, any number at once. modify()/store(): one
+// Thread-safety: read(): any thread, any number at once. modify()/store(): one
 //   writer at a time (concurrent writers are serialised by an internal mutex).
 // Progress: read() wait-free; modify()/store() blocking (see below).
 // What each side may wait for:
@@ -34,7 +34,7 @@
 // Lifecycle: not copyable or movable (readers hold the address).
 // Complexity: read: O(1) + the callable. modify: the callable twice + the wait (plus a
 //   copy of T after a throw).
-// Differences from textbook Left-Right: one padded counter per read indicator (simple,
+// Compared with: textbook Left-Right (Ramalhete and Correia): one padded counter per read indicator (simple,
 //   but readers on many cores contend on it; a per-thread distributed indicator scales
 //   further at the cost of registration).
 #pragma once

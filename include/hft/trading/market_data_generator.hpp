@@ -12,8 +12,14 @@
 //   The same seed and config always give the same stream.
 // When to use: tests and benchmarks of books and market-data paths. When not: anything
 //   that needs real market microstructure (use a recorded feed).
-// Thread-safety contract: one thread at a time. Progress: wait-free per message apart from
-//   the sweep's bounded scan. Memory: an OrderBookL3 for 4 x target_live_orders, plus an
+// Thread-safety: one thread at a time.
+// Progress: wait-free per message apart from the sweep's bounded scan.
+// Memory ordering: none (not shared).
+// Complexity: O(1) expected per message; a sweep is O(levels swept + orders hit).
+// Compared with: LOBSTER and Databento sample files are real but fixed and licensed;
+//   a Hawkes or zero-intelligence simulator models more microstructure at far lower
+//   speed. This one aims at a plausible shape at generation speed, reproducibly.
+// Memory: an OrderBookL3 for 4 x target_live_orders, plus an
 //   id -> position table that grows with the ids issued: generate before you time.
 // Lifecycle: movable, not copyable; a moved-from generator may only be assigned to or
 //   destroyed.
@@ -47,7 +53,7 @@ struct MdMessage {
 };
 static_assert(std::is_trivially_copyable_v<MdMessage>);
 
-struct MdGeneratorConfig {
+struct MarketDataGeneratorConfig {
   std::int64_t start_mid_ticks = 10'000;
   std::size_t target_live_orders = 5'000;  // the book hovers around this many orders
   std::int64_t max_distance = 200;         // ticks from the touch
@@ -57,7 +63,7 @@ struct MdGeneratorConfig {
 
 class MarketDataGenerator {
  public:
-  explicit MarketDataGenerator(std::uint64_t seed, MdGeneratorConfig cfg = {})
+  explicit MarketDataGenerator(std::uint64_t seed, MarketDataGeneratorConfig cfg = {})
       : cfg_(cfg), rng_(seed), book_(cfg.target_live_orders * 4, 8192), mid_(cfg.start_mid_ticks) {
     live_.reserve(cfg.target_live_orders * 4);
     pending_.reserve(64);
@@ -88,16 +94,16 @@ class MarketDataGenerator {
   /// Writes messages to a binary file: "HFTMD001", a count, then the raw records.
   static void write_file(const std::string& path, const std::vector<MdMessage>& msgs) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) throw std::runtime_error("MarketDataGenerator: cannot write " + path);
+    if (!f) throw std::runtime_error("hft::MarketDataGenerator: cannot write " + path);
     const std::uint64_t n = msgs.size();
     const bool ok = std::fwrite("HFTMD001", 1, 8, f) == 8 && std::fwrite(&n, sizeof n, 1, f) == 1 &&
                     std::fwrite(msgs.data(), sizeof(MdMessage), msgs.size(), f) == msgs.size();
     std::fclose(f);
-    if (!ok) throw std::runtime_error("MarketDataGenerator: short write to " + path);
+    if (!ok) throw std::runtime_error("hft::MarketDataGenerator: short write to " + path);
   }
   static std::vector<MdMessage> read_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) throw std::runtime_error("MarketDataGenerator: cannot read " + path);
+    if (!f) throw std::runtime_error("hft::MarketDataGenerator: cannot read " + path);
     char magic[8];
     std::uint64_t n = 0;
     std::vector<MdMessage> msgs;
@@ -108,7 +114,7 @@ class MarketDataGenerator {
       ok = std::fread(msgs.data(), sizeof(MdMessage), n, f) == n;
     }
     std::fclose(f);
-    if (!ok) throw std::runtime_error("MarketDataGenerator: " + path + " is not an HFTMD001 file");
+    if (!ok) throw std::runtime_error("hft::MarketDataGenerator: " + path + " is not an HFTMD001 file");
     return msgs;
   }
 
@@ -155,7 +161,8 @@ class MarketDataGenerator {
     std::size_t best = pick();
     for (int i = 0; i < 8; ++i) {
       const std::size_t c = pick();
-      if (live_[c].side == side && (live_[best].side != side || live_[c].price.better_than(live_[best].price, side))) best = c;
+      if (live_[c].side == side && (live_[best].side != side || live_[c].price.better_than(live_[best].price, side)))
+        best = c;
     }
     return best;
   }
@@ -165,7 +172,8 @@ class MarketDataGenerator {
   }
   MdMessage make_cancel() {
     const Live& o = live_[pick()];
-    const std::int64_t q = o.qty.value() > 1 ? 1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o.qty.value() - 1)) : 1;
+    const std::int64_t q =
+        o.qty.value() > 1 ? 1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(o.qty.value() - 1)) : 1;
     return MdMessage{MdType::Cancel, o.side, o.id, OrderId{}, o.price, Qty(q)};
   }
   MdMessage make_execute() {
@@ -245,7 +253,7 @@ class MarketDataGenerator {
     live_.pop_back();
   }
 
-  MdGeneratorConfig cfg_;
+  MarketDataGeneratorConfig cfg_;
   std::mt19937_64 rng_;
   OrderBookL3 book_;
   std::int64_t mid_;

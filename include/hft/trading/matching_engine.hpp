@@ -11,15 +11,21 @@
 //   treated by its time-in-force as if liquidity had run out (rests if limit GTC, else
 //   cancelled) and ExecReport::truncated is set. Size the span for the deepest sweep you
 //   allow (e.g. the number of resting orders you expect within your price limit).
-// When to use: a deterministic venue in tests, simulations and example pipelines. When
-//   not: a production matching engine (no self-trade prevention, no auctions, no
+// When to use: a deterministic venue in tests, simulations and example pipelines.
+// When not: a production matching engine (no self-trade prevention, no auctions, no
 //   order types beyond these, one symbol per instance).
 // Layout: per side, a sorted array of price levels with the best at the end (as in
 //   OrderBookL2); each level is a doubly linked FIFO of order records from a pool, so
 //   cancel is O(1) after an O(1) id lookup (FlatIndex) and a level search from the touch.
-// Thread-safety contract: one thread at a time. Progress: wait-free (bounded by the
-//   fills produced and the levels crossed). Complexity: O(levels crossed + fills) per
+// Thread-safety: one thread at a time.
+// Progress: wait-free (bounded by the fills produced and the levels crossed).
+// Memory ordering: none (not shared).
+// Complexity: O(levels crossed + fills) per
 //   order, O(distance from touch) to rest or cancel.
+// Compared with: CppTrader's matching engine keeps price levels in an intrusive AVL tree
+//   and supports many more order types; liquibook keeps a std::multimap per side and
+//   allocates per order. Ours is sorted arrays and a preallocated pool: no allocation
+//   after construction, for tests and the mini-OMS, not a venue.
 // Lifecycle: movable, not copyable; a moved-from engine may only be assigned to or destroyed.
 #pragma once
 
@@ -72,8 +78,9 @@ class MatchingEngine {
   MatchingEngine(std::size_t max_orders, std::size_t max_levels)
       : index_(max_orders), orders_(new Rec[max_orders]), max_levels_(max_levels),
         sides_{SideBook(max_levels), SideBook(max_levels)} {
-    if (max_levels == 0) throw std::invalid_argument("MatchingEngine: max_levels must be >= 1");
-    for (std::size_t i = 0; i < max_orders; ++i) orders_[i].next = i + 1 < max_orders ? static_cast<std::uint32_t>(i + 1) : kNil;
+    if (max_levels == 0) throw std::invalid_argument("hft::MatchingEngine: max_levels must be >= 1");
+    for (std::size_t i = 0; i < max_orders; ++i)
+      orders_[i].next = i + 1 < max_orders ? static_cast<std::uint32_t>(i + 1) : kNil;
     free_ = 0;
   }
 

@@ -25,13 +25,19 @@
 //   DepthPolicy::Reject refuses every new level on a full side with DepthFull instead
 //   (OrderBookL3 uses it: its view must account for every live order).
 // When to use: market-data books from aggregated (L2) feeds, or as the view of an L3 book.
-//   When not: when you need queue position or individual orders (OrderBookL3 /
+// When not: when you need queue position or individual orders (OrderBookL3 /
 //   MatchingEngine).
-// Thread-safety contract: one thread at a time (single writer, no internal locking); const
+// Thread-safety: one thread at a time (single writer, no internal locking); const
 //   members may run concurrently with each other but not with an update.
-// Progress: wait-free. Complexity: best/spread/mid O(1); update O(d) where d is the
+// Progress: wait-free.
+// Memory ordering: none (not shared).
+// Complexity: best/spread/mid O(1); update O(d) where d is the
 //   distance in levels from the touch (typically a few); memory 16 B x 2 x max_levels.
 //   Bids are stored by price and asks by negated price, so one comparison serves both sides.
+// Compared with: a std::map per side (bench_book's baseline; liquibook and many
+//   gateways do this) allocates a node per new level and chases pointers on every
+//   update; CppTrader's intrusive AVL trees avoid the allocation but not the pointer
+//   chasing. Ours is one contiguous array per side, searched from the touch.
 // Lifecycle: movable, not copyable; a moved-from book may only be assigned to or destroyed.
 #pragma once
 
@@ -90,8 +96,8 @@ class OrderBookL2 {
  public:
   /// Room for max_levels levels per side. Throws std::invalid_argument for 0.
   explicit OrderBookL2(std::size_t max_levels = 1024, DepthPolicy policy = DepthPolicy::DropWorst)
-      : cap_(max_levels), policy_(policy), sides_{Side_(max_levels), Side_(max_levels)} {
-    if (max_levels == 0) throw std::invalid_argument("OrderBookL2: max_levels must be >= 1");
+      : max_levels_(max_levels), policy_(policy), sides_{Side_(max_levels), Side_(max_levels)} {
+    if (max_levels == 0) throw std::invalid_argument("hft::OrderBookL2: max_levels must be >= 1");
   }
 
   /// Sets the level at price to qty (qty 0 removes it; removing a missing level is a
@@ -190,7 +196,7 @@ class OrderBookL2 {
     sides_[0].n = 0;
     sides_[1].n = 0;
   }
-  [[nodiscard]] std::size_t max_levels() const noexcept { return cap_; }
+  [[nodiscard]] std::size_t max_levels() const noexcept { return max_levels_; }
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
 
  private:
@@ -245,7 +251,7 @@ class OrderBookL2 {
   }
 
   BookUpdate insert(Side_& s, std::size_t pos, Slot l) noexcept {
-    if (s.n == cap_) {
+    if (s.n == max_levels_) {
       if (pos == 0 || policy_ == DepthPolicy::Reject) return {BookError::DepthFull, false};
       // Drop the worst (index 0) and shift the levels below pos down by one.
       for (std::size_t i = 0; i + 1 < pos; ++i) s.lv[i] = s.lv[i + 1];
@@ -266,7 +272,7 @@ class OrderBookL2 {
     return {BookError::None, top};
   }
 
-  std::size_t cap_;
+  std::size_t max_levels_;
   DepthPolicy policy_;
   Side_ sides_[2];
   std::uint64_t dropped_ = 0;

@@ -9,10 +9,16 @@
 // When to use: replaying or consuming an order-by-order feed (ITCH, PITCH, MBO) where you
 //   need aggregated depth. When not: when you also need queue positions and matching
 //   (MatchingEngine), or only have aggregated data (OrderBookL2 directly).
-// Thread-safety contract: one thread at a time. Progress: wait-free.
+// Thread-safety: one thread at a time.
+// Progress: wait-free.
+// Memory ordering: none (not shared).
 // Complexity: O(1) expected per message for the id lookup, plus the L2 update (a few
 //   levels from the touch). Memory: max_orders x 24 B records + the index (32 B x
 //   max_orders) + the L2 view; all allocated in the constructor.
+// Compared with: CppTrader's market manager (orders in a hash map, levels in AVL trees,
+//   allocating per order from its pools) and the std::unordered_map + std::map books
+//   common in feed handlers: ours preallocates every record and the index, so a message
+//   never allocates, and it rejects inconsistent messages instead of asserting.
 // Lifecycle: movable, not copyable; a moved-from book may only be assigned to or destroyed.
 #pragma once
 
@@ -39,7 +45,10 @@ class OrderBookL3 {
   /// Room for max_orders live orders and max_levels levels per side in the L2 view.
   /// Throws std::invalid_argument for 0.
   explicit OrderBookL3(std::size_t max_orders, std::size_t max_levels = 4096)
-      : index_(max_orders), orders_(new Order[max_orders]), free_(new std::uint32_t[max_orders]), cap_(max_orders),
+      : index_(max_orders),
+        orders_(new Order[max_orders]),
+        free_(new std::uint32_t[max_orders]),
+        max_orders_(max_orders),
         l2_(max_levels, DepthPolicy::Reject) {
     refill_free_list();
   }
@@ -94,7 +103,7 @@ class OrderBookL3 {
     return slot == FlatIndex::npos ? nullptr : &orders_[slot];
   }
   [[nodiscard]] const OrderBookL2& l2() const noexcept { return l2_; }
-  [[nodiscard]] std::size_t order_count() const noexcept { return cap_ - nfree_; }
+  [[nodiscard]] std::size_t order_count() const noexcept { return max_orders_ - nfree_; }
   void clear() noexcept {
     index_.clear();
     l2_.clear();
@@ -103,8 +112,8 @@ class OrderBookL3 {
 
  private:
   void refill_free_list() noexcept {  // every record free; slot 0 handed out first
-    for (std::size_t i = 0; i < cap_; ++i) free_[i] = static_cast<std::uint32_t>(cap_ - 1 - i);
-    nfree_ = cap_;
+    for (std::size_t i = 0; i < max_orders_; ++i) free_[i] = static_cast<std::uint32_t>(max_orders_ - 1 - i);
+    nfree_ = max_orders_;
   }
 
   BookUpdate reduce(OrderId id, Qty qty) noexcept {
@@ -130,7 +139,7 @@ class OrderBookL3 {
   FlatIndex index_;
   std::unique_ptr<Order[]> orders_;
   std::unique_ptr<std::uint32_t[]> free_;
-  std::size_t cap_;
+  std::size_t max_orders_;
   std::size_t nfree_ = 0;
   OrderBookL2 l2_;
 };

@@ -6,14 +6,18 @@
 //   never be passed where a quantity is expected, and arithmetic exists only where it
 //   means something: Price +/- a tick offset, Price - Price = tick distance, Qty +/- Qty,
 //   Qty * integer, price x quantity only through notional().
-// When to use: everywhere a book, an order or a fill carries prices and quantities. When
-//   not: floating-point analytics on prices (convert with to_double at the edge).
+// When to use: everywhere a book, an order or a fill carries prices and quantities.
+// When not: floating-point analytics on prices (convert with to_double at the edge).
 // Text: parse_price("187.25", tick) and format_price(p, tick, buf) convert between decimal
 //   text and ticks exactly (no floating point): a TickSize is mantissa x 10^-decimals, e.g.
 //   0.01 = {1, 2}, 0.05 = {5, 2}, 0.0001 = {1, 4}. Text that is not a whole number of
 //   ticks, has more decimals than the tick, is negative, or overflows is rejected.
-// Thread-safety contract: values; no shared state.
-// Progress: not applicable (plain values). Complexity: O(1); text conversion O(length).
+// Thread-safety: values; no shared state.
+// Progress: not applicable (plain values).
+// Memory ordering: none (no shared state).
+// Complexity: O(1); text conversion O(length).
+// Compared with: raw int64_t/double prices (QuickFIX's FIX::Price is a double) mix up
+//   prices, quantities and ids silently; these cost nothing over int64_t.
 // Lifecycle: plain values (trivially copyable).
 #pragma once
 
@@ -44,8 +48,12 @@ class Price {
 
   constexpr auto operator<=>(const Price&) const noexcept = default;
 
-  [[nodiscard]] friend constexpr Price operator+(Price p, std::int64_t ticks) noexcept { return Price(p.ticks_ + ticks); }
-  [[nodiscard]] friend constexpr Price operator-(Price p, std::int64_t ticks) noexcept { return Price(p.ticks_ - ticks); }
+  [[nodiscard]] friend constexpr Price operator+(Price p, std::int64_t ticks) noexcept {
+    return Price(p.ticks_ + ticks);
+  }
+  [[nodiscard]] friend constexpr Price operator-(Price p, std::int64_t ticks) noexcept {
+    return Price(p.ticks_ - ticks);
+  }
   /// Distance in ticks.
   [[nodiscard]] friend constexpr std::int64_t operator-(Price a, Price b) noexcept { return a.ticks_ - b.ticks_; }
 
@@ -122,7 +130,7 @@ class Symbol {
   /// Throws std::invalid_argument when text is not a valid symbol.
   static Symbol of(std::string_view text) {
     const auto s = parse(text);
-    if (!s) throw std::invalid_argument("Symbol: 1-8 characters of A-Z 0-9 '.' expected");
+    if (!s) throw std::invalid_argument("hft::Symbol: 1-8 characters of A-Z 0-9 '.' expected");
     return *s;
   }
   [[nodiscard]] constexpr std::string_view view() const noexcept {

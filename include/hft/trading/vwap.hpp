@@ -11,7 +11,12 @@
 // When to use: execution benchmarks, fair-value anchors, per-symbol reporting from a trade
 //   feed. When not: time-weighted prices (TWAP), or floating-point pipelines that already
 //   lost exactness upstream.
-// Thread-safety contract: one thread at a time. Progress: wait-free, O(1) amortized.
+// Thread-safety: one thread at a time.
+// Progress: wait-free; nothing allocated after construction.
+// Memory ordering: none (not shared).
+// Complexity: O(1) per trade (WindowedVwap: amortized, each trade leaves once); O(1) query.
+// Compared with: a double accumulator (sum of price x qty in floating point) drifts and
+//   loses cents on large notionals; these are exact.
 // Lifecycle: Vwap is a copyable value; WindowedVwap and VwapTable are movable, not
 //   copyable, and a moved-from one may only be assigned to or destroyed.
 #pragma once
@@ -58,21 +63,28 @@ class Vwap {
   Notional pq_ = 0, q_ = 0;
 };
 
+struct WindowedVwapConfig {
+  std::uint64_t window_ns = 0;  // trades older than this leave the average; required, >= 1
+};
+
 class WindowedVwap {
  public:
-  WindowedVwap(std::uint64_t window_ns, std::size_t max_trades)
-      : window_(window_ns), cap_(max_trades), ring_(new Trade[max_trades ? max_trades : 1]) {
-    if (window_ns == 0 || max_trades == 0) throw std::invalid_argument("WindowedVwap: window and max_trades must be >= 1");
+  /// Keeps at most `max_trades` trades (a full window evicts its oldest early, counted
+  /// by evicted_early()). Throws std::invalid_argument for max_trades or window_ns 0.
+  WindowedVwap(std::size_t max_trades, const WindowedVwapConfig& cfg)
+      : window_(cfg.window_ns), capacity_(max_trades), ring_(new Trade[max_trades ? max_trades : 1]) {
+    if (max_trades == 0) throw std::invalid_argument("hft::WindowedVwap: max_trades must be >= 1, got 0");
+    if (cfg.window_ns == 0) throw std::invalid_argument("hft::WindowedVwap: window_ns must be >= 1, got 0");
   }
   /// Expires trades at or before now - window, then adds this one (now must not go back).
   bool add(Price price, Qty qty, std::uint64_t now_ns) noexcept {
     expire(now_ns);
     if (qty.value() <= 0) return false;
-    if (n_ == cap_) {
+    if (n_ == capacity_) {
       pop();
       ++evicted_early_;
     }
-    ring_[(head_ + n_) % cap_] = Trade{now_ns, price, qty};
+    ring_[(head_ + n_) % capacity_] = Trade{now_ns, price, qty};
     ++n_;
     v_.add(price, qty);
     return true;
@@ -93,11 +105,11 @@ class WindowedVwap {
   };
   void pop() noexcept {
     v_.remove(ring_[head_].price, ring_[head_].qty);
-    head_ = head_ + 1 == cap_ ? 0 : head_ + 1;
+    head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;
     --n_;
   }
   std::uint64_t window_;
-  std::size_t cap_;
+  std::size_t capacity_;
   std::unique_ptr<Trade[]> ring_;
   std::size_t head_ = 0, n_ = 0;
   std::uint64_t evicted_early_ = 0;
@@ -106,12 +118,13 @@ class WindowedVwap {
 
 class VwapTable {
  public:
-  explicit VwapTable(std::size_t max_symbols) : index_(max_symbols), vwaps_(new Entry[max_symbols]), cap_(max_symbols) {}
+  explicit VwapTable(std::size_t max_symbols)
+      : index_(max_symbols), vwaps_(new Entry[max_symbols]), capacity_(max_symbols) {}
   /// Adds a trade for symbol; false when the symbol is new and the table is full.
   bool add(Symbol symbol, Price price, Qty qty) noexcept {
     std::uint32_t slot = index_.find(symbol.key());
     if (slot == FlatIndex::npos) {
-      if (used_ == cap_) return false;
+      if (used_ == capacity_) return false;
       slot = static_cast<std::uint32_t>(used_++);
       (void)index_.try_insert(symbol.key(), slot);
       vwaps_[slot].symbol = symbol;
@@ -131,7 +144,7 @@ class VwapTable {
   };
   FlatIndex index_;
   std::unique_ptr<Entry[]> vwaps_;
-  std::size_t cap_, used_ = 0;
+  std::size_t capacity_, used_ = 0;
 };
 
 }  // namespace hft
