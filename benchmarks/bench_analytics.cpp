@@ -16,22 +16,24 @@
 #include <thread>
 #include <vector>
 
+#include <tbb/concurrent_queue.h>
 #include <boost/accumulators/accumulators.hpp>
 #include <boost/accumulators/statistics/rolling_mean.hpp>
 #include <boost/accumulators/statistics/rolling_variance.hpp>
 #include <boost/accumulators/statistics/stats.hpp>
-#include <tbb/concurrent_queue.h>
 
 #include "harness.hpp"
-#include "hft/metrics/median_tracker.hpp"
 #include "hft/metrics/moving_average.hpp"
+#include "hft/metrics/p2_quantile.hpp"
 #include "hft/metrics/rolling_stats.hpp"
+#include "hft/metrics/sliding_median.hpp"
+#include "hft/metrics/streaming_median.hpp"
 #include "hft/queue/blocking_queue.hpp"
 #include "hft/trading/vwap.hpp"
 
 namespace {
-using hft::bench::Metrics;
 using hft::bench::do_not_optimize;
+using hft::bench::Metrics;
 using clk = std::chrono::steady_clock;
 namespace acc = boost::accumulators;
 
@@ -49,16 +51,16 @@ std::vector<double> make_series(std::size_t n) {
 template <class T>
 class MutexDequeQueue {
  public:
-  explicit MutexDequeQueue(std::size_t cap) : cap_(cap) {}
+  explicit MutexDequeQueue(std::size_t cap) : capacity_(cap) {}
   void push(T v) {
-    std::unique_lock l(m_);
-    not_full_.wait(l, [&] { return q_.size() < cap_; });
+    std::unique_lock l(mutex_);
+    not_full_.wait(l, [&] { return q_.size() < capacity_; });
     q_.push_back(v);
     l.unlock();
     not_empty_.notify_one();
   }
   T pop() {
-    std::unique_lock l(m_);
+    std::unique_lock l(mutex_);
     not_empty_.wait(l, [&] { return !q_.empty(); });
     T v = q_.front();
     q_.pop_front();
@@ -68,8 +70,8 @@ class MutexDequeQueue {
   }
 
  private:
-  std::size_t cap_;
-  std::mutex m_;
+  std::size_t capacity_;
+  std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
   std::deque<T> q_;
 };
@@ -129,62 +131,62 @@ Metrics handoff(std::uint64_t n, const hft::bench::Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
+  return hft::bench::run_suite(argc, argv, "bench_analytics", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     hft::bench::pin_this_thread(opts.cpus[0]);
-    hft::bench::Suite suite("bench_analytics", opts);
     const std::size_t n = opts.quick ? 100'000 : 2'000'000;
     const std::vector<double> xs = make_series(n);
     suite.note("per-update costs: one thread; windows of 1,024; a normal(100, 2) series");
     suite.note("queues: 1 producer + 1 consumer on the two cores, capacity 1,024; they sleep when waiting");
 
-    suite.add_case("rolling_mean_variance", {{"", "ns/update", false}},
-                   {
-                       {"hft::RollingStats (+ min/max)",
-                        [&] {
-                          auto r = hft::RollingStats::count_window(kWindow);
-                          return hft::bench::time_calls(n, [&](std::size_t i) {
-                            r.add(xs[i]);
-                            do_not_optimize(r.mean());
-                            do_not_optimize(r.variance());
-                          });
-                        }},
-                       {"hft::RollingStats (no min/max)",
-                        [&] {
-                          auto r = hft::RollingStats::count_window(kWindow, hft::RollingStats::Extremes::No);
-                          return hft::bench::time_calls(n, [&](std::size_t i) {
-                            r.add(xs[i]);
-                            do_not_optimize(r.mean());
-                            do_not_optimize(r.variance());
-                          });
-                        }},
-                       {"boost::accumulators rolling_mean+rolling_variance",
-                        [&] {
-                          acc::accumulator_set<double, acc::stats<acc::tag::rolling_mean, acc::tag::rolling_variance>> a(
-                              acc::tag::rolling_window::window_size = kWindow);
-                          return hft::bench::time_calls(n, [&](std::size_t i) {
-                            a(xs[i]);
-                            do_not_optimize(acc::rolling_mean(a));
-                            do_not_optimize(acc::rolling_variance(a));
-                          });
-                        }},
-                       {"naive recompute (window 1,024)",
-                        [&] {
-                          const std::size_t m = n / 100;  // O(window) each: fewer updates
-                          return hft::bench::time_calls(m, [&](std::size_t i) {
-                            const std::size_t lo = i + 1 > kWindow ? i + 1 - kWindow : 0;
-                            double s = 0;
-                            for (std::size_t k = lo; k <= i; ++k) s += xs[k];
-                            const double mean = s / static_cast<double>(i + 1 - lo);
-                            double v = 0;
-                            for (std::size_t k = lo; k <= i; ++k) v += (xs[k] - mean) * (xs[k] - mean);
-                            do_not_optimize(mean);
-                            do_not_optimize(v);
-                          });
-                        }},
-                   });
+    suite.add_case(
+        "rolling_mean_variance", {{"", "ns/update", false}},
+        {
+            {"hft::RollingStats (+ min/max)",
+             [&] {
+               auto r = hft::RollingStats::count_window(kWindow);
+               return hft::bench::time_calls(n, [&](std::size_t i) {
+                 r.add(xs[i]);
+                 do_not_optimize(r.mean());
+                 do_not_optimize(r.variance());
+               });
+             }},
+            {"hft::RollingStats (no min/max)",
+             [&] {
+               auto r = hft::RollingStats::count_window(kWindow, hft::RollingStats::Extremes::No);
+               return hft::bench::time_calls(n, [&](std::size_t i) {
+                 r.add(xs[i]);
+                 do_not_optimize(r.mean());
+                 do_not_optimize(r.variance());
+               });
+             }},
+            {"boost::accumulators rolling_mean+rolling_variance",
+             [&] {
+               acc::accumulator_set<double, acc::stats<acc::tag::rolling_mean, acc::tag::rolling_variance>> a(
+                   acc::tag::rolling_window::window_size = kWindow);
+               return hft::bench::time_calls(n, [&](std::size_t i) {
+                 a(xs[i]);
+                 do_not_optimize(acc::rolling_mean(a));
+                 do_not_optimize(acc::rolling_variance(a));
+               });
+             }},
+            {"naive recompute (window 1,024)",
+             [&] {
+               const std::size_t m = n / 100;  // O(window) each: fewer updates
+               return hft::bench::time_calls(m, [&](std::size_t i) {
+                 const std::size_t lo = i + 1 > kWindow ? i + 1 - kWindow : 0;
+                 double s = 0;
+                 for (std::size_t k = lo; k <= i; ++k) s += xs[k];
+                 const double mean = s / static_cast<double>(i + 1 - lo);
+                 double v = 0;
+                 for (std::size_t k = lo; k <= i; ++k) v += (xs[k] - mean) * (xs[k] - mean);
+                 do_not_optimize(mean);
+                 do_not_optimize(v);
+               });
+             }},
+        });
     suite.add_ratio("rolling_mean_variance", "hft::RollingStats (no min/max)",
-                    "boost::accumulators rolling_mean+rolling_variance", 1.0 / 3.0, true,
+                    "boost::accumulators rolling_mean+rolling_variance", hft::bench::Target::at_most(1.0 / 3.0),
                     "rolling mean+variance (same work): hft / Boost.Accumulators (target <= 0.33x, i.e. >= 3x)");
 
     suite.add_case("moving_average_vwap", {{"", "ns/update", false}},
@@ -197,7 +199,8 @@ int main(int argc, char** argv) {
                        {"hft::ExponentialMovingAverage (half-life)",
                         [&] {
                           auto e = hft::ExponentialMovingAverage::with_half_life(1'000'000);
-                          return hft::bench::time_calls(n, [&](std::size_t i) { do_not_optimize(e.add(xs[i], i * 1000)); });
+                          return hft::bench::time_calls(
+                              n, [&](std::size_t i) { do_not_optimize(e.add(xs[i], i * 1000)); });
                         }},
                        {"hft::SimpleMovingAverage (1,024)",
                         [&] {
@@ -208,15 +211,17 @@ int main(int argc, char** argv) {
                         [&] {
                           hft::Vwap v;
                           return hft::bench::time_calls(n, [&](std::size_t i) {
-                            v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)), hft::Qty(static_cast<std::int64_t>(i % 500 + 1)));
+                            v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)),
+                                  hft::Qty(static_cast<std::int64_t>(i % 500 + 1)));
                             do_not_optimize(v.notional_ticks());
                           });
                         }},
                        {"hft::WindowedVwap (1 ms, 1,024)",
                         [&] {
-                          hft::WindowedVwap v(1'000'000, kWindow);
+                          hft::WindowedVwap v(kWindow, {.window_ns = 1'000'000});
                           return hft::bench::time_calls(n, [&](std::size_t i) {
-                            v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)), hft::Qty(static_cast<std::int64_t>(i % 500 + 1)), i * 1000);
+                            v.add(hft::Price::from_ticks(static_cast<std::int64_t>(xs[i] * 100)),
+                                  hft::Qty(static_cast<std::int64_t>(i % 500 + 1)), i * 1000);
                           });
                         }},
                    });
@@ -235,8 +240,10 @@ int main(int argc, char** argv) {
                           return hft::bench::time_calls(m, [&](std::size_t i) {
                             const std::size_t lo = i + 1 > kWindow ? i + 1 - kWindow : 0;
                             const std::size_t len = i + 1 - lo;
-                            std::copy(xs.begin() + static_cast<std::ptrdiff_t>(lo), xs.begin() + static_cast<std::ptrdiff_t>(i + 1), buf.begin());
-                            std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len / 2), buf.begin() + static_cast<std::ptrdiff_t>(len));
+                            std::copy(xs.begin() + static_cast<std::ptrdiff_t>(lo),
+                                      xs.begin() + static_cast<std::ptrdiff_t>(i + 1), buf.begin());
+                            std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len / 2),
+                                             buf.begin() + static_cast<std::ptrdiff_t>(len));
                             do_not_optimize(buf[len / 2]);
                           });
                         }},
@@ -266,7 +273,8 @@ int main(int argc, char** argv) {
                        {"std::mutex+condvar+deque", [&] { return throughput<MutexQ>(qn, opts); }},
                        {"tbb::concurrent_bounded_queue", [&] { return throughput<TbbQ>(qn, opts); }},
                    });
-    suite.add_ratio("blocking_queue_throughput", "hft::BlockingQueue", "tbb::concurrent_bounded_queue", 1.0, false,
+    suite.add_ratio("blocking_queue_throughput", "hft::BlockingQueue", "tbb::concurrent_bounded_queue",
+                    hft::bench::Target::at_least(1.0),
                     "BlockingQueue throughput: hft / TBB concurrent_bounded_queue (target >= 1.0x)");
     const std::uint64_t hn = opts.quick ? 2'000 : 20'000;  // each hop is a futex wake-up: ~40 us here
     suite.add_case("blocking_queue_handoff", {{"", "ns (one way)", false}},
@@ -275,11 +283,13 @@ int main(int argc, char** argv) {
                        {"std::mutex+condvar+deque", [&] { return handoff<MutexQ>(hn, opts); }},
                        {"tbb::concurrent_bounded_queue", [&] { return handoff<TbbQ>(hn, opts); }},
                    });
-    suite.run();
-    suite.print();
-    std::printf("\nTargets (issue 9): rolling mean/variance, EMA and VWAP updates <= 10 ns; sliding median (1,024) <= 100 ns;\n"
-                "rolling variance >= 3x Boost.Accumulators; BlockingQueue >= 1.0x TBB (ratios above).\n");
-    suite.write_json();
-    return 0;
+    for (const char* impl : {"hft::RollingStats (no min/max)", "hft::ExponentialMovingAverage (alpha)", "hft::Vwap"}) {
+      const std::string c =
+          std::string(impl).find("RollingStats") != std::string::npos ? "rolling_mean_variance" : "moving_average_vwap";
+      suite.add_absolute(c, impl, hft::bench::Target::at_most(10.0), std::string(impl) + " update");
+    }
+    suite.add_absolute("median", "hft::SlidingMedian (1,024)", hft::bench::Target::at_most(100.0),
+                       "SlidingMedian (1,024) update");
+    suite.run_and_report();
   });
 }

@@ -29,8 +29,8 @@ namespace {
 using hft::Price;
 using hft::Qty;
 using hft::Side;
-using hft::bench::Metrics;
 using hft::bench::do_not_optimize;
+using hft::bench::Metrics;
 
 struct L2Op {
   Side side;
@@ -79,7 +79,7 @@ std::vector<L2Op> l2_ops_exact(const std::vector<hft::MdMessage>& msgs, std::siz
 std::vector<L2Op> multi_book_ops(std::size_t books, std::size_t total_msgs) {
   std::vector<std::vector<L2Op>> per(books);
   for (std::size_t b = 0; b < books; ++b) {
-    hft::MdGeneratorConfig cfg;
+    hft::MarketDataGeneratorConfig cfg;
     cfg.target_live_orders = 1'000;
     hft::MarketDataGenerator gen(100 + b, cfg);
     std::vector<hft::MdMessage> msgs;
@@ -107,10 +107,16 @@ std::vector<L2Op> multi_book_ops(std::size_t books, std::size_t total_msgs) {
 class MapBook {
  public:
   void add(Side s, Price p, Qty q) {
-    if (s == Side::Buy) bids_[p.ticks()] += q.value(); else asks_[p.ticks()] += q.value();
+    if (s == Side::Buy)
+      bids_[p.ticks()] += q.value();
+    else
+      asks_[p.ticks()] += q.value();
   }
   void reduce(Side s, Price p, Qty q) {
-    if (s == Side::Buy) reduce_in(bids_, p, q); else reduce_in(asks_, p, q);
+    if (s == Side::Buy)
+      reduce_in(bids_, p, q);
+    else
+      reduce_in(asks_, p, q);
   }
   std::int64_t best_bid() const { return bids_.empty() ? 0 : bids_.begin()->first; }
   std::int64_t best_ask() const { return asks_.empty() ? 0 : asks_.begin()->first; }
@@ -144,7 +150,7 @@ constexpr std::size_t kBlock = 16;
 // mean from an untimed pass over another fresh state. apply(state, i) does operation i.
 template <class Make, class Apply>
 Metrics timed_and_mean(std::size_t n, std::uint64_t overhead, Make make, Apply apply) {
-  hft::LatencyHistogram h(1, 100'000'000, 3);
+  hft::LatencyHistogram h({.highest_trackable = 100'000'000});
   const double ns_per_tick = hft::bench::TickTimer::ns_per_tick();
   auto timed = make();
   for (std::size_t i = 0; i + kBlock <= n; i += kBlock) {
@@ -163,10 +169,9 @@ Metrics timed_and_mean(std::size_t n, std::uint64_t overhead, Make make, Apply a
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
+  return hft::bench::run_suite(argc, argv, "bench_book", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     hft::bench::pin_this_thread(opts.cpus[0]);
-    hft::bench::Suite suite("bench_book", opts);
     const std::size_t n_msgs = opts.quick ? 100'000 : 2'000'000;
 
     // Generate once, write, replay from the file: what a replay benchmark on real data does.
@@ -192,23 +197,31 @@ int main(int argc, char** argv) {
     };
     auto map_apply = [&](MapBook& b, std::size_t i) {
       const L2Op& o = ops[i];
-      if (o.add) b.add(o.side, o.price, o.qty); else b.reduce(o.side, o.price, o.qty);
+      if (o.add)
+        b.add(o.side, o.price, o.qty);
+      else
+        b.reduce(o.side, o.price, o.qty);
     };
     suite.add_case("l2_update", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
                    {
                        {"hft::OrderBookL2",
                         [&] {
-                          return timed_and_mean(ops.size(), overhead, [] { return hft::OrderBookL2(8192); }, l2_apply);
+                          return timed_and_mean(
+                              ops.size(), overhead, [] { return hft::OrderBookL2(8192); }, l2_apply);
                         }},
                        {"std::map book",
-                        [&] { return timed_and_mean(ops.size(), overhead, [] { return MapBook(); }, map_apply); }},
+                        [&] {
+                          return timed_and_mean(
+                              ops.size(), overhead, [] { return MapBook(); }, map_apply);
+                        }},
                    });
-    suite.add_ratio("l2_update/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
+    suite.add_ratio("l2_update/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(0.2),
                     "L2 update mean: hft / std::map book (target <= 0.2x, i.e. >= 5x faster)");
 
     constexpr std::size_t kBooks = 500;
     const std::vector<L2Op> multi = multi_book_ops(kBooks, opts.quick ? 200'000 : 2'000'000);
-    suite.note("l2_update_500_books: " + std::to_string(multi.size()) + " L2 updates over 500 symbols' books "
+    suite.note("l2_update_500_books: " + std::to_string(multi.size()) +
+               " L2 updates over 500 symbols' books "
                "(independent streams, random interleave): the working set no longer fits L1/L2");
     auto multi_l2 = [&](std::vector<hft::OrderBookL2>& books, std::size_t i) {
       const L2Op& o = multi[i];
@@ -218,7 +231,10 @@ int main(int argc, char** argv) {
     auto multi_map = [&](std::vector<MapBook>& books, std::size_t i) {
       const L2Op& o = multi[i];
       MapBook& b = books[o.book];
-      if (o.add) b.add(o.side, o.price, o.qty); else b.reduce(o.side, o.price, o.qty);
+      if (o.add)
+        b.add(o.side, o.price, o.qty);
+      else
+        b.reduce(o.side, o.price, o.qty);
     };
     auto make_l2_books = [] {
       std::vector<hft::OrderBookL2> v;
@@ -226,27 +242,38 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < kBooks; ++i) v.emplace_back(1024);
       return v;
     };
-    suite.add_case("l2_update_500_books", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
-                   {
-                       {"hft::OrderBookL2",
-                        [&] { return timed_and_mean(multi.size(), overhead, make_l2_books, multi_l2); }},
-                       {"std::map book",
-                        [&] {
-                          return timed_and_mean(multi.size(), overhead, [] { return std::vector<MapBook>(kBooks); }, multi_map);
-                        }},
-                   });
-    suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", 0.2, true,
+    suite.add_case(
+        "l2_update_500_books", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+        {
+            {"hft::OrderBookL2", [&] { return timed_and_mean(multi.size(), overhead, make_l2_books, multi_l2); }},
+            {"std::map book",
+             [&] {
+               return timed_and_mean(
+                   multi.size(), overhead, [] { return std::vector<MapBook>(kBooks); }, multi_map);
+             }},
+        });
+    suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(0.2),
                     "L2 update mean, 500 books: hft / std::map book (target <= 0.2x)");
 
     auto l3_apply = [&](hft::OrderBookL3& b, std::size_t i) {
       const hft::MdMessage& m = msgs[i];
       hft::BookUpdate u;
       switch (m.type) {
-        case hft::MdType::Add: u = b.add_order(m.id, m.side, m.price, m.qty); break;
-        case hft::MdType::Cancel: u = b.cancel(m.id, m.qty); break;
-        case hft::MdType::Execute: u = b.execute(m.id, m.qty); break;
-        case hft::MdType::Delete: u = b.delete_order(m.id); break;
-        case hft::MdType::Replace: u = b.replace(m.id, m.new_id, m.price, m.qty); break;
+        case hft::MdType::Add:
+          u = b.add_order(m.id, m.side, m.price, m.qty);
+          break;
+        case hft::MdType::Cancel:
+          u = b.cancel(m.id, m.qty);
+          break;
+        case hft::MdType::Execute:
+          u = b.execute(m.id, m.qty);
+          break;
+        case hft::MdType::Delete:
+          u = b.delete_order(m.id);
+          break;
+        case hft::MdType::Replace:
+          u = b.replace(m.id, m.new_id, m.price, m.qty);
+          break;
       }
       do_not_optimize(u);
     };
@@ -254,7 +281,8 @@ int main(int argc, char** argv) {
                    {
                        {"hft::OrderBookL3",
                         [&] {
-                          return timed_and_mean(msgs.size(), overhead, [] { return hft::OrderBookL3(200'000, 8192); }, l3_apply);
+                          return timed_and_mean(
+                              msgs.size(), overhead, [] { return hft::OrderBookL3(200'000, 8192); }, l3_apply);
                         }},
                    });
 
@@ -293,27 +321,27 @@ int main(int argc, char** argv) {
         const std::int64_t off = static_cast<std::int64_t>(rng() % 20) - 6;  // -6..13 ticks from mid
         const Price px = Price::from_ticks(s == Side::Buy ? 10'000 - off : 10'000 + off);
         const bool ioc = rng() % 4 == 0;
-        flow.push_back(hft::NewOrder{hft::OrderId(id), s, rng() % 20 == 0 ? hft::OrderType::Market : hft::OrderType::Limit,
+        flow.push_back(hft::NewOrder{hft::OrderId(id), s,
+                                     rng() % 20 == 0 ? hft::OrderType::Market : hft::OrderType::Limit,
                                      ioc ? hft::TimeInForce::ImmediateOrCancel : hft::TimeInForce::GoodTillCancel, px,
                                      Qty(1 + static_cast<std::int64_t>(rng() % 100))});
       }
     }
-    suite.add_case("match_order", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
-                   {
-                       {"hft::MatchingEngine",
-                        [&] {
-                          std::array<hft::Fill, 256> fills{};
-                          return timed_and_mean(
-                              flow.size(), overhead, [] { return hft::MatchingEngine(1'000'000, 4096); },
-                              [&](hft::MatchingEngine& m, std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
-                        }},
-                   });
-    suite.run();
-    suite.print();
-    std::printf(
-        "\nTargets (issue 7): L2 update median <= 20 ns and >= 5x the std::map book (ratio above);\n"
-        "L3 message median <= 60 ns; BBO query <= 2 ns. Medians are the p50 rows.\n");
-    suite.write_json();
-    return 0;
+    suite.add_case(
+        "match_order", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+        {
+            {"hft::MatchingEngine",
+             [&] {
+               std::array<hft::Fill, 256> fills{};
+               return timed_and_mean(
+                   flow.size(), overhead, [] { return hft::MatchingEngine(1'000'000, 4096); },
+                   [&](hft::MatchingEngine& m, std::size_t i) { do_not_optimize(m.submit(flow[i], fills)); });
+             }},
+        });
+    suite.add_absolute("l2_update/p50", "hft::OrderBookL2", hft::bench::Target::at_most(20.0), "L2 update p50");
+    suite.add_absolute("l3_message/p50", "hft::OrderBookL3", hft::bench::Target::at_most(60.0), "L3 message p50");
+    suite.add_absolute("bbo_query", "hft::OrderBookL2 best_bid+best_ask", hft::bench::Target::at_most(2.0),
+                       "BBO query");
+    suite.run_and_report();
   });
 }

@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "moodycamel.hpp"
 #include "harness.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/disruptor/disruptor.hpp"
@@ -21,6 +20,7 @@
 #include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
+#include "moodycamel.hpp"
 #include "pingpong_floor.hpp"
 
 namespace {
@@ -187,7 +187,7 @@ Metrics disruptor_round_trip(const hft::bench::Options& o, std::size_t n) {
   EventPoller<Ring> back_poller(*back);
   there->add_gating_sequences({&there_poller.sequence()});
   back->add_gating_sequences({&back_poller.sequence()});
-  hft::LatencyHistogram h(1, 1'000'000'000, 3);
+  hft::LatencyHistogram h({.highest_trackable = 1'000'000'000});
   std::thread ponger([&] {
     hft::bench::pin_this_thread(o.cpus[1]);
     std::size_t handled = 0;
@@ -226,15 +226,16 @@ Metrics disruptor_round_trip(const hft::bench::Options& o, std::size_t n) {
   const double ps[] = {50, 99, 99.9};
   std::uint64_t out[3];
   h.percentiles(ps, out);
-  return {{"p50", static_cast<double>(out[0])}, {"p99", static_cast<double>(out[1])}, {"p99.9", static_cast<double>(out[2])}};
+  return {{"p50", static_cast<double>(out[0])},
+          {"p99", static_cast<double>(out[1])},
+          {"p99.9", static_cast<double>(out[2])}};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
-    hft::bench::Suite suite("bench_disruptor", opts);
+  return hft::bench::run_suite(argc, argv, "bench_disruptor", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     const std::uint64_t n = opts.quick ? 200'000 : 4'000'000;
     const std::uint64_t mp_n = opts.quick ? 50'000 : 1'000'000;
     const std::uint64_t graph_n = opts.quick ? 100'000 : 1'000'000;
@@ -243,38 +244,38 @@ int main(int argc, char** argv) {
     suite.note("1P1C and round trip: producer on CPU " + std::to_string(opts.cpus[0]) + ", consumer on CPU " +
                std::to_string(opts.cpus[1]) + ", busy-spin waits (2 busy threads on 2 cores)");
     suite.note("2P1C: 3 threads on 2 cores, unpinned, yielding waits for every implementation");
-    suite.note("pipeline/diamond: producer + 3 consumers = 4 threads on 2 cores (oversubscribed), "
-               "yielding or blocking waits; producer publishes in batches of 16");
+    suite.note(
+        "pipeline/diamond: producer + 3 consumers = 4 threads on 2 cores (oversubscribed), "
+        "yielding or blocking waits; producer publishes in batches of 16");
     suite.note("moodycamel::ConcurrentQueue uses enqueue() with producer tokens (unbounded; see bench_queues)");
 
-    suite.add_case(
-        "1p1c_throughput", {{"", "ops/ms", true}},
-        {
-            {"Disruptor (per-event publish)", [&] { return disruptor_1p1c<SumHandler>(opts, n, 1); }},
-            {"Disruptor (batch 32 + batch-aware handler)",
-             [&] { return disruptor_1p1c<BatchAwareHandler>(opts, n, 32); }},
-            {"hft::SpscQueue",
-             [&] {
-               auto q = std::make_unique<hft::SpscQueue<std::uint64_t>>(kRing);
-               return queue_1p1c(
-                   opts, n, [&](std::uint64_t v) { return q->try_push(v); },
-                   [&](std::uint64_t& sum) -> std::uint64_t {
-                     return q->consume([&](std::uint64_t v) { sum += v; }, 256);
+    suite.add_case("1p1c_throughput", {{"", "ops/ms", true}},
+                   {
+                       {"Disruptor (per-event publish)", [&] { return disruptor_1p1c<SumHandler>(opts, n, 1); }},
+                       {"Disruptor (batch 32 + batch-aware handler)",
+                        [&] { return disruptor_1p1c<BatchAwareHandler>(opts, n, 32); }},
+                       {"hft::SpscQueue",
+                        [&] {
+                          auto q = std::make_unique<hft::SpscQueue<std::uint64_t>>(kRing);
+                          return queue_1p1c(
+                              opts, n, [&](std::uint64_t v) { return q->try_push(v); },
+                              [&](std::uint64_t& sum) -> std::uint64_t {
+                                return q->consume([&](std::uint64_t v) { sum += v; }, 256);
+                              });
+                        }},
+                       {"boost::lockfree::spsc_queue",
+                        [&] {
+                          auto q = std::make_unique<boost::lockfree::spsc_queue<std::uint64_t>>(kRing);
+                          return queue_1p1c(
+                              opts, n, [&](std::uint64_t v) { return q->push(v); },
+                              [&](std::uint64_t& sum) -> std::uint64_t {
+                                std::uint64_t v;
+                                if (!q->pop(v)) return 0;
+                                sum += v;
+                                return 1;
+                              });
+                        }},
                    });
-             }},
-            {"boost::lockfree::spsc_queue",
-             [&] {
-               auto q = std::make_unique<boost::lockfree::spsc_queue<std::uint64_t>>(kRing);
-               return queue_1p1c(
-                   opts, n, [&](std::uint64_t v) { return q->push(v); },
-                   [&](std::uint64_t& sum) -> std::uint64_t {
-                     std::uint64_t v;
-                     if (!q->pop(v)) return 0;
-                     sum += v;
-                     return 1;
-                   });
-             }},
-        });
     suite.add_case("2p1c_throughput", {{"", "ops/ms", true}},
                    {
                        {"Disruptor (multi-producer)", [&] { return disruptor_2p1c(mp_n, 1); }},
@@ -323,19 +324,16 @@ int main(int argc, char** argv) {
                        {"Disruptor (2 rings, EventPoller)", [&] { return disruptor_round_trip(opts, rtt_n); }},
                    });
 
-    suite.add_ratio("1p1c_throughput", "Disruptor (per-event publish)", "boost::lockfree::spsc_queue", 1.3, false,
-                    "1P1C Disruptor (per-event) / boost spsc_queue");
-    suite.add_ratio("1p1c_throughput", "Disruptor (batch 32 + batch-aware handler)", "boost::lockfree::spsc_queue", 1.3,
-                    false, "1P1C Disruptor (batched) / boost spsc_queue");
-    suite.add_ratio("2p1c_throughput", "Disruptor (multi-producer)", "moodycamel::ConcurrentQueue (tokens)", 1.5, false,
-                    "2P1C Disruptor / moodycamel (tokens)");
+    suite.add_ratio("1p1c_throughput", "Disruptor (per-event publish)", "boost::lockfree::spsc_queue",
+                    hft::bench::Target::at_least(1.3), "1P1C Disruptor (per-event) / boost spsc_queue");
+    suite.add_ratio("1p1c_throughput", "Disruptor (batch 32 + batch-aware handler)", "boost::lockfree::spsc_queue",
+                    hft::bench::Target::at_least(1.3), "1P1C Disruptor (batched) / boost spsc_queue");
+    suite.add_ratio("2p1c_throughput", "Disruptor (multi-producer)", "moodycamel::ConcurrentQueue (tokens)",
+                    hft::bench::Target::at_least(1.5), "2P1C Disruptor / moodycamel (tokens)");
     suite.add_ratio("2p1c_throughput", "Disruptor (multi-producer, claim 32)", "moodycamel::ConcurrentQueue (tokens)",
-                    1.5, false, "2P1C Disruptor claim-32 / moodycamel (tokens)");
-    suite.add_ratio("round_trip/p50", "Disruptor (2 rings, EventPoller)", "atomic ping-pong (floor)", 1.3, true,
-                    "ping-pong p50 Disruptor / atomic floor");
-    suite.run();
-    suite.print();
-    suite.write_json();
-    return 0;
+                    hft::bench::Target::at_least(1.5), "2P1C Disruptor claim-32 / moodycamel (tokens)");
+    suite.add_ratio("round_trip/p50", "Disruptor (2 rings, EventPoller)", "atomic ping-pong (floor)",
+                    hft::bench::Target::at_most(1.3), "ping-pong p50 Disruptor / atomic floor");
+    suite.run_and_report();
   });
 }

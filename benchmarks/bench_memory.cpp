@@ -21,9 +21,8 @@
 
 namespace {
 
-using hft::bench::Metrics;
 using hft::bench::do_not_optimize;
-using clk = std::chrono::steady_clock;
+using hft::bench::Metrics;
 
 // A user-provided constructor that leaves the bytes alone: `T()` would otherwise
 // value-initialise (zero-fill) the object, which raw allocators like boost::pool::malloc
@@ -33,10 +32,6 @@ struct Obj {
   Obj() noexcept {}
   unsigned char bytes[N];
 };
-
-double ns_per(clk::time_point t0, clk::time_point t1, std::uint64_t ops) {
-  return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(ops);
-}
 
 constexpr std::uint64_t kPairs = 2'000'000;
 
@@ -48,86 +43,72 @@ std::vector<hft::bench::Impl> pair_impls() {
       {"hft::ReusePool",
        [] {
          hft::ReusePool<Obj<N>> pool(1024);
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            Obj<N>* p = pool.create();
            p->bytes[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            pool.destroy(p);
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"hft::MemoryArena (bump; reset per 1024)",
        [] {
          hft::MemoryArena arena(1024 * N + 4096);
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            void* p = arena.try_allocate(N, alignof(Obj<N>));
            static_cast<unsigned char*>(p)[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            if ((i & 1023) == 1023) arena.reset();
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"glibc malloc/free",
        [] {
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            auto* p = static_cast<unsigned char*>(std::malloc(N));
            p[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            std::free(p);
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"boost::pool",
        [] {
          boost::pool<> pool(N);
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            auto* p = static_cast<unsigned char*>(pool.malloc());
            p[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            pool.free(p);
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"boost::object_pool",
        [] {
          boost::object_pool<Obj<N>> pool;
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            Obj<N>* p = pool.construct();
            p->bytes[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            pool.destroy(p);
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"std::pmr::unsynchronized_pool_resource",
        [] {
          std::pmr::unsynchronized_pool_resource res;
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            auto* p = static_cast<unsigned char*>(res.allocate(N, alignof(Obj<N>)));
            p[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            res.deallocate(p, N, alignof(Obj<N>));
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
       {"std::pmr::monotonic_buffer_resource (release per 1024)",
        [] {
          std::vector<std::byte> buf(1024 * N + 4096);
          std::pmr::monotonic_buffer_resource res(buf.data(), buf.size(), std::pmr::null_memory_resource());
-         const auto t0 = clk::now();
-         for (std::uint64_t i = 0; i < kPairs; ++i) {
+         return hft::bench::time_calls(kPairs, [&](std::uint64_t i) {
            auto* p = static_cast<unsigned char*>(res.allocate(N, alignof(Obj<N>)));
            p[0] = static_cast<unsigned char>(i);
            do_not_optimize(p);
            if ((i & 1023) == 1023) res.release();
-         }
-         return Metrics{{"", ns_per(t0, clk::now(), kPairs)}};
+         });
        }},
   };
 }
@@ -147,12 +128,11 @@ std::vector<std::size_t> free_order(Order o) {
 template <class Alloc, class Free>
 double batch_cycle(const std::vector<std::size_t>& order, int rounds, Alloc alloc, Free free_fn) {
   std::vector<void*> ptrs(order.size());
-  const auto t0 = clk::now();
-  for (int r = 0; r < rounds; ++r) {
+  const double per_round = hft::bench::ns_per_call(static_cast<std::uint64_t>(rounds), [&](std::uint64_t) {
     for (auto& p : ptrs) p = alloc();
     for (std::size_t i : order) free_fn(ptrs[i]);
-  }
-  return ns_per(t0, clk::now(), static_cast<std::uint64_t>(rounds) * order.size());
+  });
+  return per_round / static_cast<double>(order.size());
 }
 
 std::vector<hft::bench::Impl> order_impls(Order o, bool include_object_pool) {
@@ -168,19 +148,21 @@ std::vector<hft::bench::Impl> order_impls(Order o, bool include_object_pool) {
        }},
       {"glibc malloc/free",
        [order] {
-         return Metrics{{"", batch_cycle(order, rounds, [] { return std::malloc(64); }, [](void* p) { std::free(p); })}};
+         return Metrics{{"", batch_cycle(
+                                 order, rounds, [] { return std::malloc(64); }, [](void* p) { std::free(p); })}};
        }},
       {"boost::pool",
        [order] {
          boost::pool<> pool(64);
-         return Metrics{{"", batch_cycle(order, rounds, [&] { return pool.malloc(); }, [&](void* p) { pool.free(p); })}};
+         return Metrics{{"", batch_cycle(
+                                 order, rounds, [&] { return pool.malloc(); }, [&](void* p) { pool.free(p); })}};
        }},
       {"std::pmr::unsynchronized_pool_resource",
        [order] {
          std::pmr::unsynchronized_pool_resource res;
-         return Metrics{{"", batch_cycle(
-                                 order, rounds, [&] { return res.allocate(64, 8); },
-                                 [&](void* p) { res.deallocate(p, 64, 8); })}};
+         return Metrics{
+             {"", batch_cycle(
+                      order, rounds, [&] { return res.allocate(64, 8); }, [&](void* p) { res.deallocate(p, 64, 8); })}};
        }},
   };
   if (include_object_pool) {
@@ -203,28 +185,26 @@ double map_churn(Map& m) {
   std::mt19937 rng(7);
   constexpr int key_range = 512;
   while (m.size() < 256) m.emplace(static_cast<int>(rng() % key_range), 0);  // warm-up
-  constexpr int ops = 2'000'000;
-  const auto t0 = clk::now();
-  for (int i = 0; i < ops; ++i) {
+  constexpr std::uint64_t ops = 2'000'000;
+  const double ns = hft::bench::ns_per_call(ops, [&](std::uint64_t i) {
     const int k = static_cast<int>(rng() % key_range);
     if (i & 1) {
       auto it = m.lower_bound(k);
       m.erase(it == m.end() ? m.begin() : it);
     } else {
-      m.emplace(k, i);
+      m.emplace(k, static_cast<int>(i));
     }
-  }
+  });
   do_not_optimize(m.size());
-  return ns_per(t0, clk::now(), ops);
+  return ns;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
+  return hft::bench::run_suite(argc, argv, "bench_memory", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     hft::bench::pin_this_thread(opts.cpus[0]);
-    hft::bench::Suite suite("bench_memory", opts);
     suite.note("single thread pinned to CPU " + std::to_string(opts.cpus[0]) +
                "; every allocation writes one byte so it cannot be elided");
     suite.add_case("pair_16B", {{"", "ns/pair", false}}, pair_impls<16>());
@@ -254,17 +234,21 @@ int main(int argc, char** argv) {
                    });
     // "x times faster": anchor time / our time, per round.
     for (const char* c : {"pair_16B", "pair_64B", "pair_256B"}) {
-      suite.add_ratio(c, "glibc malloc/free", "hft::ReusePool", 5.0, false,
+      suite.add_ratio(c, "glibc malloc/free", "hft::ReusePool", hft::bench::Target::at_least(5.0),
                       std::string(c) + ": malloc time / ReusePool time");
-      suite.add_ratio(c, "boost::pool", "hft::ReusePool", 1.2, false, std::string(c) + ": boost::pool time / ReusePool time");
+      suite.add_ratio(c, "boost::pool", "hft::ReusePool", hft::bench::Target::at_least(1.2),
+                      std::string(c) + ": boost::pool time / ReusePool time");
     }
-    suite.add_ratio("map_churn", "std::map + std::allocator", "std::map + hft::ReusePoolAllocator", 1.5, false,
-                    "map churn: std::allocator time / ReusePoolAllocator time");
-    suite.run();
-    suite.print();
-    std::printf("\nOrder independence (target: FIFO and random <= 1.5x LIFO) and arena bump (<= 1.5 ns): read the\n"
-                "ReusePool rows of batch1024_* and the MemoryArena rows of pair_* above.\n");
-    suite.write_json();
-    return 0;
+    suite.add_ratio("map_churn", "std::map + std::allocator", "std::map + hft::ReusePoolAllocator",
+                    hft::bench::Target::at_least(1.5), "map churn: std::allocator time / ReusePoolAllocator time");
+    for (const char* c : {"batch1024_fifo_64B", "batch1024_random_64B"}) {
+      suite.add_ratio(c, "hft::ReusePool", "hft::ReusePool", hft::bench::Target::at_most(1.5),
+                      std::string(c) + ": ReusePool / its LIFO time (order independence)", "batch1024_lifo_64B");
+    }
+    for (const char* c : {"pair_16B", "pair_64B", "pair_256B"}) {
+      suite.add_absolute(c, "hft::MemoryArena (bump; reset per 1024)", hft::bench::Target::at_most(1.5),
+                         std::string(c) + ": MemoryArena bump");
+    }
+    suite.run_and_report();
   });
 }

@@ -1,9 +1,9 @@
-// bench_queues: hft::SpscQueue and hft::MpscQueue next to Boost.Lockfree, moodycamel and
-// a mutex baseline, plus the physical floor of a cross-core round trip (a raw
+// bench_queues: hft::SpscQueue, hft::MpscQueue and hft::MpmcQueue next to Boost.Lockfree,
+// moodycamel and a mutex baseline, plus the physical floor of a cross-core round trip (a raw
 // std::atomic ping-pong). See docs/queues.md for how to read the output.
+#include <readerwriterqueue/readerwriterqueue.h>
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
-#include <readerwriterqueue/readerwriterqueue.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,13 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include "moodycamel.hpp"
 #include "harness.hpp"
-#include "pingpong_floor.hpp"
 #include "hft/core/cache.hpp"
 #include "hft/core/cpu.hpp"
+#include "hft/queue/mpmc_queue.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "hft/queue/spsc_queue.hpp"
+#include "moodycamel.hpp"
+#include "pingpong_floor.hpp"
 
 namespace {
 
@@ -238,41 +239,122 @@ Metrics mpsc_throughput(std::uint64_t per_producer, int producers) {
       [&q](std::uint64_t& sum) -> std::uint64_t { return q->pop_some(sum); });
 }
 
+// ---- MPMC throughput -------------------------------------------------------------------
+
+// Each adapter hands out one push and one pop callable per thread: pop(sum) -> items taken.
+struct HftMpmc {
+  hft::MpmcQueue<std::uint64_t> q{kCapacity};
+  auto make_push() {
+    return [this](std::uint64_t v) { return q.try_push(v); };
+  }
+  auto make_pop() {
+    return [this](std::uint64_t& sum) -> std::uint64_t {
+      std::uint64_t v;
+      if (!q.try_pop(v)) return 0;
+      sum += v;
+      return 1;
+    };
+  }
+};
+struct HftMpmcBatch : HftMpmc {
+  auto make_pop() {
+    return [this](std::uint64_t& sum) -> std::uint64_t {
+      return q.consume([&](std::uint64_t v) noexcept { sum += v; }, 64);
+    };
+  }
+};
+struct BoostMpmcQueue {
+  boost::lockfree::queue<std::uint64_t, boost::lockfree::capacity<kCapacity - 1>> q;
+  auto make_push() {
+    return [this](std::uint64_t v) { return q.bounded_push(v); };
+  }
+  auto make_pop() {
+    return [this](std::uint64_t& sum) -> std::uint64_t {
+      std::uint64_t v;
+      if (!q.pop(v)) return 0;
+      sum += v;
+      return 1;
+    };
+  }
+};
+// Tokens on both sides, enqueue() (unbounded: see MoodyConcurrentTokens above).
+struct MoodyMpmcTokens {
+  moodycamel::ConcurrentQueue<std::uint64_t> q{kCapacity, 2, 0};
+  auto make_push() {
+    return [this, tok = std::make_shared<moodycamel::ProducerToken>(q)](std::uint64_t v) { return q.enqueue(*tok, v); };
+  }
+  auto make_pop() {
+    return [this, tok = std::make_shared<moodycamel::ConsumerToken>(q)](std::uint64_t& sum) -> std::uint64_t {
+      std::uint64_t buf[64];
+      const std::size_t k = q.try_dequeue_bulk(*tok, buf, 64);
+      for (std::size_t i = 0; i < k; ++i) sum += buf[i];
+      return k;
+    };
+  }
+};
+struct MutexMpmc {
+  MutexDeque d;
+  auto make_push() {
+    return [this](std::uint64_t v) { return d.push(v); };
+  }
+  auto make_pop() {
+    return [this](std::uint64_t& sum) -> std::uint64_t {
+      std::uint64_t v;
+      if (!d.pop(v)) return 0;
+      sum += v;
+      return 1;
+    };
+  }
+};
+
+// 4 threads on 2 cores, like the MPSC case: every implementation waits identically.
+template <class Q>
+Metrics mpmc_throughput(std::uint64_t per_producer, int producers, int consumers) {
+  auto q = std::make_unique<Q>();
+  return hft::bench::many_to_many_throughput(
+      per_producer, producers, consumers, [&q] { return q->make_push(); }, [&q] { return q->make_pop(); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
-    hft::bench::Suite suite("bench_queues", opts);
+  return hft::bench::run_suite(argc, argv, "bench_queues", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     const std::uint64_t spsc_n = opts.quick ? 200'000 : 4'000'000;
     const std::uint64_t spsc_mutex_n = opts.quick ? 50'000 : 1'000'000;
     const std::size_t rtt_n = opts.quick ? 20'000 : 200'000;
     const std::uint64_t mpsc_n = opts.quick ? 50'000 : 1'000'000;
     const std::uint64_t mpsc_mutex_n = opts.quick ? 20'000 : 300'000;
+    const std::uint64_t mpmc_n = opts.quick ? 50'000 : 500'000;
+    const std::uint64_t mpmc_mutex_n = opts.quick ? 20'000 : 200'000;
 
     suite.note("capacity " + std::to_string(kCapacity) + " for every queue; uint64 items");
     suite.note("SPSC cases: producer pinned to CPU " + std::to_string(opts.cpus[0]) + ", consumer to CPU " +
                std::to_string(opts.cpus[1]) + "; waits spin with cpu_relax (2 busy threads on 2 cores)");
-    suite.note("MPSC case: 2 producers + 1 consumer = 3 threads on " +
-               std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) +
+    suite.note("MPSC case: 2 producers + 1 consumer = 3 threads on " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) +
                " CPUs, unpinned; waits spin 64x then yield, identically for every impl. "
                "Oversubscribed: scheduler time-slicing is part of what is measured.");
+    suite.note(
+        "MPMC case: 2 producers + 2 consumers = 4 threads, unpinned, the same waits: oversubscribed "
+        "on a 2-CPU machine. rigtorp::MPMCQueue (the design anchor) has no Debian package.");
 
-    suite.note("moodycamel::ConcurrentQueue uses enqueue() (unbounded, allocates blocks on demand): "
-               "its try_enqueue is not a usable bounded push (see bench_queues.cpp)");
-    suite.add_case("spsc_throughput", {{"", "ops/ms", true}},
-                   {
-                       {"hft::SpscQueue", [&] { return spsc_throughput_single<HftSpsc>(opts, spsc_n); }},
-                       {"hft::SpscQueue consume(batch)",
-                        [&] {
-                          return spsc_throughput<HftSpsc>(opts, spsc_n, [](HftSpsc& q, std::uint64_t& sum) {
-                            return static_cast<std::uint64_t>(q.q.consume([&](std::uint64_t v) { sum += v; }, 256));
-                          });
-                        }},
-                       {"boost::lockfree::spsc_queue", [&] { return spsc_throughput_single<BoostSpsc>(opts, spsc_n); }},
-                       {"moodycamel::ReaderWriterQueue", [&] { return spsc_throughput_single<MoodyRwq>(opts, spsc_n); }},
-                       {"std::mutex+std::deque", [&] { return spsc_throughput_single<MutexDeque>(opts, spsc_mutex_n); }},
-                   });
+    suite.note(
+        "moodycamel::ConcurrentQueue uses enqueue() (unbounded, allocates blocks on demand): "
+        "its try_enqueue is not a usable bounded push (see bench_queues.cpp)");
+    suite.add_case(
+        "spsc_throughput", {{"", "ops/ms", true}},
+        {
+            {"hft::SpscQueue", [&] { return spsc_throughput_single<HftSpsc>(opts, spsc_n); }},
+            {"hft::SpscQueue consume(batch)",
+             [&] {
+               return spsc_throughput<HftSpsc>(opts, spsc_n, [](HftSpsc& q, std::uint64_t& sum) {
+                 return static_cast<std::uint64_t>(q.q.consume([&](std::uint64_t v) { sum += v; }, 256));
+               });
+             }},
+            {"boost::lockfree::spsc_queue", [&] { return spsc_throughput_single<BoostSpsc>(opts, spsc_n); }},
+            {"moodycamel::ReaderWriterQueue", [&] { return spsc_throughput_single<MoodyRwq>(opts, spsc_n); }},
+            {"std::mutex+std::deque", [&] { return spsc_throughput_single<MutexDeque>(opts, spsc_mutex_n); }},
+        });
     suite.add_case("spsc_round_trip", {{"p50", "ns", false}, {"p99", "ns", false}, {"p99.9", "ns", false}},
                    {
                        {"atomic ping-pong (floor)", [&] { return hft::bench::atomic_round_trip(opts, rtt_n); }},
@@ -281,32 +363,42 @@ int main(int argc, char** argv) {
                        {"moodycamel::ReaderWriterQueue", [&] { return spsc_round_trip<MoodyRwq>(opts, rtt_n); }},
                        {"std::mutex+std::deque", [&] { return spsc_round_trip<MutexDeque>(opts, rtt_n / 4); }},
                    });
-    suite.add_case("mpsc_throughput_2p1c", {{"", "ops/ms", true}},
-                   {
-                       {"hft::MpscQueue", [&] { return mpsc_throughput<HftMpsc>(mpsc_n, 2); }},
-                       {"boost::lockfree::queue", [&] { return mpsc_throughput<BoostMpmc>(mpsc_n, 2); }},
-                       {"moodycamel::ConcurrentQueue (tokens)",
-                        [&] { return mpsc_throughput<MoodyConcurrentTokens>(mpsc_n, 2); }},
-                       {"moodycamel::ConcurrentQueue (no tokens)",
-                        [&] { return mpsc_throughput<MoodyConcurrentPlain>(mpsc_n, 2); }},
-                       {"std::mutex+std::deque", [&] { return mpsc_throughput<MutexMpsc>(mpsc_mutex_n, 2); }},
-                   });
+    suite.add_case(
+        "mpsc_throughput_2p1c", {{"", "ops/ms", true}},
+        {
+            {"hft::MpscQueue", [&] { return mpsc_throughput<HftMpsc>(mpsc_n, 2); }},
+            {"boost::lockfree::queue", [&] { return mpsc_throughput<BoostMpmc>(mpsc_n, 2); }},
+            {"moodycamel::ConcurrentQueue (tokens)", [&] { return mpsc_throughput<MoodyConcurrentTokens>(mpsc_n, 2); }},
+            {"moodycamel::ConcurrentQueue (no tokens)",
+             [&] { return mpsc_throughput<MoodyConcurrentPlain>(mpsc_n, 2); }},
+            {"std::mutex+std::deque", [&] { return mpsc_throughput<MutexMpsc>(mpsc_mutex_n, 2); }},
+        });
+    suite.add_case(
+        "mpmc_throughput_2p2c", {{"", "ops/ms", true}},
+        {
+            {"hft::MpmcQueue", [&] { return mpmc_throughput<HftMpmc>(mpmc_n, 2, 2); }},
+            {"hft::MpmcQueue consume(batch)", [&] { return mpmc_throughput<HftMpmcBatch>(mpmc_n, 2, 2); }},
+            {"boost::lockfree::queue", [&] { return mpmc_throughput<BoostMpmcQueue>(mpmc_n, 2, 2); }},
+            {"moodycamel::ConcurrentQueue (tokens)", [&] { return mpmc_throughput<MoodyMpmcTokens>(mpmc_n, 2, 2); }},
+            {"std::mutex+std::deque", [&] { return mpmc_throughput<MutexMpmc>(mpmc_mutex_n, 2, 2); }},
+        });
 
-    suite.add_ratio("spsc_throughput", "hft::SpscQueue", "boost::lockfree::spsc_queue", 1.5, false,
-                    "SPSC throughput hft / boost spsc_queue");
-    suite.add_ratio("spsc_throughput", "hft::SpscQueue", "moodycamel::ReaderWriterQueue", 1.0, false,
-                    "SPSC throughput hft / moodycamel RWQ");
-    suite.add_ratio("spsc_round_trip/p50", "hft::SpscQueue", "atomic ping-pong (floor)", 1.2, true,
-                    "SPSC round-trip p50 hft / atomic floor");
-    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "boost::lockfree::queue", 1.5, false,
-                    "MPSC throughput hft / boost::lockfree::queue");
-    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "moodycamel::ConcurrentQueue (tokens)", 1.0, false,
-                    "MPSC throughput hft / moodycamel (tokens)");
-    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "moodycamel::ConcurrentQueue (no tokens)", 1.0, false,
-                    "MPSC throughput hft / moodycamel (no tokens)");
-    suite.run();
-    suite.print();
-    suite.write_json();
-    return 0;
+    suite.add_ratio("spsc_throughput", "hft::SpscQueue", "boost::lockfree::spsc_queue",
+                    hft::bench::Target::at_least(1.5), "SPSC throughput hft / boost spsc_queue");
+    suite.add_ratio("spsc_throughput", "hft::SpscQueue", "moodycamel::ReaderWriterQueue",
+                    hft::bench::Target::at_least(1.0), "SPSC throughput hft / moodycamel RWQ");
+    suite.add_ratio("spsc_round_trip/p50", "hft::SpscQueue", "atomic ping-pong (floor)",
+                    hft::bench::Target::at_most(1.2), "SPSC round-trip p50 hft / atomic floor");
+    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "boost::lockfree::queue",
+                    hft::bench::Target::at_least(1.5), "MPSC throughput hft / boost::lockfree::queue");
+    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "moodycamel::ConcurrentQueue (tokens)",
+                    hft::bench::Target::at_least(1.0), "MPSC throughput hft / moodycamel (tokens)");
+    suite.add_ratio("mpsc_throughput_2p1c", "hft::MpscQueue", "moodycamel::ConcurrentQueue (no tokens)",
+                    hft::bench::Target::at_least(1.0), "MPSC throughput hft / moodycamel (no tokens)");
+    suite.add_ratio("mpmc_throughput_2p2c", "hft::MpmcQueue", "boost::lockfree::queue",
+                    hft::bench::Target::at_least(1.5), "MPMC throughput hft / boost::lockfree::queue");
+    suite.add_ratio("mpmc_throughput_2p2c", "hft::MpmcQueue", "std::mutex+std::deque",
+                    hft::bench::Target::at_least(2.0), "MPMC throughput hft / mutex+deque");
+    suite.run_and_report();
   });
 }

@@ -27,8 +27,8 @@
 #include "hft/sync/seqlock.hpp"
 
 namespace {
-using hft::bench::Metrics;
 using hft::bench::do_not_optimize;
+using hft::bench::Metrics;
 using clk = std::chrono::steady_clock;
 
 struct Quote {
@@ -52,14 +52,14 @@ class MutexFamilyScheduler {
   }
   ~MutexFamilyScheduler() {
     {
-      std::lock_guard lock(m_);
+      std::lock_guard lock(mutex_);
       stop_ = true;
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
   void submit(std::uint64_t key, Task t) {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(mutex_);
     auto& d = pending_[key];
     d.push_back(t);
     if (d.size() == 1) {
@@ -71,7 +71,7 @@ class MutexFamilyScheduler {
 
  private:
   void worker() {
-    std::unique_lock lock(m_);
+    std::unique_lock lock(mutex_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !ready_.empty(); });
       if (ready_.empty()) return;
@@ -91,7 +91,7 @@ class MutexFamilyScheduler {
       }
     }
   }
-  std::mutex m_;
+  std::mutex mutex_;
   std::condition_variable cv_;
   std::unordered_map<std::uint64_t, std::deque<Task>> pending_;
   std::deque<std::uint64_t> ready_;
@@ -134,7 +134,8 @@ Metrics hft_overhead(std::uint64_t n, unsigned workers, std::uint64_t families, 
 
 Metrics mutex_overhead(std::uint64_t n, unsigned workers, std::uint64_t families) {
   MutexFamilyScheduler s(workers);
-  return drive(n, families, [&](std::uint64_t k, Task t) { s.submit(k, t); }, [&] { return s.completed(); });
+  return drive(
+      n, families, [&](std::uint64_t k, Task t) { s.submit(k, t); }, [&] { return s.completed(); });
 }
 
 // ---- cold-family wait under a hot flood ----------------------------------------------
@@ -152,10 +153,10 @@ void spin_for_ticks(std::uint64_t ticks) {
 Metrics cold_wait(unsigned workers, std::uint32_t slice, bool flood, std::uint64_t cold_tasks,
                   const hft::bench::Options& o) {
   const double tpn = 1.0 / hft::bench::TickTimer::ns_per_tick();
-  const auto work_ticks = static_cast<std::uint64_t>(1000 * tpn);  // 1 us per task
+  const auto work_ticks = static_cast<std::uint64_t>(1000 * tpn);   // 1 us per task
   const auto gap_ticks = static_cast<std::uint64_t>(20'000 * tpn);  // a cold task every 20 us
   constexpr std::uint64_t kHot = ~0ULL;
-  hft::LatencyHistogram waits(1, 10'000'000'000ULL, 3);
+  hft::LatencyHistogram waits({.highest_trackable = 10'000'000'000ULL});
   std::mutex waits_mutex;  // two workers may record at once (cold tasks only: cheap)
   hft::WorkerPoolConfig pc;
   pc.threads = workers;
@@ -198,28 +199,30 @@ Metrics cold_wait(unsigned workers, std::uint32_t slice, bool flood, std::uint64
 }  // namespace
 
 int main(int argc, char** argv) {
-  return hft::bench::guarded_main([&] {
-    const auto opts = hft::bench::parse_options(argc, argv);
+  return hft::bench::run_suite(argc, argv, "bench_sched", [&](hft::bench::Suite& suite) {
+    const auto& opts = suite.options();
     hft::bench::pin_this_thread(opts.cpus[0]);
-    hft::bench::Suite suite("bench_sched", opts);
     const std::uint64_t n = opts.quick ? 200'000 : 10'000'000;
     const std::uint64_t sched_n = opts.quick ? 50'000 : 1'000'000;
-    suite.note("family_overhead: dispatcher + N workers, 256 families, no-op tasks, <= 4096 outstanding; "
-               "the 2-worker case runs 3 threads on 2 cores (idle workers sleep)");
-    suite.note("cold_wait_Nw: N workers, 1 us tasks, a cold task every 20 us over 100 families; 'flood' keeps "
-               "a hot family >= 256 deep; wait = submit -> start, in us. 1w: the worker busy-spins; 2w: "
-               "default spin-then-sleep");
+    suite.note(
+        "family_overhead: dispatcher + N workers, 256 families, no-op tasks, <= 4096 outstanding; "
+        "the 2-worker case runs 3 threads on 2 cores (idle workers sleep)");
+    suite.note(
+        "cold_wait_Nw: N workers, 1 us tasks, a cold task every 20 us over 100 families; 'flood' keeps "
+        "a hot family >= 256 deep; wait = submit -> start, in us. 1w: the worker busy-spins; 2w: "
+        "default spin-then-sleep");
     suite.note("read/publish/rate_limiter: uncontended, one thread: the cost of the operation itself");
     for (unsigned w : {1u, 2u}) {
       const std::string name = "family_overhead_" + std::to_string(w) + "w";
-      suite.add_case(name, {{"", "ns/task", false}},
-                     {
-                         {"hft::FamilyScheduler + WorkerPool", [&, w] { return hft_overhead(sched_n, w, 256, opts); }},
-                         {"std::mutex + unordered_map<key,deque> + condvar",
-                          [&, w] { return mutex_overhead(sched_n, w, 256); }},
-                     });
+      suite.add_case(
+          name, {{"", "ns/task", false}},
+          {
+              {"hft::FamilyScheduler + WorkerPool", [&, w] { return hft_overhead(sched_n, w, 256, opts); }},
+              {"std::mutex + unordered_map<key,deque> + condvar", [&, w] { return mutex_overhead(sched_n, w, 256); }},
+          });
       suite.add_ratio(name, "hft::FamilyScheduler + WorkerPool", "std::mutex + unordered_map<key,deque> + condvar",
-                      0.3, true, "scheduler overhead, " + std::to_string(w) + " worker(s): hft / mutex baseline");
+                      hft::bench::Target::at_most(0.3),
+                      "scheduler overhead, " + std::to_string(w) + " worker(s): hft / mutex baseline");
     }
     const std::uint64_t cold_n = opts.quick ? 200 : 2000;
     for (unsigned w : {1u, 2u}) {
@@ -232,7 +235,7 @@ int main(int argc, char** argv) {
       }
       const std::string name = "cold_wait_" + std::to_string(w) + "w";
       suite.add_case(name, {{"p50", "us", false}, {"p99", "us", false}}, cold_impls);
-      suite.add_ratio(name + "/p99", "slice 8 hot flood", "slice 8 no flood", 2.0, true,
+      suite.add_ratio(name + "/p99", "slice 8 hot flood", "slice 8 no flood", hft::bench::Target::at_most(2.0),
                       "cold-family p99 wait, " + std::to_string(w) + " worker(s), slice 8: hot flood / no flood");
     }
 
@@ -241,7 +244,8 @@ int main(int argc, char** argv) {
     Quote guarded{1, 2, 3, 4};
     suite.add_case("read_32B_state", {{"", "ns/op", false}},
                    {
-                       {"hft::SeqLock::load", [&] { return hft::bench::time_calls(n, [&](std::uint64_t) { do_not_optimize(seq.load()); }); }},
+                       {"hft::SeqLock::load",
+                        [&] { return hft::bench::time_calls(n, [&](std::uint64_t) { do_not_optimize(seq.load()); }); }},
                        {"std::mutex + copy",
                         [&] {
                           return hft::bench::time_calls(n, [&](std::uint64_t) {
@@ -253,7 +257,9 @@ int main(int argc, char** argv) {
     suite.add_case("publish_32B_state", {{"", "ns/op", false}},
                    {
                        {"hft::SeqLock::store",
-                        [&] { return hft::bench::time_calls(n, [&](std::uint64_t i) { seq.store(Quote{i, i, i, i}); }); }},
+                        [&] {
+                          return hft::bench::time_calls(n, [&](std::uint64_t i) { seq.store(Quote{i, i, i, i}); });
+                        }},
                    });
 
     hft::DoubleBuffer<std::map<std::string, std::uint64_t>> table(
@@ -268,28 +274,27 @@ int main(int argc, char** argv) {
                         }},
                        {"hft::DoubleBuffer::modify (map update, x2)",
                         [&] {
-                          return hft::bench::time_calls(n / 20, [&](std::uint64_t i) { table.modify([i](auto& t) { t["AAPL"] = i; }); });
+                          return hft::bench::time_calls(
+                              n / 20, [&](std::uint64_t i) { table.modify([i](auto& t) { t["AAPL"] = i; }); });
                         }},
                    });
 
-    suite.add_case("rate_limiter", {{"", "ns/op", false}},
-                   {
-                       {"hft::RateLimiter::try_acquire",
-                        [&] {
-                          hft::RateLimiter rl(1'000'000'000, 1'000'000, 0);
-                          return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
-                        }},
-                       {"hft::ThreadSafeRateLimiter::try_acquire",
-                        [&] {
-                          hft::ThreadSafeRateLimiter rl(1'000'000'000, 1'000'000, 0);
-                          return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
-                        }},
-                   });
-    suite.run();
-    suite.print();
-    std::printf("\nTarget (issue 6): SeqLock read <= 3 ns uncontended: the hft::SeqLock::load row.\n");
-    std::printf("The other issue-6 targets are the ratios above.\n");
-    suite.write_json();
-    return 0;
+    suite.add_case(
+        "rate_limiter", {{"", "ns/op", false}},
+        {
+            {"hft::RateLimiter::try_acquire",
+             [&] {
+               hft::RateLimiter rl({.rate_per_sec = 1'000'000'000, .burst = 1'000'000}, 0);
+               return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
+             }},
+            {"hft::ThreadSafeRateLimiter::try_acquire",
+             [&] {
+               hft::ThreadSafeRateLimiter rl({.rate_per_sec = 1'000'000'000, .burst = 1'000'000}, 0);
+               return hft::bench::time_calls(n, [&](std::uint64_t i) { do_not_optimize(rl.try_acquire(1, i)); });
+             }},
+        });
+    suite.add_absolute("read_32B_state", "hft::SeqLock::load", hft::bench::Target::at_most(3.0),
+                       "SeqLock read, uncontended");
+    suite.run_and_report();
   });
 }

@@ -176,11 +176,67 @@ Metrics many_to_one_throughput(std::uint64_t per_producer, int producers, MakePu
   return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
 }
 
+// P producers and C consumers over one queue, every thread unpinned and waiting with
+// SpinThenYield. make_push() / make_pop() are called once per thread (a token-holding
+// handle, or a plain lambda); pop(sum) adds what it took to sum and returns the count.
+// Checks that every item came out exactly once (by count and by sum).
+template <class MakePush, class MakePop>
+Metrics many_to_many_throughput(std::uint64_t per_producer, int producers, int consumers, MakePush make_push,
+                                MakePop make_pop) {
+  using clk = std::chrono::steady_clock;
+  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
+  std::atomic<bool> go{false};
+  std::atomic<std::uint64_t> taken{0};
+  std::vector<std::uint64_t> sums(static_cast<std::size_t>(consumers), 0);
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      auto push = make_push();
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();  // pairs with the release below
+      const std::uint64_t base = static_cast<std::uint64_t>(p) * per_producer;
+      SpinThenYield b;
+      for (std::uint64_t i = 0; i < per_producer; ++i) {
+        while (!push(base + i)) b.pause();
+      }
+    });
+  }
+  for (int c = 0; c < consumers; ++c) {
+    threads.emplace_back([&, c] {
+      auto pop = make_pop();
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();  // pairs with the release below
+      std::uint64_t sum = 0;
+      SpinThenYield b;
+      while (taken.load(std::memory_order_relaxed) < total) {
+        const std::uint64_t k = pop(sum);
+        if (k == 0) {
+          b.pause();
+        } else {
+          taken.fetch_add(k, std::memory_order_relaxed);
+        }
+      }
+      sums[static_cast<std::size_t>(c)] = sum;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));  // threads reach the start line
+  const auto t0 = clk::now();
+  go.store(true, std::memory_order_release);  // pairs with every thread's acquire
+  for (auto& t : threads) t.join();
+  const auto t1 = clk::now();
+  std::uint64_t sum = 0;
+  for (const std::uint64_t s : sums) sum += s;
+  if (taken.load() != total || sum != total * (total - 1) / 2) {
+    throw std::logic_error("many-to-many throughput: lost or duplicated items");
+  }
+  return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
+}
+
 struct Stats {
   double median = 0, min = 0, max = 0;
+  std::size_t runs = 0;
 };
 inline Stats summarize(std::vector<double> v) {
   Stats s;
+  s.runs = v.size();
   if (v.empty()) return s;
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -201,6 +257,22 @@ struct Impl {
   std::function<Metrics()> run;
 };
 
+/// A goal for a ratio (ours / anchor) or for an absolute value (ns per op): met when the
+/// median is at least / at most `goal`.
+class Target {
+ public:
+  [[nodiscard]] static Target at_least(double goal) noexcept { return Target(goal, false); }
+  [[nodiscard]] static Target at_most(double goal) noexcept { return Target(goal, true); }
+  [[nodiscard]] bool met(double v) const noexcept { return at_most_ ? v <= goal_ : v >= goal_; }
+  [[nodiscard]] double goal() const noexcept { return goal_; }
+  [[nodiscard]] const char* op() const noexcept { return at_most_ ? "<=" : ">="; }
+
+ private:
+  Target(double goal, bool at_most) noexcept : goal_(goal), at_most_(at_most) {}
+  double goal_;
+  bool at_most_;
+};
+
 class Suite {
  public:
   Suite(std::string name, Options opts) : name_(std::move(name)), opts_(std::move(opts)) {}
@@ -215,12 +287,19 @@ class Suite {
     cases_.push_back({case_name, std::move(metrics), std::move(impls), {}});
   }
 
-  /// Adds a ratio to report. `ratio` = value(ours)/value(anchor) per round; the target
-  /// holds when the median ratio is >= goal (for "lower is better" metrics pass
-  /// ours_at_most=true: the target holds when ratio <= goal).
-  void add_ratio(const std::string& full_case, const std::string& ours, const std::string& anchor,
-                 double goal, bool ours_at_most, std::string label) {
-    ratios_.push_back({full_case, ours, anchor, goal, ours_at_most, std::move(label), {}});
+  /// Adds a ratio to report: value(ours) / value(anchor) in each round, the target
+  /// checked against the median of those paired ratios.
+  /// `anchor_case` names another case for the anchor (the same impl under two
+  /// conditions, e.g. FIFO against LIFO order); empty: the same case.
+  void add_ratio(const std::string& full_case, const std::string& ours, const std::string& anchor, Target target,
+                 std::string label, const std::string& anchor_case = "") {
+    ratios_.push_back(
+        {full_case, ours, anchor, target, std::move(label), {}, anchor_case.empty() ? full_case : anchor_case});
+  }
+
+  /// Adds an absolute target: the median of `impl` in `full_case`, in the case's unit.
+  void add_absolute(const std::string& full_case, const std::string& impl, Target target, std::string label) {
+    absolutes_.push_back({full_case, impl, target, std::move(label)});
   }
 
   /// For a benchmark that drives its own rounds (mini_oms bench interleaves all its cases
@@ -280,9 +359,16 @@ class Suite {
     print_tables();
     print_targets();
   }
+  /// run(), print(), write_json(): the end of every run_suite definition.
+  void run_and_report() {
+    run();
+    print();
+    write_json();
+    reported_ = true;
+  }
+  [[nodiscard]] bool reported() const noexcept { return reported_; }
   void print_tables() const {
-    std::printf("\n== %s  (%d interleaved rounds after a warm-up; median [min .. max])\n", name_.c_str(),
-                opts_.runs);
+    std::printf("\n== %s  (%d interleaved rounds after a warm-up; median [min .. max])\n", name_.c_str(), opts_.runs);
     for (const auto& n : notes_) std::printf("   note: %s\n", n.c_str());
     for (const auto& c : cases_) {
       for (const auto& m : c.metrics) {
@@ -307,10 +393,19 @@ class Suite {
       for (const auto& r : ratios_) {
         if (r.values.empty()) continue;
         const Stats st = summarize(r.values);
-        const bool ok = r.ours_at_most ? st.median <= r.goal : st.median >= r.goal;
-        std::printf("  %-58s %6.2fx  [%5.2f .. %5.2f]  target %s %.2fx  %s\n", r.label.c_str(), st.median,
-                    st.min, st.max, r.ours_at_most ? "<=" : ">=", r.goal, ok ? "MET" : "NOT MET");
+        std::printf("  %-58s %6.2fx  [%5.2f .. %5.2f]  target %s %.2fx  %s\n", r.label.c_str(), st.median, st.min,
+                    st.max, r.target.op(), r.target.goal(), r.target.met(st.median) ? "MET" : "NOT MET");
       }
+    }
+    bool header = false;
+    for (const auto& a : absolutes_) {
+      const Stats st = stats(a.case_name, a.impl);
+      if (st.runs == 0) continue;
+      if (!header) std::printf("\nAbsolute targets (median over rounds; spread is min..max)\n");
+      header = true;
+      const std::string unit = unit_of(a.case_name);
+      std::printf("  %-58s %8.2f  [%8.2f .. %8.2f] %s  target %s %g  %s\n", a.label.c_str(), st.median, st.min, st.max,
+                  unit.c_str(), a.target.op(), a.target.goal(), a.target.met(st.median) ? "MET" : "NOT MET");
     }
     std::fflush(stdout);
   }
@@ -345,12 +440,23 @@ class Suite {
     for (const auto& r : ratios_) {
       if (r.values.empty()) continue;
       const Stats st = summarize(r.values);
-      const bool ok = r.ours_at_most ? st.median <= r.goal : st.median >= r.goal;
       o << (first ? "" : ",\n") << "    {\"case\": " << quote(r.case_name) << ", \"ours\": " << quote(r.ours)
         << ", \"anchor\": " << quote(r.anchor) << ", \"label\": " << quote(r.label)
         << ", \"median\": " << num(st.median) << ", \"min\": " << num(st.min) << ", \"max\": " << num(st.max)
-        << ", \"target\": " << quote(std::string(r.ours_at_most ? "<= " : ">= ") + num(r.goal))
-        << ", \"met\": " << (ok ? "true" : "false") << "}";
+        << ", \"target\": " << quote(std::string(r.target.op()) + " " + num(r.target.goal()))
+        << ", \"met\": " << (r.target.met(st.median) ? "true" : "false") << "}";
+      first = false;
+    }
+    o << "\n  ],\n  \"absolute_targets\": [\n";
+    first = true;
+    for (const auto& a : absolutes_) {
+      const Stats st = stats(a.case_name, a.impl);
+      if (st.runs == 0) continue;
+      o << (first ? "" : ",\n") << "    {\"case\": " << quote(a.case_name) << ", \"impl\": " << quote(a.impl)
+        << ", \"label\": " << quote(a.label) << ", \"unit\": " << quote(unit_of(a.case_name))
+        << ", \"median\": " << num(st.median) << ", \"min\": " << num(st.min) << ", \"max\": " << num(st.max)
+        << ", \"target\": " << quote(std::string(a.target.op()) + " " + num(a.target.goal()))
+        << ", \"met\": " << (a.target.met(st.median) ? "true" : "false") << "}";
       first = false;
     }
     o << "\n  ]\n}\n";
@@ -368,26 +474,47 @@ class Suite {
   };
   struct Ratio {
     std::string case_name, ours, anchor;
-    double goal;
-    bool ours_at_most;
+    Target target;
     std::string label;
     std::vector<double> values;
+    std::string anchor_case;
   };
+  struct Absolute {
+    std::string case_name, impl;
+    Target target;
+    std::string label;
+  };
+
+  [[nodiscard]] std::string unit_of(const std::string& full_case) const {
+    for (const auto& c : cases_) {
+      for (const auto& m : c.metrics) {
+        if (full_name(c.name, m.name) == full_case) return m.unit;
+      }
+    }
+    return "";
+  }
 
   static std::string full_name(const std::string& c, const std::string& m) { return m.empty() ? c : c + "/" + m; }
 
+  [[nodiscard]] const std::vector<double>* samples_of(const std::string& full_case, const std::string& impl) const {
+    for (const auto& c : cases_) {
+      auto it = c.samples.find(full_case);
+      if (it == c.samples.end()) continue;
+      auto s = it->second.find(impl);
+      if (s != it->second.end()) return &s->second;
+    }
+    return nullptr;
+  }
+
+  // Paired by round: round i of ours against round i of the anchor.
   void compute_ratios() {
     for (auto& r : ratios_) {
       r.values.clear();
-      for (const auto& c : cases_) {
-        auto it = c.samples.find(r.case_name);
-        if (it == c.samples.end()) continue;
-        auto a = it->second.find(r.ours);
-        auto b = it->second.find(r.anchor);
-        if (a == it->second.end() || b == it->second.end()) continue;
-        for (std::size_t i = 0; i < a->second.size() && i < b->second.size(); ++i) {
-          if (b->second[i] != 0) r.values.push_back(a->second[i] / b->second[i]);
-        }
+      const std::vector<double>* a = samples_of(r.case_name, r.ours);
+      const std::vector<double>* b = samples_of(r.anchor_case, r.anchor);
+      if (a == nullptr || b == nullptr) continue;
+      for (std::size_t i = 0; i < a->size() && i < b->size(); ++i) {
+        if ((*b)[i] != 0) r.values.push_back((*a)[i] / (*b)[i]);
       }
     }
   }
@@ -428,8 +555,8 @@ class Suite {
     ::uname(&u);
     std::ostringstream o;
     o << "{\"cpu\": " << quote(model) << ", \"online_cpus\": " << ::sysconf(_SC_NPROCESSORS_ONLN)
-      << ", \"kernel\": " << quote(std::string(u.sysname) + " " + u.release)
-      << ", \"compiler\": " << quote(compiler()) << ", \"pinned_cpus\": " << quote(cpus_text()) << "}";
+      << ", \"kernel\": " << quote(std::string(u.sysname) + " " + u.release) << ", \"compiler\": " << quote(compiler())
+      << ", \"pinned_cpus\": " << quote(cpus_text()) << "}";
     return o.str();
   }
   static std::string compiler() {
@@ -455,6 +582,8 @@ class Suite {
   std::vector<std::string> notes_;
   std::vector<Case> cases_;
   std::vector<Ratio> ratios_;
+  std::vector<Absolute> absolutes_;
+  bool reported_ = false;
 };
 
 /// Nanoseconds per call of f(i), i = 0 .. n-1: one steady_clock pair around the whole loop
@@ -481,6 +610,19 @@ int guarded_main(F&& f) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   }
+}
+
+/// The main() of a benchmark: parse the common options, then `define(suite)` adds the
+/// cases, ratios and absolute targets and ends with suite.run_and_report(). (The run
+/// happens inside `define` because the cases capture define's locals by reference.)
+template <class Define>
+int run_suite(int argc, char** argv, const std::string& name, Define&& define) {
+  return guarded_main([&] {
+    Suite suite(name, parse_options(argc, argv));
+    define(suite);
+    if (!suite.reported()) throw std::logic_error(name + ": define() must end with suite.run_and_report()");
+    return 0;
+  });
 }
 
 }  // namespace hft::bench
