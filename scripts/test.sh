@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: builds and passes every test, the way CI does.
-#   0. the package list proven from an empty state (scripts/check-deps.sh)
+#   0. the package list proven from an empty state (scripts/check-deps.sh); formatting and
+#      the mechanical style rules (scripts/check-format.sh, scripts/check-style.sh)
 #   1. spin model check of FamilyScheduler's protocol (docs/scheduling/family_scheduler.pml)
 #   2. package consumers (find_package, add_subdirectory, FetchContent, pkg-config, Conan's
 #      test_package layout, a refused version request)
@@ -21,6 +22,10 @@ step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
 
 step "the package list, from an empty package state"
 bash scripts/check-deps.sh
+
+step "formatting and the style rules of docs/style.md"
+bash scripts/check-format.sh
+bash scripts/check-style.sh
 
 step "spin model of FamilyScheduler's completion protocol"
 bash scripts/check-model.sh

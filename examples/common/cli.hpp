@@ -97,7 +97,8 @@ inline std::vector<int> parse_integer_list(std::string_view v, int lo, int hi) {
   std::vector<int> out;
   for (std::size_t start = 0;;) {
     const std::size_t comma = v.find(',', start);
-    out.push_back(parse_integer<int>(v.substr(start, comma == std::string_view::npos ? v.npos : comma - start), lo, hi));
+    out.push_back(
+        parse_integer<int>(v.substr(start, comma == std::string_view::npos ? v.npos : comma - start), lo, hi));
     if (comma == std::string_view::npos) return out;
     start = comma + 1;
   }
@@ -134,18 +135,16 @@ class Parser {
   Parser& integer(std::string name, T& target, std::type_identity_t<T> lo, std::type_identity_t<T> hi,
                   std::string help) {
     help = with_default(std::move(help), std::to_string(target));
-    add({std::move(name), "N", std::move(help), true, [&target, lo, hi](std::string_view v) {
-           target = parse_integer<T>(v, lo, hi);
-         }});
+    add({std::move(name), "N", std::move(help), true,
+         [&target, lo, hi](std::string_view v) { target = parse_integer<T>(v, lo, hi); }});
     return *this;
   }
   Parser& real(std::string name, double& target, double lo, double hi, std::string help) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", target);
     help = with_default(std::move(help), buf);
-    add({std::move(name), "X", std::move(help), true, [&target, lo, hi](std::string_view v) {
-           target = parse_real(v, lo, hi);
-         }});
+    add({std::move(name), "X", std::move(help), true,
+         [&target, lo, hi](std::string_view v) { target = parse_real(v, lo, hi); }});
     return *this;
   }
   /// Comma-separated integers in [lo, hi], e.g. --cpus 0,1.
@@ -236,8 +235,10 @@ class Parser {
     constexpr std::size_t kIndent = 30, kWidth = 100;
     for (const Option& o : options_) {
       std::string left = "  " + o.name + (o.takes_value ? " " + o.metavar : "");
-      if (left.size() < kIndent) left.resize(kIndent, ' ');
-      else left += "\n" + std::string(kIndent, ' ');
+      if (left.size() < kIndent)
+        left.resize(kIndent, ' ');
+      else
+        left += "\n" + std::string(kIndent, ' ');
       // Wrap the help at word boundaries, continuation lines under its first column.
       std::string line;
       std::size_t start = 0;

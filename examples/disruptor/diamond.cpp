@@ -33,7 +33,7 @@ struct Validate {  // A
     o.validated.store(ok, std::memory_order_relaxed);  // B reads it after A's sequence (release)
   }
 };
-struct Enrich {  // B, after A
+struct Enrich {                         // B, after A
   std::atomic<std::uint64_t> count{0};  // single writer (B); the producer reads it for the "ahead" counter
   std::uint64_t ahead_of_a = 0, lapped = 0;
   std::atomic<int> slow_us{0};
@@ -45,7 +45,8 @@ struct Enrich {  // B, after A
     // A sets validated for every positive qty; seeing false for one means B ran ahead of A.
     if (o.qty > 0 && !o.validated.load(std::memory_order_relaxed)) ++ahead_of_a;
     o.notional = o.qty * 100;
-    if (const int us = slow_us.load(std::memory_order_relaxed)) std::this_thread::sleep_for(std::chrono::microseconds(us));
+    if (const int us = slow_us.load(std::memory_order_relaxed))
+      std::this_thread::sleep_for(std::chrono::microseconds(us));
   }
 };
 struct Log {  // C, independent
@@ -57,7 +58,8 @@ struct Log {  // C, independent
 int main(int argc, char** argv) {
   std::uint64_t n = 200'000;
   hft::cli::Parser cli("diamond", "[options]",
-                     "A diamond of consumers (A validates, B enriches after A, C logs); then B slowed down\nto show the producer waiting on backpressure, losing nothing.");
+                       "A diamond of consumers (A validates, B enriches after A, C logs); then B slowed down\nto show "
+                       "the producer waiting on backpressure, losing nothing.");
   cli.integer("--events", n, 1, std::uint64_t{1} << 40, "events to publish");
   cli.parse(argc, argv);
   using namespace hft::disruptor;
@@ -86,10 +88,11 @@ int main(int argc, char** argv) {
       max_ahead = ahead > max_ahead ? ahead : max_ahead;
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("  %-26s %8llu events in %8.1f ms; producer found the ring full %llu times; "
-                "max events ahead of B %llu (ring %zu)\n",
-                name, static_cast<unsigned long long>(events), ms, static_cast<unsigned long long>(stalls),
-                static_cast<unsigned long long>(max_ahead), kRing);
+    std::printf(
+        "  %-26s %8llu events in %8.1f ms; producer found the ring full %llu times; "
+        "max events ahead of B %llu (ring %zu)\n",
+        name, static_cast<unsigned long long>(events), ms, static_cast<unsigned long long>(stalls),
+        static_cast<unsigned long long>(max_ahead), kRing);
   };
 
   std::printf("diamond: A validates, B enriches after A, C logs independently\n");
@@ -106,7 +109,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(b.ahead_of_a), static_cast<unsigned long long>(b.lapped),
               static_cast<long long>(b.max_batch));
   const bool ok = a.count == total && b.count.load() == total && c.count == total && b.ahead_of_a == 0 && b.lapped == 0;
-  std::printf("  %s\n", ok ? "OK: nothing lost, no dependency violated (events are preallocated in the ring)"
-                            : "VIOLATION");
+  std::printf("  %s\n",
+              ok ? "OK: nothing lost, no dependency violated (events are preallocated in the ring)" : "VIOLATION");
   return ok ? 0 : 1;
 }

@@ -24,7 +24,7 @@ struct CountingHandler {
 int main(int argc, char** argv) {
   std::uint64_t n = 1'000'000;
   hft::cli::Parser cli("one_to_one", "[options]",
-                     "One producer publishes N events into a Disruptor; one consumer counts and sums them.");
+                       "One producer publishes N events into a Disruptor; one consumer counts and sums them.");
   cli.integer("--events", n, 1, std::uint64_t{1} << 40, "events to publish");
   cli.parse(argc, argv);
   using namespace hft::disruptor;

@@ -45,7 +45,7 @@ struct Event {
 };
 
 struct Result {
-  hft::LatencyHistogram latency{1, 10'000'000'000ULL, 3};
+  hft::LatencyHistogram latency{{.highest_trackable = 10'000'000'000ULL}};
   std::uint64_t checksum = 0;
 };
 
@@ -111,8 +111,8 @@ Result run(std::uint64_t messages, std::uint64_t rate, const hft::TscClock& cloc
 int main(int argc, char** argv) {
   std::uint64_t messages = 300'000, rate = 500'000;
   hft::cli::Parser cli("allocation_p99", "[options]",
-                     "The same Disruptor pipeline with one heap allocation per message and with pooled\n"
-                     "messages, at a fixed rate: the publish -> consume latency percentiles of each.");
+                       "The same Disruptor pipeline with one heap allocation per message and with pooled\n"
+                       "messages, at a fixed rate: the publish -> consume latency percentiles of each.");
   cli.integer("--messages", messages, 10, std::uint64_t{1} << 36, "messages per run")
       .integer("--rate-per-sec", rate, 1, 100'000'000, "the producer's fixed rate");
   cli.parse(argc, argv);
@@ -127,8 +127,8 @@ int main(int argc, char** argv) {
   std::uint64_t h[4], p[4];
   heap.latency.percentiles(ps, h);
   pooled.latency.percentiles(ps, p);
-  std::printf("\n%-34s %10s %10s %10s %10s %12s\n", "publish -> consume latency (ns)", "p50", "p99", "p99.9",
-              "p99.99", "max");
+  std::printf("\n%-34s %10s %10s %10s %10s %12s\n", "publish -> consume latency (ns)", "p50", "p99", "p99.9", "p99.99",
+              "max");
   std::printf("%-34s %10llu %10llu %10llu %10llu %12llu\n", "malloc: new/delete + string + vector",
               static_cast<unsigned long long>(h[0]), static_cast<unsigned long long>(h[1]),
               static_cast<unsigned long long>(h[2]), static_cast<unsigned long long>(h[3]),
@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(p[0]), static_cast<unsigned long long>(p[1]),
               static_cast<unsigned long long>(p[2]), static_cast<unsigned long long>(p[3]),
               static_cast<unsigned long long>(pooled.latency.max()));
-  const bool ok = heap.checksum == pooled.checksum && heap.latency.count() == messages &&
-                  pooled.latency.count() == messages;
+  const bool ok =
+      heap.checksum == pooled.checksum && heap.latency.count() == messages && pooled.latency.count() == messages;
   std::printf("\n%s (checksums %s)\n", ok ? "both runs delivered every message" : "MISMATCH",
               heap.checksum == pooled.checksum ? "equal" : "differ");
   return ok ? 0 : 1;

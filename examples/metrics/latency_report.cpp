@@ -4,6 +4,7 @@
 //   - HdrHistogram's percentile distribution (.hgrm, readable by HdrHistogram plotters)
 //   - a self-contained SVG percentile plot
 // Usage: latency_report [--quick] [--out PREFIX]   (writes PREFIX.hgrm and PREFIX.svg)
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -12,6 +13,7 @@
 #include "cli.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
+#include "hft/metrics/histogram_report.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/spsc_queue.hpp"
 
@@ -20,8 +22,8 @@ int main(int argc, char** argv) {
   std::string prefix = "latency_report";
   hft::cli::OutputFile hgrm, svg;
   hft::cli::Parser cli("latency_report", "[options]",
-                     "SPSC round trips between two threads, recorded in a LatencyHistogram: the summary\n"
-                     "table on stdout, PREFIX.hgrm (HdrHistogram's percentile format) and PREFIX.svg.");
+                       "SPSC round trips between two threads, recorded in a LatencyHistogram: the summary\n"
+                       "table on stdout, PREFIX.hgrm (HdrHistogram's percentile format) and PREFIX.svg.");
   cli.flag("--quick", quick, "20,000 round trips instead of 1,000,000")
       .text("--out", prefix, "PREFIX", "write PREFIX.hgrm and PREFIX.svg");
   cli.parse(argc, argv);
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
   }
   const std::size_t n = quick ? 20'000 : 1'000'000;
   const hft::TscClock clock;
-  hft::LatencyHistogram rtt(1, 3'600'000'000'000ULL, 3);  // 1 ns .. 1 h, 0.1% precision
+  hft::LatencyHistogram rtt(hft::LatencyHistogramConfig::up_to(std::chrono::hours(1)));  // 1 ns .. 1 h, 0.1%
   hft::SpscQueue<std::uint64_t> there(64), back(64);
 
   std::thread echo([&] {
@@ -54,9 +56,9 @@ int main(int argc, char** argv) {
   echo.join();
 
   std::printf("SPSC round trip, %zu samples, TscClock (%.3f ticks/ns)\n", n, clock.ticks_per_ns());
-  std::fputs(rtt.summary(1.0, "ns").c_str(), stdout);
-  hgrm.write_and_close(rtt.percentile_distribution(1.0));
-  svg.write_and_close(rtt.percentile_svg("hft::SpscQueue round trip (2 threads, 2 cores)", 1.0, "ns"));
+  std::fputs(hft::histogram_summary(rtt, 1.0, "ns").c_str(), stdout);
+  hgrm.write_and_close(hft::percentile_distribution(rtt, 1.0));
+  svg.write_and_close(hft::percentile_svg(rtt, "hft::SpscQueue round trip (2 threads, 2 cores)", 1.0, "ns"));
   std::printf("wrote %s.hgrm and %s.svg\n", prefix.c_str(), prefix.c_str());
   return rtt.count() == n ? 0 : 1;
 }

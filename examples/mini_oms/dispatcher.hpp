@@ -31,7 +31,7 @@ namespace mini_oms {
 class FamilyTable {
  public:
   static constexpr std::uint32_t npos = hft::FlatIndex::npos;
-  explicit FamilyTable(std::size_t n) : index_(n), slots_(new Slot[n]), cap_(n) {}
+  explicit FamilyTable(std::size_t n) : index_(n), slots_(new Slot[n]), capacity_(n) {}
 
   /// The slot of `key` (made most recently active), a new or evicted one, or npos when
   /// every family in the table has work in flight. `evicted` counts evictions.
@@ -44,7 +44,7 @@ class FamilyTable {
       }
       return s;
     }
-    if (used_ < cap_) {
+    if (used_ < capacity_) {
       s = static_cast<std::uint32_t>(used_++);
     } else {
       // The least recently active idle family. Acquire pairs with the release decrement in
@@ -79,8 +79,14 @@ class FamilyTable {
   };
   void unlink(std::uint32_t s) noexcept {
     Slot& x = slots_[s];
-    if (x.prev != npos) slots_[x.prev].next = x.next; else head_ = x.next;
-    if (x.next != npos) slots_[x.next].prev = x.prev; else tail_ = x.prev;
+    if (x.prev != npos)
+      slots_[x.prev].next = x.next;
+    else
+      head_ = x.next;
+    if (x.next != npos)
+      slots_[x.next].prev = x.prev;
+    else
+      tail_ = x.prev;
   }
   void push_front(std::uint32_t s) noexcept {
     Slot& x = slots_[s];
@@ -92,7 +98,7 @@ class FamilyTable {
   }
   hft::FlatIndex index_;
   std::unique_ptr<Slot[]> slots_;
-  std::size_t cap_, used_ = 0;
+  std::size_t capacity_, used_ = 0;
   std::uint32_t head_ = npos, tail_ = npos;
 };
 
@@ -100,8 +106,8 @@ template <class Pipeline>
 class Partition {
  public:
   using Sched = hft::FamilyScheduler<Task>;
-  using Ring = hft::disruptor::RingBuffer<Inbound, hft::disruptor::ProducerType::Multi,
-                                          hft::disruptor::BlockingWaitStrategy>;
+  using Ring =
+      hft::disruptor::RingBuffer<Inbound, hft::disruptor::ProducerType::Multi, hft::disruptor::BlockingWaitStrategy>;
 
   Partition(Pipeline& pipeline, unsigned index, bool with_ring)
       : pipeline_(pipeline),
@@ -200,7 +206,9 @@ class Partition {
       }
     }
   }
-  void start_thread() { thread_ = std::thread([this] { run(); }); }
+  void start_thread() {
+    thread_ = std::thread([this] { run(); });
+  }
   void stop_thread() {
     if (barrier_) barrier_->alert();
     if (thread_.joinable()) thread_.join();

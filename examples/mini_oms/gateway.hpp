@@ -67,7 +67,9 @@ class Gateway {
     ev.data.u64 = kWakeTag;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
   }
-  void start_thread() { thread_ = std::thread([this] { run(); }); }
+  void start_thread() {
+    thread_ = std::thread([this] { run(); });
+  }
   /// After Pipeline says stopping: wakes the loop, which flushes what is owed and returns.
   void stop_thread() {
     wake();
@@ -115,7 +117,7 @@ class Gateway {
     std::unique_ptr<char[]> out;
     std::size_t out_head = 0, out_tail = 0;
     bool want_out = false;
-    bool read_closed = false;    // the client half-closed: answer what it sent, then close
+    bool read_closed = false;     // the client half-closed: answer what it sent, then close
     std::uint32_t in_flight = 0;  // requests admitted and not yet answered
   };
 

@@ -11,9 +11,9 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,10 +57,10 @@ struct LoadResult {
   std::map<std::string, std::uint64_t> by_type;  // "ACK", "REJ:BUSY", ...
   std::uint64_t violations = 0;
   std::uint64_t family_restarts = 0;  // seq back to 1: the server evicted an idle family
-  std::vector<std::string> samples;  // first violations, for the report
+  std::vector<std::string> samples;   // first violations, for the report
   double seconds = 0;
-  hft::LatencyHistogram rtt{1, 60'000'000'000ULL, 3};
-  hft::LatencyHistogram rtt_cold{1, 60'000'000'000ULL, 3};  // hot-family: the other families
+  hft::LatencyHistogram rtt{};
+  hft::LatencyHistogram rtt_cold{};  // hot-family: the other families
   [[nodiscard]] double throughput() const { return seconds > 0 ? static_cast<double>(replies) / seconds : 0; }
   void violation(const std::string& what) {
     ++violations;
@@ -71,14 +71,14 @@ struct LoadResult {
 namespace detail_lg {
 
 struct Req {
-  std::string line;  // without '\n'
-  std::int64_t corr = -1;    // family (-1: none); known-bad lines keep the intended one
-  bool expect_bad = false;   // a malformed line: must get BAD_MSG
-  bool dash = false;         // no valid req_id: the reply is "- REJ:BAD_MSG"
+  std::string line;         // without '\n'
+  std::int64_t corr = -1;   // family (-1: none); known-bad lines keep the intended one
+  bool expect_bad = false;  // a malformed line: must get BAD_MSG
+  bool dash = false;        // no valid req_id: the reply is "- REJ:BAD_MSG"
   bool hot = false;
   std::uint64_t id = 0;
   std::uint64_t sent_ns = 0;
-  int reply_order = -1;      // arrival index on its connection
+  int reply_order = -1;  // arrival index on its connection
   std::string reply;
 };
 
@@ -100,7 +100,7 @@ inline std::string valid_line(std::uint64_t id, std::int64_t corr, std::mt19937_
   std::string l = std::to_string(id) + " " + std::to_string(corr) + " " + kSymbols[s] + (buy ? " B " : " S ") +
                   std::to_string(qty) + " " + price_text(px);
   if (rng() % 100 == 0) l = std::to_string(id) + " " + std::to_string(corr) + " AAPL B 2000000 187.25";  // RISK_QTY
-  if (rng() % 100 == 1) l = std::to_string(id) + " " + std::to_string(corr) + " MSFT S 10 500";        // RISK_PRICE
+  if (rng() % 100 == 1) l = std::to_string(id) + " " + std::to_string(corr) + " MSFT S 10 500";          // RISK_PRICE
   return l;
 }
 
@@ -110,26 +110,58 @@ inline Req bad_line(std::uint64_t id, std::mt19937_64& rng) {
   r.expect_bad = true;
   const std::string ids = std::to_string(id);
   switch (rng() % 14) {
-    case 0: r.line = ""; r.dash = true; break;                                   // empty line
-    case 1: r.line = "garbage \x01\x7f\xfe bytes"; r.dash = true; break;
-    case 2: r.line = ids + " 777000000000 AA" + std::string(1, '\0') + "PL B 1 100"; break;  // embedded NUL
-    case 3: r.line = ids + " 777000000000 AAPL B 100 " + std::string(300, '1'); break;      // over-long, valid id
-    case 4: r.line = std::string(300, 'x'); r.dash = true; break;                // over-long, no id
-    case 5: r.line = ids + " 777000000000 AAPL B 100"; break;                               // missing field
-    case 6: r.line = ids + " 777000000000 AAPL B abc 187.25"; break;                        // non-numeric qty
-    case 7: r.line = ids + " 777000000000 AAPL B -5 187.25"; break;                         // negative qty
-    case 8: r.line = ids + " 777000000000 AAPL B 0 187.25"; break;                          // zero qty
-    case 9: r.line = ids + " 777000000000 AAPL X 10 187.25"; break;                         // bad side
-    case 10: r.line = ids + " 777000000000 aapl B 10 187.25"; break;                        // lowercase symbol
-    case 11: r.line = ids + " 777000000000 AAPL B 10 187.25001"; break;                     // 5 decimals
-    case 12: r.line = ids + "  777000000000 AAPL B 10 187.25"; break;                       // double space
-    default: r.line = ids + " x777000000000 AAPL B 10 187.25"; break;                       // bad correlation id
+    case 0:
+      r.line = "";
+      r.dash = true;
+      break;  // empty line
+    case 1:
+      r.line = "garbage \x01\x7f\xfe bytes";
+      r.dash = true;
+      break;
+    case 2:
+      r.line = ids + " 777000000000 AA" + std::string(1, '\0') + "PL B 1 100";
+      break;  // embedded NUL
+    case 3:
+      r.line = ids + " 777000000000 AAPL B 100 " + std::string(300, '1');
+      break;  // over-long, valid id
+    case 4:
+      r.line = std::string(300, 'x');
+      r.dash = true;
+      break;  // over-long, no id
+    case 5:
+      r.line = ids + " 777000000000 AAPL B 100";
+      break;  // missing field
+    case 6:
+      r.line = ids + " 777000000000 AAPL B abc 187.25";
+      break;  // non-numeric qty
+    case 7:
+      r.line = ids + " 777000000000 AAPL B -5 187.25";
+      break;  // negative qty
+    case 8:
+      r.line = ids + " 777000000000 AAPL B 0 187.25";
+      break;  // zero qty
+    case 9:
+      r.line = ids + " 777000000000 AAPL X 10 187.25";
+      break;  // bad side
+    case 10:
+      r.line = ids + " 777000000000 aapl B 10 187.25";
+      break;  // lowercase symbol
+    case 11:
+      r.line = ids + " 777000000000 AAPL B 10 187.25001";
+      break;  // 5 decimals
+    case 12:
+      r.line = ids + "  777000000000 AAPL B 10 187.25";
+      break;  // double space
+    default:
+      r.line = ids + " x777000000000 AAPL B 10 187.25";
+      break;  // bad correlation id
   }
   r.id = r.dash ? 0 : id;
   return r;
 }
 
-inline bool parse_reply(const std::string& line, std::optional<std::uint64_t>& id, std::string& type, std::uint64_t& seq) {
+inline bool parse_reply(const std::string& line, std::optional<std::uint64_t>& id, std::string& type,
+                        std::uint64_t& seq) {
   const std::size_t sp = line.find(' ');
   if (sp == std::string::npos) return false;
   const std::string head = line.substr(0, sp);
@@ -142,8 +174,8 @@ inline bool parse_reply(const std::string& line, std::optional<std::uint64_t>& i
   const std::string rest = line.substr(sp + 1);
   if (rest.rfind("REJ:", 0) == 0) {
     type = rest;
-    for (const char* r : {"REJ:BUSY", "REJ:BAD_MSG", "REJ:RISK_QTY", "REJ:RISK_PRICE", "REJ:RISK_NOTIONAL", "REJ:RISK_RATE",
-                          "REJ:FAMILY_FULL", "REJ:SHUTDOWN"}) {
+    for (const char* r : {"REJ:BUSY", "REJ:BAD_MSG", "REJ:RISK_QTY", "REJ:RISK_PRICE", "REJ:RISK_NOTIONAL",
+                          "REJ:RISK_RATE", "REJ:FAMILY_FULL", "REJ:SHUTDOWN"}) {
       if (rest == r) return true;
     }
     return false;
@@ -182,7 +214,9 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   // 1. The requests, per connection, in send order. A family always uses one connection.
   std::vector<std::vector<Req>> per(nconn);
   std::uint64_t next_id = cfg.id_base;
-  const auto fam_conn = [&](std::int64_t corr) { return static_cast<unsigned>(static_cast<std::uint64_t>(corr) % nconn); };
+  const auto fam_conn = [&](std::int64_t corr) {
+    return static_cast<unsigned>(static_cast<std::uint64_t>(corr) % nconn);
+  };
   auto add_valid = [&](std::int64_t corr, unsigned conn, bool hot) {
     Req r;
     r.id = next_id++;
@@ -231,7 +265,10 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   for (unsigned c = 0; c < nconn; ++c) {
     conns[c].fd = net::connect_tcp(cfg.host, cfg.port, true);
     for (std::size_t i = 0; i < per[c].size(); ++i) {
-      if (per[c][i].dash) ++conns[c].dash_expected; else conns[c].by_id[per[c][i].id] = i;
+      if (per[c][i].dash)
+        ++conns[c].dash_expected;
+      else
+        conns[c].by_id[per[c][i].id] = i;
     }
   }
   const bool open_loop = cfg.rate > 0;
@@ -340,7 +377,8 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         if (r.expect_bad && type != "REJ:BAD_MSG" && type != "REJ:BUSY" && type != "REJ:SHUTDOWN") {
           res.violation("malformed line '" + r.line.substr(0, 40) + "' answered " + type);
         }
-        if (type == "ACK" && r.corr == -1 && seq != 1) res.violation("uncorrelated ACK with seq " + std::to_string(seq));
+        if (type == "ACK" && r.corr == -1 && seq != 1)
+          res.violation("uncorrelated ACK with seq " + std::to_string(seq));
       }
       k.in.erase(0, pos);
     }
@@ -368,7 +406,8 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         auto& [next_seq, last_order] = fam.try_emplace(r.corr, std::pair<std::uint64_t, int>{0, -1}).first->second;
         ++next_seq;
         if (r.reply_order < last_order) {
-          res.violation("family " + std::to_string(r.corr) + ": req " + std::to_string(r.id) + " answered out of order");
+          res.violation("family " + std::to_string(r.corr) + ": req " + std::to_string(r.id) +
+                        " answered out of order");
         }
         last_order = r.reply_order;
         if (r.reply.rfind("ACK ", 0) == 0 && r.reply != "ACK " + std::to_string(next_seq)) {
@@ -376,7 +415,8 @@ inline LoadResult run_load(const LoadConfig& cfg) {
             next_seq = 1;  // the server evicted the idle family (its table was full): restart
             ++res.family_restarts;
           } else {
-            res.violation("family " + std::to_string(r.corr) + ": " + r.reply + ", expected seq " + std::to_string(next_seq));
+            res.violation("family " + std::to_string(r.corr) + ": " + r.reply + ", expected seq " +
+                          std::to_string(next_seq));
           }
         }
       }

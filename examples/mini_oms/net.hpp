@@ -18,9 +18,7 @@
 
 namespace mini_oms::net {
 
-[[noreturn]] inline void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
+[[noreturn]] inline void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
 inline sockaddr_in address(const std::string& host, std::uint16_t port) {
   sockaddr_in a{};

@@ -16,24 +16,43 @@
 
 namespace mini_oms {
 
-inline constexpr std::size_t kMaxLine = 256;     // bytes, counting '\r' and '\n'
-inline constexpr std::size_t kMaxReply = 96;     // longest reply line we format
-inline constexpr hft::TickSize kTick{1, 4};      // prices carry up to 4 decimals
+inline constexpr std::size_t kMaxLine = 256;  // bytes, counting '\r' and '\n'
+inline constexpr std::size_t kMaxReply = 96;  // longest reply line we format
+inline constexpr hft::TickSize kTick{1, 4};   // prices carry up to 4 decimals
 inline constexpr std::int64_t kMaxQty = 2147483647;
 
-enum class Reason : std::uint8_t { None, Busy, BadMsg, RiskQty, RiskPrice, RiskNotional, RiskRate, FamilyFull, Shutdown };
+enum class Reason : std::uint8_t {
+  None,
+  Busy,
+  BadMsg,
+  RiskQty,
+  RiskPrice,
+  RiskNotional,
+  RiskRate,
+  FamilyFull,
+  Shutdown
+};
 
 constexpr std::string_view reason_text(Reason r) noexcept {
   switch (r) {
-    case Reason::None: return "";
-    case Reason::Busy: return "BUSY";
-    case Reason::BadMsg: return "BAD_MSG";
-    case Reason::RiskQty: return "RISK_QTY";
-    case Reason::RiskPrice: return "RISK_PRICE";
-    case Reason::RiskNotional: return "RISK_NOTIONAL";
-    case Reason::RiskRate: return "RISK_RATE";
-    case Reason::FamilyFull: return "FAMILY_FULL";
-    case Reason::Shutdown: return "SHUTDOWN";
+    case Reason::None:
+      return "";
+    case Reason::Busy:
+      return "BUSY";
+    case Reason::BadMsg:
+      return "BAD_MSG";
+    case Reason::RiskQty:
+      return "RISK_QTY";
+    case Reason::RiskPrice:
+      return "RISK_PRICE";
+    case Reason::RiskNotional:
+      return "RISK_NOTIONAL";
+    case Reason::RiskRate:
+      return "RISK_RATE";
+    case Reason::FamilyFull:
+      return "FAMILY_FULL";
+    case Reason::Shutdown:
+      return "SHUTDOWN";
   }
   return "";
 }
@@ -163,16 +182,16 @@ inline std::optional<Request> parse_request(std::string_view line) noexcept {
 // ---- risk ------------------------------------------------------------------------
 struct RiskLimits {
   std::int64_t max_qty = 1'000'000;
-  std::int64_t band_pct = 10;                 // price within +-band_pct% of the reference
-  std::int64_t max_notional = 50'000'000;     // qty x price, in currency units
-  std::uint64_t rate_per_sec = 1'000'000;     // per symbol; burst = rate
+  std::int64_t band_pct = 10;              // price within +-band_pct% of the reference
+  std::int64_t max_notional = 50'000'000;  // qty x price, in currency units
+  std::uint64_t rate_per_sec = 1'000'000;  // per symbol; burst = rate
 };
 
 /// Rules 1-3 (the token bucket, rule 4, is stateful: the caller applies it after these).
 inline Reason check_static_risk(const Request& r, hft::Price reference, const RiskLimits& lim) noexcept {
   if (r.qty > lim.max_qty) return Reason::RiskQty;
-  const std::int64_t diff = r.price.ticks() > reference.ticks() ? r.price.ticks() - reference.ticks()
-                                                                : reference.ticks() - r.price.ticks();
+  const std::int64_t diff =
+      r.price.ticks() > reference.ticks() ? r.price.ticks() - reference.ticks() : reference.ticks() - r.price.ticks();
   if (static_cast<hft::Notional>(diff) * 100 > static_cast<hft::Notional>(reference.ticks()) * lim.band_pct) {
     return Reason::RiskPrice;
   }

@@ -52,20 +52,20 @@ struct ServerConfig {
   DispatchMode dispatch = DispatchMode::Auto;
   ExecuteMode execute = ExecuteMode::Auto;
   std::uint32_t inline_max_ns = 5'000;  // ExecuteMode::Auto: the longest mean task run inline
-  std::size_t ring_size = 4096;     // per partition, power of two (ring dispatch); also sizes the scheduler
+  std::size_t ring_size = 4096;         // per partition, power of two (ring dispatch); also sizes the scheduler
   std::size_t family_table = 1u << 20;  // all partitions together
   std::uint32_t max_pending_per_family = 1024;
   std::uint32_t slice = 8;
-  std::uint32_t work_us = 0;        // simulated work per request
+  std::uint32_t work_us = 0;  // simulated work per request
   std::uint32_t stats_interval_ms = 0;
-  std::uint32_t log_sample = 0;     // log every Nth request (0 = off)
-  bool busy_spin = false;           // dedicated machine: spin instead of sleeping
-  std::vector<int> cpus;            // pin threads (busy_spin mode)
-  std::size_t max_connections = 1024;  // per I/O thread
+  std::uint32_t log_sample = 0;         // log every Nth request (0 = off)
+  bool busy_spin = false;               // dedicated machine: spin instead of sleeping
+  std::vector<int> cpus;                // pin threads (busy_spin mode)
+  std::size_t max_connections = 1024;   // per I/O thread
   std::size_t out_buffer = 256 * 1024;  // per connection; a reader this far behind is cut
   RiskLimits risk;
   std::vector<std::pair<std::string, std::string>> refs;  // --ref SYM=PRICE
-  std::function<void()> on_thread_start;  // tests: runs first on every server thread
+  std::function<void()> on_thread_start;                  // tests: runs first on every server thread
 };
 
 // ---- counters ---------------------------------------------------------------------------
@@ -73,15 +73,28 @@ struct ServerConfig {
 // dispatched, enqueued-because-busy, completed and the maximum pending depth are not here:
 // the partition's FamilyScheduler counts them (Server::report() reads its stats()).
 enum class Count : std::size_t {
-  Published, RejectedBusy, RejectedFamilyFull, RejectedBadMsg, RejectedRiskQty, RejectedRiskPrice,
-  RejectedRiskNotional, RejectedRiskRate, RejectedShutdown, FamiliesEvicted, RepliesWritten, RepliesDropped,
-  SlowDisconnects, Connections, RanInline, kCount
+  Published,
+  RejectedBusy,
+  RejectedFamilyFull,
+  RejectedBadMsg,
+  RejectedRiskQty,
+  RejectedRiskPrice,
+  RejectedRiskNotional,
+  RejectedRiskRate,
+  RejectedShutdown,
+  FamiliesEvicted,
+  RepliesWritten,
+  RepliesDropped,
+  SlowDisconnects,
+  Connections,
+  RanInline,
+  kCount
 };
 inline hft::CounterGroup make_counters() {
-  return hft::CounterGroup{"published",       "rejected_busy",       "rejected_family_full", "rejected_bad_msg",
-                           "rejected_risk_qty", "rejected_risk_price", "rejected_risk_notional",
-                           "rejected_risk_rate", "rejected_shutdown",  "families_evicted",     "replies_written",
-                           "replies_dropped",   "slow_disconnects",    "connections",          "ran_inline"};
+  return hft::CounterGroup{
+      "published",           "rejected_busy",          "rejected_family_full", "rejected_bad_msg",  "rejected_risk_qty",
+      "rejected_risk_price", "rejected_risk_notional", "rejected_risk_rate",   "rejected_shutdown", "families_evicted",
+      "replies_written",     "replies_dropped",        "slow_disconnects",     "connections",       "ran_inline"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 [[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, Count c) noexcept {
@@ -96,7 +109,7 @@ inline bool& in_submit() noexcept {
 }
 
 /// Every stage histogram: 1 ns to 1 minute at 3 significant digits.
-inline hft::LatencyHistogram stage_histogram() { return hft::LatencyHistogram(1, 60'000'000'000ULL, 3); }
+inline hft::LatencyHistogram stage_histogram() { return hft::LatencyHistogram(); }
 
 // ---- records ----------------------------------------------------------------------------
 struct ConnRef {
@@ -133,8 +146,15 @@ struct Inbound {
 struct Task {
   Task() = default;
   Task(const Routed& in, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at) noexcept
-      : conn(in.conn), req_id(in.req_id), family(in.family), seq(seq_in_family), fam_slot(family_slot),
-        len(static_cast<std::uint16_t>(in.line.size())), t_recv(in.t_recv), t_pub(in.t_pub), t_disp(dispatched_at) {
+      : conn(in.conn),
+        req_id(in.req_id),
+        family(in.family),
+        seq(seq_in_family),
+        fam_slot(family_slot),
+        len(static_cast<std::uint16_t>(in.line.size())),
+        t_recv(in.t_recv),
+        t_pub(in.t_pub),
+        t_disp(dispatched_at) {
     std::memcpy(line, in.line.data(), len);
   }
   ConnRef conn;

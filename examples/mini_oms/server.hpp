@@ -64,7 +64,9 @@ class Server {
   /// Begins shutdown (sets the flag only; safe from any thread).
   // Release here and in stop() pairs with the gateways' acquire loads.
   void request_shutdown() noexcept { shutdown_.store(true, std::memory_order_release); }
-  [[nodiscard]] bool shutdown_requested() const noexcept { return shutdown_.load(std::memory_order_acquire); }  // pairs with the stores above
+  [[nodiscard]] bool shutdown_requested() const noexcept {
+    return shutdown_.load(std::memory_order_acquire);
+  }  // pairs with the stores above
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const ServerConfig& config() const noexcept { return cfg_; }
   [[nodiscard]] bool inline_dispatch() const noexcept { return inline_dispatch_; }
@@ -84,8 +86,12 @@ class Server {
   // ---- what the stages call (gateway.hpp, dispatcher.hpp) --------------------------------
   [[nodiscard]] const hft::TscClock& clock() const noexcept { return clock_; }
   [[nodiscard]] hft::CounterGroup& gateway_counters() noexcept { return gateway_; }
-  [[nodiscard]] bool io_stopping() const noexcept { return stopping_io_.load(std::memory_order_acquire); }  // pairs with stop()
-  [[nodiscard]] bool dispatch_stopping() const noexcept { return stop_dispatch_.load(std::memory_order_acquire); }  // pairs with stop()
+  [[nodiscard]] bool io_stopping() const noexcept {
+    return stopping_io_.load(std::memory_order_acquire);
+  }  // pairs with stop()
+  [[nodiscard]] bool dispatch_stopping() const noexcept {
+    return stop_dispatch_.load(std::memory_order_acquire);
+  }  // pairs with stop()
   void thread_started();
   /// A gateway's thread: routes one request. None when admitted; else the reject to answer.
   Reason admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk, std::string_view line,
@@ -125,7 +131,7 @@ class Server {
   std::thread stats_thread_;
   // ExecuteMode::Auto: a running estimate of a task's cost (sampled, relaxed: a heuristic).
   std::atomic<std::uint32_t> mean_task_ns_{0};
-  mutable std::mutex threads_mu_;
+  mutable std::mutex threads_mutex_;
   std::vector<clockid_t> thread_clocks_;  // every server thread's CPU clock
 };
 
@@ -139,7 +145,8 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.dispatch == DispatchMode::Inline && cfg_.io_threads != 1) {
     throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
   }
-  inline_dispatch_ = cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
+  inline_dispatch_ =
+      cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
   const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;
   venue_ = std::make_unique<Venue>(cfg_, executing, clock_);
 
@@ -161,8 +168,10 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   }
   pool_ = std::make_unique<hft::WorkerPool<Sched::Job>>(pc);
   const std::size_t reply_cap = hft::round_up_pow2<std::size_t>(cfg_.partitions * cfg_.ring_size * 4 + 64);
-  for (unsigned i = 0; i < cfg_.io_threads; ++i) gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
-  for (unsigned p = 0; p < cfg_.partitions; ++p) parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
+  for (unsigned i = 0; i < cfg_.io_threads; ++i)
+    gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
+  for (unsigned p = 0; p < cfg_.partitions; ++p)
+    parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
 }
 
 inline void Server::start() {
@@ -212,13 +221,13 @@ inline void Server::thread_started() {
   if (cfg_.on_thread_start) cfg_.on_thread_start();
   clockid_t id;
   if (::pthread_getcpuclockid(::pthread_self(), &id) == 0) {
-    std::lock_guard lock(threads_mu_);
+    std::lock_guard lock(threads_mutex_);
     thread_clocks_.push_back(id);
   }
 }
 
 inline std::uint64_t Server::cpu_ns() const {
-  std::lock_guard lock(threads_mu_);
+  std::lock_guard lock(threads_mutex_);
   std::uint64_t total = 0;
   for (const clockid_t id : thread_clocks_) {
     timespec ts{};
@@ -230,13 +239,13 @@ inline std::uint64_t Server::cpu_ns() const {
 }
 
 inline std::size_t Server::threads() const {
-  std::lock_guard lock(threads_mu_);
+  std::lock_guard lock(threads_mutex_);
   return thread_clocks_.size();
 }
 
 // ---- between the stages --------------------------------------------------------------------
-inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk, std::string_view line,
-                            std::uint64_t t_recv) {
+inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk,
+                            std::string_view line, std::uint64_t t_recv) {
   (void)gw;
   Partition<Server>& p = *parts_[partition_of(fk.key, cfg_.partitions)];
   if (p.has_ring()) {
@@ -262,7 +271,8 @@ inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req
   const Routed in{conn, req_id, fk.key, fk.correlated, line, t_recv, t_recv};
   bump(p.counters(), Count::Published);
   const Reason why = p.submit(in);
-  if (why != Reason::None) bump(p.counters(), why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
+  if (why != Reason::None)
+    bump(p.counters(), why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
   return why;
 }
 
@@ -280,8 +290,10 @@ inline void Server::reject(const Routed& in, Reason why, hft::CounterGroup& coun
 inline bool Server::may_run_inline() const noexcept {
   if (inline_depth() != 0) return false;
   switch (cfg_.execute) {
-    case ExecuteMode::Pool: return false;
-    case ExecuteMode::Inline: return true;
+    case ExecuteMode::Pool:
+      return false;
+    case ExecuteMode::Inline:
+      return true;
     case ExecuteMode::Auto:
       return mean_task_ns_.load(std::memory_order_relaxed) <= cfg_.inline_max_ns && !pool_->has_queued_jobs();
   }
@@ -323,7 +335,8 @@ inline void Server::run_task(Partition<Server>& p, Task& t) {
   // task would cost more than it measures). Relaxed: a racing update loses a sample.
   static thread_local std::uint32_t sample = 0;
   if (cfg_.execute == ExecuteMode::Auto && (sample++ & 63u) == 0) {
-    const auto ns = static_cast<std::uint32_t>(std::min<std::uint64_t>(clock_.delta_to_ns(rep.t_built - start), 1u << 30));
+    const auto ns =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(clock_.delta_to_ns(rep.t_built - start), 1u << 30));
     const std::uint32_t old = mean_task_ns_.load(std::memory_order_relaxed);
     mean_task_ns_.store(old == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
   }
@@ -372,7 +385,8 @@ inline std::string Server::report() {
     const hft::CounterGroup& c = p->counters();
     const auto st = p->scheduler().stats();
     char line[400];
-    std::snprintf(line, sizeof line, "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
+    std::snprintf(line, sizeof line,
+                  "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
                   p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
                   static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
                   static_cast<unsigned long long>(st.dispatched + st.enqueued_busy),

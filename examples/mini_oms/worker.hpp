@@ -32,7 +32,7 @@ class Venue {
  public:
   /// `executing_threads`: how many threads may call execute() (one histogram writer each).
   Venue(const ServerConfig& cfg, std::size_t executing_threads, const hft::TscClock& clock)
-      : cfg_(cfg), clock_(clock), built_(executing_threads, 1, 60'000'000'000ULL, 3) {
+      : cfg_(cfg), clock_(clock), built_(executing_threads) {
     for (const auto& [sym, px] : std::initializer_list<std::pair<const char*, std::int64_t>>{
              {"AAPL", 1872500}, {"MSFT", 4105000}, {"GOOG", 1401000}, {"AMZN", 1783000}, {"TSLA", 1754000}}) {
       refs_[hft::Symbol::of(sym).key()] = hft::Price::from_ticks(px);
@@ -40,7 +40,8 @@ class Venue {
     for (const auto& [sym, text] : cfg_.refs) {
       const auto s = hft::Symbol::parse(sym);
       const auto p = hft::parse_price(text, kTick);
-      if (!s || !p || p->ticks() <= 0) throw std::invalid_argument("--ref " + sym + "=" + text + ": bad symbol or price");
+      if (!s || !p || p->ticks() <= 0)
+        throw std::invalid_argument("--ref " + sym + "=" + text + ": bad symbol or price");
       refs_[s->key()] = *p;
     }
     for (std::size_t i = 0; i < kSymbols; ++i) symbols_[i].store(nullptr, std::memory_order_relaxed);
@@ -60,15 +61,15 @@ class Venue {
       SymbolState& sym = symbol_state(req->symbol);
       why = check_static_risk(*req, sym.ref, cfg_.risk);  // stage 2: qty, price band, notional
       if (why == Reason::None) {
-        std::lock_guard lock(sym.mu);
+        std::lock_guard lock(sym.mutex);
         if (!sym.limiter.try_acquire(1, clock_.now_ns())) {
           why = Reason::RiskRate;
         } else {  // stage 3: IOC against the venue, then re-quote what it emptied
           hft::Fill fills[2 * kVenueLevels];
-          const auto exec = sym.book.submit(hft::NewOrder{hft::OrderId(0), req->side, hft::OrderType::Limit,
-                                                          hft::TimeInForce::ImmediateOrCancel, req->price,
-                                                          hft::Qty(req->qty)},
-                                            fills);
+          const auto exec =
+              sym.book.submit(hft::NewOrder{hft::OrderId(0), req->side, hft::OrderType::Limit,
+                                            hft::TimeInForce::ImmediateOrCancel, req->price, hft::Qty(req->qty)},
+                              fills);
           filled = exec.filled.value();
           notional = exec.notional_ticks;
           sym.requote(std::span<const hft::Fill>(fills, exec.fills));  // only levels the fills emptied
@@ -97,7 +98,7 @@ class Venue {
   static constexpr std::size_t kSymbols = 4096;
 
   struct SymbolState {
-    std::mutex mu;
+    std::mutex mutex;
     hft::Symbol symbol;
     hft::Price ref;
     hft::RateLimiter limiter;
@@ -105,7 +106,7 @@ class Venue {
     std::uint64_t next_quote_id = 1;
     hft::Price level_price[2][kVenueLevels];  // computed once: [side][k - 1]
     SymbolState(hft::Symbol s, hft::Price r, const RiskLimits& lim, std::uint64_t now)
-        : symbol(s), ref(r), limiter(lim.rate_per_sec, lim.rate_per_sec, now), book(64, 32) {
+        : symbol(s), ref(r), limiter({.rate_per_sec = lim.rate_per_sec, .burst = lim.rate_per_sec}, now), book(64, 32) {
       for (int k = 1; k <= kVenueLevels; ++k) {
         for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
           level_price[static_cast<int>(side)][k - 1] = venue_level_price(ref, side, k);
@@ -150,7 +151,7 @@ class Venue {
       // Acquire pairs with the release store below: a published state is fully built.
       SymbolState* st = symbols_[i].load(std::memory_order_acquire);
       if (st == nullptr) {
-        std::lock_guard lock(create_mu_);
+        std::lock_guard lock(create_mutex_);
         st = symbols_[i].load(std::memory_order_acquire);  // pairs with the release store below
         if (st == nullptr) {
           const auto ref = refs_.find(key);
@@ -188,9 +189,9 @@ class Venue {
   hft::IntervalRecorder built_;
   hft::LatencyHistogram total_built_ = stage_histogram();
   std::map<std::uint64_t, hft::Price> refs_;
-  std::unique_ptr<std::atomic<SymbolState*>[]> symbols_{new std::atomic<SymbolState*>[kSymbols]};
+  std::unique_ptr<std::atomic<SymbolState*>[]> symbols_ { new std::atomic<SymbolState*>[ kSymbols ] };
   std::vector<std::unique_ptr<SymbolState>> storage_;
-  std::mutex create_mu_;
+  std::mutex create_mutex_;
 };
 
 }  // namespace mini_oms

@@ -65,10 +65,13 @@ bool stage_round_trip(std::size_t n) {
   }
   worker.join();
   std::sort(rtt_ns.begin(), rtt_ns.end());
-  auto pct = [&](double p) { return rtt_ns[std::min(n - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(n)))]; };
+  auto pct = [&](double p) {
+    return rtt_ns[std::min(n - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(n)))];
+  };
   std::printf("  2. round trip         %9zu requests: p50 %6.0f ns  p99 %6.0f ns  p99.9 %7.0f ns  max %8.0f ns\n", n,
               pct(50), pct(99), pct(99.9), rtt_ns.back());
-  std::printf("                        (timed with steady_clock, which adds its own ~20-40 ns; bench_queues uses the TSC)\n");
+  std::printf(
+      "                        (timed with steady_clock, which adds its own ~20-40 ns; bench_queues uses the TSC)\n");
   return ok;
 }
 
@@ -120,8 +123,8 @@ bool stage_mpsc_busy(std::uint64_t per_thread) {
 int main(int argc, char** argv) {
   bool quick = false;
   hft::cli::Parser cli("queue_pipeline", "[options]",
-                     "Three stages of an I/O thread -> worker pipeline on hft's queues: SPSC throughput,\n"
-                     "the SPSC round trip, and two producers on one MPSC queue answering BUSY when full.");
+                       "Three stages of an I/O thread -> worker pipeline on hft's queues: SPSC throughput,\n"
+                       "the SPSC round trip, and two producers on one MPSC queue answering BUSY when full.");
   cli.flag("--quick", quick, "smaller counts (CI's smoke run)");
   cli.parse(argc, argv);
   std::printf("hft %d.%d.%d queue pipeline demo (%u CPUs)\n", hft::version_major, hft::version_minor,
