@@ -138,48 +138,12 @@ struct SpinThenYield {
   }
 };
 
-/// Throughput of `producers` threads each pushing per_producer distinct uint64 values to
-/// one consumer (the calling thread). make_push() is called on each producer thread and
-/// returns a callable bool(uint64_t) (false: full, retry); pop_some(sum) adds what it
-/// popped to sum and returns how many (0: empty). Checks every value arrived once (by
-/// sum) and returns items/ms. Threads are unpinned.
-template <class MakePush, class PopSome>
-Metrics many_to_one_throughput(std::uint64_t per_producer, int producers, MakePush make_push, PopSome pop_some) {
-  using clk = std::chrono::steady_clock;
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      auto push = make_push();
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();  // pairs with the release below
-      const std::uint64_t base = static_cast<std::uint64_t>(p) * per_producer;
-      SpinThenYield b;
-      for (std::uint64_t i = 0; i < per_producer; ++i) {
-        while (!push(base + i)) b.pause();
-      }
-    });
-  }
-  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
-  std::uint64_t sum = 0, got = 0;
-  SpinThenYield b;
-  std::this_thread::sleep_for(std::chrono::milliseconds(1));  // producers reach the start line
-  const auto t0 = clk::now();
-  go.store(true, std::memory_order_release);  // pairs with the producers' acquire
-  while (got < total) {
-    const std::uint64_t k = pop_some(sum);
-    if (k == 0) b.pause();
-    got += k;
-  }
-  const auto t1 = clk::now();
-  for (auto& t : threads) t.join();
-  if (sum != total * (total - 1) / 2) throw std::logic_error("many-to-one throughput: lost or duplicated items");
-  return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
-}
-
-// P producers and C consumers over one queue, every thread unpinned and waiting with
-// SpinThenYield. make_push() / make_pop() are called once per thread (a token-holding
-// handle, or a plain lambda); pop(sum) adds what it took to sum and returns the count.
-// Checks that every item came out exactly once (by count and by sum).
+/// Throughput (items/ms) of `producers` threads each pushing per_producer distinct uint64
+/// values and `consumers` threads taking them, every thread unpinned and waiting with
+/// SpinThenYield. make_push() / make_pop() are called once on each thread (a
+/// token-holding handle, or a plain lambda): push(v) -> bool (false: full, retry),
+/// pop(sum) adds what it took to sum and returns how many (0: empty). Checks that every
+/// item came out exactly once (by count and by sum).
 template <class MakePush, class MakePop>
 Metrics many_to_many_throughput(std::uint64_t per_producer, int producers, int consumers, MakePush make_push,
                                 MakePop make_pop) {
@@ -228,6 +192,12 @@ Metrics many_to_many_throughput(std::uint64_t per_producer, int producers, int c
     throw std::logic_error("many-to-many throughput: lost or duplicated items");
   }
   return {{"", static_cast<double>(total) / std::chrono::duration<double, std::milli>(t1 - t0).count()}};
+}
+
+// The one-consumer case of many_to_many_throughput: pop_some(sum) is the consumer.
+template <class MakePush, class PopSome>
+Metrics many_to_one_throughput(std::uint64_t per_producer, int producers, MakePush make_push, PopSome pop_some) {
+  return many_to_many_throughput(per_producer, producers, 1, make_push, [&pop_some] { return std::ref(pop_some); });
 }
 
 struct Stats {

@@ -65,7 +65,8 @@
 namespace hft {
 
 template <class T, class Allocator = std::allocator<T>>
-class MpscQueue : public detail::VyukovQueue<T, 1, Allocator> {
+class MpscQueue : public detail::VyukovQueue<T, 1, Allocator>,
+                  public detail::FrontPopForms<MpscQueue<T, Allocator>, T> {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::MpscQueue<T> needs a nothrow destructor");
   using Base = detail::VyukovQueue<T, 1, Allocator>;
 
@@ -96,24 +97,8 @@ class MpscQueue : public detail::VyukovQueue<T, 1, Allocator> {
     this->ring_.pop();
   }
 
-  /// Consumer only. Moves the oldest item into `out`; false when none is ready. If the
-  /// move assignment throws, the item stays queued.
-  [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
-    T* item = front();
-    if (item == nullptr) return false;
-    out = std::move(*item);
-    pop();
-    return true;
-  }
-  /// Consumer only. The oldest item, or nullopt when none is ready. If the move
-  /// constructor throws, the item stays queued.
-  [[nodiscard]] std::optional<T> try_pop() noexcept(std::is_nothrow_move_constructible_v<T>) {
-    T* item = front();
-    if (item == nullptr) return std::nullopt;
-    std::optional<T> out(std::move(*item));
-    pop();
-    return out;
-  }
+  // try_pop(T&) and std::optional<T> try_pop(): detail::FrontPopForms, over front() and
+  // pop() above.
 
   /// Consumer only. Calls fn(T&) on up to max_items ready items, oldest first, destroying
   /// each after fn returns or throws (a throwing item counts as consumed; later items

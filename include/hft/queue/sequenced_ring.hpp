@@ -42,6 +42,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -446,6 +447,38 @@ class VyukovQueue {
   ~VyukovQueue() = default;
 
   Ring ring_;
+};
+
+/// The two pop forms of a single-consumer queue, written once in terms of its front()
+/// and pop() (SpscQueue, MpscQueue).
+template <class Derived, class T>
+class FrontPopForms {
+ public:
+  /// Consumer only. Moves the oldest item into `out` and destroys it; false when none is
+  /// ready. Acquire through front(). If the move assignment throws, the item stays queued.
+  [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    T* item = self().front();
+    if (item == nullptr) return false;
+    out = std::move(*item);
+    self().pop();
+    return true;
+  }
+  /// Consumer only. The oldest item, or nullopt when none is ready. If the move
+  /// constructor throws, the item stays queued.
+  [[nodiscard]] std::optional<T> try_pop() noexcept(std::is_nothrow_move_constructible_v<T>) {
+    T* item = self().front();
+    if (item == nullptr) return std::nullopt;
+    std::optional<T> out(std::move(*item));
+    self().pop();
+    return out;
+  }
+
+ protected:
+  FrontPopForms() = default;
+  ~FrontPopForms() = default;
+
+ private:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
 
 }  // namespace hft::detail

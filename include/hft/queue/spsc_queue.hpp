@@ -77,7 +77,7 @@
 namespace hft {
 
 template <class T, class Allocator = std::allocator<T>>
-class SpscQueue {
+class SpscQueue : public detail::FrontPopForms<SpscQueue<T, Allocator>, T> {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::SpscQueue<T> needs a nothrow destructor");
   // seq: position + 1 of the item the slot holds once published; stale values never match.
   using Slot = detail::RingSlot<T>;
@@ -184,25 +184,8 @@ class SpscQueue {
     consumer_.head.store(head + 1, std::memory_order_release);
   }
 
-  /// Consumer only. Moves the oldest item into `out` and destroys it; false when empty.
-  /// If the move assignment throws, the item stays queued.
-  [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
-    T* item = front();
-    if (item == nullptr) return false;
-    out = std::move(*item);
-    pop();
-    return true;
-  }
-
-  /// Consumer only. The oldest item, or nullopt when empty. If the move constructor
-  /// throws, the item stays queued.
-  [[nodiscard]] std::optional<T> try_pop() noexcept(std::is_nothrow_move_constructible_v<T>) {
-    T* item = front();
-    if (item == nullptr) return std::nullopt;
-    std::optional<T> out(std::move(*item));
-    pop();
-    return out;
-  }
+  // try_pop(T&) and std::optional<T> try_pop(): detail::FrontPopForms, over front() and
+  // pop() above.
 
   /// Consumer only. Calls fn(T&) on up to max_items queued items, oldest first, destroys
   /// each after fn returns, and frees all their slots with one release store. Returns
