@@ -9,10 +9,20 @@
 // connection with new replies is flushed once per loop iteration: one send() for all the
 // replies a recv() batch produced. A client whose unsent replies exceed out_buffer is cut
 // (slow reader); a half-closed client gets every reply it is owed before the close.
+//
+// Connection limits: past --max-connections (all gateways together) a new connection is
+// answered "- REJ:CONN_LIMIT" and closed. When accept() fails for want of a descriptor
+// (EMFILE/ENFILE) the listening socket stays readable, and a level-triggered loop would
+// spin on it at 100% CPU: instead the gateway closes a reserve descriptor it holds for
+// this, accepts and refuses every pending connection the same way, and takes the reserve
+// back. If even that fails it stops polling the listener for 100 ms. Either way it counts
+// the event and logs one line per second at most; accepted connections are served on.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +61,7 @@ class Gateway {
   ~Gateway() {
     if (epfd_ >= 0) ::close(epfd_);
     if (evfd_ >= 0) ::close(evfd_);
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
   }
 
   /// Before the thread starts: the epoll set (the shared listener, the reply eventfd).
@@ -58,7 +69,8 @@ class Gateway {
     listen_fd_ = listen_fd;
     epfd_ = ::epoll_create1(0);
     evfd_ = ::eventfd(0, EFD_NONBLOCK);
-    if (epfd_ < 0 || evfd_ < 0) net::fail("epoll_create1/eventfd");
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // spent when descriptors run out
+    if (epfd_ < 0 || evfd_ < 0 || reserve_fd_ < 0) net::fail("epoll_create1/eventfd/open(/dev/null)");
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.u64 = kListenTag;
@@ -141,6 +153,7 @@ class Gateway {
     bool draining = false;
     int drain_rounds = 0;
     for (;;) {
+      if (listen_paused_) resume_listening_if_due();
       const int timeout = cfg.busy_spin ? 0 : (draining ? 1 : 50);
       const int n = ::epoll_wait(epfd_, events, 64, timeout);
       for (int e = 0; e < n; ++e) {
@@ -179,10 +192,18 @@ class Gateway {
   void accept_all() {
     const ServerConfig& cfg = pipeline_.config();
     for (;;) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK);
-      if (fd < 0) break;
-      if (free_slots_.empty() || pipeline_.shutdown_requested()) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno);
+        break;  // EAGAIN: nothing pending
+      }
+      if (pipeline_.shutdown_requested()) {
         ::close(fd);
+        continue;
+      }
+      if (free_slots_.empty() || !pipeline_.try_open_connection()) {
+        refuse(fd);
         continue;
       }
       net::set_nodelay(fd);
@@ -367,11 +388,73 @@ class Gateway {
     c.fd = -1;
     c.out_head = c.out_tail = 0;
     free_slots_.push_back(slot);
+    pipeline_.connection_closed();
+  }
+
+  // A connection the server will not serve: one line, then close. Whatever the client
+  // already sent is read first, so the close is a FIN and the line is not lost to a reset.
+  void refuse(int fd) {
+    static constexpr char kLine[] = "- REJ:CONN_LIMIT\n";
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
+    (void)!::send(fd, kLine, sizeof kLine - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+    bump(pipeline_.gateway_counters(), Count::RefusedConnLimit);
+  }
+
+  // accept() found no descriptor: spend the reserve to take every pending connection off
+  // the backlog (each refused), so the level-triggered listener stops firing; if the
+  // reserve cannot be had back, stop polling the listener for a while instead.
+  void out_of_descriptors(int err) {
+    bump(pipeline_.gateway_counters(), Count::AcceptFdExhausted);
+    if (reserve_fd_ >= 0) {
+      ::close(reserve_fd_);
+      reserve_fd_ = -1;
+      for (;;) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        refuse(fd);
+      }
+      reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (reserve_fd_ < 0) pause_listening();
+    const std::uint64_t now = pipeline_.clock().now_ns();
+    if (now - last_fd_log_ns_ >= 1'000'000'000ULL || last_fd_log_ns_ == 0) {
+      last_fd_log_ns_ = now;
+      rlimit lim{};
+      ::getrlimit(RLIMIT_NOFILE, &lim);
+      std::fprintf(stderr,
+                   "mini_oms: accept: %s (RLIMIT_NOFILE %llu): refusing new connections, serving the %zu open; "
+                   "%llu refused so far%s\n",
+                   std::strerror(err), static_cast<unsigned long long>(lim.rlim_cur), pipeline_.open_connections(),
+                   static_cast<unsigned long long>(get(pipeline_.gateway_counters(), Count::RefusedConnLimit)),
+                   listen_paused_ ? "; listener paused 100 ms" : "");
+    }
+  }
+  // EPOLLEXCLUSIVE registrations cannot be modified: pausing is a delete, resuming an add.
+  void pause_listening() {
+    if (listen_paused_) return;
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    listen_paused_ = true;
+    listen_resume_ns_ = pipeline_.clock().now_ns() + 100'000'000ULL;
+  }
+  void resume_listening_if_due() {
+    if (pipeline_.clock().now_ns() < listen_resume_ns_) return;
+    if (reserve_fd_ < 0) reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenTag;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    listen_paused_ = false;
   }
 
   Pipeline& pipeline_;
   unsigned index_;
   int listen_fd_ = -1, epfd_ = -1, evfd_ = -1;
+  int reserve_fd_ = -1;  // /dev/null, closed to make room for refusing when descriptors run out
+  bool listen_paused_ = false;
+  std::uint64_t listen_resume_ns_ = 0, last_fd_log_ns_ = 0;
   std::vector<Conn> conns_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> dirty_;

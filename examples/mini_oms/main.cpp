@@ -50,6 +50,8 @@ void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
       .integer("--stats-interval-ms", c.stats_interval_ms, 0, 86'400'000, "print counters this often (0: off)")
       .integer("--log-sample", c.log_sample, 0, std::numeric_limits<std::uint32_t>::max(),
                "log every Nth request (0: off)")
+      .integer("--max-connections", c.max_connections, 1, std::size_t{1} << 20,
+               "connections open at once (all I/O threads); one more gets REJ:CONN_LIMIT and is closed")
       .flag("--busy-spin", c.busy_spin, "spin instead of sleeping (a dedicated machine)")
       .custom("--dispatch", "auto|ring|inline", "auto: inline with one I/O thread (default auto)",
               [&c](std::string_view v) {

@@ -61,7 +61,7 @@ struct ServerConfig {
   std::uint32_t log_sample = 0;         // log every Nth request (0 = off)
   bool busy_spin = false;               // dedicated machine: spin instead of sleeping
   std::vector<int> cpus;                // pin threads (busy_spin mode)
-  std::size_t max_connections = 1024;   // per I/O thread
+  std::size_t max_connections = 1024;   // open at once, all I/O threads; more get "- REJ:CONN_LIMIT"
   std::size_t out_buffer = 256 * 1024;  // per connection; a reader this far behind is cut
   RiskLimits risk;
   std::vector<std::pair<std::string, std::string>> refs;  // --ref SYM=PRICE
@@ -88,13 +88,16 @@ enum class Count : std::size_t {
   SlowDisconnects,
   Connections,
   RanInline,
+  RefusedConnLimit,   // connections answered "- REJ:CONN_LIMIT" (--max-connections, or no descriptor)
+  AcceptFdExhausted,  // accept() failed with EMFILE/ENFILE
   kCount
 };
 inline hft::CounterGroup make_counters() {
   return hft::CounterGroup{
       "published",           "rejected_busy",          "rejected_family_full", "rejected_bad_msg",  "rejected_risk_qty",
       "rejected_risk_price", "rejected_risk_notional", "rejected_risk_rate",   "rejected_shutdown", "families_evicted",
-      "replies_written",     "replies_dropped",        "slow_disconnects",     "connections",       "ran_inline"};
+      "replies_written",     "replies_dropped",        "slow_disconnects",     "connections",       "ran_inline",
+      "refused_conn_limit",  "accept_fd_exhausted"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 [[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, Count c) noexcept {

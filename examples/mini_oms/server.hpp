@@ -86,6 +86,19 @@ class Server {
   // ---- what the stages call (gateway.hpp, dispatcher.hpp) --------------------------------
   [[nodiscard]] const hft::TscClock& clock() const noexcept { return clock_; }
   [[nodiscard]] hft::CounterGroup& gateway_counters() noexcept { return gateway_; }
+  /// Gateways: takes one of max_connections; false at the limit. Relaxed: a count, not a
+  /// hand-off (each connection is owned by the gateway that accepted it).
+  [[nodiscard]] bool try_open_connection() noexcept {
+    std::size_t n = open_connections_.load(std::memory_order_relaxed);
+    do {
+      if (n >= cfg_.max_connections) return false;
+    } while (!open_connections_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t open_connections() const noexcept {
+    return open_connections_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] bool io_stopping() const noexcept {
     return stopping_io_.load(std::memory_order_acquire);
   }  // pairs with stop()
@@ -120,6 +133,7 @@ class Server {
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
   hft::CounterGroup gateway_ = make_counters();
+  std::atomic<std::size_t> open_connections_{0};  // across all gateways, <= cfg_.max_connections
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> stopping_io_{false};
   std::atomic<bool> stop_dispatch_{false};
