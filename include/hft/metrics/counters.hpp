@@ -20,8 +20,7 @@
 //   RMW costs the same as a relaxed one.) Counter::add is relaxed: a lone statistic.
 // Complexity: add O(1); snapshot O(counters); line() O(counters) and allocates.
 // Compared with: a plain std::atomic<uint64_t> per counter (false sharing between hot
-//   counters) or a struct of them under a mutex (no wait-free snapshot); Prometheus-style
-//   client counters allocate labels per update, these never do.
+//   counters) or a struct of them under a mutex (no wait-free snapshot).
 // Lifecycle: Counter is neither copyable nor movable; CounterGroup is movable, not
 //   copyable, and a moved-from group may only be assigned to or destroyed.
 #pragma once

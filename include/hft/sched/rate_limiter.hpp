@@ -16,9 +16,9 @@
 // Progress: RateLimiter wait-free; ThreadSafeRateLimiter blocking (mutex).
 // Memory ordering: none in RateLimiter (not shared); the thread-safe variant's mutex.
 // Complexity: O(1) per call (a few 128-bit multiply-adds).
-// Compared with: Guava's RateLimiter reads the clock itself and sleeps in acquire();
-//   bucket4j keeps tokens as a long and refills by whole periods. Ours takes time as an
-//   argument, never sleeps, and refills per nanosecond exactly in 128-bit integers.
+// Compared with: Guava's RateLimiter reads its own clock and sleeps in acquire(); ours
+//   takes time as an argument, never sleeps, and refills per nanosecond exactly in 128-bit
+//   integers.
 // Lifecycle: RateLimiter is a copyable value (a copy has the same tokens); the thread-safe
 //   variant is neither copyable nor movable.
 #pragma once

@@ -17,8 +17,8 @@
 // Memory ordering: none (not shared).
 // Complexity: O(1) expected per message; a sweep is O(levels swept + orders hit).
 // Compared with: LOBSTER and Databento sample files are real but fixed and licensed;
-//   a Hawkes or zero-intelligence simulator models more microstructure at far lower
-//   speed. This one aims at a plausible shape at generation speed, reproducibly.
+//   Hawkes-process or zero-intelligence simulators model the microstructure explicitly.
+//   This one aims at a plausible shape, reproducibly, from a seed.
 // Memory: an OrderBookL3 for 4 x target_live_orders, plus an
 //   id -> position table that grows with the ids issued: generate before you time.
 // Lifecycle: movable, not copyable; a moved-from generator may only be assigned to or

@@ -15,10 +15,10 @@
 // Complexity: O(1) expected per message for the id lookup, plus the L2 update (a few
 //   levels from the touch). Memory: max_orders x 24 B records + the index (32 B x
 //   max_orders) + the L2 view; all allocated in the constructor.
-// Compared with: CppTrader's market manager (orders in a hash map, levels in AVL trees,
-//   allocating per order from its pools) and the std::unordered_map + std::map books
-//   common in feed handlers: ours preallocates every record and the index, so a message
-//   never allocates, and it rejects inconsistent messages instead of asserting.
+// Compared with: CppTrader's market manager (orders in a hash map, levels in AVL trees)
+//   and the std::unordered_map + std::map books common in feed handlers: ours
+//   preallocates every record and the index, so a message never allocates, and an
+//   inconsistent message is an error code that changes nothing.
 // Lifecycle: movable, not copyable; a moved-from book may only be assigned to or destroyed.
 #pragma once
 
