@@ -398,9 +398,9 @@ class Gateway {
     char discard[4096];
     for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
     }
+    bump(pipeline_.gateway_counters(), Count::RefusedConnLimit);  // before the client can see the close
     (void)!::send(fd, kLine, sizeof kLine - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
-    bump(pipeline_.gateway_counters(), Count::RefusedConnLimit);
   }
 
   // accept() found no descriptor: spend the reserve to take every pending connection off

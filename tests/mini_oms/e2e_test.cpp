@@ -376,8 +376,12 @@ TEST_CASE("out of file descriptors: the server refuses new connections without s
   INFO("CPU time over 500 ms with a connection the server could not accept: " << seen.cpu_us << " us");
   CHECK(seen.cpu_us < 150'000);  // a spinning I/O thread takes ~500,000
   CHECK(seen.open_reply.rfind("2 ", 0) == 0);
-  CHECK(s.counter(Count::AcceptFdExhausted) >= 6);
+  // One exhaustion may refuse several connections (the loop that spends the reserve takes
+  // whatever is pending, a reconnect included), so it is counted at least once, at most
+  // once per refusal.
   CHECK(s.counter(Count::RefusedConnLimit) == 6);
+  CHECK(s.counter(Count::AcceptFdExhausted) >= 1);
+  CHECK(s.counter(Count::AcceptFdExhausted) <= 6);
   // Descriptors back: accepting resumes.
   const int later = connect_raw(s.port());
   CHECK(ask(later, 3).rfind("3 ", 0) == 0);
