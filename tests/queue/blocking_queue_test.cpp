@@ -199,6 +199,35 @@ TEST_CASE("BlockingQueue: a throwing copy leaves the queue unchanged", "[blockin
   CHECK(q.pop()->v == 2);
 }
 
+namespace {
+struct AssignMayThrow {
+  static inline bool fail = false;
+  int v = 0;
+  AssignMayThrow() = default;
+  explicit AssignMayThrow(int x) : v(x) {}
+  AssignMayThrow(AssignMayThrow&&) noexcept = default;
+  AssignMayThrow& operator=(AssignMayThrow&& o) {
+    if (fail) throw std::runtime_error("assignment failed");
+    v = o.v;
+    return *this;
+  }
+};
+}  // namespace
+
+TEST_CASE("BlockingQueue::try_pop(T&) whose move assignment throws leaves the item queued", "[blocking][lifecycle]") {
+  BlockingQueue<AssignMayThrow> q(2);
+  q.push(AssignMayThrow(1));
+  q.push(AssignMayThrow(2));
+  AssignMayThrow out;
+  AssignMayThrow::fail = true;
+  CHECK_THROWS_AS((void)q.try_pop(out), std::runtime_error);
+  AssignMayThrow::fail = false;
+  CHECK(q.size() == 2);
+  REQUIRE(q.try_pop(out));
+  CHECK(out.v == 1);
+  CHECK(q.pop()->v == 2);
+}
+
 TEST_CASE("BlockingQueue timeouts at their limits: duration::max() waits, zero and negative do not", "[blocking][regression]") {
   BlockingQueue<int> q(1);
   CHECK_FALSE(q.try_pop_for(0ns).has_value());

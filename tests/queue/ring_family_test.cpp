@@ -274,6 +274,44 @@ TEMPLATE_TEST_CASE("ring family: a throwing constructor never wedges the queue",
   CHECK(ThrowsOnNegative::live == 0);
 }
 
+namespace {
+// Moving out may throw (when `fail` is set): the single-consumer pop forms promise that
+// the item then stays queued.
+struct MoveOutMayThrow {
+  static inline bool fail = false;
+  int v = 0;
+  MoveOutMayThrow() = default;
+  explicit MoveOutMayThrow(int x) : v(x) {}
+  MoveOutMayThrow(MoveOutMayThrow&& o) : v(o.v) {
+    if (fail) throw std::runtime_error("move failed");
+  }
+  MoveOutMayThrow& operator=(MoveOutMayThrow&& o) {
+    if (fail) throw std::runtime_error("move failed");
+    v = o.v;
+    return *this;
+  }
+};
+}  // namespace
+
+TEMPLATE_TEST_CASE("ring family: a try_pop whose move throws leaves the item queued (single consumer)",
+                   "[queue][family][lifecycle]", Spsc, Mpsc) {
+  typename TestType::template Q<MoveOutMayThrow> q(4);
+  REQUIRE(q.try_emplace(1));
+  REQUIRE(q.try_emplace(2));
+  MoveOutMayThrow out;
+  MoveOutMayThrow::fail = true;
+  CHECK_THROWS_AS((void)q.try_pop(out), std::runtime_error);
+  CHECK_THROWS_AS((void)q.try_pop(), std::runtime_error);
+  MoveOutMayThrow::fail = false;
+  CHECK(q.size() == 2);
+  REQUIRE(q.try_pop(out));
+  CHECK(out.v == 1);
+  const std::optional<MoveOutMayThrow> second = q.try_pop();
+  REQUIRE(second.has_value());
+  CHECK(second->v == 2);
+  CHECK(q.empty());
+}
+
 TEMPLATE_TEST_CASE("ring family: consume counts a throwing item as consumed and keeps the rest", "[queue][family]",
                    Spsc, Mpsc, Mpmc) {
   Tracked::reset();
