@@ -19,7 +19,8 @@ for f in $(find include/hft -name '*.hpp' | sort); do
   case "$f" in
     include/hft/core/* | include/hft/version.hpp | include/hft/hft.hpp) sections=("${utility_sections[@]}") ;;
     # Internal building blocks (hft::detail, or a base no user names): What and Thread-safety.
-    include/hft/queue/sequenced_ring.hpp | include/hft/disruptor/sequencer_base.hpp | include/hft/memory/asan.hpp)
+    include/hft/queue/sequenced_ring.hpp | include/hft/disruptor/sequencer_base.hpp | include/hft/memory/asan.hpp | \
+    include/hft/journal/journal_format.hpp)
       sections=("What" "Thread-safety") ;;
     *) sections=("${primitive_sections[@]}") ;;
   esac

@@ -1,0 +1,487 @@
+// hft/journal/journal.hpp: Journal, an append-only, memory-mapped, crash-recoverable log of
+// variable-length records (the writer side; JournalReader tails it).
+//
+// What: records go into fixed-size, preallocated and pre-faulted segment files
+//   (`DIR/<first-seq>.journal`, format in journal_format.hpp). An append claims space in
+//   the mapped segment, the payload is written in place, and one release store of the
+//   record's 32-bit commit word publishes it to every reader, in this process or another.
+//   When a record does not fit, the writer creates the next segment and then marks the old
+//   one ended. Opening a journal recovers it: the last segment is scanned, a torn tail is
+//   cut off (and reported), and the sequence continues after the last whole record.
+// When to use: event sourcing (journal every input, rebuild state by replay, as LMAX
+//   does), an audit trail on the hot path, handing records to another process.
+// When not: a record per many-megabyte blob (the segment bounds a record); several
+//   processes appending to one journal (one writer; give each writer its own journal);
+//   portable files across architectures (little-endian, native layout).
+// Thread-safety: one writer thread calls claim/commit/append/try_append (and the
+//   destructor). The reason is the commit protocol: records are placed by a plain cursor,
+//   and a second writer would need an atomic claim plus out-of-order commits that readers
+//   must skip over, the cost this design exists to avoid (use a queue in front of the
+//   journal to merge producers). flush(), durable_sequence(), last_sequence() and stats()
+//   may be called from any thread. Readers are JournalReader objects, any number.
+// Progress: append/commit under Durability::none are wait-free, except a segment roll
+//   (create, preallocate and pre-fault the next file: milliseconds, once per segment).
+//   Under every, each commit blocks in msync. Under batch, commit never blocks on I/O; the
+//   flusher thread (or flush()) does, and a roll waits for a flush in progress.
+// Memory ordering: commit() release-stores the commit word (pairs with JournalReader's
+//   acquire load of it), then release-stores committed_end and last_sequence (pair with
+//   flush()'s acquire loads, so a flush covers every byte of the records it declares
+//   durable). The flush release-stores durable_sequence (pairs with durable_sequence()'s
+//   acquire load: a thread that sees sequence s durable may act on it, e.g. send a reply).
+// Durability:
+//   none   a committed record survives a crash of this process (the page cache has it);
+//          not a power loss or kernel crash. durable_sequence() == last_sequence().
+//   batch  group commit: a flusher thread msyncs the committed range every batch_interval,
+//          or sooner after batch_records appends; durable_sequence() trails by about that.
+//   every  msync after each commit; durable_sequence() == last_sequence() on return.
+// Complexity: append O(payload) (copy + CRC32C, ~0.1 ns/byte with SSE4.2); no allocation
+//   and no system call on the append path after construction, except a roll and `every`'s
+//   msync. Recovery O(last segment size). Memory: one mapping of segment_size.
+// Compared with: Chronicle Queue (Java) is the model: memory-mapped, append-only, tailed
+//   live by other processes; it spends a 4-byte header word the same way. Ours is header-
+//   only C++, checks a CRC32C per record (Chronicle has none by default) and refuses to skip
+//   a corrupt middle record. LMAX journals by a consumer on the input ring; this is the
+//   store such a consumer writes to. Aeron Archive records streams over its log buffers;
+//   it is a service, this a library.
+// Errors: a failed system call or a record larger than max_payload() throws JournalError
+//   from append/claim (try_append returns false instead); a damaged segment found on open
+//   throws JournalCorrupt naming the file and offset.
+// Lifecycle: not copyable or movable (the flusher thread holds `this`). The destructor stops
+//   the flusher and, under batch/every, syncs what is committed. A claim that is never
+//   committed is discarded.
+#pragma once
+
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "hft/core/assert.hpp"
+#include "hft/core/cache.hpp"
+#include "hft/core/clock.hpp"
+#include "hft/journal/journal_format.hpp"
+
+namespace hft {
+
+enum class Durability { none, batch, every };
+
+struct JournalConfig {
+  std::size_t segment_size = std::size_t{64} << 20;  ///< bytes per segment file, a multiple of 4096
+  Durability durability = Durability::none;
+  std::chrono::microseconds batch_interval{1000};  ///< batch: the flusher's period
+  std::uint64_t batch_records = 0;                 ///< batch: also flush after this many appends (0: time only)
+  std::uint64_t first_sequence = 1;                ///< the sequence of a new journal's first record
+};
+
+/// What opening the journal found and did.
+struct JournalRecovery {
+  std::uint64_t segments = 0;            ///< segment files present after recovery
+  std::uint64_t records = 0;             ///< whole records in the last segment
+  std::uint64_t next_sequence = 0;       ///< the sequence the next append gets
+  std::uint64_t dropped_records = 0;     ///< torn or failed-CRC records cut from the tail
+  std::uint64_t dropped_bytes = 0;       ///< bytes cleared from the tail
+  std::uint64_t removed_segments = 0;    ///< empty last segments (and temporary files) removed
+  std::string truncated_segment;         ///< the file that was cut, empty if none
+  std::uint64_t truncated_offset = 0;    ///< where it was cut
+};
+
+struct JournalStats {
+  std::uint64_t appended = 0;        ///< records committed by this object
+  std::uint64_t payload_bytes = 0;   ///< their payload bytes
+  std::uint64_t segments_created = 0;
+  std::uint64_t syncs = 0;           ///< msync calls that advanced durable_sequence()
+  std::uint64_t sync_failures = 0;   ///< msync calls that failed (durable_sequence() did not move)
+  std::uint64_t append_failures = 0; ///< try_append calls that returned false
+};
+
+class Journal {
+ public:
+  /// Opens (creating the directory and first segment if needed) and recovers the journal
+  /// in `dir`. Throws std::invalid_argument for a bad config, JournalError for an I/O
+  /// failure, JournalCorrupt for damage that recovery must not repair.
+  explicit Journal(std::string dir, const JournalConfig& cfg = {})
+      : dir_(std::move(dir)), cfg_(cfg), tsc_(std::chrono::milliseconds(2)) {
+    if (cfg_.segment_size < detail::kMinSegmentSize || cfg_.segment_size > detail::kMaxSegmentSize ||
+        cfg_.segment_size % 4096 != 0)
+      throw std::invalid_argument("hft::Journal: segment_size must be a multiple of 4096 in [4096, 2^30], got " +
+                                  std::to_string(cfg_.segment_size));
+    if (cfg_.first_sequence == 0) throw std::invalid_argument("hft::Journal: first_sequence must be >= 1, got 0");
+    if (cfg_.durability == Durability::batch && cfg_.batch_interval.count() <= 0)
+      throw std::invalid_argument("hft::Journal: batch_interval must be > 0, got " +
+                                  std::to_string(cfg_.batch_interval.count()) + "us");
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    wall_base_ns_ = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+    tick_base_ = TscClock::ticks();
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw JournalError("hft::Journal: cannot create " + dir_ + ": " + ec.message());
+    recover();
+    if (cfg_.durability == Durability::batch) flusher_ = std::thread([this] { flusher_loop(); });
+  }
+
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  ~Journal() {
+    if (flusher_.joinable()) {
+      {
+        std::lock_guard lk(mutex_);
+        stop_ = true;
+      }
+      cv_.notify_one();
+      flusher_.join();
+    }
+    if (cfg_.durability != Durability::none) {
+      std::lock_guard lk(mutex_);
+      (void)sync_locked();
+    }
+  }
+
+  /// Writer thread. Reserves room for a payload of up to `max_len` bytes and returns it,
+  /// to be filled in place and published by commit(). Rolls to a new segment if needed.
+  /// A second claim before commit replaces the first. Throws JournalError if `max_len`
+  /// exceeds max_payload() or the roll fails.
+  [[nodiscard]] std::span<std::byte> claim(std::size_t max_len) {
+    if (max_len > max_payload())
+      throw JournalError("hft::Journal: record of " + std::to_string(max_len) + " bytes exceeds max_payload() " +
+                         std::to_string(max_payload()));
+    if (sealed_ || pos_ + detail::record_size(max_len) > seg_.size()) roll();
+    claim_len_ = max_len;
+    claimed_ = true;
+    return {seg_.base() + pos_ + detail::kRecordHeaderSize, max_len};
+  }
+
+  /// Writer thread, after claim(). Publishes the first `len` (<= the claim) bytes as the
+  /// next record, stamped now; returns its sequence. Release: a reader that sees the
+  /// record sees its payload. Under `every`, returns once it is on disk (throws
+  /// JournalError, the record committed but not durable, if msync fails).
+  std::uint64_t commit(std::size_t len) { return commit(len, now_ns()); }
+  /// Writer thread. As commit(len), with the caller's timestamp.
+  std::uint64_t commit(std::size_t len, std::uint64_t timestamp_ns) {
+    HFT_ASSERT(claimed_, "Journal::commit: no claim to commit");
+    HFT_ASSERT(len <= claim_len_, "Journal::commit: len exceeds the claim");
+    claimed_ = false;
+    const std::uint64_t seq = next_seq_;
+    detail::RecordHeader* h = seg_.record(pos_);
+    const auto len32 = static_cast<std::uint32_t>(len);
+    h->sequence = seq;
+    h->timestamp_ns = timestamp_ns;
+    h->crc = detail::record_crc(len32, seq, timestamp_ns, seg_.base() + pos_ + detail::kRecordHeaderSize);
+    const std::size_t next = pos_ + detail::record_size(len);
+    // The caller may have written past `len` inside its claim; the next record's commit
+    // word must read 0 until that record is committed. Ordered before the release below.
+    if (len < claim_len_ && next + 4 <= seg_.size()) seg_.commit_word(next).store(0, std::memory_order_relaxed);
+    // Publishes the record: pairs with JournalReader's acquire load of this word.
+    seg_.commit_word(pos_).store(detail::kCommitted | len32, std::memory_order_release);
+    pos_ = next;
+    ++next_seq_;
+    bump(stats_appended_);
+    stats_bytes_.store(stats_bytes_.load(std::memory_order_relaxed) + len, std::memory_order_relaxed);
+    // End before sequence: flush() loads sequence then end (acquire both), so the end it
+    // sees covers every record up to the sequence it declares durable.
+    committed_end_.store(pos_, std::memory_order_release);
+    last_seq_.store(seq, std::memory_order_release);  // pairs with flush()/last_sequence()
+    if (cfg_.durability == Durability::every) {
+      flush();
+    } else if (cfg_.durability == Durability::batch && cfg_.batch_records != 0 &&
+               seq - last_kick_ >= cfg_.batch_records) {
+      last_kick_ = seq;
+      kick_.store(true, std::memory_order_relaxed);  // a hint; the timed wait bounds a lost wakeup
+      cv_.notify_one();
+    }
+    return seq;
+  }
+
+  /// Writer thread. claim + copy + commit. Returns the sequence; throws as claim/commit.
+  std::uint64_t append(std::span<const std::byte> payload) {
+    auto dst = claim(payload.size());
+    if (!payload.empty()) std::memcpy(dst.data(), payload.data(), payload.size());
+    return commit(payload.size());
+  }
+  /// Writer thread. As append(span), from raw bytes.
+  std::uint64_t append(const void* data, std::size_t n) {
+    return append(std::span<const std::byte>(static_cast<const std::byte*>(data), n));
+  }
+  /// Writer thread. As append, but returns false (and counts it in stats()) instead of
+  /// throwing: a record larger than max_payload(), a roll that failed (disk full), or an
+  /// `every` sync that failed (then the record is committed but not durable).
+  [[nodiscard]] bool try_append(std::span<const std::byte> payload) noexcept {
+    try {
+      (void)append(payload);
+      return true;
+    } catch (...) {
+      claimed_ = false;
+      bump(stats_append_failures_);
+      return false;
+    }
+  }
+
+  /// Any thread. Makes every record committed so far durable (msync), then publishes
+  /// durable_sequence() (release). Throws JournalError if msync fails.
+  void flush() {
+    std::lock_guard lk(mutex_);
+    if (!sync_locked()) detail::throw_errno("msync", seg_.path());
+  }
+
+  /// Any thread (acquire; pairs with the flush's release store). Every record up to this
+  /// sequence is durable under the configured policy; 0 (first_sequence - 1) for none yet.
+  [[nodiscard]] std::uint64_t durable_sequence() const noexcept {
+    if (cfg_.durability == Durability::none) return last_sequence();
+    return durable_seq_.load(std::memory_order_acquire);
+  }
+  /// Any thread (acquire; pairs with commit's release). The last committed sequence.
+  [[nodiscard]] std::uint64_t last_sequence() const noexcept { return last_seq_.load(std::memory_order_acquire); }
+  /// Writer thread. The sequence the next commit gets.
+  [[nodiscard]] std::uint64_t next_sequence() const noexcept { return next_seq_; }
+  /// The largest payload one record can hold (segment_size - 88).
+  [[nodiscard]] std::size_t max_payload() const noexcept { return detail::max_payload_for(cfg_.segment_size); }
+  [[nodiscard]] const JournalRecovery& recovery() const noexcept { return recovery_; }
+  [[nodiscard]] const JournalConfig& config() const noexcept { return cfg_; }
+  [[nodiscard]] const std::string& directory() const noexcept { return dir_; }
+
+  /// Any thread. Relaxed loads: statistics, not synchronisation.
+  [[nodiscard]] JournalStats stats() const noexcept {
+    JournalStats s;
+    s.appended = stats_appended_.load(std::memory_order_relaxed);
+    s.payload_bytes = stats_bytes_.load(std::memory_order_relaxed);
+    s.segments_created = stats_segments_.load(std::memory_order_relaxed);
+    s.syncs = stats_syncs_.load(std::memory_order_relaxed);
+    s.sync_failures = stats_sync_failures_.load(std::memory_order_relaxed);
+    s.append_failures = stats_append_failures_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  /// Wall-clock nanoseconds from the TSC, anchored to CLOCK_REALTIME at open (a few ns
+  /// instead of clock_gettime's ~20-50 ns).
+  [[nodiscard]] std::uint64_t now_ns() const noexcept {
+    return wall_base_ns_ + tsc_.delta_to_ns(TscClock::ticks() - tick_base_);
+  }
+
+ private:
+  // One writer stores each counter; a load+store pair is a plain add, where fetch_add
+  // would be a locked instruction on the append path.
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] bool durable_policy() const noexcept { return cfg_.durability != Durability::none; }
+
+  void recover() {
+    auto segs = detail::list_segments(dir_);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+      if (e.path().extension() == ".tmp" && e.path().stem().extension() == ".journal") {
+        std::filesystem::remove(e.path(), ec);  // a crash during a roll left it
+        ++recovery_.removed_segments;
+      }
+    }
+    if (!segs.empty()) {
+      auto [first, path] = segs.back();
+      seg_ = detail::MappedSegment::open(path, first, true);
+      if (!scan_tail() && segs.size() > 1) {
+        // An empty last segment. If the one before is sealed (its end marker leads readers
+        // here), keep it. If not, the writer died between creating it and sealing the one
+        // before: remove it and continue in the earlier one, so readers there are not left
+        // waiting at its end.
+        auto last = std::move(seg_);
+        const auto& [prev_first, prev_path] = segs[segs.size() - 2];
+        seg_ = detail::MappedSegment::open(prev_path, prev_first, true);
+        const JournalRecovery before = recovery_;
+        if (scan_tail() && sealed_ && next_seq_ == first) {
+          recovery_ = before;
+          recovery_.records = 0;
+          seg_ = std::move(last);
+          sealed_ = false;
+          pos_ = detail::kSegmentHeaderSize;
+          next_seq_ = first;
+        } else {
+          last.reset();
+          if (::unlink(path.c_str()) != 0) detail::throw_errno("unlink", path);
+          ++recovery_.removed_segments;
+          segs.pop_back();
+        }
+      }
+    }
+    if (segs.empty()) {
+      seg_ = detail::MappedSegment::create(dir_, cfg_.first_sequence, cfg_.segment_size, durable_policy(), now_ns());
+      bump(stats_segments_);
+      segs.emplace_back(cfg_.first_sequence, seg_.path());
+      pos_ = detail::kSegmentHeaderSize;
+      next_seq_ = cfg_.first_sequence;
+    } else {
+      seg_.prefault(pos_);
+    }
+    recovery_.segments = segs.size();
+    recovery_.next_sequence = next_seq_;
+    committed_end_.store(pos_, std::memory_order_relaxed);
+    synced_end_ = durable_policy() ? detail::kSegmentHeaderSize : pos_;
+    last_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
+    if (durable_policy()) {
+      // What recovery kept, and the tail it cleared, become durable before anything new.
+      const std::size_t cleared_end =
+          recovery_.truncated_segment.empty() ? 0 : recovery_.truncated_offset + recovery_.dropped_bytes;
+      if (!seg_.sync_range(0, std::max(pos_, cleared_end))) detail::throw_errno("msync", seg_.path());
+      synced_end_ = pos_;
+    }
+    durable_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
+  }
+
+  // Scans seg_ from its first record; sets pos_/next_seq_ after the last whole record,
+  // cuts a torn tail, and returns whether the segment holds any record (or an end marker).
+  bool scan_tail() {
+    std::size_t pos = detail::kSegmentHeaderSize;
+    std::uint64_t seq = seg_.first_sequence();
+    std::uint64_t count = 0;
+    sealed_ = false;
+    while (pos + 4 <= seg_.size()) {
+      const std::uint32_t c = seg_.commit_word(pos).load(std::memory_order_acquire);
+      const auto check = detail::check_record(seg_, pos, c, seq, true);
+      if (check == detail::RecordCheck::empty) break;
+      if (check == detail::RecordCheck::end_of_segment) {
+        sealed_ = true;
+        break;
+      }
+      if (check != detail::RecordCheck::ok) {
+        cut_tail(pos, seq, check);
+        break;
+      }
+      pos += detail::record_size(c & ~detail::kCommitted);
+      ++seq;
+      ++count;
+    }
+    pos_ = pos;
+    next_seq_ = seq;
+    recovery_.records = count;
+    return count > 0 || sealed_;
+  }
+
+  // The record at `pos` is bad. If any whole record with a later sequence follows it, the
+  // damage is in the middle of the segment: refuse (JournalCorrupt). Otherwise it is a
+  // torn tail: count it and zero it, up to the last non-zero byte. The search tries every
+  // 8-byte offset, because a damaged length cannot say where the next record starts; a
+  // false match needs a plausible sequence and a CRC32C hit on garbage.
+  void cut_tail(std::size_t pos, std::uint64_t seq, detail::RecordCheck why) {
+    const std::uint64_t max_records = seg_.size() / detail::kRecordHeaderSize;
+    for (std::size_t off = pos + 8; off + detail::kRecordHeaderSize <= seg_.size(); off += 8) {
+      const std::uint32_t w = seg_.commit_word(off).load(std::memory_order_relaxed);
+      if (!(w & detail::kCommitted) || w == detail::kEndOfSegment) continue;
+      const std::uint64_t s = seg_.record(off)->sequence;
+      if (s <= seq || s > seq + max_records) continue;
+      if (detail::check_record(seg_, off, w, s, true) == detail::RecordCheck::ok)
+        throw JournalCorrupt(seg_.path(), pos,
+                             std::string(detail::describe(why)) + " (sequence " + std::to_string(seq) +
+                                 "), followed by whole records (sequence " + std::to_string(s) + " at offset " +
+                                 std::to_string(off) + ")");
+    }
+    std::size_t last_nonzero = pos;
+    for (std::size_t off = pos; off < seg_.size(); ++off)
+      if (seg_.base()[off] != std::byte{0}) last_nonzero = off + 1;
+    // Count what looked like records: walk plausible lengths until a zero or impossible word.
+    std::uint64_t dropped = 0;
+    for (std::size_t off = pos; off + 4 <= seg_.size();) {
+      const std::uint32_t w = seg_.commit_word(off).load(std::memory_order_relaxed);
+      if (w == 0 || !(w & detail::kCommitted) || w == detail::kEndOfSegment) break;
+      ++dropped;
+      const std::size_t sz = detail::record_size(w & ~detail::kCommitted);
+      if (off + sz > seg_.size()) break;
+      off += sz;
+    }
+    std::memset(seg_.base() + pos, 0, last_nonzero - pos);
+    recovery_.dropped_records = dropped == 0 ? 1 : dropped;
+    recovery_.dropped_bytes = last_nonzero - pos;
+    recovery_.truncated_segment = seg_.path();
+    recovery_.truncated_offset = pos;
+  }
+
+  // Creates the next segment, then marks the current one ended (after the new file has
+  // its name, so a reader that sees the marker finds the file).
+  void roll() {
+    auto next = detail::MappedSegment::create(dir_, next_seq_, cfg_.segment_size, durable_policy(), now_ns());
+    bump(stats_segments_);
+    std::lock_guard lk(mutex_);
+    if (durable_policy()) (void)sync_locked();
+    // The end marker: pairs with the reader's acquire load of the commit word.
+    if (!sealed_ && pos_ + 4 <= seg_.size())
+      seg_.commit_word(pos_).store(detail::kEndOfSegment, std::memory_order_release);
+    seg_ = std::move(next);
+    sealed_ = false;
+    pos_ = detail::kSegmentHeaderSize;
+    synced_end_ = pos_;
+    committed_end_.store(pos_, std::memory_order_release);
+  }
+
+  // Caller holds mutex_. msyncs the committed, unsynced range of the current segment and
+  // advances durable_sequence(). False if msync failed.
+  bool sync_locked() noexcept {
+    const std::uint64_t seq = last_seq_.load(std::memory_order_acquire);  // pairs with commit's release
+    const std::size_t end = committed_end_.load(std::memory_order_acquire);
+    if (seq == durable_seq_.load(std::memory_order_relaxed)) return true;
+    if (!seg_.sync_range(synced_end_, end)) {
+      bump(stats_sync_failures_);
+      return false;
+    }
+    synced_end_ = end;
+    bump(stats_syncs_);
+    durable_seq_.store(seq, std::memory_order_release);  // pairs with durable_sequence()
+    return true;
+  }
+
+  void flusher_loop() {
+    std::unique_lock lk(mutex_);
+    while (!stop_) {
+      cv_.wait_for(lk, cfg_.batch_interval, [this] { return stop_ || kick_.load(std::memory_order_relaxed); });
+      kick_.store(false, std::memory_order_relaxed);
+      (void)sync_locked();  // a failure is counted; durable_sequence() stays behind
+    }
+  }
+
+  std::string dir_;
+  JournalConfig cfg_;
+  TscClock tsc_;
+  std::uint64_t wall_base_ns_ = 0;
+  std::uint64_t tick_base_ = 0;
+  JournalRecovery recovery_;
+
+  // Writer thread only (the flusher reads seg_ and synced_end_ under mutex_, which roll()
+  // holds while it replaces them).
+  detail::MappedSegment seg_;
+  std::size_t pos_ = 0;
+  std::uint64_t next_seq_ = 1;
+  std::size_t claim_len_ = 0;
+  bool claimed_ = false;
+  bool sealed_ = false;
+  std::uint64_t last_kick_ = 0;
+  std::size_t synced_end_ = 0;  // guarded by mutex_
+
+  alignas(cache_line_size) std::atomic<std::uint64_t> last_seq_{0};
+  std::atomic<std::size_t> committed_end_{0};
+  std::atomic<std::uint64_t> stats_appended_{0};
+  std::atomic<std::uint64_t> stats_bytes_{0};
+  std::atomic<std::uint64_t> stats_segments_{0};
+  std::atomic<std::uint64_t> stats_append_failures_{0};
+  alignas(cache_line_size) std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<std::uint64_t> stats_syncs_{0};  // written under mutex_
+  std::atomic<std::uint64_t> stats_sync_failures_{0};
+  std::atomic<bool> kick_{false};
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mutex_
+  std::thread flusher_;
+};
+
+}  // namespace hft
