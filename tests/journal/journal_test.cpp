@@ -1,5 +1,7 @@
 #include "hft/journal/journal.hpp"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -450,4 +452,69 @@ TEST_CASE("Journal: timestamps are wall-clock nanoseconds and the caller may sup
   REQUIRE(ts[0] + 1'000'000 >= before);  // within 1 ms of the wall clock (TSC calibration error)
   REQUIRE(ts[0] <= after + 1'000'000);
   REQUIRE(ts[1] == 12345);
+}
+
+TEST_CASE("Journal: appends inside a pre-faulted segment take no page fault", "[journal]") {
+  TempDir t;
+  Journal j(t.path(), {.segment_size = 1 << 20});
+  std::vector<std::byte> p(100, std::byte{1});
+  const std::uint64_t n = (j.max_payload() - 4096) / hft::detail::record_size(p.size());
+  (void)j.append(p);  // first call: the CRC's CPU check and any lazy binding
+  const auto faults = [] {
+    rusage r{};
+    ::getrusage(RUSAGE_THREAD, &r);
+    return r.ru_minflt + r.ru_majflt;
+  };
+  const long before = faults();
+  for (std::uint64_t i = 0; i < n; ++i) (void)j.append(p);
+  const long taken = faults() - before;
+  REQUIRE(j.stats().segments_created == 1);
+#if defined(HFT_TEST_ASAN) || defined(HFT_TEST_TSAN)
+  // The sanitizers' shadow memory for the mapping is faulted in lazily on first access.
+  INFO("page faults under a sanitizer: " << taken);
+#else
+  REQUIRE(taken == 0);
+#endif
+}
+
+TEST_CASE("Journal prepare_next: a roll takes the spare the background thread prepared", "[journal]") {
+  TempDir t;
+  const auto wait_ready = [](const Journal& j) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!j.next_segment_ready() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return j.next_segment_ready();
+  };
+  SECTION("on (the default)") {
+    {
+      Journal j(t.path(), {.segment_size = kSmall});
+      for (std::uint64_t s = 1; s <= 200; ++s) {
+        REQUIRE(wait_ready(j));  // before every append, so each roll finds a spare
+        REQUIRE(j.append(payload_for(s)) == s);
+      }
+      const auto st = j.stats();
+      REQUIRE(st.rolls > 5);
+      REQUIRE(st.rolls_unprepared == 0);
+      REQUIRE(st.segments_created == st.rolls + 1);
+      REQUIRE(wait_ready(j));
+      bool spare_file = false;
+      for (const auto& e : std::filesystem::directory_iterator(t.path()))
+        spare_file = spare_file || e.path().filename().string().rfind("spare-", 0) == 0;
+      REQUIRE(spare_file);
+    }
+    // The destructor removed the unused spare; only segments remain.
+    for (const auto& e : std::filesystem::directory_iterator(t.path()))
+      REQUIRE(e.path().extension() == ".journal");
+  }
+  SECTION("off: every roll creates its segment on the writer's thread") {
+    Journal j(t.path(), {.segment_size = kSmall, .prepare_next = false});
+    for (std::uint64_t s = 1; s <= 200; ++s) (void)j.append(payload_for(s));
+    REQUIRE(j.stats().rolls > 5);
+    REQUIRE(j.stats().rolls_unprepared == j.stats().rolls);
+    REQUIRE_FALSE(j.next_segment_ready());
+  }
+  const auto rb = read_all(t.path());
+  REQUIRE(rb.count == 200);
+  REQUIRE(rb.in_order);
+  REQUIRE(rb.payloads_ok);
 }

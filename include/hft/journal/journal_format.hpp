@@ -209,49 +209,58 @@ class MappedSegment {
     return s;
   }
 
-  /// Creates `dir/<first_seq>.journal`: written under a temporary name, preallocated,
-  /// mapped, every page write-faulted, the header stored, then renamed into place, so a
-  /// reader that finds the name finds a complete header. `sync` also makes the file and
-  /// the directory entry durable (fsync), for the durable policies.
+  /// Creates `dir/<first_seq>.journal`: prepare() under a temporary name, then install().
   static MappedSegment create(const std::string& dir, std::uint64_t first_seq, std::size_t size, bool sync,
                               std::uint64_t now_ns) {
+    MappedSegment s = prepare(dir + "/" + segment_name(first_seq) + ".tmp", size, sync);
+    s.install(dir, first_seq, now_ns, sync);
+    return s;
+  }
+
+  /// Creates the file `tmp_path` (its name must end in ".journal.tmp", which recovery
+  /// removes), preallocated, mapped, and every page write-faulted: the slow part of a roll
+  /// (tens of ms for 64 MiB), which a background thread can do ahead. `sync` also makes
+  /// the allocation durable.
+  static MappedSegment prepare(const std::string& tmp_path, std::size_t size, bool sync) {
     MappedSegment s;
-    const std::string final_path = dir + "/" + segment_name(first_seq);
-    const std::string tmp = final_path + ".tmp";
-    s.path_ = tmp;
-    s.fd_ = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (s.fd_ < 0) throw_errno("open", tmp);
+    s.path_ = tmp_path;
+    s.fd_ = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s.fd_ < 0) throw_errno("open", tmp_path);
     // posix_fallocate reserves the blocks now, so the append path never meets ENOSPC or
     // a file-size change (SIGBUS on a mapped hole the file system cannot fill).
     if (const int e = ::posix_fallocate(s.fd_, 0, static_cast<off_t>(size)); e != 0) {
       errno = e;
-      ::unlink(tmp.c_str());
-      throw_errno("posix_fallocate", tmp);
+      ::unlink(tmp_path.c_str());
+      throw_errno("posix_fallocate", tmp_path);
     }
     // The allocation's metadata now, before any page is dirty: this fdatasync writes no data.
-    if (sync && ::fdatasync(s.fd_) != 0) throw_errno("fdatasync", tmp);
+    if (sync && ::fdatasync(s.fd_) != 0) throw_errno("fdatasync", tmp_path);
     s.map(size, true);
     s.prefault();
+    return s;
+  }
+
+  /// Writes the header of a prepare()d file and renames it to `dir/<first_seq>.journal`, so
+  /// a reader that finds the name finds a complete header. Microseconds (plus an fsync of
+  /// the directory when `sync`).
+  void install(const std::string& dir, std::uint64_t first_seq, std::uint64_t now_ns, bool sync) {
     SegmentHeader h{};
     std::memcpy(h.magic, kJournalMagic, 8);
     h.version = kJournalVersion;
     h.header_size = kSegmentHeaderSize;
-    h.segment_size = size;
+    h.segment_size = size_;
     h.first_sequence = first_seq;
     h.created_ns = now_ns;
     h.crc = segment_header_crc(h);
-    std::memcpy(s.base_, &h, sizeof h);
+    std::memcpy(base_, &h, sizeof h);
     // Only the header page: the zeroed pages the pre-fault dirtied need not reach the disk
     // before the records written over them (their writeback is the kernel's business).
-    if (sync && !s.sync_range(0, kSegmentHeaderSize)) throw_errno("msync", tmp);
-    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      throw_errno("rename", tmp);
-    }
-    s.path_ = final_path;
+    if (sync && !sync_range(0, kSegmentHeaderSize)) throw_errno("msync", path_);
+    const std::string final_path = dir + "/" + segment_name(first_seq);
+    if (::rename(path_.c_str(), final_path.c_str()) != 0) throw_errno("rename", path_);
+    path_ = final_path;
     if (sync) sync_directory(dir);
-    s.first_seq_ = first_seq;
-    return s;
+    first_seq_ = first_seq;
   }
 
   static void sync_directory(const std::string& dir) {
