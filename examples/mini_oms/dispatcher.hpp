@@ -23,6 +23,7 @@
 #include "hft/disruptor/ring_buffer.hpp"
 #include "hft/disruptor/sequence_barrier.hpp"
 #include "hft/sched/family_scheduler.hpp"
+#include "journaling.hpp"
 #include "records.hpp"
 
 namespace mini_oms {
@@ -128,6 +129,11 @@ class Partition {
     sc.max_pending_per_family = cfg.max_pending_per_family;
     sc.max_tasks_per_slice = cfg.slice;
     sched_ = std::make_unique<Sched>(sc, handler_, executor_);
+    if (!cfg.journal_dir.empty()) {
+      // Larger than the requests that can be in flight in this partition, so an entry is
+      // evicted only after its reply is known.
+      dedup_ = std::make_unique<DedupWindow>(std::max<std::size_t>(cfg.dedup_window, sc.max_pending_tasks * 2u));
+    }
   }
 
   /// The dispatching thread (this partition's, or the I/O thread in Inline mode). Numbers
@@ -143,17 +149,34 @@ class Partition {
       pipeline_.run_inline(*this, t);
       return Reason::None;
     }
+    std::uint32_t dslot = DedupWindow::npos;
+    if (in.correlated && dedup_) {
+      // --journal: a (correlation id, req_id) this partition executed gets its original
+      // reply again and executes nothing; one still executing is BUSY (retrying later gets
+      // the reply). Neither takes a number.
+      const std::uint32_t d = dedup_->find(in.family, in.req_id);
+      if (d != DedupWindow::npos) {
+        if (dedup_->state(d) != DedupWindow::Done) return Reason::Busy;
+        bump(counters_, Count::Duplicates);
+        pipeline_.answer_duplicate(in, dedup_->entry(d));
+        return Reason::None;
+      }
+      if (!dedup_->can_insert()) return Reason::Busy;  // the whole window is in flight
+    }
     if (in.correlated) {
       fslot = families_.slot_of(in.family, counters_);
       if (fslot == FamilyTable::npos) return Reason::FamilyFull;
       seq = families_.next_seq(fslot);
       families_.begin(fslot);  // before emplace: an inline task may finish inside it
+      // Before emplace too: an inline task completes its entry inside it.
+      if (dedup_) dslot = dedup_->insert_pending(in.family, in.req_id, seq);
     }
     in_submit() = true;  // the executor may run this task right here (Server::execute)
-    const auto st = sched_->emplace(in.family, in, seq, fslot, t_disp);
+    const auto st = sched_->emplace(in.family, in, seq, fslot, t_disp, dslot);
     in_submit() = false;
     if (!hft::accepted(st)) {
       if (fslot != FamilyTable::npos) families_.cancel(fslot);
+      if (dslot != DedupWindow::npos) dedup_->cancel(dslot);
       return st == hft::SubmitStatus::FamilyFull ? Reason::FamilyFull : Reason::Busy;
     }
     if (fslot != FamilyTable::npos) families_.admitted(fslot, seq);
@@ -163,6 +186,18 @@ class Partition {
                    in.correlated ? static_cast<long long>(in.family) : -1LL, static_cast<unsigned long long>(seq));
     }
     return Reason::None;
+  }
+
+  /// Before start(), one thread: a journaled execution of this partition's family, so that
+  /// its numbering continues and a re-send of it gets its reply again.
+  void restore(const ExecView& v, std::uint64_t journal_seq) {
+    if (v.h.correlated == 0) return;
+    const std::uint32_t fslot = families_.slot_of(v.h.family, counters_);
+    if (fslot != FamilyTable::npos) families_.admitted(fslot, v.h.seq);
+    if (dedup_) {
+      const std::uint32_t d = dedup_->insert_pending(v.h.family, v.h.req_id, v.h.seq);
+      if (d != DedupWindow::npos) dedup_->complete(d, v.reply, journal_seq);
+    }
   }
 
   /// Ring mode, any I/O thread: claims a slot, or nullptr when the ring is full.
@@ -222,6 +257,7 @@ class Partition {
   [[nodiscard]] Sched& scheduler() noexcept { return *sched_; }
   [[nodiscard]] const Sched& scheduler() const noexcept { return *sched_; }
   [[nodiscard]] FamilyTable& families() noexcept { return families_; }
+  [[nodiscard]] DedupWindow* dedup() noexcept { return dedup_.get(); }
   [[nodiscard]] hft::CounterGroup& counters() noexcept { return counters_; }
   [[nodiscard]] const hft::CounterGroup& counters() const noexcept { return counters_; }
   [[nodiscard]] const hft::LatencyHistogram& ring_to_dispatch() const noexcept { return in_ring_; }
@@ -245,6 +281,7 @@ class Partition {
   std::optional<hft::disruptor::EventPoller<Ring>> poller_;
   std::optional<hft::disruptor::SequenceBarrier<typename Ring::sequencer_type>> barrier_;
   FamilyTable families_;
+  std::unique_ptr<DedupWindow> dedup_;  // --journal only
   hft::CounterGroup counters_ = make_counters();
   Handler handler_;
   Executor executor_;

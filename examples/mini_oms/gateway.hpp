@@ -55,6 +55,7 @@ class Gateway {
     dirty_.reserve(cfg.max_connections);
     is_dirty_.assign(cfg.max_connections, false);
     rbuf_.resize(64 * 1024);
+    if (!cfg.journal_dir.empty()) held_.resize(reply_capacity);  // every reply that can be in flight
   }
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -154,7 +155,8 @@ class Gateway {
     int drain_rounds = 0;
     for (;;) {
       if (listen_paused_) resume_listening_if_due();
-      const int timeout = cfg.busy_spin ? 0 : (draining ? 1 : 50);
+      // Held replies wait for the journal's group commit (batch: about a millisecond).
+      const int timeout = cfg.busy_spin ? 0 : (draining || held_count_ != 0 ? 1 : 50);
       const int n = ::epoll_wait(epfd_, events, 64, timeout);
       for (int e = 0; e < n; ++e) {
         const std::uint64_t tag = events[e].data.u64;
@@ -171,6 +173,7 @@ class Gateway {
       // visible to the drain. Pairs with deliver()'s exchange.
       wake_pending_.exchange(false, std::memory_order_acq_rel);
       drain_replies();
+      release_held();
       flush_dirty();
       if (pipeline_.io_stopping()) {
         // Flush what is owed; a client that does not read gets at most ~2 s (2,000 rounds
@@ -178,10 +181,12 @@ class Gateway {
         draining = true;
         bool pending = false;
         for (auto& c : conns_) pending |= c.fd >= 0 && c.out_tail > c.out_head;
+        pending |= held_count_ != 0;
         if (!pending || ++drain_rounds > 2000) break;
       }
     }
     drain_replies();
+    release_held();
     flush_dirty();
     for (std::uint32_t s = 0; s < conns_.size(); ++s) {
       if (conns_[s].fd >= 0) close_conn(s);
@@ -284,8 +289,40 @@ class Gateway {
     recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv));
   }
 
-  // A reply for one of our connections (our own thread).
+  // A reply for one of our connections (our own thread). With --journal, a reply whose
+  // record is not yet durable waits, in arrival order, behind the ones already waiting; a
+  // reply that depends on no record (an admission reject) may overtake them, as the
+  // protocol allows. Under `none` a record is durable once committed, so nothing waits.
   void write_reply(const Reply& r) {
+    if (r.durable_after != 0 && (held_count_ != 0 || r.durable_after > durable_seen_)) {
+      if (held_count_ == 0) durable_seen_ = pipeline_.journal()->durable_sequence();
+      if (held_count_ != 0 || r.durable_after > durable_seen_) {
+        hold(r);
+        return;
+      }
+    }
+    send_reply(r);
+  }
+  void hold(const Reply& r) {
+    if (held_count_ == held_.size()) {
+      // Cannot happen (held_ fits every reply in flight); if it did, sync now rather than
+      // drop a reply or send it early.
+      pipeline_.journal()->flush();
+      release_held();
+    }
+    held_[(held_head_ + held_count_) % held_.size()] = r;
+    ++held_count_;
+  }
+  void release_held() {
+    if (held_count_ == 0) return;
+    durable_seen_ = pipeline_.journal()->durable_sequence();
+    while (held_count_ != 0 && held_[held_head_].durable_after <= durable_seen_) {
+      send_reply(held_[held_head_]);
+      held_head_ = (held_head_ + 1) % held_.size();
+      --held_count_;
+    }
+  }
+  void send_reply(const Reply& r) {
     Conn& c = conns_[r.conn.slot];
     if (c.fd < 0 || c.gen != r.conn.gen) {
       bump(pipeline_.gateway_counters(), Count::RepliesDropped);  // its connection is gone
@@ -461,6 +498,9 @@ class Gateway {
   std::vector<bool> is_dirty_;
   std::vector<char> rbuf_;
   hft::MpscQueue<Reply> replies_;
+  std::vector<Reply> held_;  // --journal: replies waiting for their record to be durable (a FIFO ring)
+  std::size_t held_head_ = 0, held_count_ = 0;
+  std::uint64_t durable_seen_ = 0;  // the journal's durable_sequence() when last read
   std::atomic<bool> wake_pending_{false};
   std::uint64_t uncorrelated_seq_ = 0;
   hft::LatencyHistogram recv_to_route_ = stage_histogram();

@@ -7,6 +7,10 @@
 // corrected). It verifies, and reports as violations: exactly one reply per request, reply
 // grammar, per-family order and seq_in_family continuity (each family is sent on one
 // connection), seq 1 for uncorrelated ACKs, BAD_MSG for every malformed line, echo equality.
+// With `reconnect` it survives a server restart (a journaled server, docs/journal.md): it
+// reconnects, re-sends every request it has no reply for, and then requires each family's
+// numbering to continue with no gap and no repeat, which is what exactly-once execution
+// looks like from the client (a second execution of a request would take a second number).
 #pragma once
 
 #include <poll.h>
@@ -49,6 +53,10 @@ struct LoadConfig {
   bool echo = false;                // the target is the echo server
   double timeout_s = 20;            // for the last replies
   std::uint64_t seed = 1;
+  bool reconnect = false;  // survive a server restart: reconnect, re-send every request without a reply
+  // When it turns true: send nothing new, wait for the replies owed, verify what was sent
+  // (a caller that runs the load for as long as something else takes). Null: never.
+  const std::atomic<bool>* stop_sending = nullptr;
 };
 
 struct LoadResult {
@@ -57,6 +65,8 @@ struct LoadResult {
   std::map<std::string, std::uint64_t> by_type;  // "ACK", "REJ:BUSY", ...
   std::uint64_t violations = 0;
   std::uint64_t family_restarts = 0;  // seq back to 1: the server evicted an idle family
+  std::uint64_t reconnects = 0;       // --reconnect: connections lost and made again
+  std::uint64_t resent = 0;           // --reconnect: requests sent again after a reconnect
   std::vector<std::string> samples;   // first violations, for the report
   double seconds = 0;
   hft::LatencyHistogram rtt{};
@@ -197,6 +207,15 @@ inline bool parse_reply(const std::string& line, std::optional<std::uint64_t>& i
   return true;
 }
 
+// A connection, or -1 while nobody listens (--reconnect waits for the server to return).
+inline int try_connect(const std::string& host, std::uint16_t port) {
+  try {
+    return net::connect_tcp(host, port, true);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 inline std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
@@ -263,7 +282,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   };
   std::vector<Conn> conns(nconn);
   for (unsigned c = 0; c < nconn; ++c) {
-    conns[c].fd = net::connect_tcp(cfg.host, cfg.port, true);
+    conns[c].fd = cfg.reconnect ? try_connect(cfg.host, cfg.port) : net::connect_tcp(cfg.host, cfg.port, true);
     for (std::size_t i = 0; i < per[c].size(); ++i) {
       if (per[c][i].dash)
         ++conns[c].dash_expected;
@@ -278,11 +297,50 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   std::vector<pollfd> pfds(nconn);
   std::uint64_t last_progress = t0;
   char buf[65536];
+  std::uint64_t next_reconnect = 0;
+  // --reconnect: the server went away. Replies it owed this connection are lost; a request
+  // without one is re-sent, in order, on the next connection.
+  const auto lost = [&](Conn& k) {
+    ::close(k.fd);
+    k.fd = -1;
+    k.in.clear();
+    k.out.clear();
+    k.out_off = 0;
+    ++res.reconnects;
+  };
+  bool stopped = false;
   while (replied_total < res.requests) {
     const std::uint64_t now = now_ns();
+    // Acquire pairs with the caller's release store: what it did before stopping happened first.
+    if (!stopped && cfg.stop_sending != nullptr && cfg.stop_sending->load(std::memory_order_acquire)) {
+      stopped = true;
+      res.requests = 0;
+      for (unsigned c = 0; c < nconn; ++c) {
+        per[c].resize(conns[c].next_send);  // what was never sent is not part of this run
+        res.requests += per[c].size();
+      }
+      if (replied_total >= res.requests) break;
+    }
+    if (cfg.reconnect && now >= next_reconnect) {
+      next_reconnect = now + 20'000'000;  // try every 20 ms
+      for (unsigned c = 0; c < nconn; ++c) {
+        Conn& k = conns[c];
+        if (k.fd >= 0) continue;
+        k.fd = try_connect(cfg.host, cfg.port);
+        if (k.fd < 0) continue;
+        last_progress = now;
+        for (std::size_t i = 0; i < k.next_send; ++i) {
+          if (per[c][i].reply_order >= 0) continue;
+          k.out += per[c][i].line;
+          k.out += '\n';
+          ++res.resent;
+        }
+      }
+    }
     // Send what the window (closed loop) or the schedule (open loop) allows.
     for (unsigned c = 0; c < nconn; ++c) {
       Conn& k = conns[c];
+      if (k.fd < 0) continue;
       while (k.next_send < per[c].size()) {
         Req& r = per[c][k.next_send];
         if (open_loop) {
@@ -302,6 +360,10 @@ inline LoadResult run_load(const LoadConfig& cfg) {
       if (k.out_off < k.out.size()) {
         const ssize_t w = ::send(k.fd, k.out.data() + k.out_off, k.out.size() - k.out_off, MSG_NOSIGNAL);
         if (w > 0) k.out_off += static_cast<std::size_t>(w);
+        if (w < 0 && cfg.reconnect && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          lost(k);
+          continue;
+        }
         if (k.out_off == k.out.size()) {
           k.out.clear();
           k.out_off = 0;
@@ -318,9 +380,15 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     for (unsigned c = 0; c < nconn; ++c) {
       if (!(pfds[c].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Conn& k = conns[c];
+      if (k.fd < 0) continue;
+      bool gone = false;
       for (;;) {
         const ssize_t got = ::recv(k.fd, buf, sizeof buf, 0);
-        if (got <= 0) break;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+        if (got <= 0) {
+          gone = true;  // the server closed or died; what was read is still parsed below
+          break;
+        }
         k.in.append(buf, static_cast<std::size_t>(got));
       }
       std::size_t pos = 0;
@@ -381,6 +449,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
           res.violation("uncorrelated ACK with seq " + std::to_string(seq));
       }
       k.in.erase(0, pos);
+      if (gone && cfg.reconnect) lost(k);
     }
     if (now_ns() - last_progress > static_cast<std::uint64_t>(cfg.timeout_s * 1e9)) {
       res.violation("timed out with " + std::to_string(res.requests - replied_total) + " replies missing");
@@ -388,7 +457,9 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     }
   }
   res.seconds = static_cast<double>(now_ns() - t0) / 1e9;
-  for (auto& k : conns) ::close(k.fd);
+  for (auto& k : conns) {
+    if (k.fd >= 0) ::close(k.fd);
+  }
 
   // 3. Per family (sent on one connection): replies in admission order, seq continuity.
   if (!cfg.echo) {
@@ -411,7 +482,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         }
         last_order = r.reply_order;
         if (r.reply.rfind("ACK ", 0) == 0 && r.reply != "ACK " + std::to_string(next_seq)) {
-          if (r.reply == "ACK 1") {
+          if (r.reply == "ACK 1" && !cfg.reconnect) {
             next_seq = 1;  // the server evicted the idle family (its table was full): restart
             ++res.family_restarts;
           } else {

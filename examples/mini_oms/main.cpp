@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -88,6 +89,23 @@ void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
         }
         c.refs.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
       });
+  p.text("--journal", c.journal_dir, "DIR",
+         "journal every execution here, replay it on start (docs/journal.md; default: off)")
+      .custom("--durability", "none|batch|every",
+              "--journal: none survives kill -9, batch (1 ms group commit) and every also power loss; a reply "
+              "leaves once its record is durable (default none)",
+              [&c](std::string_view v) {
+                if (v == "none")
+                  c.durability = hft::Durability::none;
+                else if (v == "batch")
+                  c.durability = hft::Durability::batch;
+                else if (v == "every")
+                  c.durability = hft::Durability::every;
+                else
+                  throw hft::cli::BadValue("'" + std::string(v) + "' is not none, batch or every");
+              })
+      .integer("--dedup-window", c.dedup_window, 1, std::size_t{1} << 26,
+               "--journal: re-sent (correlation id, req_id) pairs remembered per partition");
   if (with_cpus) p.integer_list("--cpus", c.cpus, 0, 1023, "pin the server's threads to these CPUs (--busy-spin)");
 }
 
@@ -109,7 +127,25 @@ void print_result(const LoadResult& r, const char* label = nullptr) {
                 static_cast<double>(r.rtt_cold.percentile(99)) / 1e3,
                 static_cast<unsigned long long>(r.rtt_cold.count()));
   }
+  if (r.reconnects > 0) {
+    std::printf("  %-14s reconnects %llu, requests re-sent %llu\n", "", static_cast<unsigned long long>(r.reconnects),
+                static_cast<unsigned long long>(r.resent));
+  }
   for (const auto& s : r.samples) std::printf("  %-14s violation: %s\n", "", s.c_str());
+}
+
+void print_replay(mini_oms::Server& s) {
+  const auto& r = s.replayed();
+  std::fprintf(stderr,
+               "mini_oms: journal %s: replayed %llu records (%llu executions, %llu mismatches); recovery dropped "
+               "%llu torn records (%llu bytes)\n",
+               s.config().journal_dir.c_str(), static_cast<unsigned long long>(r.records),
+               static_cast<unsigned long long>(r.executions), static_cast<unsigned long long>(r.mismatches),
+               static_cast<unsigned long long>(r.recovery.dropped_records),
+               static_cast<unsigned long long>(r.recovery.dropped_bytes));
+  if (r.mismatches != 0)
+    std::fprintf(stderr, "mini_oms: WARNING: %llu replayed executions filled differently than journaled\n",
+                 static_cast<unsigned long long>(r.mismatches));
 }
 
 int cmd_serve(int argc, char** argv, int first) {
@@ -128,6 +164,7 @@ int cmd_serve(int argc, char** argv, int first) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   mini_oms::Server server(c);
+  if (!c.journal_dir.empty()) print_replay(server);
   server.start();
   std::fprintf(stderr, "mini_oms: listening on %s:%u (io %u, partitions %u, workers %u); Ctrl-C to stop\n",
                c.host.c_str(), server.port(), c.io_threads, c.partitions, c.workers);
@@ -136,7 +173,30 @@ int cmd_serve(int argc, char** argv, int first) {
   std::fprintf(stderr, "mini_oms: signal %d: stop accepting, answer what was admitted, flush\n", sig);
   server.stop();
   std::printf("%s", server.report().c_str());
+  if (!c.journal_dir.empty()) {
+    std::printf("journal: %llu records, book_digest %016llx\n",
+                static_cast<unsigned long long>(server.journal()->last_sequence()),
+                static_cast<unsigned long long>(server.book_digest()));
+  }
   return 0;
+}
+
+// Replays a journal into a fresh server (not started) and prints what `serve` prints at
+// its stop: a journal written by serve replays to the same book_digest.
+int cmd_replay(int argc, char** argv, int first) {
+  ServerConfig c;
+  Parser p("mini_oms replay", "--journal DIR [options]",
+           "Replays a mini-OMS journal from scratch (the books, every family's numbering) and prints the\n"
+           "book digest; `serve --journal DIR` prints the same line when it stops.");
+  add_server_options(p, c);
+  p.parse(argc, argv, first);
+  if (c.journal_dir.empty()) p.fail("--journal is required");
+  mini_oms::Server server(c);
+  print_replay(server);
+  std::printf("journal: %llu records, book_digest %016llx\n",
+              static_cast<unsigned long long>(server.journal()->last_sequence()),
+              static_cast<unsigned long long>(server.book_digest()));
+  return server.replayed().mismatches == 0 ? 0 : 1;
 }
 
 int cmd_loadgen(int argc, char** argv, int first) {
@@ -156,6 +216,8 @@ int cmd_loadgen(int argc, char** argv, int first) {
       .real("--rate", l.rate, 0, 1e9, "open loop: requests/s over all connections (0: closed loop)")
       .integer("--id-base", l.id_base, 1, std::uint64_t{1} << 60,
                "first request and correlation id (families the server has not numbered yet)")
+      .flag("--reconnect", l.reconnect,
+            "survive a server restart: reconnect, re-send what has no reply, verify exactly-once numbering")
       .integer("--seed", l.seed, 0, std::numeric_limits<std::uint64_t>::max(), "random seed")
       .choice("--target", target, {"oms", "echo"}, "echo: start the built-in echo server and drive it")
       .output("--hgrm", hgrm, "write the round-trip distribution here (HdrHistogram .hgrm, microseconds)")
@@ -331,16 +393,31 @@ int cmd_bench(int argc, char** argv, int first) {
   two.workers = 2;
   ServerConfig pool = two;  // every task handed to a worker: what the hand-offs cost
   pool.execute = mini_oms::ExecuteMode::Pool;
+  // The defaults again with --journal (none: survives kill -9; batch: 1 ms group commit,
+  // each reply held until durable), in a scratch directory removed at the end.
+  std::string scratch = (std::filesystem::temp_directory_path() / "mini_oms_bench_XXXXXX").string();
+  if (::mkdtemp(scratch.data()) == nullptr) throw std::runtime_error("mkdtemp " + scratch + " failed");
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } remove_scratch{scratch};
+  ServerConfig jrn = base, jrn_batch = base;
+  jrn.journal_dir = scratch + "/none";
+  jrn_batch.journal_dir = scratch + "/batch";
+  jrn_batch.durability = hft::Durability::batch;
   mini_oms::EchoServer echo;
-  mini_oms::Server s_def(base), s_two(two), s_pool(pool);
-  s_def.start();
-  s_two.start();
-  s_pool.start();
+  mini_oms::Server s_def(base), s_two(two), s_pool(pool), s_jrn(jrn), s_jrn_batch(jrn_batch);
+  for (mini_oms::Server* s : {&s_def, &s_two, &s_pool, &s_jrn, &s_jrn_batch}) s->start();
   const std::vector<Target> targets = {
       {"echo", echo.port(), true, [&] { return echo.cpu_ns(); }},
       {"defaults", s_def.port(), false, [&] { return s_def.cpu_ns(); }},
       {"2p+2w", s_two.port(), false, [&] { return s_two.cpu_ns(); }},
       {"2p+2w pool", s_pool.port(), false, [&] { return s_pool.cpu_ns(); }},
+      {"journal none", s_jrn.port(), false, [&] { return s_jrn.cpu_ns(); }},
+      {"journal batch", s_jrn_batch.port(), false, [&] { return s_jrn_batch.cpu_ns(); }},
   };
   std::vector<std::string> names;
   for (const auto& t : targets) names.push_back(t.name);
@@ -365,6 +442,8 @@ int cmd_bench(int argc, char** argv, int first) {
                     sc + " closed req/s: defaults / echo");
     suite.add_ratio(sc + "/closed", "2p+2w", "echo", hft::bench::Target::at_least(0.30),
                     sc + " closed req/s: 2p+2w / echo");
+    suite.add_ratio(sc + "/closed", "journal none", "defaults", hft::bench::Target::at_least(0.8),
+                    sc + " closed req/s: --journal --durability none / without");
     suite.add_ratio(sc + "/open/p50", "defaults", "echo", hft::bench::Target::at_most(2.0),
                     sc + " open p50: defaults / echo");
     suite.add_ratio(sc + "/open/p99", "defaults", "echo", hft::bench::Target::at_most(5.0),
@@ -391,9 +470,7 @@ int cmd_bench(int argc, char** argv, int first) {
     }
   }
   std::fprintf(stderr, "\r%60s\r", "");
-  s_def.stop();
-  s_two.stop();
-  s_pool.stop();
+  for (mini_oms::Server* s : {&s_def, &s_two, &s_pool, &s_jrn, &s_jrn_batch}) s->stop();
   suite.finish();
   std::printf("\n%-13s %-11s %12s %7s %11s %9s %9s %8s %8s %10s   (medians of %d rounds)\n", "scenario", "server",
               "closed req/s", "x echo", "cpu ns/req", "open p50", "x echo", "open p99", "x echo", "open cpu",
@@ -507,6 +584,7 @@ int main(int argc, char** argv) {
       "  serve     run the server until SIGINT/SIGTERM\n"
       "  loadgen   drive a running server (or --target echo) and verify every reply\n"
       "  bench     the echo floor against the mini-OMS, closed and open loop (--json FILE)\n"
+      "  replay    replay a --journal directory from scratch and print its book digest\n"
       "\n"
       "mini_oms COMMAND --help lists the options of each.\n";
   try {
@@ -520,6 +598,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "loadgen") return cmd_loadgen(argc, argv, 2);
     if (cmd == "bench") return cmd_bench(argc, argv, 2);
+    if (cmd == "replay") return cmd_replay(argc, argv, 2);
     std::fprintf(stderr, "mini_oms: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::invalid_argument& e) {  // a configuration the server refuses

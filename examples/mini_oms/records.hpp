@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "hft/journal/journal.hpp"
 #include "hft/metrics/counters.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "protocol.hpp"
@@ -64,6 +65,9 @@ struct ServerConfig {
   std::size_t max_connections = 1024;   // open at once, all I/O threads; more get "- REJ:CONN_LIMIT"
   std::size_t out_buffer = 256 * 1024;  // per connection; a reader this far behind is cut
   RiskLimits risk;
+  std::string journal_dir;  // --journal: empty = off (nothing changes, nothing costs)
+  hft::Durability durability = hft::Durability::none;
+  std::size_t dedup_window = std::size_t{1} << 16;        // --journal: remembered (corr, req_id) per partition
   std::vector<std::pair<std::string, std::string>> refs;  // --ref SYM=PRICE
   std::function<void()> on_thread_start;                  // tests: runs first on every server thread
 };
@@ -90,14 +94,28 @@ enum class Count : std::size_t {
   RanInline,
   RefusedConnLimit,   // connections answered "- REJ:CONN_LIMIT" (--max-connections, or no descriptor)
   AcceptFdExhausted,  // accept() failed with EMFILE/ENFILE
+  Duplicates,         // --journal: re-sent requests answered with their original reply
   kCount
 };
 inline hft::CounterGroup make_counters() {
-  return hft::CounterGroup{
-      "published",           "rejected_busy",          "rejected_family_full", "rejected_bad_msg",  "rejected_risk_qty",
-      "rejected_risk_price", "rejected_risk_notional", "rejected_risk_rate",   "rejected_shutdown", "families_evicted",
-      "replies_written",     "replies_dropped",        "slow_disconnects",     "connections",       "ran_inline",
-      "refused_conn_limit",  "accept_fd_exhausted"};
+  return hft::CounterGroup{"published",
+                           "rejected_busy",
+                           "rejected_family_full",
+                           "rejected_bad_msg",
+                           "rejected_risk_qty",
+                           "rejected_risk_price",
+                           "rejected_risk_notional",
+                           "rejected_risk_rate",
+                           "rejected_shutdown",
+                           "families_evicted",
+                           "replies_written",
+                           "replies_dropped",
+                           "slow_disconnects",
+                           "connections",
+                           "ran_inline",
+                           "refused_conn_limit",
+                           "accept_fd_exhausted",
+                           "duplicates"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 [[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, Count c) noexcept {
@@ -148,12 +166,14 @@ struct Inbound {
 // What a worker runs; lives in the FamilyScheduler's node (the line is copied once, there).
 struct Task {
   Task() = default;
-  Task(const Routed& in, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at) noexcept
+  Task(const Routed& in, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at,
+       std::uint32_t dedup = 0xFFFFFFFF) noexcept
       : conn(in.conn),
         req_id(in.req_id),
         family(in.family),
         seq(seq_in_family),
         fam_slot(family_slot),
+        dedup_slot(dedup),
         len(static_cast<std::uint16_t>(in.line.size())),
         t_recv(in.t_recv),
         t_pub(in.t_pub),
@@ -164,7 +184,8 @@ struct Task {
   std::uint64_t req_id = 0;
   std::uint64_t family = 0;
   std::uint64_t seq = 0;
-  std::uint32_t fam_slot = 0;  // in the family-number table, or npos (uncorrelated)
+  std::uint32_t fam_slot = 0;             // in the family-number table, or npos (uncorrelated)
+  std::uint32_t dedup_slot = 0xFFFFFFFF;  // --journal: in the partition's DedupWindow, or npos
   std::uint16_t len = 0;
   std::uint64_t t_recv = 0, t_pub = 0, t_disp = 0;
   char line[kMaxLine];
@@ -173,7 +194,8 @@ struct Task {
 struct Reply {
   ConnRef conn;
   std::uint16_t len = 0;
-  std::uint64_t t_built = 0;  // TSC ticks
+  std::uint64_t t_built = 0;        // TSC ticks
+  std::uint64_t durable_after = 0;  // --journal: leaves once the journal is durable to here
   char text[kMaxReply];
 };
 

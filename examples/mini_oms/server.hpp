@@ -41,8 +41,10 @@
 #include "gateway.hpp"
 #include "hft/core/bits.hpp"
 #include "hft/core/clock.hpp"
+#include "hft/journal/journal_reader.hpp"
 #include "hft/metrics/counters.hpp"
 #include "hft/sched/worker_pool.hpp"
+#include "journaling.hpp"
 #include "net.hpp"
 #include "records.hpp"
 #include "worker.hpp"
@@ -119,9 +121,25 @@ class Server {
   [[nodiscard]] bool may_run_inline() const noexcept;
   /// The submitting thread: runs a task that needs no scheduling (an uncorrelated one) here.
   void run_inline(Partition<Server>& p, Task& t);
+  /// A dispatching thread (--journal): answers a re-sent request with the reply it got.
+  void answer_duplicate(const Routed& in, const DedupWindow::Entry& e);
+  /// --journal: the writer, or nullptr without one. Gateways hold each reply until
+  /// durable_sequence() reaches its record.
+  [[nodiscard]] OmsJournal* journal() noexcept { return journal_.get(); }
+
+  /// What opening the journal found and replayed (--journal).
+  struct ReplayStats {
+    std::uint64_t records = 0, executions = 0, mismatches = 0;
+    hft::JournalRecovery recovery;
+  };
+  [[nodiscard]] const ReplayStats& replayed() const noexcept { return replayed_; }
+  /// Every book's state, hashed (Venue::book_digest): a replay of the journal from scratch
+  /// must give the same value as the server that wrote it.
+  [[nodiscard]] std::uint64_t book_digest() { return venue_->book_digest(); }
 
  private:
   void stats_main();
+  void open_journal();
   static unsigned& inline_depth() noexcept {
     static thread_local unsigned d = 0;
     return d;
@@ -139,6 +157,8 @@ class Server {
   std::atomic<bool> stop_dispatch_{false};
   bool started_ = false, stopped_ = false;
   std::unique_ptr<Venue> venue_;
+  std::unique_ptr<OmsJournal> journal_;  // --journal only
+  ReplayStats replayed_;
   std::unique_ptr<hft::WorkerPool<Sched::Job>> pool_;
   std::vector<std::unique_ptr<Gateway<Server>>> gateways_;
   std::vector<std::unique_ptr<Partition<Server>>> parts_;
@@ -186,6 +206,34 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
     gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
   for (unsigned p = 0; p < cfg_.partitions; ++p)
     parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
+  if (!cfg_.journal_dir.empty()) open_journal();
+}
+
+// Recovery first (the writer cuts a torn tail), then every record in order: the books
+// re-run each execution, the partitions restore numbering and the dedup window. Only then
+// does the venue journal new executions.
+inline void Server::open_journal() {
+  journal_ = std::make_unique<OmsJournal>(cfg_.journal_dir, cfg_.durability);
+  replayed_.recovery = journal_->recovery();
+  hft::JournalReader reader(cfg_.journal_dir, {});
+  std::uint64_t bad = 0;
+  while (reader.poll([&](const hft::JournalRecord& r) {
+    const auto v = decode_exec(r.payload);
+    if (!v) {
+      ++bad;
+      return;
+    }
+    ++replayed_.records;
+    replayed_.executions += v->h.executed;
+    if (!venue_->replay(*v)) ++replayed_.mismatches;
+    parts_[partition_of(v->h.family, cfg_.partitions)]->restore(*v, r.sequence);
+  }) > 0) {
+  }
+  if (bad != 0) {
+    throw std::runtime_error("--journal " + cfg_.journal_dir + ": " + std::to_string(bad) +
+                             " records are not mini-OMS execution records");
+  }
+  venue_->set_journal(journal_.get());
 }
 
 inline void Server::start() {
@@ -221,6 +269,8 @@ inline void Server::stop() {
     stable = done ? stable + 1 : 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(done ? 20 : 1));
   }
+  // The replies the gateways hold for durability can leave once this returns.
+  if (journal_) journal_->flush();
   // 2. Gateways flush every reply, then close.
   stopping_io_.store(true, std::memory_order_release);  // pairs with io_stopping()'s acquire
   for (auto& g : gateways_) g->stop_thread();
@@ -292,7 +342,7 @@ inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req
 
 inline void Server::reject(const Routed& in, Reason why, hft::CounterGroup& counters) {
   bump(counters, why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
-  Reply rep{in.conn, 0, hft::TscClock::ticks(), {}};
+  Reply rep{in.conn, 0, hft::TscClock::ticks(), 0, {}};
   rep.len = static_cast<std::uint16_t>(format_rej(rep.text, in.req_id, why));
   gateways_[rep.conn.io]->deliver(rep);
 }
@@ -332,6 +382,12 @@ inline void Server::run_inline(Partition<Server>& p, Task& t) {
   bump(gateway_, Count::RanInline);
 }
 
+inline void Server::answer_duplicate(const Routed& in, const DedupWindow::Entry& e) {
+  Reply rep{in.conn, e.len, hft::TscClock::ticks(), e.journal_seq, {}};
+  std::memcpy(rep.text, e.reply, e.len);
+  gateways_[rep.conn.io]->deliver(rep);
+}
+
 inline void Server::run_task(Partition<Server>& p, Task& t) {
   const std::uint64_t start = hft::TscClock::ticks();
   Reply rep;
@@ -343,6 +399,7 @@ inline void Server::run_task(Partition<Server>& p, Task& t) {
                        : why == Reason::RiskNotional ? Count::RejectedRiskNotional
                                                      : Count::RejectedRiskRate);
   }
+  if (t.dedup_slot != DedupWindow::npos) p.dedup()->complete(t.dedup_slot, {rep.text, rep.len}, rep.durable_after);
   if (t.fam_slot != FamilyTable::npos) p.families().done(t.fam_slot);
   gateways_[rep.conn.io]->deliver(rep);
   // The Auto policy's estimate: each thread's first task, then one in 64 (a shared store per

@@ -8,6 +8,7 @@
 // does not), so its risk + match step holds that symbol's mutex.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "hft/core/clock.hpp"
@@ -23,6 +25,7 @@
 #include "hft/metrics/interval_recorder.hpp"
 #include "hft/sched/rate_limiter.hpp"
 #include "hft/trading/matching_engine.hpp"
+#include "journaling.hpp"
 #include "protocol.hpp"
 #include "records.hpp"
 
@@ -48,13 +51,18 @@ class Venue {
     storage_.reserve(kSymbols);
   }
 
+  /// --journal: every execution from now on is appended to `j` (set before start()).
+  void set_journal(OmsJournal* j) noexcept { journal_ = j; }
+
   /// Any thread that executes tasks. Runs stages 1-4 for `t` into `rep`; returns the
-  /// reject reason (None: an ACK).
+  /// reject reason (None: an ACK). With a journal, the execution's record is appended
+  /// before this returns (inside the symbol's lock when the order reached the book, so the
+  /// journal orders each book's orders as the book saw them), and rep.durable_after names it.
   Reason execute(const Task& t, Reply& rep) {
     Reason why = Reason::None;
-    std::int64_t filled = 0;
-    hft::Notional notional = 0;
     const auto req = parse_request(std::string_view(t.line, t.len));  // stage 1: parse
+    rep.conn = t.conn;
+    rep.durable_after = 0;
     if (!req) {
       why = Reason::BadMsg;
     } else {
@@ -65,24 +73,55 @@ class Venue {
         if (!sym.limiter.try_acquire(1, clock_.now_ns())) {
           why = Reason::RiskRate;
         } else {  // stage 3: IOC against the venue, then re-quote what it emptied
-          hft::Fill fills[2 * kVenueLevels];
-          const auto exec =
-              sym.book.submit(hft::NewOrder{hft::OrderId(0), req->side, hft::OrderType::Limit,
-                                            hft::TimeInForce::ImmediateOrCancel, req->price, hft::Qty(req->qty)},
-                              fills);
-          filled = exec.filled.value();
-          notional = exec.notional_ticks;
-          sym.requote(std::span<const hft::Fill>(fills, exec.fills));  // only levels the fills emptied
+          const auto [filled, notional] = sym.execute(*req);
+          rep.len = static_cast<std::uint16_t>(format_ack(rep.text, t.req_id, t.seq, filled, notional));
+          if (journal_ != nullptr) rep.durable_after = journal(t, why, true, filled, notional, rep);
         }
       }
     }
+    if (why != Reason::None) {
+      rep.len = static_cast<std::uint16_t>(format_rej(rep.text, t.req_id, why));
+      if (journal_ != nullptr) rep.durable_after = journal(t, why, false, 0, 0, rep);
+    }
     if (cfg_.work_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg_.work_us));
-    rep.conn = t.conn;  // stage 4: the reply
-    rep.len = static_cast<std::uint16_t>(why == Reason::None ? format_ack(rep.text, t.req_id, t.seq, filled, notional)
-                                                             : format_rej(rep.text, t.req_id, why));
-    rep.t_built = hft::TscClock::ticks();
+    rep.t_built = hft::TscClock::ticks();  // stage 4: the reply
     writer().record(clock_.delta_to_ns(rep.t_built - t.t_disp));
     return why;
+  }
+
+  /// Before start(), one thread: re-runs a journaled execution against the books (a
+  /// reject touched none). False when the book fills differently than it did: the
+  /// journal and this venue disagree (a different --ref, or a bug), and replay reports it.
+  bool replay(const ExecView& v) {
+    const auto req = parse_request(v.line);
+    if (!req) return v.h.reason == static_cast<std::uint8_t>(Reason::BadMsg);
+    SymbolState& sym = symbol_state(req->symbol);  // a rejected order made its symbol's state too
+    if (v.h.executed == 0) return true;
+    std::lock_guard lock(sym.mutex);
+    const auto [filled, notional] = sym.execute(*req);
+    return filled == v.h.filled && notional == v.h.notional;
+  }
+
+  /// Every book's resting quantity at every venue level, hashed in symbol order: two venues
+  /// with the same digest hold the same books. Takes every symbol's lock.
+  [[nodiscard]] std::uint64_t book_digest() {
+    std::lock_guard create(create_mutex_);
+    std::vector<SymbolState*> all;
+    for (auto& st : storage_) all.push_back(st.get());
+    std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->symbol.key() < b->symbol.key(); });
+    std::uint64_t h = 1469598103934665603ULL;
+    const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ULL; };
+    for (SymbolState* st : all) {
+      std::lock_guard lock(st->mutex);
+      mix(st->symbol.key());
+      for (int k = 1; k <= kVenueLevels; ++k) {
+        for (const hft::Side side : {hft::Side::Buy, hft::Side::Sell}) {
+          mix(static_cast<std::uint64_t>(
+              st->book.qty_at(side, st->level_price[static_cast<int>(side)][k - 1]).value()));
+        }
+      }
+    }
+    return h;
   }
 
   /// Dispatch -> reply built, over every executing thread (IntervalRecorder: a writer per
@@ -114,6 +153,15 @@ class Venue {
       }
       requote();
     }
+    // The IOC against this book, then the re-quote of what it emptied: (filled, notional).
+    std::pair<std::int64_t, hft::Notional> execute(const Request& r) {
+      hft::Fill fills[2 * kVenueLevels];
+      const auto exec = book.submit(hft::NewOrder{hft::OrderId(0), r.side, hft::OrderType::Limit,
+                                                  hft::TimeInForce::ImmediateOrCancel, r.price, hft::Qty(r.qty)},
+                                    fills);
+      requote(std::span<const hft::Fill>(fills, exec.fills));  // only levels the fills emptied
+      return {exec.filled.value(), exec.notional_ticks};
+    }
     // Every venue level gets its original size back once emptied. Only the levels an IOC
     // filled can have emptied (the book is ours alone), so only those are looked at: fills
     // come best price first, so one check per distinct price.
@@ -143,6 +191,22 @@ class Venue {
                         std::span<hft::Fill>(none, 0));
     }
   };
+
+  std::uint64_t journal(const Task& t, Reason why, bool executed, std::int64_t filled, hft::Notional notional,
+                        const Reply& rep) {
+    ExecHeader h;
+    h.reason = static_cast<std::uint8_t>(why);
+    h.correlated = t.fam_slot != hft::FlatIndex::npos ? 1 : 0;
+    h.executed = executed ? 1 : 0;
+    h.line_len = t.len;
+    h.reply_len = rep.len;
+    h.family = t.family;
+    h.req_id = t.req_id;
+    h.seq = t.seq;
+    h.filled = filled;
+    h.notional = notional;
+    return journal_->append(h, std::string_view(t.line, t.len), std::string_view(rep.text, rep.len));
+  }
 
   SymbolState& symbol_state(hft::Symbol s) {
     const std::uint64_t key = s.key();
@@ -192,6 +256,7 @@ class Venue {
   std::unique_ptr<std::atomic<SymbolState*>[]> symbols_ { new std::atomic<SymbolState*>[ kSymbols ] };
   std::vector<std::unique_ptr<SymbolState>> storage_;
   std::mutex create_mutex_;
+  OmsJournal* journal_ = nullptr;
 };
 
 }  // namespace mini_oms

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "../journal/journal_support.hpp"
 #include "../support/catch.hpp"
 #include "../support/scale.hpp"
 #include "loadgen.hpp"
@@ -13,7 +14,16 @@
 #include "../support/counting_new.hpp"
 
 TEST_CASE("after warm-up the server allocates nothing per request, over many families", "[e2e][alloc]") {
+  // Without a journal, and with one (records appended, the dedup window, replies held
+  // for the group commit under batch).
+  const int journal = GENERATE(0, 1, 2);
+  CAPTURE(journal);
+  hft::test::TempDir dir;
   mini_oms::ServerConfig c;
+  if (journal != 0) {
+    c.journal_dir = dir.path();
+    c.durability = journal == 1 ? hft::Durability::none : hft::Durability::batch;
+  }
   c.ring_size = 1024;
   c.family_table = 1024;  // small: the run also exercises family eviction
   hft::test::g_count_this_thread = false;  // this thread runs the load generator: not counted
