@@ -56,7 +56,12 @@ class Server {
   using Sched = hft::FamilyScheduler<Task>;
 
   explicit Server(ServerConfig cfg);
-  ~Server() { stop(); }
+  // The pool's threads start in the constructor and register with thread_clocks_, a
+  // member destroyed before pool_: join them first, started or not.
+  ~Server() {
+    stop();
+    pool_->stop();
+  }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -206,7 +211,14 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
     gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
   for (unsigned p = 0; p < cfg_.partitions; ++p)
     parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
-  if (!cfg_.journal_dir.empty()) open_journal();
+  if (!cfg_.journal_dir.empty()) {
+    try {
+      open_journal();
+    } catch (...) {
+      pool_->stop();  // no destructor runs for a constructor that throws: join before unwinding
+      throw;
+    }
+  }
 }
 
 // Recovery first (the writer cuts a torn tail), then every record in order: the books
@@ -474,6 +486,11 @@ inline std::string Server::report() {
     o << line;
   }
   o << "  gateway: " << gateway_.line() << "\n";
+  if (journal_) {
+    o << "  journal " << cfg_.journal_dir << ": replayed " << replayed_.records << " records at start, "
+      << journal_->last_sequence() - replayed_.records
+      << " appended since; re-sends answered from the window: " << counter(Count::Duplicates) << "\n";
+  }
   hft::LatencyHistogram recv = stage_histogram(), ring = stage_histogram(), written = stage_histogram();
   for (const auto& g : gateways_) {
     recv.merge(g->recv_to_route());
