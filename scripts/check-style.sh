@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The mechanical part of docs/style.md, checked on every public header:
 #   - the header block has the eight sections, under their exact names (primitives), or
-#     What / When to use / Thread-safety (utilities: core/, version.hpp, the umbrella), or
+#     What / When to use / Thread-safety (utilities: core/, version.hpp, the umbrella, fix/tags.hpp), or
 #     What / Thread-safety (internal building blocks);
 #   - every exception the library throws says "hft::Type: ..." (or "hft::function: ...");
 #   - member names: no m_/mu/cap_ spellings (mutex_, capacity_).
@@ -17,7 +17,8 @@ utility_sections=("What" "When to use" "Thread-safety")
 for f in $(find include/hft -name '*.hpp' | sort); do
   block=$(awk '/^#pragma once/{exit} {print}' "$f")
   case "$f" in
-    include/hft/core/* | include/hft/version.hpp | include/hft/hft.hpp) sections=("${utility_sections[@]}") ;;
+    include/hft/core/* | include/hft/version.hpp | include/hft/hft.hpp | include/hft/fix/tags.hpp)
+      sections=("${utility_sections[@]}") ;;
     # Internal building blocks (hft::detail, or a base no user names): What and Thread-safety.
     include/hft/queue/sequenced_ring.hpp | include/hft/disruptor/sequencer_base.hpp | include/hft/memory/asan.hpp | \
     include/hft/journal/journal_format.hpp)

@@ -18,7 +18,7 @@ packages() {
   local pkgs=(cmake make g++)
   if [[ "$1" == "test" ]]; then
     pkgs+=(clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
-           libreaderwriterqueue-dev libtbb-dev valgrind spin pkg-config python3 clang-format)
+           libreaderwriterqueue-dev libtbb-dev libquickfix-dev valgrind spin pkg-config python3 clang-format)
   elif [[ "$1" != "demo" ]]; then
     echo "install-deps.sh: unknown profile '$1' (demo or test)" >&2
     exit 2
