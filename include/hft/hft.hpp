@@ -37,6 +37,8 @@
 #include "hft/disruptor/wait_strategy.hpp"
 #include "hft/fix/builder.hpp"
 #include "hft/fix/message.hpp"
+#include "hft/fix/message_store.hpp"
+#include "hft/fix/session.hpp"
 #include "hft/fix/tags.hpp"
 #include "hft/journal/journal.hpp"
 #include "hft/journal/journal_format.hpp"

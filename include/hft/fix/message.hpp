@@ -142,8 +142,10 @@ class Message {
 
   /// The whole frame, from "8=" to the SOH after CheckSum.
   [[nodiscard]] std::string_view raw() const noexcept { return {base_, size_}; }
-  [[nodiscard]] std::string_view begin_string() const noexcept { return value_at(0); }
-  [[nodiscard]] std::string_view msg_type() const noexcept { return value_at(2); }
+  /// BeginString(8); empty when the parse stopped before it.
+  [[nodiscard]] std::string_view begin_string() const noexcept { return count_ > 0 ? value_at(0) : std::string_view{}; }
+  /// MsgType(35); empty when the parse stopped before it (a rejectable MsgType).
+  [[nodiscard]] std::string_view msg_type() const noexcept { return count_ > 2 ? value_at(2) : std::string_view{}; }
   /// Every field in wire order, BeginString to CheckSum, repeats included.
   [[nodiscard]] std::span<const Field> fields() const noexcept { return {fields_.data(), count_}; }
   [[nodiscard]] std::string_view value(const Field& f) const noexcept { return {base_ + f.offset, f.length}; }
@@ -152,7 +154,7 @@ class Message {
   [[nodiscard]] std::string_view get(std::uint32_t t) const noexcept {
     if (t < kIndexedTags) {
       const std::uint8_t i = index_[t];
-      return i == 0 ? std::string_view{} : value_at(i - 1u);
+      return i == 0 || i > count_ ? std::string_view{} : value_at(i - 1u);  // count_ guards a failed parse
     }
     for (std::size_t i = 0; i < count_; ++i)
       if (fields_[i].tag == t) return value_at(i);
@@ -244,6 +246,7 @@ namespace detail {
 [[nodiscard]] inline ParseResult parse(std::string_view buf, Message& msg, const ParserConfig& cfg = {}) noexcept {
   using detail::fix_digit;
   ParseResult r;
+  msg.count_ = 0;  // a failed parse leaves no stale fields behind
   const std::size_t n = buf.size();
   const char* p = buf.data();
   auto garbled = [&](ParseStatus s, std::size_t skip_from) {
@@ -266,7 +269,6 @@ namespace detail {
   if (i == n) return r;
   if (p[i] != kSoh) return garbled(ParseStatus::BadBeginString, 1);
   msg.base_ = p;
-  msg.count_ = 0;
   msg.index_.fill(0);
   msg.fields_[0] = Field{tag::kBeginString, 2, static_cast<std::uint32_t>(i - 2)};
   ++i;
