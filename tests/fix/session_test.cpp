@@ -148,7 +148,7 @@ TEST_CASE("session: bytes one at a time give the same result") {
   CHECK(f.rec.app == std::vector<std::string>{"a", "b"});
 }
 
-TEST_CASE("session: idle -> Heartbeat; silence -> TestRequest -> Logout") {
+TEST_CASE("session: idle gets a Heartbeat and silence a TestRequest then Logout") {
   Fixture f;
   f.logon(30);
   f.clock.advance(29 * kSec);
@@ -421,6 +421,63 @@ TEST_CASE("session: Logout both ways") {
     CHECK(f.s.state() == SessionState::Disconnected);
     CHECK(f.rec.reason(SessionEventKind::Disconnect) == "logout timeout");
   }
+}
+
+TEST_CASE("session: a deferred Logout answer lets the application finish") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  Recorder rec;
+  TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .answer_logout_at_once = false}, store, rec,
+                clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|11=a|"));
+  s.on_bytes(frame("35=5|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|"));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=4|52=20261130-10:00:00.000|11=late|"));
+  CHECK(s.state() == SessionState::LogoutReceived);
+  CHECK(rec.saw(SessionEventKind::LogoutRequested));
+  CHECK(rec.app == std::vector<std::string>{"a"});  // nothing after the Logout
+  rec.sent.clear();
+  CHECK(s.send_app("8", [](auto& b) { b.add(11, "a"); }) != 0);  // what is still owed
+  s.logout();
+  REQUIRE(rec.sent.size() == 2);
+  Message m;
+  REQUIRE(hft::fix::parse(rec.sent[1], m).ok());
+  CHECK(m.get(35) == "5");
+  CHECK(s.state() == SessionState::Disconnected);
+  // Unanswered, the Logout is answered at the timeout.
+  Recorder rec2;
+  InMemoryMessageStore store2(64, 1 << 16);
+  TestSession s2({.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .answer_logout_at_once = false}, store2, rec2,
+                 clock);
+  s2.start();
+  s2.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  s2.on_bytes(frame("35=5|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|"));
+  clock.advance(2 * kSec);
+  s2.on_timer();
+  CHECK(s2.state() == SessionState::Disconnected);
+  REQUIRE(hft::fix::parse(rec2.sent.back(), m).ok());
+  CHECK(m.get(35) == "5");
+}
+
+TEST_CASE("session: a clock that steps back elapses nothing") {
+  struct StepClock {  // a UTC clock an NTP step moved back
+    std::uint64_t t;
+    [[nodiscard]] std::uint64_t now_ns() const noexcept { return t; }
+  } clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  Recorder rec;
+  hft::fix::Session<Recorder, StepClock> s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  rec.sent.clear();
+  clock.t = kT0 - 3600 * kSec;
+  s.on_timer();
+  CHECK(rec.sent.empty());  // no Heartbeat, no TestRequest: an unsigned difference would be huge
+  CHECK(s.state() == SessionState::LoggedOn);
+  clock.t = kT0 + 30 * kSec;
+  s.on_timer();
+  CHECK(rec.sent.size() == 1);
 }
 
 TEST_CASE("session: initiator sends Logon and resets when asked") {

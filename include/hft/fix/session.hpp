@@ -27,7 +27,11 @@
 //   - garbled messages (bad length, checksum, BeginString frame) are ignored and counted.
 //   - a wrong BeginString or CompID: Logout and disconnect (CompID with Reject reason 9).
 //   - Logout(5): answered, then Disconnect; logout() sends one and waits for the answer up
-//     to cfg.logout_timeout.
+//     to cfg.logout_timeout. With cfg.answer_logout_at_once = false the session instead
+//     reports LogoutRequested and waits (LogoutReceived) while the application sends what it
+//     still owes, until it calls logout() or cfg.logout_timeout passes.
+// Clock: SendingTime is the clock's reading, so a real session needs UTC nanoseconds
+//   (fix::UtcClock). Timers take a clock that steps back as no time elapsed.
 // When to use: a FIX acceptor or initiator over any byte transport (TCP, a test harness,
 //   a replay). When not: FIXT 1.1 / FIX 5.0 application versioning, encryption, or messages
 //   with raw data fields (see fix/message.hpp).
@@ -45,6 +49,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -66,12 +71,22 @@ namespace hft::fix {
 enum class SessionRole : std::uint8_t { Acceptor, Initiator };
 
 enum class SessionState : std::uint8_t {
-  Idle,          // before start()
-  AwaitingLogon, // acceptor: waiting for the peer's Logon
-  LogonSent,     // initiator: waiting for the answer
+  Idle,           // before start()
+  AwaitingLogon,  // acceptor: waiting for the peer's Logon
+  LogonSent,      // initiator: waiting for the answer
   LoggedOn,
-  LogoutSent,    // waiting for the peer's Logout
-  Disconnected,  // terminal: the transport must close
+  LogoutSent,      // waiting for the peer's Logout
+  LogoutReceived,  // the peer logged out; the application finishes, then calls logout()
+  Disconnected,    // terminal: the transport must close
+};
+
+/// CLOCK_REALTIME in nanoseconds as a NanoClock: SendingTime must be UTC.
+struct UtcClock {
+  [[nodiscard]] std::uint64_t now_ns() const noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  }
 };
 
 struct SessionConfig {
@@ -85,6 +100,9 @@ struct SessionConfig {
   bool reset_on_logon = false;
   std::uint64_t logon_timeout_ns = 10'000'000'000;
   std::uint64_t logout_timeout_ns = 2'000'000'000;
+  /// false: a peer's Logout is answered only when the application calls logout() (or after
+  /// logout_timeout_ns), so replies it still owes go out first.
+  bool answer_logout_at_once = true;
   /// The largest message in either direction (also the parser's BodyLength limit).
   std::uint32_t max_message_size = 8192;
 };
@@ -97,6 +115,7 @@ enum class SessionEventKind : std::uint8_t {
   GapDetected,      // we sent a ResendRequest
   ResendServed,     // we answered a ResendRequest
   SequenceReset,    // the expected number moved (GapFill or Reset)
+  LogoutRequested,  // answer_logout_at_once = false: the peer logged out; call logout() when done
   Disconnect,       // close the transport now; text says why
 };
 
@@ -198,10 +217,13 @@ class Session {
     switch (state_) {
       case SessionState::AwaitingLogon:
       case SessionState::LogonSent:
-        if (now - started_at_ >= cfg_.logon_timeout_ns) drop("logon timeout");
+        if (since(now, started_at_) >= cfg_.logon_timeout_ns) drop("logon timeout");
         return;
       case SessionState::LogoutSent:
-        if (now - logout_sent_at_ >= cfg_.logout_timeout_ns) drop("logout timeout");
+        if (since(now, logout_sent_at_) >= cfg_.logout_timeout_ns) drop("logout timeout");
+        return;
+      case SessionState::LogoutReceived:
+        if (since(now, logout_sent_at_) >= cfg_.logout_timeout_ns) logout();
         return;
       case SessionState::LoggedOn:
         break;
@@ -209,11 +231,11 @@ class Session {
         return;
     }
     if (heartbeat_ns_ == 0) return;  // HeartBtInt=0: no heartbeats
-    if (test_request_at_ != 0 && now - test_request_at_ >= heartbeat_ns_) {
+    if (test_request_at_ != 0 && since(now, test_request_at_) >= heartbeat_ns_) {
       logout_and_drop("heartbeat timeout: no answer to TestRequest");
       return;
     }
-    if (test_request_at_ == 0 && now - last_received_ >= heartbeat_ns_ + heartbeat_ns_ / 5) {
+    if (test_request_at_ == 0 && since(now, last_received_) >= heartbeat_ns_ + heartbeat_ns_ / 5) {
       ++test_request_id_;
       char id[24];
       const auto len = static_cast<std::size_t>(
@@ -223,7 +245,7 @@ class Session {
       test_request_at_ = now;
       ++stats_.test_requests_sent;
     }
-    if (now - last_sent_ >= heartbeat_ns_) {
+    if (since(now, last_sent_) >= heartbeat_ns_) {
       begin(msg_type::kHeartbeat);
       emit_admin();
       ++stats_.heartbeats_sent;
@@ -236,7 +258,7 @@ class Session {
   /// sent (not logged on, or a field did not fit: then no number is used).
   template <class Fill>
   std::uint64_t send_app(std::string_view type, Fill&& fill) {
-    if (state_ != SessionState::LoggedOn) return 0;
+    if (state_ != SessionState::LoggedOn && state_ != SessionState::LogoutReceived) return 0;
     const std::uint64_t seq = next_out_;
     begin(type);
     fill(tx_);
@@ -249,7 +271,13 @@ class Session {
 
   /// Sends Logout and waits for the peer's (on_timer() drops the session after
   /// cfg.logout_timeout_ns).
+  /// In LogoutReceived: answers the peer's Logout and ends the session.
   void logout(std::string_view text = {}) {
+    if (state_ == SessionState::LogoutReceived) {
+      send_logout(text);
+      drop("logout");
+      return;
+    }
     if (state_ != SessionState::LoggedOn) {
       if (state_ != SessionState::Disconnected && state_ != SessionState::LogoutSent) drop("logout");
       return;
@@ -390,7 +418,7 @@ class Session {
     } else if (type == msg_type::kResendRequest) on_resend_request();
     else if (type == msg_type::kReject) event(SessionEventKind::RejectReceived, msg_.get(tag::kText), seq);
     else if (type == msg_type::kLogout) on_logout();
-    else {
+    else if (state_ == SessionState::LoggedOn) {  // nothing after the peer's Logout
       ++stats_.app_received;
       handler_.on_app_message(msg_);
     }
@@ -414,6 +442,13 @@ class Session {
   }
 
   void on_logout() {
+    if (state_ == SessionState::LogoutReceived) return;
+    if (state_ == SessionState::LoggedOn && !cfg_.answer_logout_at_once) {
+      state_ = SessionState::LogoutReceived;
+      logout_sent_at_ = clock_.now_ns();  // the answer's deadline runs from here
+      event(SessionEventKind::LogoutRequested, msg_.get(tag::kText), msg_.seq_num());
+      return;
+    }
     if (state_ != SessionState::LogoutSent) send_logout({});
     drop("logout");
   }
@@ -578,6 +613,10 @@ class Session {
     handler_.send(wire);
   }
 
+  static constexpr std::uint64_t since(std::uint64_t now, std::uint64_t then) noexcept {
+    return now > then ? now - then : 0;
+  }
+
   void event(SessionEventKind k, std::string_view text, std::uint64_t seq = 0) {
     handler_.on_event(SessionEvent{k, text, seq});
   }
@@ -600,7 +639,7 @@ class Session {
   std::uint64_t started_at_ = 0, last_received_ = 0, last_sent_ = 0;
   std::uint64_t test_request_at_ = 0;  // 0: no TestRequest outstanding
   std::uint64_t test_request_id_ = 0;
-  std::uint64_t logout_sent_at_ = 0;
+  std::uint64_t logout_sent_at_ = 0;  // LogoutSent: when ours left; LogoutReceived: when theirs came
   SessionStats stats_;
 };
 
