@@ -17,6 +17,13 @@
 // this, accepts and refuses every pending connection the same way, and takes the reserve
 // back. If even that fails it stops polling the listener for 100 ms. Either way it counts
 // the event and logs one line per second at most; accepted connections are served on.
+//
+// FIX (--fix-port): a connection on the FIX listener speaks FIX 4.4 through an
+// hft::fix::Session instead of lines. Its first message must be a Logon to our CompID; the
+// peer's CompID selects its session state (FixRegistry: store and numbers survive its
+// reconnects). A NewOrderSingle becomes the same request line the line protocol sends,
+// admitted into the same pipeline; its reply comes back here and leaves as
+// ExecutionReports (fix_acceptor.hpp). docs/fix.md, "The mini-OMS FIX acceptor".
 #pragma once
 
 #include <fcntl.h>
@@ -28,16 +35,21 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fix_acceptor.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/thread.hpp"
+#include "hft/fix/session.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "net.hpp"
 #include "records.hpp"
@@ -56,6 +68,11 @@ class Gateway {
     is_dirty_.assign(cfg.max_connections, false);
     rbuf_.resize(64 * 1024);
     if (!cfg.journal_dir.empty()) held_.resize(reply_capacity);  // every reply that can be in flight
+    fix_closed_.reserve(cfg.max_connections);
+    id_prefix_ = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()) +
+                 "-" + std::to_string(index) + "-";
   }
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -65,9 +82,11 @@ class Gateway {
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
   }
 
-  /// Before the thread starts: the epoll set (the shared listener, the reply eventfd).
-  void open(int listen_fd) {
+  /// Before the thread starts: the epoll set (the shared listeners, the reply eventfd).
+  /// `fix_listen_fd` < 0: no FIX port.
+  void open(int listen_fd, int fix_listen_fd = -1) {
     listen_fd_ = listen_fd;
+    fix_listen_fd_ = fix_listen_fd;
     epfd_ = ::epoll_create1(0);
     evfd_ = ::eventfd(0, EFD_NONBLOCK);
     reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // spent when descriptors run out
@@ -79,6 +98,11 @@ class Gateway {
     ev.events = EPOLLIN;
     ev.data.u64 = kWakeTag;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+    if (fix_listen_fd_ >= 0) {
+      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      ev.data.u64 = kFixListenTag;
+      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fix_listen_fd_, &ev);
+    }
   }
   void start_thread() {
     thread_ = std::thread([this] { run(); });
@@ -121,7 +145,45 @@ class Gateway {
   }
 
  private:
-  static constexpr std::uint64_t kListenTag = ~0ULL, kWakeTag = ~1ULL;
+  static constexpr std::uint64_t kListenTag = ~0ULL, kWakeTag = ~1ULL, kFixListenTag = ~2ULL;
+  static constexpr std::size_t kFixMaxMessage = 8192;
+  static constexpr std::size_t kFixInFlight = 4096;          // orders awaiting their reply, per connection
+  static constexpr std::uint64_t kFixTimerNs = 100'000'000;  // heartbeats and timeouts, checked this often
+  static constexpr std::uint64_t kFixLogonTimeoutNs = 10'000'000'000;
+
+  // The session's handler: its callbacks run on this gateway's thread, inside on_bytes,
+  // on_timer or send_app.
+  struct FixHandler {
+    Gateway* gw = nullptr;
+    std::uint32_t slot = 0;
+    void send(std::string_view wire) {
+      gw->send_local(slot, wire.data(), wire.size());
+      gw->mark_dirty(slot);
+    }
+    void on_app_message(const hft::fix::Message& m) { gw->fix_app_message(slot, m); }
+    void on_event(const hft::fix::SessionEvent& e) { gw->fix_event(slot, e); }
+  };
+  using FixSession = hft::fix::Session<FixHandler, hft::fix::UtcClock>;
+  struct FixPending {
+    bool used = false;
+    std::uint64_t req_id = 0;
+    FixOrder order;
+    // A reject decided here (a malformed or duplicate order of an Account): it travels the
+    // pipeline as a line the worker refuses, so it keeps its place among the Account's reports.
+    OrdRejReason local_reason = OrdRejReason::Other;
+    std::string_view local_text;  // a string literal; empty: the pipeline's reply decides
+  };
+  // One per FIX connection, allocated when it is accepted (buffers, the in-flight table).
+  struct FixConn {
+    FixHandler handler;
+    FixSessionState* state = nullptr;  // the peer's, from the registry once its Logon is read
+    std::optional<FixSession> session;
+    std::vector<char> pre = std::vector<char>(kFixMaxMessage + 64);  // bytes before the Logon identified the peer
+    std::size_t pre_len = 0;
+    std::uint64_t accepted_ns = 0;
+    std::vector<FixPending> pending = std::vector<FixPending>(kFixInFlight);  // by req_id % kFixInFlight
+    std::uint64_t next_req = 1;
+  };
 
   struct Conn {
     int fd = -1;
@@ -130,8 +192,9 @@ class Gateway {
     std::unique_ptr<char[]> out;
     std::size_t out_head = 0, out_tail = 0;
     bool want_out = false;
-    bool read_closed = false;     // the client half-closed: answer what it sent, then close
-    std::uint32_t in_flight = 0;  // requests admitted and not yet answered
+    bool read_closed = false;      // the client half-closed: answer what it sent, then close
+    std::uint32_t in_flight = 0;   // requests admitted and not yet answered
+    std::unique_ptr<FixConn> fix;  // a FIX connection; null for the line protocol
   };
 
   void wake() noexcept {
@@ -161,7 +224,9 @@ class Gateway {
       for (int e = 0; e < n; ++e) {
         const std::uint64_t tag = events[e].data.u64;
         if (tag == kListenTag) {
-          accept_all();
+          accept_all(listen_fd_, false);
+        } else if (tag == kFixListenTag) {
+          accept_all(fix_listen_fd_, true);
         } else if (tag == kWakeTag) {
           std::uint64_t v;
           (void)!::read(evfd_, &v, sizeof v);  // the replies are drained below
@@ -174,8 +239,11 @@ class Gateway {
       wake_pending_.exchange(false, std::memory_order_acq_rel);
       drain_replies();
       release_held();
+      if (fix_conns_ != 0) fix_timers();
       flush_dirty();
+      release_fix_states();
       if (pipeline_.io_stopping()) {
+        if (!draining) fix_logout_all("server shutting down");
         // Flush what is owed; a client that does not read gets at most ~2 s (2,000 rounds
         // of a 1 ms wait), then everything closes.
         draining = true;
@@ -191,13 +259,14 @@ class Gateway {
     for (std::uint32_t s = 0; s < conns_.size(); ++s) {
       if (conns_[s].fd >= 0) close_conn(s);
     }
+    release_fix_states();
     current() = nullptr;
   }
 
-  void accept_all() {
+  void accept_all(int lfd, bool fix) {
     const ServerConfig& cfg = pipeline_.config();
     for (;;) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno);
@@ -223,6 +292,13 @@ class Gateway {
       c.want_out = false;
       c.read_closed = false;
       c.in_flight = 0;
+      c.fix.reset();  // a FIX connection's session outlives its close until the slot is reused
+      if (fix) {
+        c.fix = std::make_unique<FixConn>();
+        c.fix->handler = FixHandler{this, s};
+        c.fix->accepted_ns = steady_.now_ns();
+        ++fix_conns_;
+      }
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = s;
@@ -241,6 +317,14 @@ class Gateway {
     if (c.fd < 0 || c.read_closed || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     for (;;) {
       const ssize_t got = ::read(c.fd, rbuf_.data(), rbuf_.size());
+      if (got > 0 && c.fix) {
+        t_recv_ = hft::TscClock::ticks();
+        fix_bytes(s, std::string_view(rbuf_.data(), static_cast<std::size_t>(got)));
+        if (c.fd < 0) return;
+        mark_dirty(s);
+        if (static_cast<std::size_t>(got) < rbuf_.size()) return;
+        continue;
+      }
       if (got > 0) {
         const std::uint64_t t_recv = hft::TscClock::ticks();
         c.framer.feed(
@@ -329,7 +413,11 @@ class Gateway {
       return;
     }
     --c.in_flight;
-    send_local(r.conn.slot, r.text, r.len);
+    if (c.fix) {
+      fix_reply(r.conn.slot, std::string_view(r.text, r.len));
+    } else {
+      send_local(r.conn.slot, r.text, r.len);
+    }
     if (c.fd >= 0) {
       built_to_written_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - r.t_built));
       mark_dirty(r.conn.slot);
@@ -424,6 +512,13 @@ class Gateway {
     ::close(c.fd);
     c.fd = -1;
     c.out_head = c.out_tail = 0;
+    if (c.fix) {
+      --fix_conns_;
+      // Its session may be inside a call on this stack: the peer's state goes back to the
+      // registry at the end of the loop iteration, and the FixConn when the slot is reused.
+      if (c.fix->state != nullptr) fix_closed_.push_back(c.fix->state);
+      c.fix->state = nullptr;
+    }
     free_slots_.push_back(slot);
     pipeline_.connection_closed();
   }
@@ -486,10 +581,251 @@ class Gateway {
     listen_paused_ = false;
   }
 
+  // ---- FIX ---------------------------------------------------------------------------
+  // Bytes from a FIX connection: to its session, or, before the peer is known, into the
+  // pre-logon buffer until its first message can be read.
+  void fix_bytes(std::uint32_t slot, std::string_view bytes) {
+    Conn& c = conns_[slot];
+    FixConn& f = *c.fix;
+    if (f.session) {
+      f.session->on_bytes(bytes);
+      fix_after_call(slot);
+      return;
+    }
+    if (f.pre_len + bytes.size() > f.pre.size()) {
+      fix_refuse(slot, "no complete Logon in the first 8 KiB");
+      return;
+    }
+    std::memcpy(f.pre.data() + f.pre_len, bytes.data(), bytes.size());
+    f.pre_len += bytes.size();
+    hft::fix::Message m;
+    const std::string_view pre(f.pre.data(), f.pre_len);
+    const auto r = hft::fix::parse(pre, m, {.max_body_length = kFixMaxMessage});
+    if (r.status == hft::fix::ParseStatus::Incomplete) return;
+    if (!r.ok() || m.msg_type() != hft::fix::msg_type::kLogon) {
+      fix_refuse(slot, "first message is not a valid Logon");
+      return;
+    }
+    const ServerConfig& cfg = pipeline_.config();
+    if (m.get(fixtag::kTargetCompID) != cfg.fix_comp_id) {
+      fix_refuse(slot, "Logon to another TargetCompID");
+      return;
+    }
+    const std::string_view peer = m.get(fixtag::kSenderCompID);
+    const char* why = "";
+    FixSessionState* st = peer.empty() ? nullptr : pipeline_.fix_registry().acquire(peer, why);
+    if (st == nullptr) {
+      fix_refuse(slot, peer.empty() ? "Logon without SenderCompID" : why);
+      return;
+    }
+    f.state = st;
+    f.session.emplace(hft::fix::SessionConfig{.sender_comp_id = cfg.fix_comp_id,
+                                              .target_comp_id = std::string(peer),
+                                              .role = hft::fix::SessionRole::Acceptor,
+                                              .answer_logout_at_once = false,  // reports owed go first
+                                              .max_message_size = kFixMaxMessage},
+                      st->store, f.handler, utc_);
+    f.session->start();
+    f.pre_len = 0;
+    f.session->on_bytes(pre);
+    fix_after_call(slot);
+  }
+
+  void fix_refuse(std::uint32_t slot, const char* why) {
+    std::fprintf(stderr, "mini_oms: FIX connection fd %d refused: %s\n", conns_[slot].fd, why);
+    close_conn(slot);
+  }
+
+  // After a session call: a session that ended gets what it said flushed, then closes.
+  void fix_after_call(std::uint32_t slot) {
+    Conn& c = conns_[slot];
+    if (c.fd < 0 || !c.fix->session) return;
+    if (c.fix->session->state() == hft::fix::SessionState::Disconnected) {
+      flush(slot);
+      close_conn(slot);
+    }
+  }
+
+  void fix_event(std::uint32_t slot, const hft::fix::SessionEvent& e) {
+    if (e.kind == hft::fix::SessionEventKind::LogoutRequested) {
+      // Answered once every admitted order has its reports (fix_reply), or at the timeout.
+      if (conns_[slot].in_flight == 0) conns_[slot].fix->session->logout();
+      return;
+    }
+    if (e.kind != hft::fix::SessionEventKind::Disconnect) return;
+    const FixConn& f = *conns_[slot].fix;
+    std::fprintf(stderr, "mini_oms: FIX session %s: %.*s\n", f.state ? f.state->comp_id.c_str() : "?",
+                 static_cast<int>(e.text.size()), e.text.data());
+  }
+
+  void fix_app_message(std::uint32_t slot, const hft::fix::Message& m) {
+    Conn& c = conns_[slot];
+    FixConn& f = *c.fix;
+    const std::string_view type = m.msg_type();
+    if (type == hft::fix::msg_type::kNewOrderSingle) {
+      fix_new_order(slot, m);
+    } else if (type == hft::fix::msg_type::kOrderCancelRequest) {
+      // IOC orders never rest: by the time a cancel arrives there is nothing to cancel.
+      const bool known = f.state->clordids.seen(m.get(fixtag::kOrigClOrdID));
+      (void)f.session->send_app(hft::fix::msg_type::kOrderCancelReject, [&](hft::fix::MessageBuilder& b) {
+        b.add(fixtag::kOrderID, "NONE");
+        b.add(fixtag::kClOrdID, m.has(fixtag::kClOrdID) ? m.get(fixtag::kClOrdID) : std::string_view("NONE"));
+        b.add(fixtag::kOrigClOrdID,
+              m.has(fixtag::kOrigClOrdID) ? m.get(fixtag::kOrigClOrdID) : std::string_view("NONE"));
+        b.add_char(fixtag::kOrdStatus, known ? '4' : '8');
+        b.add_char(fixtag::kCxlRejResponseTo, '1');
+        b.add(fixtag::kCxlRejReason, known ? 0 : 1);  // too late to cancel / unknown order
+        b.add(fixtag::kText, known ? "IOC orders never rest: nothing to cancel" : "unknown order");
+      });
+    } else {
+      (void)f.session->send_app(hft::fix::msg_type::kBusinessMessageReject, [&](hft::fix::MessageBuilder& b) {
+        b.add(fixtag::kRefSeqNum, m.seq_num());
+        b.add(fixtag::kRefMsgType, type);
+        b.add(fixtag::kBusinessRejectReason, 3);  // unsupported message type
+        b.add(fixtag::kText, "unsupported MsgType");
+      });
+    }
+  }
+
+  void fix_reject_order(FixConn& f, const FixOrder& o, OrdRejReason why, std::string_view text) {
+    char order_id[64];
+    const std::string_view id = fix_order_id(order_id, ++fix_orders_);
+    write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); }, o, id,
+                  nullptr, why, text, utc_.now_ns());
+  }
+
+  void fix_new_order(std::uint32_t slot, const hft::fix::Message& m) {
+    Conn& c = conns_[slot];
+    FixConn& f = *c.fix;
+    const std::uint64_t id_key = ClOrdIdWindow::key(m.get(fixtag::kClOrdID));
+    f.state->clordids.prefetch(id_key);  // its cache misses overlap the mapping below
+    FixOrder o;
+    MapResult mr = map_new_order(m, o);
+    if (mr.ok && m.get_bool(fixtag::kPossDupFlag) == true && f.state->clordids.seen(o.cl_ord_id())) {
+      return;  // a re-send of an order this session already has: its reports went out (or are coming)
+    }
+    if (mr.ok && !f.state->clordids.insert(id_key))
+      mr = MapResult{false, OrdRejReason::DuplicateOrder, "BAD_MSG: duplicate ClOrdID(11)"};
+    // Without an Account an order has no family to keep its place in: refuse it here.
+    if (!mr.ok && (o.account_len == 0 || o.acct().size() != m.get(fixtag::kAccount).size())) {
+      bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+      fix_reject_order(f, o, mr.reason, mr.text);
+      return;
+    }
+    if (pipeline_.shutdown_requested()) {
+      bump(pipeline_.gateway_counters(), Count::RejectedShutdown);
+      fix_reject_order(f, o, OrdRejReason::ExchangeClosed, "SHUTDOWN");
+      return;
+    }
+    const std::uint64_t req = f.next_req;
+    FixPending& p = f.pending[req % kFixInFlight];
+    if (p.used) {
+      bump(pipeline_.gateway_counters(), Count::RejectedBusy);
+      fix_reject_order(f, o, OrdRejReason::Other, "BUSY: 4096 orders in flight on this session");
+      return;
+    }
+    ++f.next_req;
+    p.used = true;
+    p.req_id = req;
+    p.order = o;
+    p.local_reason = mr.reason;
+    p.local_text = mr.ok ? std::string_view{} : mr.text;
+    const std::int64_t corr = account_correlation(o.acct());
+    char line[kMaxLine];
+    std::size_t len = format_request_line(line, req, corr, o);
+    if (!mr.ok) {  // "<req_id> <corr> !": a line the worker answers BAD_MSG, in the family's order
+      detail::Out w{line};
+      w.num(req);
+      w.put(' ');
+      w.num(corr);
+      w.put(" !");
+      len = w.n;
+    }
+    const FamilyKey fk = family_key(corr, index_, ++uncorrelated_seq_);
+    ++c.in_flight;  // before admit: an inline task may be answered inside it
+    const Reason why =
+        pipeline_.admit(*this, ConnRef{index_, slot, c.gen}, req, fk, std::string_view(line, len), t_recv_);
+    if (why != Reason::None) {
+      --c.in_flight;
+      p.used = false;
+      fix_reject_order(f, o, ord_rej_reason(why), reason_text(why));
+      return;
+    }
+    recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv_));
+  }
+
+  // The pipeline's reply to a FIX order: its ExecutionReports.
+  void fix_reply(std::uint32_t slot, std::string_view text) {
+    FixConn& f = *conns_[slot].fix;
+    const auto pr = parse_reply_line(text);
+    if (!pr || !f.session) return;
+    FixPending& p = f.pending[pr->req_id % kFixInFlight];
+    if (!p.used || p.req_id != pr->req_id) return;
+    p.used = false;
+    char order_id[64];
+    const std::string_view id = fix_order_id(order_id, ++fix_orders_);
+    if (!p.local_text.empty()) {
+      write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); },
+                    p.order, id, nullptr, p.local_reason, p.local_text, utc_.now_ns());
+    } else {
+      write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); },
+                    p.order, id, &*pr, ord_rej_reason(pr->why), pr->reason, utc_.now_ns());
+    }
+    if (f.session->state() == hft::fix::SessionState::LogoutReceived && conns_[slot].in_flight == 0)
+      f.session->logout();
+    fix_after_call(slot);
+  }
+
+  std::string_view fix_order_id(char* out, std::uint64_t n) const {
+    std::memcpy(out, id_prefix_.data(), id_prefix_.size());
+    const auto r = std::to_chars(out + id_prefix_.size(), out + 64, n);
+    return {out, static_cast<std::size_t>(r.ptr - out)};
+  }
+
+  void fix_timers() {
+    const std::uint64_t now = steady_.now_ns();
+    if (now - last_fix_timer_ < kFixTimerNs) return;
+    last_fix_timer_ = now;
+    for (std::uint32_t s = 0; s < conns_.size(); ++s) {
+      Conn& c = conns_[s];
+      if (c.fd < 0 || !c.fix) continue;
+      if (c.fix->session) {
+        c.fix->session->on_timer();
+        fix_after_call(s);
+      } else if (now - c.fix->accepted_ns >= kFixLogonTimeoutNs) {
+        fix_refuse(s, "no Logon within 10 s");
+      }
+    }
+  }
+
+  void fix_logout_all(std::string_view why) {
+    for (std::uint32_t s = 0; s < conns_.size(); ++s) {
+      Conn& c = conns_[s];
+      if (c.fd >= 0 && c.fix && c.fix->session) {
+        c.fix->session->logout(why);
+        mark_dirty(s);
+      }
+    }
+  }
+
+  void release_fix_states() {
+    for (FixSessionState* st : fix_closed_) pipeline_.fix_registry().release(st);
+    fix_closed_.clear();
+  }
+
   Pipeline& pipeline_;
   unsigned index_;
   int listen_fd_ = -1, epfd_ = -1, evfd_ = -1;
-  int reserve_fd_ = -1;  // /dev/null, closed to make room for refusing when descriptors run out
+  int fix_listen_fd_ = -1;
+  std::size_t fix_conns_ = 0;
+  std::uint64_t last_fix_timer_ = 0;
+  std::uint64_t fix_orders_ = 0;
+  std::uint64_t t_recv_ = 0;                  // TSC ticks of the read being handled (FIX)
+  std::string id_prefix_;                     // OrderID/ExecID prefix: "<start seconds>-<gateway>-"
+  std::vector<FixSessionState*> fix_closed_;  // released after the loop iteration
+  hft::SteadyClock steady_;                   // FIX timers of the gateway itself (logon wait, timer period)
+  hft::fix::UtcClock utc_;                    // the sessions' clock: SendingTime is UTC
+  int reserve_fd_ = -1;                       // /dev/null, closed to make room for refusing when descriptors run out
   bool listen_paused_ = false;
   std::uint64_t listen_resume_ns_ = 0, last_fd_log_ns_ = 0;
   std::vector<Conn> conns_;

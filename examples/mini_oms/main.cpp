@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "fix_loadgen.hpp"
 #include "harness.hpp"
 #include "hft/metrics/histogram_report.hpp"
 #include "loadgen.hpp"
@@ -89,6 +90,9 @@ void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
         }
         c.refs.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
       });
+  p.integer("--fix-port", c.fix_port, -1, 65535, "also accept FIX 4.4 on this port (0: ephemeral, -1: off)")
+      .text("--fix-comp-id", c.fix_comp_id, "ID", "our SenderCompID on the FIX port (default HFTOMS)")
+      .integer("--fix-max-sessions", c.fix_max_sessions, 1, 1u << 16, "FIX peer CompIDs the server keeps state for");
   p.text("--journal", c.journal_dir, "DIR",
          "journal every execution here, replay it on start (docs/journal.md; default: off)")
       .custom("--durability", "none|batch|every",
@@ -168,6 +172,9 @@ int cmd_serve(int argc, char** argv, int first) {
   server.start();
   std::fprintf(stderr, "mini_oms: listening on %s:%u (io %u, partitions %u, workers %u); Ctrl-C to stop\n",
                c.host.c_str(), server.port(), c.io_threads, c.partitions, c.workers);
+  if (server.fix_port() != 0)
+    std::fprintf(stderr, "mini_oms: FIX 4.4 on %s:%u as %s\n", c.host.c_str(), server.fix_port(),
+                 c.fix_comp_id.c_str());
   int sig = 0;
   sigwait(&set, &sig);
   std::fprintf(stderr, "mini_oms: signal %d: stop accepting, answer what was admitted, flush\n", sig);
@@ -495,6 +502,112 @@ int cmd_bench(int argc, char** argv, int first) {
   return violations == 0 ? 0 : 1;
 }
 
+// ---- bench-fix --------------------------------------------------------------------------
+// The same pipeline over its two front doors: the line protocol (loadgen.hpp, "mixed") and
+// FIX 4.4 (fix_loadgen.hpp: a fix::Session initiator per connection), against one server,
+// interleaved within each round. Closed loop for throughput; one order in flight for the
+// round-trip latency.
+int cmd_bench_fix(int argc, char** argv, int first) {
+  ServerConfig base;
+  std::uint64_t n = 100'000, n_rtt = 10'000;
+  hft::bench::Options defaults;
+  defaults.runs = 5;
+  defaults.min_runs = 1;
+  const hft::bench::Options opts = hft::bench::parse_options(
+      argc, argv,
+      "The line protocol against FIX on the same server (defaults + --fix-port): closed loop\n"
+      "(4 connections x window 64) and one order in flight (round trip), in interleaved rounds.",
+      [&](Parser& p) {
+        p.integer("--requests", n, 1000, std::uint64_t{1} << 32, "closed-loop requests per case and round")
+            .integer("--rtt-requests", n_rtt, 100, std::uint64_t{1} << 32, "round-trip requests per case and round");
+        add_server_options(p, base, /*with_cpus=*/false);
+      },
+      defaults, "mini_oms bench-fix", first);
+  if (opts.cpus_given) base.cpus = opts.cpus;
+  if (opts.quick) {
+    n = std::max<std::uint64_t>(1000, n / 10);
+    n_rtt = std::max<std::uint64_t>(100, n_rtt / 10);
+  }
+  base.fix_port = 0;
+  mini_oms::Server server(base);
+  server.start();
+  const std::vector<std::string> names = {"line", "fix"};
+  const std::vector<hft::bench::MetricSpec> rtt_metrics = {
+      {"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
+  hft::bench::Suite suite("mini_oms bench-fix", opts);
+  char cfg_note[256];
+  std::snprintf(cfg_note, sizeof cfg_note,
+                "closed loop %llu orders (4 connections x window 64), round trip %llu orders (1 connection, "
+                "window 1); %u partition(s), %u worker(s), %u I/O thread(s)",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_rtt), base.partitions,
+                base.workers, base.io_threads);
+  suite.note(cfg_note);
+  suite.note("cpu: user + system time of the server's own threads per order");
+  suite.add_recorded_case("closed", kClosedMetrics, names);
+  suite.add_recorded_case("rtt", rtt_metrics, names);
+  suite.add_ratio("closed", "fix", "line", hft::bench::Target::at_least(0.7), "closed-loop orders/s: FIX / line");
+  suite.add_ratio("closed/cpu", "fix", "line", hft::bench::Target::at_most(2.0), "server cpu per order: FIX / line");
+  suite.add_ratio("rtt/p50", "fix", "line", hft::bench::Target::at_most(1.5), "round-trip p50: FIX / line");
+  std::printf("mini_oms bench-fix: %s\n", cfg_note);
+  std::uint64_t ids = 1, violations = 0;
+  auto run = [&](const std::string& who, std::uint64_t count, unsigned conns, unsigned window, double& cpu) {
+    LoadResult r;
+    const std::uint64_t c0 = server.cpu_ns();
+    if (who == "line") {
+      LoadConfig l;
+      l.port = server.port();
+      l.scenario = "mixed";
+      l.connections = conns;
+      l.window = window;
+      l.requests = count;
+      l.id_base = ids;
+      r = mini_oms::run_load(l);
+    } else {
+      mini_oms::FixLoadConfig f;
+      f.port = server.fix_port();
+      f.target_comp_id = base.fix_comp_id;
+      f.connections = conns;
+      f.window = window;
+      f.orders = count;
+      f.id_base = ids;
+      r = mini_oms::run_fix_load(f);
+    }
+    ids += 2 * count + 100'000;
+    cpu = static_cast<double>(server.cpu_ns() - c0) / static_cast<double>(std::max<std::uint64_t>(1, r.replies));
+    violations += r.violations;
+    for (const auto& v : r.samples) std::fprintf(stderr, "  %s: violation: %s\n", who.c_str(), v.c_str());
+    return r;
+  };
+  for (int round = 0; round <= opts.runs; ++round) {  // round 0: a short warm-up, not recorded
+    const std::uint64_t scale = round == 0 ? 10 : 1;
+    for (const auto& who : names) {
+      double cpu = 0;
+      progress(round, opts.runs, who + " closed");
+      const LoadResult r = run(who, std::max<std::uint64_t>(1000, n / scale), 4, 64, cpu);
+      if (round > 0) suite.record("closed", who, closed_metrics(r, cpu));
+    }
+    for (const auto& who : names) {
+      double cpu = 0;
+      progress(round, opts.runs, who + " round trip");
+      const LoadResult r = run(who, std::max<std::uint64_t>(100, n_rtt / scale), 1, 1, cpu);
+      if (round > 0) suite.record("rtt", who, open_metrics(r, cpu));
+    }
+  }
+  std::fprintf(stderr, "\r%60s\r", "");
+  server.stop();
+  suite.finish();
+  std::printf("\n%-6s %12s %11s %10s %10s %11s   (medians of %d rounds)\n", "front", "closed req/s", "cpu ns/req",
+              "rtt p50", "rtt p99", "rtt cpu", opts.runs);
+  for (const auto& who : names)
+    std::printf("%-6s %12.0f %11.0f %8.1fus %8.1fus %11.0f\n", who.c_str(), suite.stats("closed", who).median,
+                suite.stats("closed/cpu", who).median, suite.stats("rtt/p50", who).median,
+                suite.stats("rtt/p99", who).median, suite.stats("rtt/cpu", who).median);
+  suite.print_targets();
+  std::printf("  verification failures: %llu\n", static_cast<unsigned long long>(violations));
+  suite.write_json();
+  return violations == 0 ? 0 : 1;
+}
+
 int cmd_demo(int argc, char** argv, int first) {
   bool quick = false;
   ServerConfig c;
@@ -584,6 +697,7 @@ int main(int argc, char** argv) {
       "  serve     run the server until SIGINT/SIGTERM\n"
       "  loadgen   drive a running server (or --target echo) and verify every reply\n"
       "  bench     the echo floor against the mini-OMS, closed and open loop (--json FILE)\n"
+      "  bench-fix the line protocol against FIX 4.4 on the same server (--json FILE)\n"
       "  replay    replay a --journal directory from scratch and print its book digest\n"
       "\n"
       "mini_oms COMMAND --help lists the options of each.\n";
@@ -598,6 +712,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "loadgen") return cmd_loadgen(argc, argv, 2);
     if (cmd == "bench") return cmd_bench(argc, argv, 2);
+    if (cmd == "bench-fix") return cmd_bench_fix(argc, argv, 2);
     if (cmd == "replay") return cmd_replay(argc, argv, 2);
     std::fprintf(stderr, "mini_oms: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;

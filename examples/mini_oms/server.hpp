@@ -75,6 +75,10 @@ class Server {
     return shutdown_.load(std::memory_order_acquire);
   }  // pairs with the stores above
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// The FIX port (--fix-port), 0 when there is none.
+  [[nodiscard]] std::uint16_t fix_port() const noexcept { return fix_port_; }
+  /// Every FIX peer's session state (the gateways look it up at Logon).
+  [[nodiscard]] FixRegistry& fix_registry() noexcept { return *fix_registry_; }
   [[nodiscard]] const ServerConfig& config() const noexcept { return cfg_; }
   [[nodiscard]] bool inline_dispatch() const noexcept { return inline_dispatch_; }
   /// One line: totals and per-partition pending.
@@ -153,8 +157,9 @@ class Server {
   ServerConfig cfg_;
   hft::TscClock clock_{std::chrono::milliseconds(20)};
   bool inline_dispatch_ = false;
-  std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
+  std::uint16_t port_ = 0, fix_port_ = 0;
+  int listen_fd_ = -1, fix_listen_fd_ = -1;
+  std::unique_ptr<FixRegistry> fix_registry_;
   hft::CounterGroup gateway_ = make_counters();
   std::atomic<std::size_t> open_connections_{0};  // across all gateways, <= cfg_.max_connections
   std::atomic<bool> shutdown_{false};
@@ -184,6 +189,13 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.dispatch == DispatchMode::Inline && cfg_.io_threads != 1) {
     throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
   }
+  if (cfg_.fix_port >= 0 && !cfg_.journal_dir.empty()) {
+    // A FIX order's req_id is per connection: the journal's re-send window, keyed by
+    // (correlation id, req_id), would take a new order for an old one after a reconnect.
+    throw std::invalid_argument("--fix-port with --journal is not supported yet (docs/fix.md)");
+  }
+  if (cfg_.fix_comp_id.empty()) throw std::invalid_argument("--fix-comp-id must not be empty");
+  fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{.max_sessions = cfg_.fix_max_sessions});
   inline_dispatch_ =
       cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
   const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;
@@ -254,7 +266,12 @@ inline void Server::start() {
   const net::Listener l = net::listen_tcp(cfg_.host, cfg_.port, true);
   listen_fd_ = l.fd;
   port_ = l.port;
-  for (auto& g : gateways_) g->open(listen_fd_);
+  if (cfg_.fix_port >= 0) {
+    const net::Listener f = net::listen_tcp(cfg_.host, static_cast<std::uint16_t>(cfg_.fix_port), true);
+    fix_listen_fd_ = f.fd;
+    fix_port_ = f.port;
+  }
+  for (auto& g : gateways_) g->open(listen_fd_, fix_listen_fd_);
   if (!inline_dispatch_) {
     for (auto& p : parts_) p->start_thread();
   }
@@ -291,6 +308,7 @@ inline void Server::stop() {
   pool_->stop();
   if (stats_thread_.joinable()) stats_thread_.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (fix_listen_fd_ >= 0) ::close(fix_listen_fd_);
 }
 
 inline void Server::thread_started() {

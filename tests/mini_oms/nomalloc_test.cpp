@@ -8,6 +8,7 @@
 #include "../journal/journal_support.hpp"
 #include "../support/catch.hpp"
 #include "../support/scale.hpp"
+#include "fix_loadgen.hpp"
 #include "loadgen.hpp"
 #include "server.hpp"
 
@@ -25,7 +26,7 @@ TEST_CASE("after warm-up the server allocates nothing per request, over many fam
     c.durability = journal == 1 ? hft::Durability::none : hft::Durability::batch;
   }
   c.ring_size = 1024;
-  c.family_table = 1024;  // small: the run also exercises family eviction
+  c.family_table = 1024;                   // small: the run also exercises family eviction
   hft::test::g_count_this_thread = false;  // this thread runs the load generator: not counted
   c.on_thread_start = [] { hft::test::g_count_this_thread = true; };
   mini_oms::Server s(c);
@@ -43,9 +44,9 @@ TEST_CASE("after warm-up the server allocates nothing per request, over many fam
   REQUIRE(load("mixed", 5000, 1).violations == 0);
   const long before = hft::test::g_news.load();
   const std::uint64_t n = hft::test::scaled(60'000) < 2000 ? 2000 : hft::test::scaled(60'000);
-  const auto r1 = load("mixed", n, 10'000'000);        // 1,000 families per run
+  const auto r1 = load("mixed", n, 10'000'000);  // 1,000 families per run
   const auto r2 = load("uncorrelated", n, 20'000'000);
-  const auto r3 = load("mixed", n, 30'000'000);        // new families: evictions
+  const auto r3 = load("mixed", n, 30'000'000);  // new families: evictions
   const long after = hft::test::g_news.load();
   CHECK(r1.violations + r2.violations + r3.violations == 0);
   s.stop();
@@ -57,5 +58,46 @@ TEST_CASE("after warm-up the server allocates nothing per request, over many fam
 #else
   (void)before;
   (void)after;
+#endif
+}
+
+// The FIX port: a connection's session is made at accept (and a CompID's state at its first
+// logon), so the claim is per message: a run of 3n orders over the same number of
+// connections allocates exactly what a run of n does.
+TEST_CASE("after warm-up the FIX port allocates nothing per message", "[e2e][alloc][fix]") {
+  mini_oms::ServerConfig c;
+  c.ring_size = 1024;
+  c.family_table = 1024;
+  c.fix_port = 0;
+  hft::test::g_count_this_thread = false;
+  c.on_thread_start = [] { hft::test::g_count_this_thread = true; };
+  mini_oms::Server s(c);
+  s.start();
+  std::uint64_t ids = 1;
+  auto load = [&](std::uint64_t n) {
+    mini_oms::FixLoadConfig f;
+    f.port = s.fix_port();
+    f.connections = 2;
+    f.orders = n;
+    f.id_base = ids;
+    ids += n;
+    const long before = hft::test::g_news.load();
+    const mini_oms::LoadResult r = mini_oms::run_fix_load(f);
+    INFO((r.samples.empty() ? std::string() : r.samples.front()));
+    CHECK(r.violations == 0);
+    CHECK(r.replies == n);
+    return hft::test::g_news.load() - before;
+  };
+  (void)load(5000);  // warm-up: both CompIDs' state, every symbol, the worker's histograms
+  const std::uint64_t n = hft::test::scaled(20'000) < 2000 ? 2000 : hft::test::scaled(20'000);
+  const long small = load(n);
+  const long large = load(3 * n);
+  s.stop();
+#ifdef HFT_TEST_COUNTS_NEW
+  INFO("server-thread allocations: " << small << " for " << n << " orders, " << large << " for " << 3 * n);
+  CHECK(large == small);
+#else
+  (void)small;
+  (void)large;
 #endif
 }

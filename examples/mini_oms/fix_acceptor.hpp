@@ -1,0 +1,367 @@
+// mini_oms/fix_acceptor.hpp: what the FIX port needs beside the line protocol, as pieces
+// the gateway composes (docs/fix.md, "The mini-OMS FIX acceptor"):
+//   - map_new_order: NewOrderSingle(D) -> the pipeline's request line, or a reject;
+//   - ClOrdIdWindow: duplicate ClOrdIDs within a session, without allocating;
+//   - FixRegistry: one session state (store, numbers, ClOrdIDs) per peer CompID, kept
+//     across that peer's connections;
+//   - parse_reply_line + write_reports: the pipeline's reply -> ExecutionReport(s).
+// The pipeline is the line protocol's: a FIX order becomes the same request line, is
+// admitted, scheduled and executed the same way, and its reply comes back the same way.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hft/fix/builder.hpp"
+#include "hft/fix/message.hpp"
+#include "hft/fix/message_store.hpp"
+#include "hft/fix/tags.hpp"
+#include "protocol.hpp"
+
+namespace mini_oms {
+
+namespace fixtag = hft::fix::tag;
+
+inline constexpr std::size_t kMaxClOrdId = 40;
+inline constexpr std::size_t kMaxAccount = 32;
+
+/// OrdRejReason(103) values of FIX 4.4 the acceptor uses.
+enum class OrdRejReason : std::uint8_t {
+  ExchangeClosed = 2,
+  OrderExceedsLimit = 3,
+  DuplicateOrder = 6,
+  UnsupportedOrderCharacteristic = 11,
+  IncorrectQuantity = 13,
+  Other = 99,
+};
+
+/// A pipeline reject -> (OrdRejReason, Text). Text carries the line protocol's reason.
+inline OrdRejReason ord_rej_reason(Reason r) noexcept {
+  switch (r) {
+    case Reason::RiskQty:
+    case Reason::RiskNotional:
+      return OrdRejReason::OrderExceedsLimit;
+    case Reason::Shutdown:
+      return OrdRejReason::ExchangeClosed;
+    default:
+      return OrdRejReason::Other;  // BUSY, FAMILY_FULL, RISK_PRICE, RISK_RATE, BAD_MSG: Text says which
+  }
+}
+
+inline std::uint64_t fnv1a(std::string_view s) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return h;
+}
+
+/// A NewOrderSingle the acceptor admitted or refused.
+struct FixOrder {
+  char clordid[kMaxClOrdId];
+  std::uint8_t clordid_len = 0;
+  char account[kMaxAccount];
+  std::uint8_t account_len = 0;
+  hft::Symbol symbol;
+  hft::Side side = hft::Side::Buy;
+  std::int64_t qty = 0;
+  hft::Price price;
+  [[nodiscard]] std::string_view cl_ord_id() const noexcept { return {clordid, clordid_len}; }
+  [[nodiscard]] std::string_view acct() const noexcept { return {account, account_len}; }
+};
+
+struct MapResult {
+  bool ok = false;
+  OrdRejReason reason = OrdRejReason::Other;
+  std::string_view text;  // why, when !ok
+};
+
+/// NewOrderSingle -> FixOrder. The fields: ClOrdID(11), Symbol(55), Side(54) 1|2,
+/// OrderQty(38) whole units (a ".0" fraction is accepted), OrdType(40) 2 (limit),
+/// Price(44), TimeInForce(59) 3 (IOC: the venue's orders never rest), Account(1) optional.
+inline MapResult map_new_order(const hft::fix::Message& m, FixOrder& o) noexcept {
+  const std::string_view id = m.get(fixtag::kClOrdID);
+  o.clordid_len = static_cast<std::uint8_t>(std::min(id.size(), kMaxClOrdId));
+  if (o.clordid_len != 0) std::memcpy(o.clordid, id.data(), o.clordid_len);  // an absent field's view is null
+  const std::string_view acct = m.get(fixtag::kAccount);
+  o.account_len = static_cast<std::uint8_t>(std::min(acct.size(), kMaxAccount));
+  if (o.account_len != 0) std::memcpy(o.account, acct.data(), o.account_len);
+  const auto sym = hft::Symbol::parse(m.get(fixtag::kSymbol));
+  if (sym) o.symbol = *sym;
+  const char side = m.get_char(fixtag::kSide);
+  o.side = side == '2' ? hft::Side::Sell : hft::Side::Buy;
+  auto bad = [](OrdRejReason r, std::string_view t) { return MapResult{false, r, t}; };
+  if (id.empty()) return bad(OrdRejReason::Other, "BAD_MSG: ClOrdID(11) missing");
+  if (id.size() > kMaxClOrdId) return bad(OrdRejReason::Other, "BAD_MSG: ClOrdID(11) longer than 40");
+  if (acct.size() > kMaxAccount) return bad(OrdRejReason::Other, "BAD_MSG: Account(1) longer than 32");
+  if (!sym) return bad(OrdRejReason::Other, "BAD_MSG: Symbol(55) missing or longer than 8");
+  if (side != '1' && side != '2')
+    return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: Side(54) must be 1 or 2");
+  if (m.get_char(fixtag::kOrdType) != '2')
+    return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: OrdType(40) must be 2 (limit)");
+  if (m.get_char(fixtag::kTimeInForce) != '3')
+    return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: TimeInForce(59) must be 3 (IOC)");
+  std::string_view qty_text = m.get(fixtag::kOrderQty);
+  if (const auto dot = qty_text.find('.'); dot != std::string_view::npos) {
+    if (qty_text.find_first_not_of('0', dot + 1) != std::string_view::npos)
+      return bad(OrdRejReason::IncorrectQuantity, "BAD_MSG: OrderQty(38) must be whole units");
+    qty_text = qty_text.substr(0, dot);
+  }
+  const auto qty = parse_i64(qty_text);
+  if (!qty || qty_text.front() == '-' || *qty < 1 || *qty > kMaxQty)
+    return bad(OrdRejReason::IncorrectQuantity, "BAD_MSG: OrderQty(38) must be 1..2147483647");
+  o.qty = *qty;
+  const auto px = hft::parse_price(m.get(fixtag::kPrice), kTick);
+  if (!px || px->ticks() <= 0)
+    return bad(OrdRejReason::Other, "BAD_MSG: Price(44) must be > 0 with at most 4 decimals");
+  o.price = *px;
+  return {true, OrdRejReason::Other, {}};
+}
+
+/// The family an order belongs to: its Account's (every order of an Account in FIFO order),
+/// or, without one, a family of its own (the line protocol's -1). Accounts are hashed to a
+/// non-negative correlation id: two accounts that collide share a family, which only
+/// serialises them.
+inline std::int64_t account_correlation(std::string_view account) noexcept {
+  if (account.empty()) return -1;
+  return static_cast<std::int64_t>(fnv1a(account) & 0x3FFF'FFFF'FFFF'FFFFULL);
+}
+
+/// The request line the pipeline executes: "<req_id> <corr> <SYM> <B|S> <qty> <price>".
+inline std::size_t format_request_line(char* out, std::uint64_t req_id, std::int64_t corr, const FixOrder& o) noexcept {
+  detail::Out w{out};
+  w.num(req_id);
+  w.put(' ');
+  w.num(corr);
+  w.put(' ');
+  w.put(o.symbol.view());
+  w.put(o.side == hft::Side::Buy ? " B " : " S ");
+  w.num(o.qty);
+  w.put(' ');
+  char px[32];
+  w.put(std::string_view(px, hft::format_price(o.price, kTick, px)));
+  return w.n;
+}
+
+/// Duplicate ClOrdIDs within a session: remembers between `capacity` and 2 x `capacity` of
+/// the most recent ones (two open-addressing tables of 64-bit hashes; when the current one
+/// is full the older one is cleared and becomes current). No allocation after construction.
+/// A hash collision would refuse a new ClOrdID as a duplicate: about 1 in 2^64 / capacity.
+class ClOrdIdWindow {
+ public:
+  explicit ClOrdIdWindow(std::size_t capacity) : capacity_(capacity), mask_(slots_for(capacity) - 1) {
+    tables_[0].assign(mask_ + 1, 0);
+    tables_[1].assign(mask_ + 1, 0);
+  }
+  /// The key of `id` (never 0, which marks an empty slot).
+  [[nodiscard]] static std::uint64_t key(std::string_view id) noexcept { return fnv1a(id) | 1; }
+  /// Starts loading the slots `insert(k)` reads first. The tables are megabytes, so each
+  /// probe is a cache miss: a caller that has other work to do first hides them.
+  void prefetch(std::uint64_t k) const noexcept {
+    __builtin_prefetch(tables_[0].data() + (k & mask_));
+    __builtin_prefetch(tables_[1].data() + (k & mask_));
+  }
+  /// False when `id` was seen within the window (a duplicate); else remembers it.
+  bool insert(std::string_view id) noexcept { return insert(key(id)); }
+  bool insert(std::uint64_t h) noexcept {
+    if (contains(tables_[0], h) || contains(tables_[1], h)) return false;
+    if (count_ == capacity_) {
+      current_ ^= 1;
+      std::fill(tables_[current_].begin(), tables_[current_].end(), 0);
+      count_ = 0;
+    }
+    auto& t = tables_[current_];
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (t[i] == 0) {
+        t[i] = h;
+        break;
+      }
+    }
+    ++count_;
+    return true;
+  }
+  [[nodiscard]] bool seen(std::string_view id) const noexcept {
+    const std::uint64_t h = key(id);
+    return contains(tables_[0], h) || contains(tables_[1], h);
+  }
+
+ private:
+  static std::size_t slots_for(std::size_t capacity) {
+    std::size_t s = 16;
+    while (s < 2 * capacity) s *= 2;  // at most half full
+    return s;
+  }
+  [[nodiscard]] bool contains(const std::vector<std::uint64_t>& t, std::uint64_t h) const noexcept {
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (t[i] == h) return true;
+      if (t[i] == 0) return false;
+    }
+  }
+  std::size_t capacity_, mask_;
+  std::vector<std::uint64_t> tables_[2];
+  int current_ = 0;
+  std::size_t count_ = 0;
+};
+
+/// What a peer's session keeps between its connections: the outbound store (resend) with
+/// both sequence numbers, and the ClOrdIDs it used.
+struct FixSessionState {
+  FixSessionState(std::string id, std::size_t store_messages, std::size_t store_bytes, std::size_t clordid_window)
+      : comp_id(std::move(id)), store(store_messages, store_bytes), clordids(clordid_window) {}
+  std::string comp_id;
+  hft::fix::InMemoryMessageStore store;
+  ClOrdIdWindow clordids;
+  bool in_use = false;  // logged on over some connection (under the registry's mutex)
+};
+
+/// Every peer CompID's state, shared by the I/O threads: looked up once per logon.
+class FixRegistry {
+ public:
+  struct Limits {
+    std::size_t max_sessions = 64;
+    std::size_t store_messages = 1u << 15;
+    std::size_t store_bytes = std::size_t{8} << 20;
+    std::size_t clordids = 1u << 16;
+  };
+  explicit FixRegistry(Limits lim) : lim_(lim) {}
+
+  /// The state of `comp_id`, marked in use; nullptr when it is in use over another
+  /// connection (a second logon) or there are max_sessions CompIDs already. Allocates on a
+  /// CompID's first logon.
+  FixSessionState* acquire(std::string_view comp_id, const char*& why) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : sessions_) {
+      if (s->comp_id == comp_id) {
+        if (s->in_use) {
+          why = "already logged on over another connection";
+          return nullptr;
+        }
+        s->in_use = true;
+        return s.get();
+      }
+    }
+    if (sessions_.size() >= lim_.max_sessions) {
+      why = "too many FIX sessions";
+      return nullptr;
+    }
+    sessions_.push_back(
+        std::make_unique<FixSessionState>(std::string(comp_id), lim_.store_messages, lim_.store_bytes, lim_.clordids));
+    sessions_.back()->in_use = true;
+    return sessions_.back().get();
+  }
+  void release(FixSessionState* s) {
+    std::lock_guard lock(mutex_);
+    s->in_use = false;
+  }
+
+ private:
+  Limits lim_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<FixSessionState>> sessions_;
+};
+
+/// A pipeline reply, read back: "<req_id> ACK <seq> <filled> <avg>" or "<req_id> REJ:<REASON>".
+struct ParsedReply {
+  std::uint64_t req_id = 0;
+  bool ack = false;
+  std::int64_t filled = 0;
+  std::string_view avg;     // decimal text, "0" when nothing filled
+  std::string_view reason;  // "RISK_QTY", ...
+  Reason why = Reason::None;
+};
+inline std::optional<ParsedReply> parse_reply_line(std::string_view line) noexcept {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::string_view f[5];
+  const std::size_t n = split(line, f);
+  ParsedReply r;
+  const auto id = parse_u64(f[0]);
+  if (!id || n < 2) return std::nullopt;
+  r.req_id = *id;
+  if (n == 5 && f[1] == "ACK") {
+    const auto filled = parse_i64(f[3]);
+    if (!filled) return std::nullopt;
+    r.ack = true;
+    r.filled = *filled;
+    r.avg = f[4];
+    return r;
+  }
+  if (n == 2 && f[1].substr(0, 4) == "REJ:") {
+    r.reason = f[1].substr(4);
+    for (const Reason w : {Reason::Busy, Reason::BadMsg, Reason::RiskQty, Reason::RiskPrice, Reason::RiskNotional,
+                           Reason::RiskRate, Reason::FamilyFull, Reason::Shutdown})
+      if (reason_text(w) == r.reason) r.why = w;
+    return r;
+  }
+  return std::nullopt;
+}
+
+/// The fields every ExecutionReport of `o` carries, after the session's header.
+inline void add_order_fields(hft::fix::MessageBuilder& b, const FixOrder& o, std::string_view order_id,
+                             std::string_view exec_id, char exec_type, char ord_status) {
+  b.add(fixtag::kOrderID, order_id);
+  if (o.clordid_len != 0) b.add(fixtag::kClOrdID, o.cl_ord_id());
+  if (o.account_len != 0) b.add(fixtag::kAccount, o.acct());
+  b.add(fixtag::kExecID, exec_id).add_char(fixtag::kExecType, exec_type).add_char(fixtag::kOrdStatus, ord_status);
+  b.add(fixtag::kSymbol, o.symbol.view().empty() ? std::string_view("NONE") : o.symbol.view());
+  b.add_char(fixtag::kSide, o.side == hft::Side::Buy ? '1' : '2');
+  if (o.qty > 0) b.add(fixtag::kOrderQty, o.qty);
+  b.add_char(fixtag::kOrdType, '2');
+  if (o.price.ticks() > 0) b.add_price(fixtag::kPrice, o.price, kTick);
+  b.add_char(fixtag::kTimeInForce, '3');
+}
+
+/// The ExecutionReports for one order, through `send(fill)` (the session's send_app with
+/// MsgType 8): a reject (ExecType=8, OrdStatus=8, OrdRejReason, Text); or a Trade for the
+/// executed quantity at its average price (OrdStatus 2 when all of it, else 1), then the
+/// Canceled report for the remainder (OrdStatus 4), which is the only report when nothing
+/// filled. Returns how many it sent.
+/// OrderID is `order_id`; each report's ExecID is `order_id` + "." + 0 (reject), 1 (trade)
+/// or 2 (cancel).
+template <class Send>
+int write_reports(Send&& send, const FixOrder& o, std::string_view order_id, const ParsedReply* rep, OrdRejReason rej,
+                  std::string_view rej_text, std::uint64_t now_ns) {
+  char exec_id[80];
+  auto exec = [&](int k) {
+    const std::size_t n = std::min<std::size_t>(order_id.size(), sizeof exec_id - 2);
+    std::memcpy(exec_id, order_id.data(), n);
+    exec_id[n] = '.';
+    exec_id[n + 1] = static_cast<char>('0' + k);
+    return std::string_view(exec_id, n + 2);
+  };
+  if (rep == nullptr || !rep->ack) {
+    send([&](hft::fix::MessageBuilder& b) {
+      add_order_fields(b, o, order_id, exec(0), '8', '8');
+      b.add(fixtag::kLastQty, 0).add(fixtag::kLastPx, 0).add(fixtag::kLeavesQty, 0).add(fixtag::kCumQty, 0);
+      b.add(fixtag::kAvgPx, 0).add_timestamp(fixtag::kTransactTime, now_ns);
+      b.add(fixtag::kOrdRejReason, static_cast<unsigned>(rej)).add(fixtag::kText, rej_text);
+    });
+    return 1;
+  }
+  int sent = 0;
+  if (rep->filled > 0) {
+    const bool all = rep->filled >= o.qty;
+    send([&](hft::fix::MessageBuilder& b) {
+      add_order_fields(b, o, order_id, exec(1), 'F', all ? '2' : '1');
+      b.add(fixtag::kLastQty, rep->filled).add(fixtag::kLastPx, rep->avg);
+      b.add(fixtag::kLeavesQty, all ? 0 : o.qty - rep->filled).add(fixtag::kCumQty, rep->filled);
+      b.add(fixtag::kAvgPx, rep->avg).add_timestamp(fixtag::kTransactTime, now_ns);
+    });
+    ++sent;
+    if (all) return sent;
+  }
+  send([&](hft::fix::MessageBuilder& b) {
+    add_order_fields(b, o, order_id, exec(2), '4', '4');
+    b.add(fixtag::kLastQty, 0).add(fixtag::kLastPx, 0).add(fixtag::kLeavesQty, 0).add(fixtag::kCumQty, rep->filled);
+    b.add(fixtag::kAvgPx, rep->avg).add_timestamp(fixtag::kTransactTime, now_ns);
+    b.add(fixtag::kText, "IOC: remainder canceled");
+  });
+  return sent + 1;
+}
+
+}  // namespace mini_oms
