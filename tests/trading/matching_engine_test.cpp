@@ -7,6 +7,7 @@
 #include "../support/catch.hpp"
 #include "../support/contract.hpp"
 #include "../support/scale.hpp"
+#include "reference_books.hpp"
 
 using hft::Fill;
 using hft::MatchingEngine;
@@ -17,6 +18,7 @@ using hft::Price;
 using hft::Qty;
 using hft::Side;
 using hft::TimeInForce;
+using hft::test::NaiveVenue;
 
 namespace {
 NewOrder limit(std::uint64_t id, Side s, std::int64_t px, std::int64_t q, TimeInForce tif = TimeInForce::GoodTillCancel) {
@@ -26,56 +28,6 @@ NewOrder market(std::uint64_t id, Side s, std::int64_t q) {
   return NewOrder{OrderId(id), s, OrderType::Market, TimeInForce::ImmediateOrCancel, Price{}, Qty(q)};
 }
 
-// Naive matcher: a flat list of resting orders; each match scans for the best price and,
-// among equals, the earliest arrival.
-struct NaiveVenue {
-  struct O {
-    std::uint64_t id;
-    Side side;
-    std::int64_t px, qty, time;
-  };
-  std::vector<O> book;
-  std::int64_t clock = 0;
-  std::vector<Fill> submit(const NewOrder& o) {
-    std::vector<Fill> fills;
-    std::int64_t left = o.qty.value();
-    while (left > 0) {
-      int best = -1;
-      for (int i = 0; i < static_cast<int>(book.size()); ++i) {
-        const O& r = book[static_cast<std::size_t>(i)];
-        if (r.side == o.side) continue;
-        if (o.type == OrderType::Limit && (o.side == Side::Buy ? r.px > o.price.ticks() : r.px < o.price.ticks())) continue;
-        if (best < 0) {
-          best = i;
-          continue;
-        }
-        const O& b = book[static_cast<std::size_t>(best)];
-        const bool better = o.side == Side::Buy ? r.px < b.px : r.px > b.px;
-        if (better || (r.px == b.px && r.time < b.time)) best = i;
-      }
-      if (best < 0) break;
-      O& r = book[static_cast<std::size_t>(best)];
-      const std::int64_t q = std::min(left, r.qty);
-      fills.push_back(Fill{OrderId(r.id), Price::from_ticks(r.px), Qty(q)});
-      left -= q;
-      r.qty -= q;
-      if (r.qty == 0) book.erase(book.begin() + best);
-    }
-    if (left > 0 && o.type == OrderType::Limit && o.tif == TimeInForce::GoodTillCancel) {
-      book.push_back(O{o.id.value(), o.side, o.price.ticks(), left, clock++});
-    }
-    return fills;
-  }
-  bool cancel(std::uint64_t id) {
-    for (auto it = book.begin(); it != book.end(); ++it) {
-      if (it->id == id) {
-        book.erase(it);
-        return true;
-      }
-    }
-    return false;
-  }
-};
 bool same(const Fill& a, const Fill& b) { return a.resting_id == b.resting_id && a.price == b.price && a.qty == b.qty; }
 }  // namespace
 

@@ -10,52 +10,20 @@
 #include "../support/catch.hpp"
 #include "../support/contract.hpp"
 #include "../support/scale.hpp"
+#include "reference_books.hpp"
 
 using hft::Level;
 using hft::OrderBookL2;
 using hft::Price;
 using hft::Qty;
 using hft::Side;
-
-namespace {
-// The reference: one std::map per side, price -> qty.
-struct RefBook {
-  std::map<std::int64_t, std::int64_t, std::greater<>> bids;
-  std::map<std::int64_t, std::int64_t> asks;
-  std::vector<Level> depth(Side s) const {
-    std::vector<Level> v;
-    auto put = [&](const auto& m) {
-      for (auto [p, q] : m) v.push_back(Level{Price::from_ticks(p), Qty(q)});
-    };
-    if (s == Side::Buy) put(bids); else put(asks);
-    return v;
-  }
-  std::int64_t& at(Side s, std::int64_t p) { return s == Side::Buy ? bids[p] : asks[p]; }
-  bool has(Side s, std::int64_t p) const { return s == Side::Buy ? bids.count(p) != 0 : asks.count(p) != 0; }
-  void erase(Side s, std::int64_t p) {
-    if (s == Side::Buy) bids.erase(p); else asks.erase(p);
-  }
-  std::optional<Level> best(Side s) const {
-    if (s == Side::Buy) {
-      if (bids.empty()) return std::nullopt;
-      return Level{Price::from_ticks(bids.begin()->first), Qty(bids.begin()->second)};
-    }
-    if (asks.empty()) return std::nullopt;
-    return Level{Price::from_ticks(asks.begin()->first), Qty(asks.begin()->second)};
-  }
-};
-
-std::vector<Level> depth(const OrderBookL2& b, Side s) {
-  std::vector<Level> v;
-  b.for_each_level(s, b.level_count(s), [&](const Level& l) { v.push_back(l); });
-  return v;
-}
-}  // namespace
+using hft::test::RefBookL2;
+using hft::test::depth;
 
 TEST_CASE("OrderBookL2 equals a std::map book after every one of millions of random operations", "[l2][stress]") {
   std::mt19937_64 rng(42);
   OrderBookL2 book(16384);  // prices stay within 10,000 +- 5,300: never full
-  RefBook ref;
+  RefBookL2 ref;
   std::int64_t center = 10'000;
   const std::size_t steps = hft::test::scaled(2'000'000);
   std::size_t errors_seen = 0;

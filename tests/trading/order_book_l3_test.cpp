@@ -10,6 +10,7 @@
 #include "../support/catch.hpp"
 #include "../support/contract.hpp"
 #include "../support/scale.hpp"
+#include "reference_books.hpp"
 #include "hft/trading/market_data_generator.hpp"
 
 using hft::OrderBookL3;
@@ -17,45 +18,9 @@ using hft::OrderId;
 using hft::Price;
 using hft::Qty;
 using hft::Side;
-
-namespace {
-struct RefOrder {
-  Side side;
-  std::int64_t price, qty;
-};
-// Reference: orders in a std::map, aggregated levels kept incrementally in std::maps.
-struct RefL3 {
-  std::map<std::uint64_t, RefOrder> orders;
-  std::map<std::int64_t, std::int64_t> levels[2];  // [side]: price -> qty
-  void put(std::uint64_t id, RefOrder o) {
-    orders[id] = o;
-    levels[static_cast<int>(o.side)][o.price] += o.qty;
-  }
-  void reduce(std::uint64_t id, std::int64_t q) {
-    RefOrder& o = orders.at(id);
-    auto& lv = levels[static_cast<int>(o.side)];
-    if ((lv[o.price] -= q) == 0) lv.erase(o.price);
-    if ((o.qty -= q) == 0) orders.erase(id);
-  }
-  std::optional<hft::Level> best(Side s) const {
-    const auto& lv = levels[static_cast<int>(s)];
-    if (lv.empty()) return std::nullopt;
-    const auto it = s == Side::Buy ? std::prev(lv.end()) : lv.begin();
-    return hft::Level{Price::from_ticks(it->first), Qty(it->second)};
-  }
-  std::vector<hft::Level> depth(Side s) const {
-    std::vector<hft::Level> v;
-    for (auto [p, q] : levels[static_cast<int>(s)]) v.push_back(hft::Level{Price::from_ticks(p), Qty(q)});
-    if (s == Side::Buy) std::reverse(v.begin(), v.end());
-    return v;
-  }
-};
-std::vector<hft::Level> depth(const hft::OrderBookL2& b, Side s) {
-  std::vector<hft::Level> v;
-  b.for_each_level(s, b.level_count(s), [&](const hft::Level& l) { v.push_back(l); });
-  return v;
-}
-}  // namespace
+using hft::test::RefL3;
+using hft::test::RefOrder;
+using hft::test::depth;
 
 TEST_CASE("OrderBookL3 on the synthetic stream plus invalid messages equals a reference", "[l3][stress]") {
   hft::MarketDataGenerator gen(7, hft::MarketDataGeneratorConfig{10'000, 500, 50, 5'000, 100});
