@@ -1,6 +1,9 @@
 #include "hft/trading/market_data_generator.hpp"
 
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -73,6 +76,62 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
   CHECK(back == msgs);
   std::remove(path.c_str());
   CHECK_THROWS_AS(hft::MarketDataGenerator::read_file("/nonexistent/file"), std::runtime_error);
+}
+
+// Found by tests/fuzz/md_reader: the count was trusted, so a 16-byte file claiming 2^32 - 1
+// records made read_file allocate ~200 GB before reading anything; trailing bytes and
+// out-of-range enum values were accepted as data.
+TEST_CASE("read_file refuses a count the file cannot hold, trailing bytes and bad enums", "[mdgen]") {
+  const std::string path = "mdgen_bad_test.bin";
+  const std::vector<hft::MdMessage> two = {
+      {MdType::Add, hft::Side::Buy, hft::OrderId(1), hft::OrderId(0), hft::Price::from_ticks(100), hft::Qty(5)},
+      {MdType::Delete, hft::Side::Buy, hft::OrderId(1), hft::OrderId(0), hft::Price{}, hft::Qty(0)}};
+  auto bytes = [&](const std::vector<hft::MdMessage>& m) {
+    hft::MarketDataGenerator::write_file(path, m);
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  };
+  auto put = [&](const std::string& b) { std::ofstream(path, std::ios::binary | std::ios::trunc) << b; };
+  auto refused = [&] {
+    try {
+      (void)hft::MarketDataGenerator::read_file(path);
+      return false;
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what()).find("is not a valid HFTMD001 file") != std::string::npos;
+    }
+  };
+  const std::string good = bytes(two);
+  REQUIRE(hft::MarketDataGenerator::read_file(path) == two);
+  SECTION("a count larger than the file") {
+    std::string b = good;
+    const std::uint64_t huge = (1ULL << 32) - 1;
+    std::memcpy(b.data() + 8, &huge, sizeof huge);
+    put(b);
+    CHECK(refused());
+    put(b.substr(0, 16));  // header only
+    CHECK(refused());
+  }
+  SECTION("trailing bytes, or a record cut short") {
+    put(good + "x");
+    CHECK(refused());
+    put(good.substr(0, good.size() - 1));
+    CHECK(refused());
+  }
+  SECTION("a type or side that is not an enumerator") {
+    auto bad = two;
+    bad[1].type = static_cast<MdType>(5);
+    (void)bytes(bad);
+    CHECK(refused());
+    bad = two;
+    bad[0].side = static_cast<hft::Side>(2);
+    (void)bytes(bad);
+    CHECK(refused());
+  }
+  SECTION("an empty stream is valid") {
+    (void)bytes({});
+    CHECK(hft::MarketDataGenerator::read_file(path).empty());
+  }
+  std::remove(path.c_str());
 }
 
 TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {

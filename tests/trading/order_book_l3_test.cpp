@@ -99,6 +99,19 @@ TEST_CASE("OrderBookL3 replace moves the order, a full table or view refuses cle
   CHECK(book.order_count() == 0);
 }
 
+// Found by tests/fuzz/books: replace OR-ed the top_changed of its remove and its add, so a
+// replace at the touch that ends where it began (same price, same total) reported a change.
+TEST_CASE("OrderBookL3 replace reports top_changed only when the best level changed", "[l3]") {
+  OrderBookL3 book(8, 4);
+  REQUIRE(book.add_order(OrderId(1), Side::Buy, Price::from_ticks(100), Qty(10)).ok());
+  REQUIRE(book.add_order(OrderId(2), Side::Buy, Price::from_ticks(99), Qty(4)).ok());
+  CHECK_FALSE(book.replace(OrderId(1), OrderId(3), Price::from_ticks(100), Qty(10)).top_changed);  // same top
+  CHECK(book.replace(OrderId(3), OrderId(4), Price::from_ticks(100), Qty(7)).top_changed);         // size
+  CHECK(book.replace(OrderId(4), OrderId(5), Price::from_ticks(98), Qty(7)).top_changed);          // price
+  CHECK_FALSE(book.replace(OrderId(5), OrderId(6), Price::from_ticks(97), Qty(1)).top_changed);    // below it
+  CHECK(book.l2().best_bid() == hft::Level{Price::from_ticks(99), Qty(4)});
+}
+
 TEST_CASE("OrderBookL3 lifecycle contract: move-only, a moved-from book may be assigned and reused", "[l3][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<OrderBookL3, Copy::No, Move::DestroyOrAssign>());

@@ -1,5 +1,6 @@
 #include "hft/trading/types.hpp"
 
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -42,6 +43,19 @@ TEST_CASE("malformed or off-tick price text is rejected", "[types]") {
     CHECK_FALSE(hft::parse_price(bad, cent).has_value());
   }
   CHECK_FALSE(hft::parse_price("0.03", nickel).has_value());  // not a multiple of 0.05
+}
+
+// Found by tests/fuzz/field_parsers: the digit loop let units reach INT64_MAX / 10 and then
+// multiplied, so the 19th digit overflowed (UB) instead of being refused.
+TEST_CASE("price text at the edge of int64 is exact or refused, never overflows", "[types]") {
+  const TickSize one{1, 0}, tenth{1, 1};
+  CHECK(hft::parse_price("9223372036854775807", one)->ticks() == std::numeric_limits<std::int64_t>::max());
+  CHECK_FALSE(hft::parse_price("9223372036854775808", one).has_value());
+  CHECK_FALSE(hft::parse_price("9223372036854775809", one).has_value());
+  CHECK_FALSE(hft::parse_price("92233720368547758070", one).has_value());
+  CHECK(hft::parse_price("922337203685477580.7", tenth)->ticks() == std::numeric_limits<std::int64_t>::max());
+  CHECK_FALSE(hft::parse_price("922337203685477580.8", tenth).has_value());
+  CHECK_FALSE(hft::parse_price("922337203685477581", tenth).has_value());  // fits, x10 does not
 }
 
 TEST_CASE("strong types: only meaningful arithmetic, and sides", "[types]") {

@@ -33,6 +33,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hft/trading/order_book_l3.hpp"
@@ -101,20 +102,34 @@ class MarketDataGenerator {
     std::fclose(f);
     if (!ok) throw std::runtime_error("hft::MarketDataGenerator: short write to " + path);
   }
+  /// Reads a file write_file wrote. Throws std::runtime_error unless the file is exactly
+  /// the magic, a count and that many records, each with a valid type and side: the count
+  /// is checked against the file's size before anything is allocated, so a corrupt or
+  /// hostile header cannot ask for gigabytes. Ids, prices and quantities are data: a book
+  /// replaying the file refuses the bad ones with its own error codes.
   static std::vector<MdMessage> read_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw std::runtime_error("hft::MarketDataGenerator: cannot read " + path);
+    constexpr long kHeader = 16;
     char magic[8];
     std::uint64_t n = 0;
     std::vector<MdMessage> msgs;
-    bool ok = std::fread(magic, 1, 8, f) == 8 && std::string(magic, 8) == "HFTMD001" &&
-              std::fread(&n, sizeof n, 1, f) == 1 && n < (1ULL << 32);
+    long size = -1;
+    if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+    bool ok = size >= kHeader && std::fseek(f, 0, SEEK_SET) == 0 && std::fread(magic, 1, 8, f) == 8 &&
+              std::string_view(magic, 8) == "HFTMD001" && std::fread(&n, sizeof n, 1, f) == 1 &&
+              n == static_cast<std::uint64_t>(size - kHeader) / sizeof(MdMessage) &&
+              static_cast<std::uint64_t>(size - kHeader) % sizeof(MdMessage) == 0;
     if (ok) {
-      msgs.resize(n);
-      ok = std::fread(msgs.data(), sizeof(MdMessage), n, f) == n;
+      msgs.resize(static_cast<std::size_t>(n));
+      ok = std::fread(msgs.data(), sizeof(MdMessage), msgs.size(), f) == msgs.size();
     }
     std::fclose(f);
-    if (!ok) throw std::runtime_error("hft::MarketDataGenerator: " + path + " is not an HFTMD001 file");
+    for (std::size_t i = 0; ok && i < msgs.size(); ++i) {
+      ok = static_cast<unsigned>(msgs[i].type) <= static_cast<unsigned>(MdType::Replace) &&
+           (msgs[i].side == Side::Buy || msgs[i].side == Side::Sell);
+    }
+    if (!ok) throw std::runtime_error("hft::MarketDataGenerator: " + path + " is not a valid HFTMD001 file");
     return msgs;
   }
 

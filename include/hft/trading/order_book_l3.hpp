@@ -88,13 +88,16 @@ class OrderBookL3 {
     if (new_qty.value() <= 0) return {BookError::InvalidQty, false};
     if (new_id != old_id && index_.find(new_id.value()) != FlatIndex::npos) return {BookError::DuplicateOrder, false};
     const Order old = orders_[slot];
-    const BookUpdate a = remove(slot, old.qty);
+    // Compared, not OR-ed from the two steps: a replace at the touch that leaves it where it
+    // was (same price, same total) touches the top twice but changes nothing.
+    const std::optional<Level> top = l2_.best(old.side);
+    (void)remove(slot, old.qty);
     const BookUpdate b = add_order(new_id, old.side, new_price, new_qty);
     if (!b.ok()) {  // DepthFull: put the old order back so the book is as before
       (void)add_order(old.id, old.side, old.price, old.qty);
       return b;
     }
-    return {BookError::None, a.top_changed || b.top_changed};
+    return {BookError::None, l2_.best(old.side) != top};
   }
 
   /// The live order with this id, or nullptr.

@@ -177,7 +177,7 @@ inline constexpr std::int64_t kPow10[] = {1,          10,          100,         
   if (text.empty() || tick.mantissa <= 0 || tick.decimals < 0 || tick.decimals > 12) return std::nullopt;
   std::int64_t units = 0;  // in 10^-decimals
   int decimals_seen = -1;  // -1: before the point
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 10;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   for (const char c : text) {
     if (c == '.') {
       if (decimals_seen >= 0) return std::nullopt;
@@ -186,7 +186,7 @@ inline constexpr std::int64_t kPow10[] = {1,          10,          100,         
     }
     if (c < '0' || c > '9') return std::nullopt;
     if (decimals_seen >= 0 && ++decimals_seen > tick.decimals) return std::nullopt;
-    if (units > kMax) return std::nullopt;
+    if (units > (kMax - (c - '0')) / 10) return std::nullopt;  // units * 10 + digit must fit
     units = units * 10 + (c - '0');
   }
   if (decimals_seen == 0 || text.front() == '.') return std::nullopt;  // "5." or ".5"
