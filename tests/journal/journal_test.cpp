@@ -250,6 +250,55 @@ TEST_CASE("Journal: a flipped byte in a middle record is reported with its segme
   REQUIRE(read_all(t.path()).count == 50);
 }
 
+// Found by tests/fuzz/journal_recovery: a zero commit word ended the scan without looking
+// further, so whole records behind it stayed in the file and the next append (of the same
+// length) brought them back to life after itself: a reader saw sequences never written.
+TEST_CASE("Journal: records behind a zeroed commit word are refused, a torn payload is cleared", "[journal]") {
+  TempDir t;
+  {
+    Journal j(t.path(), {.segment_size = 1 << 16});
+    for (std::uint64_t s = 1; s <= 50; ++s) (void)j.append(payload_for(s));
+  }
+  const auto where = record_offsets(t.path(), 50);
+  REQUIRE(where.size() == 50);
+  SECTION("in the middle: JournalCorrupt at that record") {
+    const auto [path, off] = where[19];
+    for (std::size_t b = 0; b < 4; ++b) {  // the commit word, zeroed byte by byte
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(off + b));
+      f.put('\0');
+    }
+    try {
+      Journal j(t.path(), {.segment_size = 1 << 16});
+      FAIL("recovery kept going past a zeroed commit word with records behind it");
+    } catch (const hft::JournalCorrupt& e) {
+      REQUIRE(e.segment == path);
+      REQUIRE(e.offset == off);
+      REQUIRE(std::string(e.what()).find("uncommitted record") != std::string::npos);
+    }
+  }
+  SECTION("at the end: payload bytes without a commit word are a torn tail") {
+    const auto [path, off] = where[49];
+    const std::uint64_t tail = off + hft::detail::record_size(payload_for(50).size());
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(tail + hft::detail::kRecordHeaderSize));
+      f.write("torn payload", 12);  // written, its commit word never was
+    }
+    {
+      Journal j(t.path(), {.segment_size = 1 << 16});
+      REQUIRE(j.last_sequence() == 50);
+      REQUIRE(j.recovery().truncated_offset == tail);
+      REQUIRE(j.recovery().dropped_bytes > 0);
+      REQUIRE(j.append(payload_for(51)) == 51);
+    }
+    const auto rb = read_all(t.path());
+    REQUIRE(rb.count == 51);
+    REQUIRE(rb.in_order);
+    REQUIRE(rb.payloads_ok);
+  }
+}
+
 TEST_CASE("Journal: a torn tail is truncated on reopen, reported, and the sequence continues", "[journal]") {
   TempDir t;
   const auto cfg = hft::JournalConfig{.segment_size = 1 << 16};

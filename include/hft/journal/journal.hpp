@@ -7,7 +7,8 @@
 //   record's 32-bit commit word publishes it to every reader, in this process or another.
 //   When a record does not fit, the writer creates the next segment and then marks the old
 //   one ended. Opening a journal recovers it: the last segment is scanned, a torn tail is
-//   cut off (and reported), and the sequence continues after the last whole record.
+//   cut off (and reported), and the sequence continues after the last whole record. Whole
+//   records behind a bad or an uncommitted one are damage, not a tail: JournalCorrupt.
 // When to use: event sourcing (journal every input, rebuild state by replay, as LMAX
 //   does), an audit trail on the hot path, handing records to another process.
 // When not: a record per many-megabyte blob (the segment bounds a record); several
@@ -374,7 +375,14 @@ class Journal {
     while (pos + 4 <= seg_.size()) {
       const std::uint32_t c = seg_.commit_word(pos).load(std::memory_order_acquire);
       const auto check = detail::check_record(seg_, pos, c, seq, true);
-      if (check == detail::RecordCheck::empty) break;
+      if (check == detail::RecordCheck::empty) {
+        // A zero commit word ends the data only if nothing follows it. A crash between the
+        // payload and its commit word leaves payload bytes behind it (a torn tail: cleared);
+        // damage can leave whole later records behind it (refused), which an append here
+        // would otherwise bring back to life after the new record.
+        if (nonzero_after(pos)) cut_tail(pos, seq, check);
+        break;
+      }
       if (check == detail::RecordCheck::end_of_segment) {
         sealed_ = true;
         break;
@@ -391,6 +399,13 @@ class Journal {
     next_seq_ = seq;
     recovery_.records = count;
     return count > 0 || sealed_;
+  }
+
+  // Whether any byte of seg_ from `pos` on is non-zero: O(rest of the segment), once per open.
+  [[nodiscard]] bool nonzero_after(std::size_t pos) const noexcept {
+    for (std::size_t off = pos; off < seg_.size(); ++off)
+      if (seg_.base()[off] != std::byte{0}) return true;
+    return false;
   }
 
   // The record at `pos` is bad. If any whole record with a later sequence follows it, the

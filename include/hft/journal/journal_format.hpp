@@ -351,6 +351,7 @@ enum class RecordCheck { empty, end_of_segment, ok, bad_length, bad_crc, bad_seq
 
 [[nodiscard]] inline const char* describe(RecordCheck c) noexcept {
   switch (c) {
+    case RecordCheck::empty: return "uncommitted record (zero commit word)";
     case RecordCheck::bad_length: return "record length runs past the segment";
     case RecordCheck::bad_crc: return "record CRC mismatch";
     case RecordCheck::bad_sequence: return "record sequence out of order";
