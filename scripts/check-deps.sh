@@ -3,7 +3,8 @@
 # where nothing but the list (and what it depends on, without Recommends) is installed:
 #   1. `apt-get install --simulate` of exactly the list against an empty package state
 #      resolves, and the packages it would install own the sanitizer runtimes that
-#      clang++ links (libclang_rt.asan/ubsan/tsan: the files a Recommends used to bring);
+#      clang++ links (libclang_rt.asan/ubsan/tsan/fuzzer: the files a Recommends used to
+#      bring);
 #   2. one ASan+UBSan and one TSan binary link and run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +23,7 @@ awk '/^Inst /{print $2}' "$work/simulate.txt" | sort -u >"$work/installed.txt"
 echo "check-deps: from an empty state the test list installs $(wc -l <"$work/installed.txt") packages"
 
 runtime_dir="$(clang++ --print-runtime-dir)"
-for rt in asan ubsan_standalone tsan; do
+for rt in asan ubsan_standalone tsan fuzzer; do
   file="$runtime_dir/libclang_rt.$rt-x86_64.a"
   owner="$(dpkg-query -S "$file" 2>/dev/null | cut -d: -f1 || true)"
   if [[ -z "$owner" ]]; then

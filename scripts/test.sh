@@ -8,8 +8,9 @@
 #   3. clang++ 14 build + tests
 #   4. AddressSanitizer + UBSan (clang++) + tests
 #   5. ThreadSanitizer (clang++) + every test (all concurrent tests included)
-#   6. the oldest and newest compilers bookworm offers beside the defaults: g++-11, clang++-16
-#   7. g++ 12 Release + tests, valgrind, benchmark and example smoke runs (last, so the
+#   6. every libFuzzer target (tests/fuzz, ASan + UBSan) for 60 s from its committed seeds
+#   7. the oldest and newest compilers bookworm offers beside the defaults: g++-11, clang++-16
+#   8. g++ 12 Release + tests, valgrind, benchmark and example smoke runs (last, so the
 #      output ends with ctest's summary)
 # Every preset builds with HFT_WERROR=ON.
 set -euo pipefail
@@ -33,7 +34,7 @@ bash scripts/check-model.sh
 step "package consumers"
 bash scripts/package-test.sh
 
-for preset in clang asan tsan gcc11 clang16 release; do
+for preset in clang asan tsan fuzz gcc11 clang16 release; do
   step "preset $preset: configure, build, test"
   cmake --workflow --preset "$preset"
 done
