@@ -290,6 +290,7 @@ TEST_CASE("Journal: records behind a zeroed commit word are refused, a torn payl
       REQUIRE(j.last_sequence() == 50);
       REQUIRE(j.recovery().truncated_offset == tail);
       REQUIRE(j.recovery().dropped_bytes > 0);
+      REQUIRE(j.recovery().dropped_records == 0);  // an unpublished claim, not a record
       REQUIRE(j.append(payload_for(51)) == 51);
     }
     const auto rb = read_all(t.path());

@@ -440,7 +440,9 @@ class Journal {
       off += sz;
     }
     std::memset(seg_.base() + pos, 0, last_nonzero - pos);
-    recovery_.dropped_records = dropped == 0 ? 1 : dropped;
+    // Bytes behind a zero commit word are an unpublished claim (a process killed between
+    // its copy and its commit), not a record: cleared, counted in bytes only.
+    recovery_.dropped_records = why == detail::RecordCheck::empty ? dropped : (dropped == 0 ? 1 : dropped);
     recovery_.dropped_bytes = last_nonzero - pos;
     recovery_.truncated_segment = seg_.path();
     recovery_.truncated_offset = pos;
