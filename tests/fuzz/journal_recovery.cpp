@@ -28,12 +28,6 @@ std::vector<std::string> segment_paths(const std::string& dir) {
   return v;
 }
 
-void write_at(const std::string& path, std::uint64_t at, const std::string& bytes) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(static_cast<std::streamoff>(at));
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 /// Reads from sequence 1 until caught up or at the damage; returns how many records were
 /// delivered, every one checked against what was written.
 std::uint64_t read_prefix(const std::string& dir, std::uint64_t written) {
@@ -72,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (mode) {
     case 0: {
       const auto from = in.ConsumeIntegralInRange<std::uint64_t>(kHeader, kSegment);
-      write_at(last, from, std::string(kSegment - from, '\0'));
+      hft::test::write_at(last, from, std::string(kSegment - from, '\0'));
       break;
     }
     case 1: {
@@ -89,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto at = in.ConsumeIntegralInRange<std::uint64_t>(0, kSegment - 1);
       std::string bytes = in.ConsumeRemainingBytesAsString();
       if (bytes.size() > kSegment - at) bytes.resize(kSegment - at);
-      write_at(last, at, bytes);
+      hft::test::write_at(last, at, bytes);
       break;
     }
   }

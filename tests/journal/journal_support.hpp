@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hft/journal/journal.hpp"
@@ -89,6 +90,13 @@ inline void flip_byte(const std::string& path, std::uint64_t offset, unsigned ch
   c = static_cast<char>(static_cast<unsigned char>(c) ^ mask);
   f.seekp(static_cast<std::streamoff>(offset));
   f.write(&c, 1);
+}
+
+/// Overwrites bytes of a file in place at `offset`.
+inline void write_at(const std::string& path, std::uint64_t offset, std::string_view bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace hft::test

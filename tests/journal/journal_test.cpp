@@ -263,11 +263,7 @@ TEST_CASE("Journal: records behind a zeroed commit word are refused, a torn payl
   REQUIRE(where.size() == 50);
   SECTION("in the middle: JournalCorrupt at that record") {
     const auto [path, off] = where[19];
-    for (std::size_t b = 0; b < 4; ++b) {  // the commit word, zeroed byte by byte
-      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekp(static_cast<std::streamoff>(off + b));
-      f.put('\0');
-    }
+    hft::test::write_at(path, off, std::string(4, '\0'));  // the commit word
     try {
       Journal j(t.path(), {.segment_size = 1 << 16});
       FAIL("recovery kept going past a zeroed commit word with records behind it");
@@ -280,11 +276,8 @@ TEST_CASE("Journal: records behind a zeroed commit word are refused, a torn payl
   SECTION("at the end: payload bytes without a commit word are a torn tail") {
     const auto [path, off] = where[49];
     const std::uint64_t tail = off + hft::detail::record_size(payload_for(50).size());
-    {
-      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekp(static_cast<std::streamoff>(tail + hft::detail::kRecordHeaderSize));
-      f.write("torn payload", 12);  // written, its commit word never was
-    }
+    // Payload bytes written, their commit word never was.
+    hft::test::write_at(path, tail + hft::detail::kRecordHeaderSize, "torn payload");
     {
       Journal j(t.path(), {.segment_size = 1 << 16});
       REQUIRE(j.last_sequence() == 50);

@@ -341,18 +341,27 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   CHECK(client.logged_on());
 
   // ---- a cancel: IOC orders never rest ---------------------------------------------------
-  {
-    FIX::Message cancel;
-    cancel.getHeader().setField(FIX::MsgType("F"));
-    cancel.setField(FIX::OrigClOrdID("C0"));
-    cancel.setField(FIX::ClOrdID("X1"));
-    cancel.setField(FIX::Symbol("AAPL"));
-    cancel.setField(FIX::Side('1'));
-    cancel.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+  // A request about an earlier order (cancel, replace): the fields both carry.
+  auto about_order = [](const char* type, const char* orig, const char* id) {
+    FIX::Message m;
+    m.getHeader().setField(FIX::MsgType(type));
+    m.setField(FIX::OrigClOrdID(orig));
+    m.setField(FIX::ClOrdID(id));
+    m.setField(FIX::Symbol("AAPL"));
+    m.setField(FIX::Side('1'));
+    m.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
+    return m;
+  };
+  // Sends and returns the one answer it gets.
+  auto answer_to = [&](FIX::Message& m) {
     const std::size_t before = client.report_count();
-    REQUIRE(FIX::Session::sendToTarget(cancel, sid));
+    REQUIRE(FIX::Session::sendToTarget(m, sid));
     REQUIRE(client.wait([&](Client& c) { return c.report_count() > before; }, 5s));
-    const Report r = client.reports().back();
+    return client.reports().back();
+  };
+  {
+    FIX::Message cancel = about_order("F", "C0", "X1");
+    const Report r = answer_to(cancel);
     CHECK(r.get(35) == "9");
     CHECK(r.get(41) == "C0");
     CHECK(r.get(434) == "1");
@@ -379,18 +388,9 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
 
   // ---- an unsupported MsgType: BusinessMessageReject, the session goes on -------------------
   {
-    FIX::Message replace;
-    replace.getHeader().setField(FIX::MsgType("G"));  // OrderCancelReplaceRequest: not supported
-    replace.setField(FIX::OrigClOrdID("C2"));
-    replace.setField(FIX::ClOrdID("R1"));
-    replace.setField(FIX::Symbol("AAPL"));
-    replace.setField(FIX::Side('1'));
+    FIX::Message replace = about_order("G", "C2", "R1");  // OrderCancelReplaceRequest: not supported
     replace.setField(FIX::OrdType('2'));
-    replace.setField(FIX::TransactTime(FIX::UtcTimeStamp(), 3));
-    const std::size_t before = client.report_count();
-    REQUIRE(FIX::Session::sendToTarget(replace, sid));
-    REQUIRE(client.wait([&](Client& c) { return c.report_count() > before; }, 5s));
-    const Report r = client.reports().back();
+    const Report r = answer_to(replace);
     CHECK(r.get(35) == "j");
     CHECK(r.get(372) == "G");
     CHECK(r.get(380) == "3");
