@@ -355,7 +355,7 @@ class Suite {
         }
       }
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);  // the table is for a terminal; the JSON file checks its writes
   }
   void print_targets() const {
     if (!ratios_.empty()) {
@@ -377,7 +377,7 @@ class Suite {
       std::printf("  %-58s %8.2f  [%8.2f .. %8.2f] %s  target %s %g  %s\n", a.label.c_str(), st.median, st.min, st.max,
                   unit.c_str(), a.target.op(), a.target.goal(), a.target.met(st.median) ? "MET" : "NOT MET");
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);  // the table is for a terminal; the JSON file checks its writes
   }
 
   void write_json() const {
@@ -497,7 +497,7 @@ class Suite {
         out += ch;
       } else if (static_cast<unsigned char>(ch) < 0x20) {
         char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
+        (void)std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
         out += buf;
       } else {
         out += ch;
@@ -508,7 +508,7 @@ class Suite {
   static std::string num(double v) {
     if (!std::isfinite(v)) return "null";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
+    (void)std::snprintf(buf, sizeof buf, "%.6g", v);  // %.6g: 13 characters at most
     return buf;
   }
 

@@ -37,6 +37,16 @@ for rt in asan ubsan_standalone tsan fuzzer; do
   echo "check-deps: $(basename "$file") <- $owner (in the list's closure)"
 done
 
+# The analyzers scripts/check-static.sh runs, by the files it calls.
+for tool in /usr/bin/clang-tidy /usr/bin/run-clang-tidy /usr/bin/cppcheck; do
+  owner="$(dpkg-query -S "$tool" 2>/dev/null | cut -d: -f1 || true)"
+  if [[ -z "$owner" ]] || ! grep -qx "$owner" "$work/installed.txt"; then
+    echo "check-deps: $tool comes from '${owner:-no package}', which the test list does not install" >&2
+    exit 1
+  fi
+done
+echo "check-deps: clang-tidy, run-clang-tidy and cppcheck are in the list's closure"
+
 cat >"$work/t.cpp" <<'CPP'
 #include <atomic>
 #include <thread>

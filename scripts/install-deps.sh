@@ -10,7 +10,7 @@
 #         builds with (g++-11, clang-16), Catch2, the benchmark anchors (Boost, moodycamel,
 #         TBB), valgrind, spin (the model checker), and pkg-config and python3 (the
 #         package test: a Make consumer, the Conan recipe's logic), clang-format (the
-#         format check).
+#         format check), clang-tidy and cppcheck (scripts/check-static.sh).
 # scripts/check-deps.sh proves the test list from an empty package state.
 set -euo pipefail
 
@@ -18,7 +18,8 @@ packages() {
   local pkgs=(cmake make g++)
   if [[ "$1" == "test" ]]; then
     pkgs+=(clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
-           libreaderwriterqueue-dev libtbb-dev libquickfix-dev valgrind spin pkg-config python3 clang-format)
+           libreaderwriterqueue-dev libtbb-dev libquickfix-dev valgrind spin pkg-config python3 clang-format
+           clang-tidy cppcheck)
   elif [[ "$1" != "demo" ]]; then
     echo "install-deps.sh: unknown profile '$1' (demo or test)" >&2
     exit 2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: builds and passes every test, the way CI does.
 #   0. the package list proven from an empty state (scripts/check-deps.sh); formatting and
-#      the mechanical style rules (scripts/check-format.sh, scripts/check-style.sh)
+#      the mechanical style rules (scripts/check-format.sh, scripts/check-style.sh); clang-tidy
+#      and cppcheck with zero findings (scripts/check-static.sh)
 #   1. spin model check of FamilyScheduler's protocol (docs/scheduling/family_scheduler.pml)
 #   2. package consumers (find_package, add_subdirectory, FetchContent, pkg-config, Conan's
 #      test_package layout, a refused version request)
@@ -10,6 +11,7 @@
 #   5. ThreadSanitizer (clang++) + every test (all concurrent tests included)
 #   6. every libFuzzer target (tests/fuzz, ASan + UBSan) for 60 s from its committed seeds
 #   7. the oldest and newest compilers bookworm offers beside the defaults: g++-11, clang++-16
+#      (stress tests at a quarter of their size: the same checks; the full sizes run in 3 and 8)
 #   8. g++ 12 Release + tests, valgrind, benchmark and example smoke runs (last, so the
 #      output ends with ctest's summary)
 # Every preset builds with HFT_WERROR=ON.
@@ -27,6 +29,9 @@ bash scripts/check-deps.sh
 step "formatting and the style rules of docs/style.md"
 bash scripts/check-format.sh
 bash scripts/check-style.sh
+
+step "static analysis: clang-tidy and cppcheck"
+bash scripts/check-static.sh
 
 step "spin model of FamilyScheduler's completion protocol"
 bash scripts/check-model.sh

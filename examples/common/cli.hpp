@@ -10,6 +10,8 @@
 //     failure to open it exits 2 with the path and strerror; OutputFile::finish() reports
 //     a failed write the same way (exit 1).
 // Not part of the library (no hft header includes it): the binaries' shared front end.
+// Its std::exit calls (concurrency-mt-unsafe) happen on the main thread while parsing or
+// after the work's threads have joined: no other thread can be inside exit's handlers.
 #pragma once
 
 #include <cerrno>
@@ -24,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -33,6 +36,13 @@ namespace hft::cli {
 struct BadValue : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+
+/// The handler of a main's function-try-block: an exception that escapes the program's work
+/// becomes "PROGRAM: error: what" on stderr and exit status 1, not std::terminate's abort.
+inline int report_fatal(const char* program, const std::exception& e) noexcept {
+  std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+  return 1;
+}
 
 /// A file named on the command line, opened (truncated) when the option is parsed.
 class OutputFile {
@@ -53,8 +63,9 @@ class OutputFile {
     const bool ok = out_.good();
     out_.close();
     if (!ok || out_.fail()) {
-      std::fprintf(stderr, "error: writing %s failed: %s\n", path_.c_str(), errno ? std::strerror(errno) : "I/O error");
-      std::exit(1);
+      std::fprintf(stderr, "error: writing %s failed: %s\n", path_.c_str(),
+                   errno ? std::generic_category().message(errno).c_str() : "I/O error");
+      std::exit(1);  // NOLINT(concurrency-mt-unsafe): see the file's opening comment
     }
   }
   /// Used by the parser: opens `path` now. Returns the error text, or "" on success.
@@ -62,7 +73,9 @@ class OutputFile {
     path_ = path;
     errno = 0;
     out_.open(path, std::ios::out | std::ios::trunc | std::ios::binary);
-    if (!out_) return "cannot open " + path + " for writing: " + (errno ? std::strerror(errno) : "unknown error");
+    if (!out_)
+      return "cannot open " + path +
+             " for writing: " + (errno ? std::generic_category().message(errno) : "unknown error");
     return {};
   }
 
@@ -141,7 +154,7 @@ class Parser {
   }
   Parser& real(std::string name, double& target, double lo, double hi, std::string help) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", target);
+    (void)std::snprintf(buf, sizeof buf, "%g", target);  // %g: 13 characters at most
     help = with_default(std::move(help), buf);
     add({std::move(name), "X", std::move(help), true,
          [&target, lo, hi](std::string_view v) { target = parse_real(v, lo, hi); }});
@@ -204,7 +217,7 @@ class Parser {
       std::string_view a = args[i];
       if (a == "--help" || a == "-h") {
         std::fputs(usage().c_str(), stdout);
-        std::exit(0);
+        std::exit(0);  // NOLINT(concurrency-mt-unsafe): see the file's opening comment
       }
       std::string_view value;
       bool inline_value = false;
@@ -264,7 +277,7 @@ class Parser {
   /// Prints "PROGRAM: error: what" and the usage to stderr; exits 2.
   [[noreturn]] void fail(const std::string& what) const {
     std::fprintf(stderr, "%s: error: %s\n\n%s", program_.c_str(), what.c_str(), usage().c_str());
-    std::exit(2);
+    std::exit(2);  // NOLINT(concurrency-mt-unsafe): see the file's opening comment
   }
 
  private:

@@ -55,7 +55,7 @@ struct Log {  // C, independent
 };
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::uint64_t n = 200'000;
   hft::cli::Parser cli("diamond", "[options]",
                        "A diamond of consumers (A validates, B enriches after A, C logs); then B slowed down\nto show "
@@ -112,4 +112,6 @@ int main(int argc, char** argv) {
   std::printf("  %s\n",
               ok ? "OK: nothing lost, no dependency violated (events are preallocated in the ring)" : "VIOLATION");
   return ok ? 0 : 1;
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("diamond", e);
 }

@@ -21,7 +21,7 @@ struct CountingHandler {
 };
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::uint64_t n = 1'000'000;
   hft::cli::Parser cli("one_to_one", "[options]",
                        "One producer publishes N events into a Disruptor; one consumer counts and sums them.");
@@ -46,4 +46,6 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(expected), s * 1e3, static_cast<double>(n) / s / 1e6,
               handler.count == n && handler.sum == expected ? "OK" : "MISMATCH");
   return handler.count == n && handler.sum == expected ? 0 : 1;
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("one_to_one", e);
 }

@@ -5,11 +5,13 @@
 // message names the file and byte offset), 2 on a usage error.
 #include <time.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "cli.hpp"
@@ -23,8 +25,8 @@ std::string utc(std::uint64_t ns) {
   tm t{};
   gmtime_r(&secs, &t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned>(ns % 1'000'000'000u));
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                      t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned>(ns % 1'000'000'000u));
   return buf;
 }
 
@@ -38,7 +40,7 @@ bool printable(std::span<const std::byte> p) {
 
 void print_payload(std::span<const std::byte> p, bool hex) {
   if (!hex && printable(p)) {
-    std::fwrite(p.data(), 1, p.size(), stdout);
+    (void)std::fwrite(p.data(), 1, p.size(), stdout);  // stdio errors are sticky: main checks ferror
     return;
   }
   for (const std::byte b : p) std::printf("%02x", static_cast<unsigned>(b));
@@ -46,7 +48,7 @@ void print_payload(std::span<const std::byte> p, bool hex) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::string dir;
   std::uint64_t from = 1;
   std::uint64_t count = std::numeric_limits<std::uint64_t>::max();
@@ -93,11 +95,17 @@ int main(int argc, char** argv) {
       if (n >= count) break;
       if (got == 0) {
         if (!follow) break;
-        std::fflush(stdout);
+        (void)std::fflush(stdout);  // sticky too, checked at the end
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
-    std::fflush(stdout);  // the records, then the summary, also when both go to one file
+    // The records, then the summary, also when both go to one file; a failed write (full
+    // disk, closed pipe) is an error, not a silently short listing.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "journal_cat: error: writing the records failed: %s\n",
+                   std::generic_category().message(errno).c_str());
+      return 1;
+    }
     if (n == 0)
       std::fprintf(stderr, "journal_cat: %s: no records from sequence %llu\n", dir.c_str(),
                    static_cast<unsigned long long>(from));
@@ -107,8 +115,10 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(last), static_cast<unsigned long long>(bytes));
     return 0;
   } catch (const hft::JournalError& e) {
-    std::fflush(stdout);
+    (void)std::fflush(stdout);  // the error is reported next, whatever the flush did
     std::fprintf(stderr, "journal_cat: error: %s\n", e.what());
     return 1;
   }
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("journal_cat", e);
 }

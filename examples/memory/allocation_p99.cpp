@@ -108,7 +108,7 @@ Result run(std::uint64_t messages, std::uint64_t rate, const hft::TscClock& cloc
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::uint64_t messages = 300'000, rate = 500'000;
   hft::cli::Parser cli("allocation_p99", "[options]",
                        "The same Disruptor pipeline with one heap allocation per message and with pooled\n"
@@ -142,4 +142,6 @@ int main(int argc, char** argv) {
   std::printf("\n%s (checksums %s)\n", ok ? "both runs delivered every message" : "MISMATCH",
               heap.checksum == pooled.checksum ? "equal" : "differ");
   return ok ? 0 : 1;
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("allocation_p99", e);
 }

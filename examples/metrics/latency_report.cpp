@@ -17,7 +17,7 @@
 #include "hft/metrics/latency_histogram.hpp"
 #include "hft/queue/spsc_queue.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   bool quick = false;
   std::string prefix = "latency_report";
   hft::cli::OutputFile hgrm, svg;
@@ -61,4 +61,6 @@ int main(int argc, char** argv) {
   svg.write_and_close(hft::percentile_svg(rtt, "hft::SpscQueue round trip (2 threads, 2 cores)", 1.0, "ns"));
   std::printf("wrote %s.hgrm and %s.svg\n", prefix.c_str(), prefix.c_str());
   return rtt.count() == n ? 0 : 1;
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("latency_report", e);
 }

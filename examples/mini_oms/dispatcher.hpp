@@ -132,7 +132,8 @@ class Partition {
     if (!cfg.journal_dir.empty()) {
       // Larger than the requests that can be in flight in this partition, so an entry is
       // evicted only after its reply is known.
-      dedup_ = std::make_unique<DedupWindow>(std::max<std::size_t>(cfg.dedup_window, sc.max_pending_tasks * 2u));
+      dedup_ =
+          std::make_unique<DedupWindow>(std::max<std::size_t>(cfg.dedup_window, std::size_t{sc.max_pending_tasks} * 2));
     }
   }
 

@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -66,7 +67,7 @@ class Gateway {
     for (std::size_t s = cfg.max_connections; s-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(s));
     dirty_.reserve(cfg.max_connections);
     is_dirty_.assign(cfg.max_connections, false);
-    rbuf_.resize(64 * 1024);
+    rbuf_.resize(std::size_t{64} * 1024);
     if (!cfg.journal_dir.empty()) held_.resize(reply_capacity);  // every reply that can be in flight
     fix_closed_.reserve(cfg.max_connections);
     id_prefix_ = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -559,7 +560,8 @@ class Gateway {
       std::fprintf(stderr,
                    "mini_oms: accept: %s (RLIMIT_NOFILE %llu): refusing new connections, serving the %zu open; "
                    "%llu refused so far%s\n",
-                   std::strerror(err), static_cast<unsigned long long>(lim.rlim_cur), pipeline_.open_connections(),
+                   std::generic_category().message(err).c_str(), static_cast<unsigned long long>(lim.rlim_cur),
+                   pipeline_.open_connections(),
                    static_cast<unsigned long long>(get(pipeline_.gateway_counters(), Count::RefusedConnLimit)),
                    listen_paused_ ? "; listener paused 100 ms" : "");
     }

@@ -278,9 +278,13 @@ LoadResult bench_run(const Target& t, const std::string& scenario, std::uint64_t
   return r;
 }
 
-const std::vector<hft::bench::MetricSpec> kClosedMetrics = {{"", "req/s", true}, {"cpu", "server cpu ns/req", false}};
-const std::vector<hft::bench::MetricSpec> kOpenMetrics = {
-    {"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
+// Functions, not globals: a static std::vector's constructor may throw before main (cert-err58-cpp).
+std::vector<hft::bench::MetricSpec> closed_specs() {
+  return {{"", "req/s", true}, {"cpu", "server cpu ns/req", false}};
+}
+std::vector<hft::bench::MetricSpec> open_specs() {
+  return {{"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
+}
 
 hft::bench::Metrics closed_metrics(const LoadResult& r, double cpu) { return {{"", r.throughput()}, {"cpu", cpu}}; }
 hft::bench::Metrics open_metrics(const LoadResult& r, double cpu) {
@@ -294,7 +298,7 @@ void progress(int round, int rounds, const std::string& what) {
     std::fprintf(stderr, "\rwarm-up: %-40s", what.c_str());
   else
     std::fprintf(stderr, "\rround %d/%d: %-40s", round, rounds, what.c_str());
-  std::fflush(stderr);
+  (void)std::fflush(stderr);  // progress only
 }
 
 // Where each execution mode wins: the same server (2 partitions, 2 workers) with every task
@@ -320,8 +324,8 @@ int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open
           std::pair{mini_oms::ExecuteMode::Auto, "auto"}}) {
       cells.push_back({w, m, name, rate});
     }
-    suite.add_recorded_case(c + "/closed", kClosedMetrics, modes);
-    suite.add_recorded_case(c + "/open", kOpenMetrics, modes);
+    suite.add_recorded_case(c + "/closed", closed_specs(), modes);
+    suite.add_recorded_case(c + "/open", open_specs(), modes);
     const char* winner = w == 0 ? "inline" : "pool";
     suite.add_ratio(c + "/closed", "auto", winner, hft::bench::Target::at_least(0.8),
                     c + " closed req/s: auto / " + winner);
@@ -434,17 +438,17 @@ int cmd_bench(int argc, char** argv, int first) {
   }
   if (scenarios.empty()) throw std::invalid_argument("--filter " + opts.filter + " matches no scenario");
   hft::bench::Suite suite("mini_oms", opts);
-  char cfg_note[256];
-  std::snprintf(cfg_note, sizeof cfg_note,
-                "closed loop %llu requests (4 connections x window 64), open loop %llu requests at 20,000/s; "
-                "defaults: %u partition(s), %u worker(s); 2p+2w: 2 partitions, 2 workers; %u I/O thread(s)",
-                static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_open), base.partitions,
-                base.workers, base.io_threads);
+  char cfg_note[256];  // the text and five numbers
+  (void)std::snprintf(cfg_note, sizeof cfg_note,
+                      "closed loop %llu requests (4 connections x window 64), open loop %llu requests at 20,000/s; "
+                      "defaults: %u partition(s), %u worker(s); 2p+2w: 2 partitions, 2 workers; %u I/O thread(s)",
+                      static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_open), base.partitions,
+                      base.workers, base.io_threads);
   suite.note(cfg_note);
   suite.note("cpu: user + system time of the server's own threads per reply");
   for (const auto& sc : scenarios) {
-    suite.add_recorded_case(sc + "/closed", kClosedMetrics, names);
-    suite.add_recorded_case(sc + "/open", kOpenMetrics, names);
+    suite.add_recorded_case(sc + "/closed", closed_specs(), names);
+    suite.add_recorded_case(sc + "/open", open_specs(), names);
     suite.add_ratio(sc + "/closed", "defaults", "echo", hft::bench::Target::at_least(0.40),
                     sc + " closed req/s: defaults / echo");
     suite.add_ratio(sc + "/closed", "2p+2w", "echo", hft::bench::Target::at_least(0.30),
@@ -535,15 +539,15 @@ int cmd_bench_fix(int argc, char** argv, int first) {
   const std::vector<hft::bench::MetricSpec> rtt_metrics = {
       {"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
   hft::bench::Suite suite("mini_oms bench-fix", opts);
-  char cfg_note[256];
-  std::snprintf(cfg_note, sizeof cfg_note,
-                "closed loop %llu orders (4 connections x window 64), round trip %llu orders (1 connection, "
-                "window 1); %u partition(s), %u worker(s), %u I/O thread(s)",
-                static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_rtt), base.partitions,
-                base.workers, base.io_threads);
+  char cfg_note[256];  // the text and five numbers
+  (void)std::snprintf(cfg_note, sizeof cfg_note,
+                      "closed loop %llu orders (4 connections x window 64), round trip %llu orders (1 connection, "
+                      "window 1); %u partition(s), %u worker(s), %u I/O thread(s)",
+                      static_cast<unsigned long long>(n), static_cast<unsigned long long>(n_rtt), base.partitions,
+                      base.workers, base.io_threads);
   suite.note(cfg_note);
   suite.note("cpu: user + system time of the server's own threads per order");
-  suite.add_recorded_case("closed", kClosedMetrics, names);
+  suite.add_recorded_case("closed", closed_specs(), names);
   suite.add_recorded_case("rtt", rtt_metrics, names);
   suite.add_ratio("closed", "fix", "line", hft::bench::Target::at_least(0.7), "closed-loop orders/s: FIX / line");
   suite.add_ratio("closed/cpu", "fix", "line", hft::bench::Target::at_most(2.0), "server cpu per order: FIX / line");
@@ -707,7 +711,7 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (cmd.rfind("-", 0) == 0) return cmd_demo(argc, argv, 1);  // `mini_oms --quick`: the demo's options
+    if (cmd.starts_with('-')) return cmd_demo(argc, argv, 1);  // `mini_oms --quick`: the demo's options
     if (cmd == "demo") return cmd_demo(argc, argv, 2);
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "loadgen") return cmd_loadgen(argc, argv, 2);

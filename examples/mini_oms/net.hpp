@@ -15,10 +15,13 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace mini_oms::net {
 
-[[noreturn]] inline void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
+[[noreturn]] inline void fail(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::generic_category().message(errno));  // strerror is MT-unsafe
+}
 
 inline sockaddr_in address(const std::string& host, std::uint16_t port) {
   sockaddr_in a{};

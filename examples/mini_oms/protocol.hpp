@@ -217,7 +217,7 @@ namespace detail {
 // Bounded appender: never writes past kMaxReply (replies are far shorter; the bound makes
 // that evident to the reader and to the compiler).
 struct Out {
-  char* b;
+  char* b = nullptr;
   std::size_t n = 0;
   void put(char c) noexcept {
     if (n < kMaxReply) b[n++] = c;
@@ -322,7 +322,7 @@ class LineFramer {
   }
 
  private:
-  char buf_[kMaxLine];
+  char buf_[kMaxLine]{};  // once per connection
   std::size_t len_ = 0;
   bool skipping_ = false;
 };

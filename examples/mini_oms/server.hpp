@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -59,7 +60,13 @@ class Server {
   // The pool's threads start in the constructor and register with thread_clocks_, a
   // member destroyed before pool_: join them first, started or not.
   ~Server() {
-    stop();
+    try {
+      stop();
+    } catch (const std::exception& e) {
+      // Threads that did not stop still use our members: continuing would be use-after-free.
+      std::fprintf(stderr, "mini_oms: stopping the server failed: %s\n", e.what());
+      std::abort();
+    }
     pool_->stop();
   }
   Server(const Server&) = delete;
@@ -463,16 +470,19 @@ inline std::string Server::stats_line() const {
   }
   const std::uint64_t risk = counter(Count::RejectedRiskQty) + counter(Count::RejectedRiskPrice) +
                              counter(Count::RejectedRiskNotional) + counter(Count::RejectedRiskRate);
+  // Eight numbers of at most 20 digits fit the buffer; the per-partition list has no bound
+  // (one number per partition), so it is appended, not formatted into it.
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "mini_oms: published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
-                "risk=%llu inline=%llu pending_per_partition=[%s]",
-                static_cast<unsigned long long>(counter(Count::Published)), static_cast<unsigned long long>(acc),
-                static_cast<unsigned long long>(done), static_cast<unsigned long long>(counter(Count::RejectedBusy)),
-                static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
-                static_cast<unsigned long long>(counter(Count::RejectedBadMsg)), static_cast<unsigned long long>(risk),
-                static_cast<unsigned long long>(counter(Count::RanInline)), pending.c_str());
-  return buf;
+  (void)std::snprintf(
+      buf, sizeof buf,
+      "mini_oms: published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
+      "risk=%llu inline=%llu pending_per_partition=[",
+      static_cast<unsigned long long>(counter(Count::Published)), static_cast<unsigned long long>(acc),
+      static_cast<unsigned long long>(done), static_cast<unsigned long long>(counter(Count::RejectedBusy)),
+      static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
+      static_cast<unsigned long long>(counter(Count::RejectedBadMsg)), static_cast<unsigned long long>(risk),
+      static_cast<unsigned long long>(counter(Count::RanInline)));
+  return buf + pending + "]";
 }
 
 inline std::string Server::report() {
@@ -485,22 +495,23 @@ inline std::string Server::report() {
   for (const auto& p : parts_) {
     const hft::CounterGroup& c = p->counters();
     const auto st = p->scheduler().stats();
-    char line[400];
-    std::snprintf(line, sizeof line,
-                  "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
-                  p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
-                  static_cast<unsigned long long>(st.dispatched + st.enqueued_busy),
-                  static_cast<unsigned long long>(st.dispatched), static_cast<unsigned long long>(st.enqueued_busy),
-                  static_cast<unsigned long long>(st.completed),
-                  static_cast<unsigned long long>(get(c, Count::RejectedFamilyFull)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedBadMsg)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedRiskQty)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedRiskPrice)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedRiskNotional)),
-                  static_cast<unsigned long long>(get(c, Count::RejectedRiskRate)),
-                  static_cast<unsigned long long>(st.max_pending_depth),
-                  static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
+    char line[400];  // fifteen numbers of at most 20 digits
+    (void)std::snprintf(
+        line, sizeof line,
+        "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
+        p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
+        static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
+        static_cast<unsigned long long>(st.dispatched) + st.enqueued_busy,
+        static_cast<unsigned long long>(st.dispatched), static_cast<unsigned long long>(st.enqueued_busy),
+        static_cast<unsigned long long>(st.completed),
+        static_cast<unsigned long long>(get(c, Count::RejectedFamilyFull)),
+        static_cast<unsigned long long>(get(c, Count::RejectedBadMsg)),
+        static_cast<unsigned long long>(get(c, Count::RejectedRiskQty)),
+        static_cast<unsigned long long>(get(c, Count::RejectedRiskPrice)),
+        static_cast<unsigned long long>(get(c, Count::RejectedRiskNotional)),
+        static_cast<unsigned long long>(get(c, Count::RejectedRiskRate)),
+        static_cast<unsigned long long>(st.max_pending_depth),
+        static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
     o << line;
   }
   o << "  gateway: " << gateway_.line() << "\n";
@@ -518,11 +529,11 @@ inline std::string Server::report() {
   const hft::LatencyHistogram built = venue_->collect_built();
   o << "server stage latency (us): p50 / p99 / p99.9 / max\n";
   auto row = [&](const char* name, const hft::LatencyHistogram& h) {
-    char line[200];
-    std::snprintf(line, sizeof line, "  %-22s %8.1f %8.1f %8.1f %8.1f  (n=%llu)\n", name,
-                  static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(99)) / 1e3,
-                  static_cast<double>(h.percentile(99.9)) / 1e3, static_cast<double>(h.max()) / 1e3,
-                  static_cast<unsigned long long>(h.count()));
+    char line[200];  // a short name and five numbers
+    (void)std::snprintf(line, sizeof line, "  %-22s %8.1f %8.1f %8.1f %8.1f  (n=%llu)\n", name,
+                        static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(99)) / 1e3,
+                        static_cast<double>(h.percentile(99.9)) / 1e3, static_cast<double>(h.max()) / 1e3,
+                        static_cast<unsigned long long>(h.count()));
     o << line;
   };
   row(inline_dispatch_ ? "receive -> admitted" : "receive -> ring", recv);

@@ -44,7 +44,8 @@ class Venue {
       const auto s = hft::Symbol::parse(sym);
       const auto p = hft::parse_price(text, kTick);
       if (!s || !p || p->ticks() <= 0)
-        throw std::invalid_argument("--ref " + sym + "=" + text + ": bad symbol or price");
+        throw std::invalid_argument(
+            std::string("--ref ").append(sym).append("=").append(text).append(": bad symbol or price"));
       refs_[s->key()] = *p;
     }
     for (std::size_t i = 0; i < kSymbols; ++i) symbols_[i].store(nullptr, std::memory_order_relaxed);
@@ -187,7 +188,7 @@ class Venue {
       if (!book.qty_at(side, p).zero()) return;
       hft::Fill none[1];
       (void)book.submit(hft::NewOrder{hft::OrderId(next_quote_id++), side, hft::OrderType::Limit,
-                                      hft::TimeInForce::GoodTillCancel, p, hft::Qty(100 * k)},
+                                      hft::TimeInForce::GoodTillCancel, p, hft::Qty(std::int64_t{100} * k)},
                         std::span<hft::Fill>(none, 0));
     }
   };

@@ -120,7 +120,7 @@ bool stage_mpsc_busy(std::uint64_t per_thread) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   bool quick = false;
   hft::cli::Parser cli("queue_pipeline", "[options]",
                        "Three stages of an I/O thread -> worker pipeline on hft's queues: SPSC throughput,\n"
@@ -134,4 +134,6 @@ int main(int argc, char** argv) {
   ok &= stage_mpsc_busy(quick ? 50'000 : 1'000'000);
   std::printf("%s\n", ok ? "demo OK" : "demo FAILED");
   return ok ? 0 : 1;
+} catch (const std::exception& e) {
+  return hft::cli::report_fatal("queue_pipeline", e);
 }

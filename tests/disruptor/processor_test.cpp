@@ -81,7 +81,7 @@ TEST_CASE("exception policies: skip-and-report keeps going, halt stops, rethrow 
     std::vector<std::int64_t> reported;
     BatchEventProcessorConfig o;
     o.exception_policy = policy;
-    o.on_exception = [&](std::exception_ptr, std::int64_t seq) { reported.push_back(seq); };
+    o.on_exception = [&](const std::exception_ptr&, std::int64_t seq) { reported.push_back(seq); };
     BatchEventProcessor p(rb, Barrier(rb.sequencer(), {}), h, o);
     rb.add_gating_sequences({&p.sequence()});
     publish_n(rb, 8);

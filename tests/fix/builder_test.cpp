@@ -133,7 +133,7 @@ TEST_CASE("builder: UTCTimestamp matches gmtime for any instant") {
     gmtime_r(&secs, &tm);
     // g++ sizes each %02d for any int; room for that worst case keeps -Wformat-truncation quiet.
     char want[80];
-    std::snprintf(want, sizeof want, "%04d%02d%02d-%02d:%02d:%02d.%03u", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+    (void)std::snprintf(want, sizeof want, "%04d%02d%02d-%02d:%02d:%02d.%03u", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned>(ns / 1'000'000 % 1000));
     REQUIRE(std::string_view(out, 21) == want);
   }

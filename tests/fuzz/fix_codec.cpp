@@ -15,7 +15,7 @@
 namespace {
 
 void round_trip(const hft::fix::Message& m) {
-  static std::vector<char> buf(64 * 1024);
+  static std::vector<char> buf(std::size_t{64} * 1024);
   hft::fix::MessageBuilder b(buf, m.begin_string());
   b.start(m.msg_type());
   const auto fields = m.fields();

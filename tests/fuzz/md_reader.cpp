@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::FILE* f = std::fopen(in_path.c_str(), "wb");
     FUZZ_CHECK(f != nullptr, "cannot write %s", in_path.c_str());
     FUZZ_CHECK(std::fwrite(data, 1, size, f) == size, "short write");
-    std::fclose(f);
+    FUZZ_CHECK(std::fclose(f) == 0, "cannot close %s", in_path.c_str());  // a failed flush: not the reader's fault
   }
   std::vector<hft::MdMessage> msgs;
   try {

@@ -64,7 +64,7 @@ TEST_CASE("IntervalRecorder loses no sample with concurrent writers and a swappi
   REQUIRE(total.count() == kWriters * per_writer);
   REQUIRE(total.count_at(7) == kWriters * (per_writer / 2));
   for (unsigned i = 0; i < kWriters; ++i) {
-    REQUIRE(total.count_at(1000 * (i + 1)) == per_writer - per_writer / 2);
+    REQUIRE(total.count_at(std::uint64_t{1000} * (i + 1)) == per_writer - per_writer / 2);
   }
   REQUIRE(intervals > 0);
 }

@@ -285,7 +285,7 @@ struct OneDescriptorLeft {
       }
       filler.push_back(fd);
     }
-    limit = static_cast<rlim_t>(highest + 2);
+    limit = static_cast<rlim_t>(highest) + 2;
   }
   ~OneDescriptorLeft() {
     for (int fd : filler) ::close(fd);

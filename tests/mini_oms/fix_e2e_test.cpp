@@ -44,7 +44,7 @@ struct Report {
 // specifications, which C++17 removed: clang accepts them with this diagnostic silenced.
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wdynamic-exception-spec"
-class Client final : public FIX::Application {
+class TestClient final : public FIX::Application {
  public:
   void onCreate(const FIX::SessionID&) override {}
   void onLogon(const FIX::SessionID&) override {
@@ -130,10 +130,10 @@ std::string settings_text(std::uint16_t port, const std::string& store) {
 // each; an IOC takes levels best first; a level it emptied is quoted again afterwards.
 struct ModelBook {
   hft::Price ref;
-  std::int64_t left[2][mini_oms::kVenueLevels];
+  std::int64_t left[2][mini_oms::kVenueLevels]{};
   explicit ModelBook(hft::Price r) : ref(r) {
     for (auto& side : left)
-      for (int k = 0; k < mini_oms::kVenueLevels; ++k) side[k] = 100 * (k + 1);
+      for (int k = 0; k < mini_oms::kVenueLevels; ++k) side[k] = 100 * static_cast<std::int64_t>(k + 1);
   }
   // (filled, notional in ticks) of an IOC at `limit`.
   std::pair<std::int64_t, hft::Notional> execute(hft::Side side, std::int64_t qty, hft::Price limit) {
@@ -150,7 +150,7 @@ struct ModelBook {
       notional += static_cast<hft::Notional>(take) * p.ticks();
     }
     for (int k = 0; k < mini_oms::kVenueLevels; ++k)
-      if (lv[k] == 0) lv[k] = 100 * (k + 1);
+      if (lv[k] == 0) lv[k] = 100 * static_cast<std::int64_t>(k + 1);
     return {filled, notional};
   }
 };
@@ -203,7 +203,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   std::istringstream settings_in(settings_text(server.fix_port(), store.string()));
   FIX::SessionSettings settings(settings_in);
   FIX::FileStoreFactory store_factory(settings);
-  Client client;
+  TestClient client;
   const FIX::SessionID sid("FIX.4.4", "QFCLIENT", "HFTOMS");
 
   std::unique_ptr<FIX::SocketInitiator> initiator;
@@ -215,7 +215,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   } stop_on_exit{initiator};
   initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
   initiator->start();
-  REQUIRE(client.wait([](Client& c) { return c.logged_on(); }, 10s));
+  REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
 
   // ---- 10,000 orders -------------------------------------------------------------------
   const char* const symbols[] = {"AAPL", "MSFT", "GOOG", "AMZN"};
@@ -269,7 +269,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   // Every modelled order, every reject, and at least one report per free order.
   const std::size_t n_free =
       static_cast<std::size_t>(std::count_if(sent.begin(), sent.end(), [](const Sent& s) { return s.kind == "free"; }));
-  REQUIRE(client.wait([&](Client& c) { return c.report_count() >= expected_reports + n_free; }, 60s));
+  REQUIRE(client.wait([&](TestClient& c) { return c.report_count() >= expected_reports + n_free; }, 60s));
   std::this_thread::sleep_for(300ms);  // the free orders' second reports, if any
 
   std::map<std::string, std::vector<Report>> by_order;
@@ -356,7 +356,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   auto answer_to = [&](FIX::Message& m) {
     const std::size_t before = client.report_count();
     REQUIRE(FIX::Session::sendToTarget(m, sid));
-    REQUIRE(client.wait([&](Client& c) { return c.report_count() > before; }, 5s));
+    REQUIRE(client.wait([&](TestClient& c) { return c.report_count() > before; }, 5s));
     return client.reports().back();
   };
   {
@@ -375,7 +375,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
     FIX::Message nos =
         new_order(dup, "MSFT", mini_oms::venue_level_price(hft::Price::from_ticks(refs[1]), hft::Side::Sell, 6));
     REQUIRE(FIX::Session::sendToTarget(nos, sid));
-    REQUIRE(client.wait([&](Client& c) { return c.report_count() > before; }, 5s));
+    REQUIRE(client.wait([&](TestClient& c) { return c.report_count() > before; }, 5s));
     std::this_thread::sleep_for(200ms);  // a second report would be a defect: give it time to show
     const auto reps = client.reports();
     REQUIRE(reps.size() == before + 1);
@@ -399,7 +399,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
 
   // ---- restart with a gap both ways -------------------------------------------------------
   initiator->stop();
-  REQUIRE(client.wait([](Client& c) { return !c.logged_on(); }, 10s));
+  REQUIRE(client.wait([](TestClient& c) { return !c.logged_on(); }, 10s));
   const int logouts = client.logouts();
   CHECK(logouts >= 1);
   initiator.reset();  // its session must be gone before the next initiator registers it
@@ -416,10 +416,10 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   const int resend_requests_before = client.admin("2");
   const std::size_t reports_before = client.report_count();
   initiator->start();
-  REQUIRE(client.wait([](Client& c) { return c.logged_on(); }, 10s));
+  REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
   // Their ResendRequest for our last 3 messages: stored reports again with PossDup, or gap fills.
   REQUIRE(client.wait(
-      [&](Client& c) { return c.admin_locked("4") > gap_fills_before || c.report_count() > reports_before; }, 10s));
+      [&](TestClient& c) { return c.admin_locked("4") > gap_fills_before || c.report_count() > reports_before; }, 10s));
   // After the gap is resolved both sides are in step: a new order gets its report.
   {
     Sent s{"AFTER-RESTART", "ACC0", hft::Side::Buy, 10, "model", 0, {}};
@@ -428,7 +428,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
         new_order(s, "AAPL", mini_oms::venue_level_price(hft::Price::from_ticks(refs[0]), hft::Side::Sell, 6));
     REQUIRE(FIX::Session::sendToTarget(nos, sid));
     REQUIRE(client.wait(
-        [&](Client& c) {
+        [&](TestClient& c) {
           for (std::size_t k = before; k < c.report_count(); ++k)
             if (c.report_locked(k).get(11) == "AFTER-RESTART") return true;
           return false;
@@ -441,7 +441,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
 
   // ---- logout -------------------------------------------------------------------------------
   initiator->stop();
-  REQUIRE(client.wait([](Client& c) { return !c.logged_on(); }, 10s));
+  REQUIRE(client.wait([](TestClient& c) { return !c.logged_on(); }, 10s));
   CHECK(client.logouts() == logouts + 1);
   initiator.reset();
   server.stop();

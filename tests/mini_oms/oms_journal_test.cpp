@@ -186,7 +186,7 @@ std::string last_line_with(const std::string& path, const std::string& what) {
   while (std::fgets(line, sizeof line, f) != nullptr) {
     if (std::string(line).find(what) != std::string::npos) found = line;
   }
-  std::fclose(f);
+  (void)std::fclose(f);  // read-only
   return found;
 }
 }  // namespace

@@ -151,8 +151,8 @@ TEST_CASE("venue levels: 5 bp apart from one step out, rounded half-up", "[proto
 
 TEST_CASE("reply text: avg price rounding, trailing zeros, rejects", "[protocol]") {
   CHECK(ack(17, 3, 0, 0) == "17 ACK 3 0 0\n");
-  CHECK(ack(17, 1, 100, 100 * 1'000'500) == "17 ACK 1 100 100.05\n");
-  CHECK(ack(17, 1, 100, 100 * 1'000'000) == "17 ACK 1 100 100\n");
+  CHECK(ack(17, 1, 100, hft::Notional{100} * 1'000'500) == "17 ACK 1 100 100.05\n");
+  CHECK(ack(17, 1, 100, hft::Notional{100} * 1'000'000) == "17 ACK 1 100 100\n");
   CHECK(ack(1, 1, 3, 3) == "1 ACK 1 3 0.0001\n");      // 3 units at 1 tick each
   CHECK(ack(1, 1, 2, 3) == "1 ACK 1 2 0.0002\n");      // 1.5 ticks rounds half-up to 2
   CHECK(rej(17, Reason::Busy) == "17 REJ:BUSY\n");
@@ -166,7 +166,8 @@ TEST_CASE("framing: lines split anywhere, CRLF, empty lines, the 256-byte limit"
     LineFramer f;
     const std::string line255(255, 'a');  // + '\n' = 256 bytes: allowed
     const std::string line256(256, 'b');  // no newline within 256 bytes: over-long
-    const std::string in = "1 2 A B 1 1\r\n\n" + line255 + "\n" + "77 " + line256 + "tail\nnext\n" + std::string(254, 'c') + "\r\n";
+    std::string in = "1 2 A B 1 1\r\n\n";
+    in.append(line255).append("\n77 ").append(line256).append("tail\nnext\n").append(254, 'c').append("\r\n");
     const Framed out = frame(f, in, chunk);
     REQUIRE(out.lines.size() == 5);
     CHECK(out.lines[0] == "1 2 A B 1 1");

@@ -283,7 +283,7 @@ TEST_CASE("hot family of 30,000 plus 100 cold families: the cold ones progress t
     constexpr std::uint64_t kHot = 1'000'000;
     std::atomic<std::uint64_t> hot_done{0};
     std::atomic<int> hot_in_flight{0}, hot_max_in_flight{0};
-    std::vector<std::uint64_t> cold_submit_hot(101 * 100), cold_done_hot(101 * 100);
+    std::vector<std::uint64_t> cold_submit_hot(std::size_t{101} * 100), cold_done_hot(std::size_t{101} * 100);
     std::atomic<std::uint64_t> hot_last{0}, hot_out_of_order{0};
     auto handler = [&](const Sched::TaskInfo& info, Item& it) {
       if (info.family == kHot) {

@@ -66,7 +66,7 @@ struct Boom : std::runtime_error {
 
 /// Item 3: a callable that throws Boom on its n-th call (1-based) and counts calls.
 struct ThrowOnCall {
-  int throw_at;
+  int throw_at = 1;
   int calls = 0;
   template <class... A>
   void operator()(A&&...) {

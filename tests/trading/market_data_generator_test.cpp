@@ -74,7 +74,7 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
   const auto back = hft::MarketDataGenerator::read_file(path);
   REQUIRE(back.size() == msgs.size());
   CHECK(back == msgs);
-  std::remove(path.c_str());
+  (void)std::remove(path.c_str());  // clean-up of a temp file
   CHECK_THROWS_AS(hft::MarketDataGenerator::read_file("/nonexistent/file"), std::runtime_error);
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("read_file refuses a count the file cannot hold, trailing bytes and ba
     (void)bytes({});
     CHECK(hft::MarketDataGenerator::read_file(path).empty());
   }
-  std::remove(path.c_str());
+  (void)std::remove(path.c_str());  // clean-up of a temp file
 }
 
 TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {

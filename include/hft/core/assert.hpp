@@ -30,7 +30,7 @@ namespace hft::detail {
                                      int line) noexcept {
   // One fprintf call so the message is not interleaved with other threads' output.
   std::fprintf(stderr, "%s:%d: hft assertion '%s' failed: %s\n", file, line, expr, msg);
-  std::fflush(stderr);
+  (void)std::fflush(stderr);  // about to abort: a failed flush has no recovery
   std::abort();
 }
 

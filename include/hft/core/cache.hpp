@@ -27,7 +27,7 @@ inline constexpr std::size_t cache_line_size = 64;
 /// A T alone in its own block of cache_line_size bytes (size rounded up to it).
 template <class T>
 struct alignas(cache_line_size) CachePadded {
-  T value;
+  T value{};  // value-initialised: a default-constructed CachePadded<int> holds 0, not garbage
 
   CachePadded() = default;
   template <class... Args>

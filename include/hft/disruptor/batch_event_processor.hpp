@@ -66,7 +66,7 @@ struct BatchEventProcessorConfig {
   std::int64_t stripe_index = 0;
 };
 
-inline void report_to_stderr(std::exception_ptr e, std::int64_t seq) {
+inline void report_to_stderr(const std::exception_ptr& e, std::int64_t seq) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {

@@ -136,12 +136,13 @@ static_assert(sizeof(RecordHeader) == kRecordHeaderSize && alignof(RecordHeader)
 
 [[noreturn]] inline void throw_errno(const char* call, const std::string& path) {
   const int e = errno;
-  throw JournalError(std::string("hft::Journal: ") + call + "(" + path + ") failed: " + std::strerror(e));
+  throw JournalError(std::string("hft::Journal: ") + call + "(" + path + ") failed: " +
+                     std::generic_category().message(e));  // strerror is MT-unsafe
 }
 
 [[nodiscard]] inline std::string segment_name(std::uint64_t first_seq) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%020" PRIu64 ".journal", first_seq);
+  (void)std::snprintf(buf, sizeof buf, "%020" PRIu64 ".journal", first_seq);  // 28 chars at most
   return buf;
 }
 
@@ -195,7 +196,7 @@ class MappedSegment {
     if (size < kMinSegmentSize || size > kMaxSegmentSize || size % 8 != 0)
       throw JournalCorrupt(path, 0, "file size " + std::to_string(size) + " is not a segment size");
     s.map(size, writable);
-    SegmentHeader h;
+    SegmentHeader h{};
     std::memcpy(&h, s.base_, sizeof h);
     if (std::memcmp(h.magic, kJournalMagic, 8) != 0) throw JournalCorrupt(path, 0, "bad magic");
     if (h.crc != segment_header_crc(h)) throw JournalCorrupt(path, 0, "segment header CRC mismatch");

@@ -82,6 +82,7 @@ class MemoryArena {
       : base_(std::exchange(o.base_, nullptr)), capacity_(std::exchange(o.capacity_, 0)),
         used_(std::exchange(o.used_, 0)), mapped_(std::exchange(o.mapped_, false)),
         map_len_(std::exchange(o.map_len_, 0)), huge_(std::exchange(o.huge_, HugePages::NotRequested)) {}
+  // cppcheck-suppress operatorEqVarError ; it takes the member template make<T> for a variable
   MemoryArena& operator=(MemoryArena&& o) noexcept {
     if (this != &o) {
       release();

@@ -152,6 +152,7 @@ class ReusePool {
       bool armed = true;
       ~Undo() { if (armed) pool.push_free(slot); }
     } undo{*this, s};
+    // cppcheck-suppress legacyUninitvar ; placement new initialises obj (cppcheck 2.10 false positive)
     T* obj = ::new (static_cast<void*>(s->storage)) T(std::forward<A>(args)...);
     undo.armed = false;
     set_state(s, kLive);

@@ -167,6 +167,7 @@ class ReusePoolAllocator {
   ReusePoolAllocator(const ReusePoolAllocator<U>& o) noexcept : set_(o.pool_set()) {}
   // Moves are copies: a moved-from allocator must stay equal to what it was, and usable.
   ReusePoolAllocator(const ReusePoolAllocator&) noexcept = default;
+  // NOLINTNEXTLINE(performance-move-constructor-init,cert-oop11-cpp): the copy is the point (above)
   ReusePoolAllocator(ReusePoolAllocator&& o) noexcept : set_(o.set_), pool_(o.pool_) {}
   ReusePoolAllocator& operator=(const ReusePoolAllocator&) noexcept = default;
   ReusePoolAllocator& operator=(ReusePoolAllocator&& o) noexcept {
@@ -178,6 +179,7 @@ class ReusePoolAllocator {
 
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n == 1) {
+      // NOLINTNEXTLINE(bugprone-sizeof-expression): the element's size, and T may be a pointer
       if (pool_ == nullptr) pool_ = &set_->pool_for(sizeof(T), alignof(T));
       return static_cast<T*>(pool_->allocate());
     }
@@ -187,6 +189,7 @@ class ReusePoolAllocator {
   /// allocator that allocated p created the pool for T's layout already.
   void deallocate(T* p, std::size_t n) noexcept {
     if (n == 1) {
+      // NOLINTNEXTLINE(bugprone-sizeof-expression): the element's size, and T may be a pointer
       if (pool_ == nullptr) pool_ = set_->find_pool(sizeof(T), alignof(T));
       HFT_ASSERT(pool_ != nullptr, "ReusePoolAllocator::deallocate of a block no equal allocator allocated");
       pool_->deallocate(p);

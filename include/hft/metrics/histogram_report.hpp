@@ -243,15 +243,15 @@ class PlotAxes {
 
 // The curve as steps: each bucket's value holds until the next percentile point.
 inline void append_curve(std::string& out, const PlotAxes& axes, const std::vector<PlotPoint>& points) {
-  char buf[64];
+  char buf[64];  // two coordinates inside the plot (or inf/nan): far below 64 characters
   std::string poly;
   double prev_y = -1;
   for (const PlotPoint& p : points) {
     if (prev_y >= 0) {
-      std::snprintf(buf, sizeof buf, "%.1f,%.1f ", axes.sx(p.x), axes.sy(prev_y));
+      (void)std::snprintf(buf, sizeof buf, "%.1f,%.1f ", axes.sx(p.x), axes.sy(prev_y));
       poly += buf;
     }
-    std::snprintf(buf, sizeof buf, "%.1f,%.1f ", axes.sx(p.x), axes.sy(p.y));
+    (void)std::snprintf(buf, sizeof buf, "%.1f,%.1f ", axes.sx(p.x), axes.sy(p.y));
     poly += buf;
     prev_y = p.y;
   }

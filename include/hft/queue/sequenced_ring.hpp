@@ -57,6 +57,7 @@ namespace hft::detail {
 /// One ring slot: a sequence number and room for one T, aligned to at least `Align`
 /// (a cache line keeps neighbouring slots' writers apart: MpmcQueue, WorkerPool).
 template <class T, std::size_t Align = 1>
+// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): raw bytes for a T built in place by push
 struct alignas(Align) alignas(T) alignas(std::atomic<std::size_t>) RingSlot {
   std::atomic<std::size_t> seq;
   alignas(T) unsigned char storage[sizeof(T)];

@@ -330,6 +330,7 @@ class FamilyScheduler {
 #endif
   }
 
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): raw bytes for a Task built in place
   struct Node {
     alignas(Task) unsigned char storage[sizeof(Task)];
     std::atomic<Node*> next{nullptr};  // family queue link (dispatcher writes, worker reads)

@@ -74,6 +74,7 @@ class SeqLock {
   [[nodiscard]] bool try_load(T& out) const noexcept {
     const std::uint64_t s0 = seq_.load(std::memory_order_acquire);  // pairs with store()'s final release
     if (s0 & 1) return false;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): every word is loaded just below
     std::array<std::uint64_t, kWords> buf;
     // Unrolled at compile time; each load pairs with the word's release store.
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -93,7 +94,7 @@ class SeqLock {
   [[nodiscard]] std::optional<T> try_load() const noexcept
     requires std::is_default_constructible_v<T>
   {
-    T out;
+    T out;  // NOLINT(cppcoreguidelines-pro-type-member-init): try_load writes every byte or we return none
     if (!try_load(out)) return std::nullopt;
     return out;
   }
@@ -106,6 +107,7 @@ class SeqLock {
   [[nodiscard]] T load() const noexcept
     requires std::is_default_constructible_v<T>
   {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): load() writes every byte
     T out;  // returned by NRVO: the words land directly in the caller's object
     load(out);
     return out;

@@ -99,8 +99,9 @@ class MarketDataGenerator {
     const std::uint64_t n = msgs.size();
     const bool ok = std::fwrite("HFTMD001", 1, 8, f) == 8 && std::fwrite(&n, sizeof n, 1, f) == 1 &&
                     std::fwrite(msgs.data(), sizeof(MdMessage), msgs.size(), f) == msgs.size();
-    std::fclose(f);
-    if (!ok) throw std::runtime_error("hft::MarketDataGenerator: short write to " + path);
+    // fclose flushes the stdio buffer: a full disk shows up here, not in fwrite.
+    const bool closed = std::fclose(f) == 0;
+    if (!ok || !closed) throw std::runtime_error("hft::MarketDataGenerator: short write to " + path);
   }
   /// Reads a file write_file wrote. Throws std::runtime_error unless the file is exactly
   /// the magic, a count and that many records, each with a valid type and side: the count
@@ -124,7 +125,7 @@ class MarketDataGenerator {
       msgs.resize(static_cast<std::size_t>(n));
       ok = std::fread(msgs.data(), sizeof(MdMessage), msgs.size(), f) == msgs.size();
     }
-    std::fclose(f);
+    (void)std::fclose(f);  // opened for reading: closing cannot lose data
     for (std::size_t i = 0; ok && i < msgs.size(); ++i) {
       ok = static_cast<unsigned>(msgs[i].type) <= static_cast<unsigned>(MdType::Replace) &&
            (msgs[i].side == Side::Buy || msgs[i].side == Side::Sell);

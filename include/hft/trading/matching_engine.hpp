@@ -72,6 +72,9 @@ struct ExecReport {
   Notional notional_ticks = 0;  // sum of fill price x qty, in tick-units
 };
 
+// '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
+// this code (a clang-tidy 14 false positive).
+// NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 class MatchingEngine {
  public:
   /// Room for max_orders resting orders and max_levels price levels per side.

@@ -37,7 +37,7 @@ class OrderBookL3 {
  public:
   struct Order {
     OrderId id;
-    Side side;
+    Side side = Side::Buy;
     Price price;
     Qty qty;  // remaining
   };

@@ -99,7 +99,7 @@ class WindowedVwap {
 
  private:
   struct Trade {
-    std::uint64_t t;
+    std::uint64_t t = 0;
     Price price;
     Qty qty;
   };
