@@ -69,7 +69,7 @@ TEST_CASE("MpmcQueue stress: throwing constructors under 2 producers and 2 consu
     for (auto& t : threads) t.join();
     std::uint64_t wrong = 0;
     for (int p = 0; p < kProducers; ++p) {
-      for (int i = 0; i < per; ++i) wrong += seen[static_cast<std::size_t>(p) * per + i].load() != (i % 7 == 3 ? 0 : 1);
+      for (int i = 0; i < per; ++i) wrong += seen[static_cast<std::size_t>(p) * static_cast<std::size_t>(per) + static_cast<std::size_t>(i)].load() != (i % 7 == 3 ? 0 : 1);
     }
     CHECK(wrong == 0);
     CHECK(bad.load() == 0);
