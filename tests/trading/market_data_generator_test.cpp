@@ -134,6 +134,16 @@ TEST_CASE("read_file refuses a count the file cannot hold, trailing bytes and ba
   (void)std::remove(path.c_str());  // clean-up of a temp file
 }
 
+TEST_CASE("write_file reports a failed flush: a full disk is an error, not a short file", "[mdgen][regression]") {
+  // /dev/full accepts fopen and buffered fwrites, then fails the flush in fclose with
+  // ENOSPC: the old code ignored fclose and returned as if the file were written.
+  std::FILE* probe = std::fopen("/dev/full", "wb");
+  REQUIRE(probe != nullptr);  // Linux always has it
+  (void)std::fclose(probe);
+  const std::vector<hft::MdMessage> few(3);
+  CHECK_THROWS_AS(hft::MarketDataGenerator::write_file("/dev/full", few), std::runtime_error);
+}
+
 TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::MarketDataGenerator, Copy::No, Move::DestroyOrAssign>());
