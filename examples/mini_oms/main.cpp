@@ -536,8 +536,6 @@ int cmd_bench_fix(int argc, char** argv, int first) {
   mini_oms::Server server(base);
   server.start();
   const std::vector<std::string> names = {"line", "fix"};
-  const std::vector<hft::bench::MetricSpec> rtt_metrics = {
-      {"p50", "us", false}, {"p99", "us", false}, {"cpu", "server cpu ns/req", false}};
   hft::bench::Suite suite("mini_oms bench-fix", opts);
   char cfg_note[256];  // the text and five numbers
   (void)std::snprintf(cfg_note, sizeof cfg_note,
@@ -548,7 +546,7 @@ int cmd_bench_fix(int argc, char** argv, int first) {
   suite.note(cfg_note);
   suite.note("cpu: user + system time of the server's own threads per order");
   suite.add_recorded_case("closed", closed_specs(), names);
-  suite.add_recorded_case("rtt", rtt_metrics, names);
+  suite.add_recorded_case("rtt", open_specs(), names);  // the same latency metrics
   suite.add_ratio("closed", "fix", "line", hft::bench::Target::at_least(0.7), "closed-loop orders/s: FIX / line");
   suite.add_ratio("closed/cpu", "fix", "line", hft::bench::Target::at_most(2.0), "server cpu per order: FIX / line");
   suite.add_ratio("rtt/p50", "fix", "line", hft::bench::Target::at_most(1.5), "round-trip p50: FIX / line");
