@@ -101,9 +101,11 @@ int main(int argc, char** argv) try {
     }
     // The records, then the summary, also when both go to one file; a failed write (full
     // disk, closed pipe) is an error, not a silently short listing.
+    errno = 0;
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      // As OutputFile::finish: an error flagged by an earlier write has no errno left.
       std::fprintf(stderr, "journal_cat: error: writing the records failed: %s\n",
-                   std::generic_category().message(errno).c_str());
+                   errno ? std::generic_category().message(errno).c_str() : "I/O error");
       return 1;
     }
     if (n == 0)
