@@ -557,10 +557,11 @@ class Gateway {
       last_fd_log_ns_ = now;
       rlimit lim{};
       ::getrlimit(RLIMIT_NOFILE, &lim);
+      char text[128];
       std::fprintf(stderr,
                    "mini_oms: accept: %s (RLIMIT_NOFILE %llu): refusing new connections, serving the %zu open; "
                    "%llu refused so far%s\n",
-                   std::generic_category().message(err).c_str(), static_cast<unsigned long long>(lim.rlim_cur),
+                   net::errno_text(err, text), static_cast<unsigned long long>(lim.rlim_cur),
                    pipeline_.open_connections(),
                    static_cast<unsigned long long>(get(pipeline_.gateway_counters(), Count::RefusedConnLimit)),
                    listen_paused_ ? "; listener paused 100 ms" : "");

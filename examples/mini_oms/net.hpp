@@ -19,6 +19,14 @@
 
 namespace mini_oms::net {
 
+/// The text for an errno value, into the caller's buffer: no allocation, no virtual call and
+/// thread-safe (strerror is not). The gateway logs with it while the process is out of
+/// descriptors, where error_category::message's virtual call trips UBSan's vptr check (the
+/// check probes memory through a pipe, which cannot be created then).
+inline const char* errno_text(int err, char (&buf)[128]) noexcept {
+  return ::strerror_r(err, buf, sizeof buf);  // the GNU form: returns the text, maybe not buf
+}
+
 [[noreturn]] inline void fail(const std::string& what) {
   throw std::runtime_error(what + ": " + std::generic_category().message(errno));  // strerror is MT-unsafe
 }
