@@ -3,7 +3,9 @@
 //   - map_new_order: NewOrderSingle(D) -> the pipeline's request line, or a reject;
 //   - ClOrdIdWindow: duplicate ClOrdIDs within a session, without allocating;
 //   - FixRegistry: one session state (store, numbers, ClOrdIDs) per peer CompID, kept
-//     across that peer's connections;
+//     across that peer's connections, and with --journal across restarts (its store is a
+//     JournalMessageStore in <journal>/fix/<hex CompID>, whose app records also keep each
+//     order's outcome: FixOutcomes, so a PossDup re-send gets its original reports);
 //   - parse_reply_line + write_reports: the pipeline's reply -> ExecutionReport(s).
 // The pipeline is the line protocol's: a FIX order becomes the same request line, is
 // admitted, scheduled and executed the same way, and its reply comes back the same way.
@@ -12,15 +14,22 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hft/core/flat_index.hpp"
 #include "hft/fix/builder.hpp"
+#include "hft/fix/journal_message_store.hpp"
 #include "hft/fix/message.hpp"
 #include "hft/fix/message_store.hpp"
 #include "hft/fix/tags.hpp"
@@ -32,6 +41,7 @@ namespace fixtag = hft::fix::tag;
 
 inline constexpr std::size_t kMaxClOrdId = 40;
 inline constexpr std::size_t kMaxAccount = 32;
+inline constexpr std::size_t kMaxOrderId = 48;  // "<start seconds>-<gateway>-<n>" is about 30
 
 /// OrdRejReason(103) values of FIX 4.4 the acceptor uses.
 enum class OrdRejReason : std::uint8_t {
@@ -189,10 +199,8 @@ class ClOrdIdWindow {
     ++count_;
     return true;
   }
-  [[nodiscard]] bool seen(std::string_view id) const noexcept {
-    const std::uint64_t h = key(id);
-    return contains(tables_[0], h) || contains(tables_[1], h);
-  }
+  [[nodiscard]] bool seen(std::string_view id) const noexcept { return seen(key(id)); }
+  [[nodiscard]] bool seen(std::uint64_t h) const noexcept { return contains(tables_[0], h) || contains(tables_[1], h); }
 
  private:
   static std::size_t slots_for(std::size_t capacity) {
@@ -212,16 +220,166 @@ class ClOrdIdWindow {
   std::size_t count_ = 0;
 };
 
-/// What a peer's session keeps between its connections: the outbound store (resend) with
-/// both sequence numbers, and the ClOrdIDs it used.
-struct FixSessionState {
-  FixSessionState(std::string id, std::size_t store_messages, std::size_t store_bytes, std::size_t clordid_window)
-      : comp_id(std::move(id)), store(store_messages, store_bytes), clordids(clordid_window) {}
-  std::string comp_id;
-  hft::fix::InMemoryMessageStore store;
-  ClOrdIdWindow clordids;
-  bool in_use = false;  // logged on over some connection (under the registry's mutex)
+/// --journal: the outcome of each recent order of a session, by ClOrdID key: its OrderID
+/// and the pipeline's reply, so a PossDup re-send gets its original reports. A ring of
+/// `capacity` entries with an index; the oldest is forgotten to make room. Allocates only
+/// in the constructor.
+class FixOutcomes {
+ public:
+  struct Outcome {
+    std::uint64_t key = 0;
+    std::uint8_t order_id_len = 0;
+    std::uint8_t reply_len = 0;
+    char order_id[kMaxOrderId] = {};
+    char reply[kMaxReply] = {};
+    [[nodiscard]] std::string_view order_id_view() const noexcept { return {order_id, order_id_len}; }
+    [[nodiscard]] std::string_view reply_view() const noexcept { return {reply, reply_len}; }
+  };
+  explicit FixOutcomes(std::size_t capacity) : index_(capacity), ring_(capacity) {}
+  /// The outcome of `key`, or nullptr.
+  [[nodiscard]] const Outcome* find(std::uint64_t key) const noexcept {
+    const std::uint32_t i = index_.find(key);
+    return i == hft::FlatIndex::npos ? nullptr : &ring_[i];
+  }
+  void put(std::uint64_t key, std::string_view order_id, std::string_view reply) noexcept {
+    if (const std::uint32_t old = index_.find(key); old != hft::FlatIndex::npos) {
+      fill(ring_[old], key, order_id, reply);  // a second outcome for a key: the newer wins
+      return;
+    }
+    const auto i = static_cast<std::uint32_t>(next_ % ring_.size());
+    if (next_ >= ring_.size()) (void)index_.erase(ring_[i].key);
+    fill(ring_[i], key, order_id, reply);
+    (void)index_.try_insert(key, i);  // cannot fail: at most ring_.size() keys are live
+    ++next_;
+  }
+
+ private:
+  static void fill(Outcome& o, std::uint64_t key, std::string_view order_id, std::string_view reply) noexcept {
+    o.key = key;
+    o.order_id_len = static_cast<std::uint8_t>(std::min(order_id.size(), kMaxOrderId));
+    std::memcpy(o.order_id, order_id.data(), o.order_id_len);
+    o.reply_len = static_cast<std::uint8_t>(std::min(reply.size(), kMaxReply));
+    std::memcpy(o.reply, reply.data(), o.reply_len);
+  }
+  hft::FlatIndex index_;
+  std::vector<Outcome> ring_;
+  std::uint64_t next_ = 0;
 };
+
+// --journal: the acceptor's own records in its session's store journal (JournalMessageStore
+// app records), replayed in order when the session's state is created.
+//   'N' key            an order admitted under this ClOrdID (the ClOrdID window remembers it)
+//   'D' key id reply   its outcome: the OrderID and the pipeline's reply its reports came from
+struct FixAppRecord {
+  char kind = 'N';
+  std::uint8_t order_id_len = 0;
+  std::uint8_t reply_len = 0;
+  std::uint8_t pad[5] = {};
+  std::uint64_t key = 0;
+};
+static_assert(sizeof(FixAppRecord) == 16, "the record's size is part of the journal format");
+
+/// A journal append that fails (disk full at a roll, a failed msync under `every`) stops the
+/// process, as OmsJournal does: a report would leave whose number or outcome a restart
+/// forgets, and a crash is the state the journal recovers from exactly.
+[[noreturn]] inline void fix_journal_fatal(const std::exception& e) noexcept {
+  std::fprintf(stderr, "mini_oms: FATAL: FIX session journal append failed (%s); stopping\n", e.what());
+  std::abort();
+}
+
+/// --journal: the session's JournalMessageStore with fix_journal_fatal's policy.
+class FixJournalStore final : public hft::fix::MessageStore {
+ public:
+  explicit FixJournalStore(std::unique_ptr<hft::fix::JournalMessageStore> s) : s_(std::move(s)) {}
+  void store(std::uint64_t seq, std::string_view wire) override {
+    guard([&] { s_->store(seq, wire); });
+  }
+  [[nodiscard]] std::string_view load(std::uint64_t seq) const override { return s_->load(seq); }
+  [[nodiscard]] std::uint64_t next_sender_seq() const override { return s_->next_sender_seq(); }
+  [[nodiscard]] std::uint64_t next_target_seq() const override { return s_->next_target_seq(); }
+  void set_next_sender_seq(std::uint64_t seq) override {
+    guard([&] { s_->set_next_sender_seq(seq); });
+  }
+  void set_next_target_seq(std::uint64_t seq) override {
+    guard([&] { s_->set_next_target_seq(seq); });
+  }
+  void reset() override {
+    guard([&] { s_->reset(); });
+  }
+  void append_app(std::span<const std::byte> b) noexcept {
+    guard([&] { s_->append_app(b); });
+  }
+  [[nodiscard]] hft::fix::JournalMessageStore& inner() noexcept { return *s_; }
+
+ private:
+  template <class F>
+  static void guard(F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      fix_journal_fatal(e);
+    }
+  }
+  std::unique_ptr<hft::fix::JournalMessageStore> s_;
+};
+
+/// What a peer's session keeps between its connections (and, with --journal, across
+/// restarts): the outbound store with both sequence numbers, the ClOrdIDs it used, and with
+/// --journal the outcome of its recent orders.
+struct FixSessionState {
+  FixSessionState(std::string id, std::unique_ptr<hft::fix::MessageStore> s, std::size_t clordid_window)
+      : comp_id(std::move(id)), session_hash(fnv1a(comp_id)), store(std::move(s)), clordids(clordid_window) {}
+  std::string comp_id;
+  std::uint64_t session_hash;
+  std::unique_ptr<hft::fix::MessageStore> store;
+  ClOrdIdWindow clordids;
+  FixJournalStore* journal = nullptr;     // store, when it is journaled
+  std::unique_ptr<FixOutcomes> outcomes;  // --journal only
+  bool in_use = false;                    // logged on over some connection (under the registry's mutex)
+
+  /// --journal: the order under `key` was admitted. Before it reaches the pipeline, so a
+  /// restart knows the ClOrdID whatever happened next.
+  void journal_admitted(std::uint64_t key) {
+    const FixAppRecord r{'N', 0, 0, {}, key};
+    journal->append_app(std::as_bytes(std::span(&r, 1)));
+  }
+  /// --journal: the order under `key` got its reports from `reply`, as OrderID `order_id`.
+  void journal_outcome(std::uint64_t key, std::string_view order_id, std::string_view reply) {
+    outcomes->put(key, order_id, reply);
+    const FixAppRecord r{'D',
+                         static_cast<std::uint8_t>(std::min(order_id.size(), kMaxOrderId)),
+                         static_cast<std::uint8_t>(std::min(reply.size(), kMaxReply)),
+                         {},
+                         key};
+    std::byte buf[sizeof r + kMaxOrderId + kMaxReply];
+    std::memcpy(buf, &r, sizeof r);
+    std::memcpy(buf + sizeof r, order_id.data(), r.order_id_len);
+    std::memcpy(buf + sizeof r + r.order_id_len, reply.data(), r.reply_len);
+    journal->append_app(std::span<const std::byte>(buf, sizeof r + r.order_id_len + r.reply_len));
+  }
+  /// Replay of one of our app records (the store's constructor calls it, in order).
+  void replay(std::span<const std::byte> p) {
+    FixAppRecord r;
+    if (p.size() < sizeof r) throw std::runtime_error("FIX journal of " + comp_id + ": a short acceptor record");
+    std::memcpy(&r, p.data(), sizeof r);
+    if (r.kind == 'N') {
+      (void)clordids.insert(r.key);
+    } else if (r.kind == 'D' && p.size() == sizeof r + r.order_id_len + r.reply_len) {
+      const char* t = reinterpret_cast<const char*>(p.data()) + sizeof r;
+      outcomes->put(r.key, {t, r.order_id_len}, {t + r.order_id_len, r.reply_len});
+    } else {
+      throw std::runtime_error("FIX journal of " + comp_id + ": an acceptor record that is not N or D");
+    }
+  }
+};
+
+/// The req_id of a FIX order in the pipeline: a function of the session and the ClOrdID,
+/// so a re-send after a restart is the same (correlation id, req_id) pair the journal's
+/// re-send window answers with the original reply, and a new order after a restart never
+/// takes an old one's place. 62 bits, never 0.
+inline std::uint64_t fix_req_id(std::uint64_t session_hash, std::uint64_t clordid_key) noexcept {
+  return (hft::FlatIndex::hash(session_hash ^ hft::FlatIndex::hash(clordid_key)) & 0x3FFF'FFFF'FFFF'FFFFULL) | 1;
+}
 
 /// Every peer CompID's state, shared by the I/O threads: looked up once per logon.
 class FixRegistry {
@@ -231,12 +389,16 @@ class FixRegistry {
     std::size_t store_messages = 1u << 15;
     std::size_t store_bytes = std::size_t{8} << 20;
     std::size_t clordids = 1u << 16;
+    std::size_t outcomes = 1u << 14;  // --journal: orders whose outcome a PossDup re-send can get
+    std::string journal_dir;          // --journal: the sessions' stores live in <dir>/fix/<hex CompID>
+    hft::Durability durability = hft::Durability::none;
   };
-  explicit FixRegistry(Limits lim) : lim_(lim) {}
+  explicit FixRegistry(Limits lim) : lim_(std::move(lim)) {}
 
   /// The state of `comp_id`, marked in use; nullptr when it is in use over another
-  /// connection (a second logon) or there are max_sessions CompIDs already. Allocates on a
-  /// CompID's first logon.
+  /// connection (a second logon), there are max_sessions CompIDs already, or (--journal)
+  /// its journal cannot be opened (the reason is printed). Allocates on a CompID's first
+  /// logon; with --journal that logon also opens and replays its journal.
   FixSessionState* acquire(std::string_view comp_id, const char*& why) {
     std::lock_guard lock(mutex_);
     for (auto& s : sessions_) {
@@ -253,17 +415,57 @@ class FixRegistry {
       why = "too many FIX sessions";
       return nullptr;
     }
-    sessions_.push_back(
-        std::make_unique<FixSessionState>(std::string(comp_id), lim_.store_messages, lim_.store_bytes, lim_.clordids));
-    sessions_.back()->in_use = true;
+    std::unique_ptr<FixSessionState> s;
+    if (lim_.journal_dir.empty()) {
+      s = std::make_unique<FixSessionState>(
+          std::string(comp_id), std::make_unique<hft::fix::InMemoryMessageStore>(lim_.store_messages, lim_.store_bytes),
+          lim_.clordids);
+    } else {
+      try {
+        s = open_journaled(comp_id);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "mini_oms: FIX session %.*s: %s\n", static_cast<int>(comp_id.size()), comp_id.data(),
+                     e.what());
+        why = "its journal cannot be opened";
+        return nullptr;
+      }
+    }
+    s->in_use = true;
+    sessions_.push_back(std::move(s));
     return sessions_.back().get();
   }
   void release(FixSessionState* s) {
     std::lock_guard lock(mutex_);
     s->in_use = false;
   }
+  /// --journal: the directory of `comp_id`'s store (hex, so any CompID is a file name).
+  [[nodiscard]] static std::string session_dir(const std::string& journal_dir, std::string_view comp_id) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string d = journal_dir + "/fix/";
+    for (const char c : comp_id) {
+      d += kHex[static_cast<unsigned char>(c) >> 4];
+      d += kHex[static_cast<unsigned char>(c) & 15];
+    }
+    return d;
+  }
 
  private:
+  std::unique_ptr<FixSessionState> open_journaled(std::string_view comp_id) {
+    // The store replays our records into the state it belongs to: build the state first,
+    // then the store, then hand the store over.
+    auto s = std::make_unique<FixSessionState>(std::string(comp_id), nullptr, lim_.clordids);
+    s->outcomes = std::make_unique<FixOutcomes>(lim_.outcomes);
+    auto store = std::make_unique<hft::fix::JournalMessageStore>(
+        session_dir(lim_.journal_dir, comp_id),
+        hft::fix::JournalMessageStoreConfig{
+            .max_messages = lim_.store_messages, .max_bytes = lim_.store_bytes, .durability = lim_.durability},
+        [&](std::span<const std::byte> p) { s->replay(p); });
+    auto fatal = std::make_unique<FixJournalStore>(std::move(store));
+    s->journal = fatal.get();
+    s->store = std::move(fatal);
+    return s;
+  }
+
   Limits lim_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<FixSessionState>> sessions_;

@@ -74,6 +74,7 @@ class Gateway {
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count()) +
                  "-" + std::to_string(index) + "-";
+    local_nonce_ = fnv1a(id_prefix_);
   }
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -166,8 +167,9 @@ class Gateway {
   };
   using FixSession = hft::fix::Session<FixHandler, hft::fix::UtcClock>;
   struct FixPending {
-    bool used = false;
     std::uint64_t req_id = 0;
+    std::uint64_t key = 0;  // its ClOrdID's (ClOrdIdWindow::key)
+    bool remember = false;  // admitted under its ClOrdID: --journal journals its outcome
     FixOrder order;
     // A reject decided here (a malformed or duplicate order of an Account): it travels the
     // pipeline as a line the worker refuses, so it keeps its place among the Account's reports.
@@ -176,14 +178,20 @@ class Gateway {
   };
   // One per FIX connection, allocated when it is accepted (buffers, the in-flight table).
   struct FixConn {
+    FixConn() {
+      free_pending.reserve(kFixInFlight);
+      for (std::uint32_t i = kFixInFlight; i-- > 0;) free_pending.push_back(i);
+    }
     FixHandler handler;
     FixSessionState* state = nullptr;  // the peer's, from the registry once its Logon is read
     std::optional<FixSession> session;
     std::vector<char> pre = std::vector<char>(kFixMaxMessage + 64);  // bytes before the Logon identified the peer
     std::size_t pre_len = 0;
     std::uint64_t accepted_ns = 0;
-    std::vector<FixPending> pending = std::vector<FixPending>(kFixInFlight);  // by req_id % kFixInFlight
-    std::uint64_t next_req = 1;
+    // Orders awaiting their reply: req_ids are hashes (fix_req_id), hence the index.
+    std::vector<FixPending> pending = std::vector<FixPending>(kFixInFlight);
+    hft::FlatIndex pending_index{kFixInFlight};  // req_id -> pending entry
+    std::vector<std::uint32_t> free_pending;
   };
 
   struct Conn {
@@ -627,7 +635,7 @@ class Gateway {
                                               .role = hft::fix::SessionRole::Acceptor,
                                               .answer_logout_at_once = false,  // reports owed go first
                                               .max_message_size = kFixMaxMessage},
-                      st->store, f.handler, utc_);
+                      *st->store, f.handler, utc_);
     f.session->start();
     f.pre_len = 0;
     f.session->on_bytes(pre);
@@ -690,46 +698,101 @@ class Gateway {
     }
   }
 
-  void fix_reject_order(FixConn& f, const FixOrder& o, OrdRejReason why, std::string_view text) {
+  void fix_send_reports(FixConn& f, const FixOrder& o, std::string_view order_id, const ParsedReply* rep,
+                        OrdRejReason why, std::string_view text) {
+    write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); }, o,
+                  order_id, rep, why, text, utc_.now_ns());
+  }
+
+  // A reject decided here, before the pipeline. An order admitted under its ClOrdID (`key`
+  // != 0) has its outcome journaled first (--journal), as the pipeline's line would read.
+  void fix_reject_order(FixConn& f, const FixOrder& o, OrdRejReason why, std::string_view text, std::uint64_t key = 0,
+                        std::uint64_t req = 0, Reason reason = Reason::None) {
     char order_id[64];
     const std::string_view id = fix_order_id(order_id, ++fix_orders_);
-    write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); }, o, id,
-                  nullptr, why, text, utc_.now_ns());
+    if (key != 0 && f.state->journal != nullptr) {
+      char line[kMaxReply];
+      detail::Out w{line};
+      w.num(req);
+      w.put(" REJ:");
+      w.put(reason_text(reason));
+      f.state->journal_outcome(key, id, std::string_view(line, w.n));
+    }
+    fix_send_reports(f, o, id, nullptr, why, text);
+  }
+
+  // A PossDup (or PossResend) re-send of an order whose outcome is journaled: its reports
+  // again, with its OrderID and ExecIDs; nothing executes.
+  void fix_resend_outcome(FixConn& f, const FixOrder& o, const FixOutcomes::Outcome& out) {
+    const auto pr = parse_reply_line(out.reply_view());
+    if (!pr) return;
+    bump(pipeline_.gateway_counters(), Count::Duplicates);
+    fix_send_reports(f, o, out.order_id_view(), &*pr, ord_rej_reason(pr->why), pr->reason);
   }
 
   void fix_new_order(std::uint32_t slot, const hft::fix::Message& m) {
     Conn& c = conns_[slot];
     FixConn& f = *c.fix;
+    FixSessionState& st = *f.state;
     const std::uint64_t id_key = ClOrdIdWindow::key(m.get(fixtag::kClOrdID));
-    f.state->clordids.prefetch(id_key);  // its cache misses overlap the mapping below
+    st.clordids.prefetch(id_key);  // its cache misses overlap the mapping below
     FixOrder o;
     MapResult mr = map_new_order(m, o);
-    if (mr.ok && m.get_bool(fixtag::kPossDupFlag) == true && f.state->clordids.seen(o.cl_ord_id())) {
-      return;  // a re-send of an order this session already has: its reports went out (or are coming)
-    }
-    if (mr.ok && !f.state->clordids.insert(id_key))
+    std::uint64_t req = fix_req_id(st.session_hash, id_key);
+    bool remember = mr.ok;
+    const bool resent = m.get_bool(fixtag::kPossDupFlag) == true || m.get_bool(fixtag::kPossResend) == true;
+    if (mr.ok && resent && st.clordids.seen(id_key)) {
+      // A re-send of an order this session already has. In flight here, or without
+      // --journal: its reports went out (the session's resend has them) or are coming.
+      if (st.outcomes == nullptr || f.pending_index.find(req) != hft::FlatIndex::npos) return;
+      if (const FixOutcomes::Outcome* out = st.outcomes->find(id_key)) {
+        fix_resend_outcome(f, o, *out);
+        return;
+      }
+      // Admitted before a restart, no outcome journaled: the process stopped between the
+      // two. An Account's order goes to the pipeline again under the same (correlation id,
+      // req_id), which the journal's re-send window answers with the original reply if it
+      // executed, and which executes now if it never did. Without an Account there is no
+      // window to ask, and executing again could execute twice.
+      if (o.account_len == 0) {
+        bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+        fix_reject_order(f, o, OrdRejReason::DuplicateOrder,
+                         "BAD_MSG: re-sent ClOrdID(11) of an order without Account whose outcome was lost at a "
+                         "restart: not executed again");
+        return;
+      }
+    } else if (mr.ok && !st.clordids.insert(id_key)) {
       mr = MapResult{false, OrdRejReason::DuplicateOrder, "BAD_MSG: duplicate ClOrdID(11)"};
+      remember = false;
+    } else if (mr.ok && st.journal != nullptr) {
+      st.journal_admitted(id_key);  // before the pipeline: a restart knows the ClOrdID, whatever came next
+    }
+    if (!remember) req = fix_req_id(st.session_hash ^ local_nonce_, ++local_rejects_);  // unique: never deduplicated
     // Without an Account an order has no family to keep its place in: refuse it here.
     if (!mr.ok && (o.account_len == 0 || o.acct().size() != m.get(fixtag::kAccount).size())) {
       bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
       fix_reject_order(f, o, mr.reason, mr.text);
       return;
     }
+    const std::uint64_t key = remember ? id_key : 0;
     if (pipeline_.shutdown_requested()) {
       bump(pipeline_.gateway_counters(), Count::RejectedShutdown);
-      fix_reject_order(f, o, OrdRejReason::ExchangeClosed, "SHUTDOWN");
+      fix_reject_order(f, o, OrdRejReason::ExchangeClosed, "SHUTDOWN", key, req, Reason::Shutdown);
       return;
     }
-    const std::uint64_t req = f.next_req;
-    FixPending& p = f.pending[req % kFixInFlight];
-    if (p.used) {
+    if (f.free_pending.empty() || f.pending_index.find(req) != hft::FlatIndex::npos) {
       bump(pipeline_.gateway_counters(), Count::RejectedBusy);
-      fix_reject_order(f, o, OrdRejReason::Other, "BUSY: 4096 orders in flight on this session");
+      fix_reject_order(f, o, OrdRejReason::Other, "BUSY: 4096 orders in flight on this session", key, req,
+                       Reason::Busy);
       return;
     }
-    ++f.next_req;
-    p.used = true;
+    const std::uint32_t pi = f.free_pending.back();
+    f.free_pending.pop_back();
+    (void)f.pending_index.try_insert(req, pi);  // room: at most kFixInFlight live keys
+    FixPending& p = f.pending[pi];
     p.req_id = req;
+    p.key = id_key;
+    p.remember = remember;
     p.order = o;
     p.local_reason = mr.reason;
     p.local_text = mr.ok ? std::string_view{} : mr.text;
@@ -750,29 +813,35 @@ class Gateway {
         pipeline_.admit(*this, ConnRef{index_, slot, c.gen}, req, fk, std::string_view(line, len), t_recv_);
     if (why != Reason::None) {
       --c.in_flight;
-      p.used = false;
-      fix_reject_order(f, o, ord_rej_reason(why), reason_text(why));
+      (void)f.pending_index.erase(req);
+      f.free_pending.push_back(pi);
+      fix_reject_order(f, o, ord_rej_reason(why), reason_text(why), key, req, why);
       return;
     }
     recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv_));
   }
 
-  // The pipeline's reply to a FIX order: its ExecutionReports.
+  // The pipeline's reply to a FIX order: its ExecutionReports (--journal: its outcome first).
   void fix_reply(std::uint32_t slot, std::string_view text) {
     FixConn& f = *conns_[slot].fix;
     const auto pr = parse_reply_line(text);
     if (!pr || !f.session) return;
-    FixPending& p = f.pending[pr->req_id % kFixInFlight];
-    if (!p.used || p.req_id != pr->req_id) return;
-    p.used = false;
+    const std::uint32_t pi = f.pending_index.find(pr->req_id);
+    if (pi == hft::FlatIndex::npos) return;
+    (void)f.pending_index.erase(pr->req_id);
+    f.free_pending.push_back(pi);
+    const FixPending& p = f.pending[pi];
     char order_id[64];
     const std::string_view id = fix_order_id(order_id, ++fix_orders_);
     if (!p.local_text.empty()) {
-      write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); },
-                    p.order, id, nullptr, p.local_reason, p.local_text, utc_.now_ns());
+      fix_send_reports(f, p.order, id, nullptr, p.local_reason, p.local_text);
     } else {
-      write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); },
-                    p.order, id, &*pr, ord_rej_reason(pr->why), pr->reason, utc_.now_ns());
+      if (p.remember && f.state->journal != nullptr) {
+        std::string_view line = text;
+        if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+        f.state->journal_outcome(p.key, id, line);
+      }
+      fix_send_reports(f, p.order, id, &*pr, ord_rej_reason(pr->why), pr->reason);
     }
     if (f.session->state() == hft::fix::SessionState::LogoutReceived && conns_[slot].in_flight == 0)
       f.session->logout();
@@ -823,6 +892,8 @@ class Gateway {
   std::size_t fix_conns_ = 0;
   std::uint64_t last_fix_timer_ = 0;
   std::uint64_t fix_orders_ = 0;
+  std::uint64_t local_rejects_ = 0;           // req_ids of FIX orders refused before the pipeline
+  std::uint64_t local_nonce_ = 0;             // hash of id_prefix_: those req_ids differ across restarts
   std::uint64_t t_recv_ = 0;                  // TSC ticks of the read being handled (FIX)
   std::string id_prefix_;                     // OrderID/ExecID prefix: "<start seconds>-<gateway>-"
   std::vector<FixSessionState*> fix_closed_;  // released after the loop iteration

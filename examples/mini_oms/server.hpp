@@ -196,13 +196,9 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.dispatch == DispatchMode::Inline && cfg_.io_threads != 1) {
     throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
   }
-  if (cfg_.fix_port >= 0 && !cfg_.journal_dir.empty()) {
-    // A FIX order's req_id is per connection: the journal's re-send window, keyed by
-    // (correlation id, req_id), would take a new order for an old one after a reconnect.
-    throw std::invalid_argument("--fix-port with --journal is not supported yet (docs/fix.md)");
-  }
   if (cfg_.fix_comp_id.empty()) throw std::invalid_argument("--fix-comp-id must not be empty");
-  fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{.max_sessions = cfg_.fix_max_sessions});
+  fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{
+      .max_sessions = cfg_.fix_max_sessions, .journal_dir = cfg_.journal_dir, .durability = cfg_.durability});
   inline_dispatch_ =
       cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
   const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;

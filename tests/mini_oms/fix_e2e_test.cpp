@@ -4,7 +4,8 @@
 // Logon; 10,000 NewOrderSingles with every ExecutionReport checked against a model of the
 // documented venue (fills, rejects by reason, per-Account order); an idle period that must
 // produce heartbeats; a cancel -> OrderCancelReject; a restart of the initiator with a gap
-// in both directions, resolved by ResendRequest / SequenceReset-GapFill; a logout.
+// in both directions, resolved by ResendRequest / SequenceReset-GapFill; a logout. Then,
+// with --journal, a restart of the server itself: numbers, resend and PossDup re-sends.
 #include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
@@ -17,12 +18,15 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../support/catch.hpp"
+#include "fix_acceptor.hpp"
+#include "hft/fix/journal_message_store.hpp"
 #include "protocol.hpp"
 #include "server.hpp"
 
@@ -59,7 +63,22 @@ class TestClient final : public FIX::Application {
     cv_.notify_all();
   }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  // QuickFIX's send() removes PossDupFlag and OrigSendingTime from what the application
+  // gives it; an application re-send sets them here, after QuickFIX fills the header.
+  void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    std::lock_guard lock(mutex_);
+    if (!m.isSetField(FIX::FIELD::ClOrdID) || possdup_.count(m.getField(FIX::FIELD::ClOrdID)) == 0) return;
+    m.getHeader().setField(FIX::PossDupFlag(true));
+    m.getHeader().setField(FIX::OrigSendingTime(FIX::UtcTimeStamp(), 3));
+  }
+  /// The next messages with this ClOrdID go out with PossDupFlag=Y.
+  void send_as_possdup(const std::string& clordid, bool on) {
+    std::lock_guard lock(mutex_);
+    if (on)
+      possdup_.insert(clordid);
+    else
+      possdup_.erase(clordid);
+  }
   void fromAdmin(const FIX::Message& m, const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                                      FIX::IncorrectTagValue,
                                                                      FIX::RejectLogon) override {
@@ -112,6 +131,7 @@ class TestClient final : public FIX::Application {
   int logouts_ = 0;
   std::vector<Report> reports_;
   std::map<std::string, int> admin_;
+  std::set<std::string> possdup_;
 };
 #pragma clang diagnostic pop
 
@@ -446,4 +466,208 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   initiator.reset();
   server.stop();
   std::filesystem::remove_all(store);
+}
+
+// --journal: the server restarts between two initiator sessions. Its sequence numbers
+// continue (no ResendRequest at the second logon), a ResendRequest for messages it sent
+// before the restart is answered from its journal, and a PossDup re-send of an order that
+// executed before the restart gets its original reports (same OrderID, ExecIDs, fills)
+// without a second execution (no new journal record). A re-send without PossDup is a
+// duplicate ClOrdID.
+TEST_CASE("FIX with --journal: a server restart keeps the session, a PossDup re-send gets its original reports") {
+  const auto base = std::filesystem::temp_directory_path() / ("hft_fix_journal_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  mini_oms::ServerConfig cfg;
+  cfg.partitions = 2;
+  cfg.workers = 2;
+  cfg.ring_size = 1024;
+  cfg.family_table = 1u << 14;
+  cfg.fix_port = 0;
+  cfg.journal_dir = (base / "journal").string();
+  const std::string store = (base / "initiator").string();
+  const FIX::SessionID sid("FIX.4.4", "QFCLIENT", "HFTOMS");
+  const std::int64_t aapl = 1872500;
+  TestClient client;
+  // The reports of `clordid` that arrived from index `from` on.
+  auto reports_of = [&](const std::string& clordid, std::size_t from) {
+    std::vector<Report> out;
+    const auto all = client.reports();
+    for (std::size_t k = from; k < all.size(); ++k)
+      if (all[k].get(11) == clordid) out.push_back(all[k]);
+    return out;
+  };
+  // Waits until the reports of `clordid` after `from` end with a final one (filled, canceled, rejected).
+  auto wait_final = [&](const std::string& clordid, std::size_t from) {
+    return client.wait(
+        [&](TestClient& c) {
+          for (std::size_t k = from; k < c.report_count(); ++k) {
+            const Report& r = c.report_locked(k);
+            if (r.get(11) == clordid && !r.possdup && (r.get(39) == "2" || r.get(39) == "4" || r.get(39) == "8"))
+              return true;
+          }
+          return false;
+        },
+        10s);
+  };
+  Sent j1{"J1", "ACC0", hft::Side::Buy, 150, "model", 0, {}};
+  Sent j2{"J2", "", hft::Side::Sell, 80, "free", 0, {}};
+  const hft::Price j1_px = mini_oms::venue_level_price(hft::Price::from_ticks(aapl), hft::Side::Sell, 6);
+  const hft::Price j2_px = mini_oms::venue_level_price(hft::Price::from_ticks(1754000), hft::Side::Buy, 6);
+  std::vector<Report> j1_first, j2_first;
+
+  // ---- the first server: two orders, then the initiator logs out and the server stops -------
+  {
+    mini_oms::Server server(cfg);
+    server.start();
+    std::istringstream settings_in(settings_text(server.fix_port(), store));
+    FIX::SessionSettings settings(settings_in);
+    FIX::FileStoreFactory store_factory(settings);
+    auto initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
+    struct StopOnExit {
+      std::unique_ptr<FIX::SocketInitiator>& i;
+      ~StopOnExit() {
+        if (i) i->stop(true);
+      }
+    } stop_on_exit{initiator};
+    initiator->start();
+    REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
+    FIX::Message m1 = new_order(j1, "AAPL", j1_px);
+    REQUIRE(FIX::Session::sendToTarget(m1, sid));
+    REQUIRE(wait_final("J1", 0));
+    FIX::Message m2 = new_order(j2, "TSLA", j2_px);
+    REQUIRE(FIX::Session::sendToTarget(m2, sid));
+    REQUIRE(wait_final("J2", 0));
+    j1_first = reports_of("J1", 0);
+    j2_first = reports_of("J2", 0);
+    REQUIRE(std::stoll(j1_first.back().get(14)) > 0);  // it executed: a second execution would show
+    initiator->stop();
+    REQUIRE(client.wait([](TestClient& c) { return !c.logged_on(); }, 10s));
+    initiator.reset();
+    server.stop();
+  }
+
+  // A stop between admitting J4 and journaling its outcome, as the session's journal would
+  // show it: J4 admitted ('N'), no outcome ('D'), and it never reached the pipeline.
+  {
+    hft::fix::JournalMessageStore st(mini_oms::FixRegistry::session_dir(cfg.journal_dir, "QFCLIENT"));
+    const mini_oms::FixAppRecord r{'N', 0, 0, {}, mini_oms::ClOrdIdWindow::key("J4")};
+    st.append_app(std::as_bytes(std::span(&r, 1)));
+  }
+
+  // ---- the second server, from the same journal ---------------------------------------------
+  mini_oms::Server server(cfg);
+  server.start();
+  std::istringstream settings_in(settings_text(server.fix_port(), store));
+  FIX::SessionSettings settings(settings_in);
+  FIX::FileStoreFactory store_factory(settings);
+  auto initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
+  struct StopOnExit {
+    std::unique_ptr<FIX::SocketInitiator>& i;
+    ~StopOnExit() {
+      if (i) i->stop(true);
+    }
+  } stop_on_exit{initiator};
+  {
+    // The initiator forgets the last two messages the first server sent it (J2's report and
+    // the Logout): it must ask for them, and the second server must have them.
+    FIX::Session* s = FIX::Session::lookupSession(sid);
+    REQUIRE(s != nullptr);
+    s->setNextTargetMsgSeqNum(s->getExpectedTargetNum() - 2);
+  }
+  const int resend_requests_before = client.admin("2");
+  const int logouts_before = client.logouts();
+  const std::size_t at_logon = client.report_count();
+  initiator->start();
+  REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
+  // J2's report again, from the second server's journal, as a PossDup resend.
+  REQUIRE(client.wait(
+      [&](TestClient& c) {
+        for (std::size_t k = at_logon; k < c.report_count(); ++k)
+          if (c.report_locked(k).get(11) == "J2" && c.report_locked(k).possdup) return true;
+        return false;
+      },
+      10s));
+  CHECK(client.admin("2") == resend_requests_before);  // the server's numbers continued: it asked for nothing
+  CHECK(client.logouts() == logouts_before);
+
+  // A PossDup re-send of J1: its original reports, and nothing executes.
+  const std::uint64_t records = server.journal()->last_sequence();
+  {
+    const std::size_t before = client.report_count();
+    FIX::Message again = new_order(j1, "AAPL", j1_px);
+    client.send_as_possdup("J1", true);
+    REQUIRE(FIX::Session::sendToTarget(again, sid));
+    REQUIRE(wait_final("J1", before));
+    std::this_thread::sleep_for(200ms);  // a second set of reports would be a defect: give it time
+    const auto reps = reports_of("J1", before);
+    REQUIRE(reps.size() == j1_first.size());
+    for (std::size_t k = 0; k < reps.size(); ++k) {
+      INFO("report " << k);
+      for (const int tag : {37, 17, 150, 39, 14, 151, 6, 32, 31, 1}) CHECK(reps[k].get(tag) == j1_first[k].get(tag));
+    }
+  }
+  // J2 (no Account) re-sent with PossDup: its outcome was journaled too.
+  {
+    const std::size_t before = client.report_count();
+    FIX::Message again = new_order(j2, "TSLA", j2_px);
+    client.send_as_possdup("J2", true);
+    REQUIRE(FIX::Session::sendToTarget(again, sid));
+    REQUIRE(wait_final("J2", before));
+    const auto reps = reports_of("J2", before);
+    REQUIRE(reps.size() == j2_first.size());
+    for (std::size_t k = 0; k < reps.size(); ++k)
+      for (const int tag : {37, 17, 150, 39, 14}) CHECK(reps[k].get(tag) == j2_first[k].get(tag));
+  }
+  CHECK(server.journal()->last_sequence() == records);  // neither executed again
+  // J1 again without PossDup: a duplicate ClOrdID, across the restart.
+  client.send_as_possdup("J1", false);
+  {
+    const std::size_t before = client.report_count();
+    FIX::Message dup = new_order(j1, "AAPL", j1_px);
+    REQUIRE(FIX::Session::sendToTarget(dup, sid));
+    REQUIRE(wait_final("J1", before));
+    const auto reps = reports_of("J1", before);
+    REQUIRE(reps.size() == 1);
+    CHECK(reps[0].get(150) == "8");
+    CHECK(reps[0].get(103) == "6");
+  }
+  // A new order after the restart executes as usual.
+  {
+    Sent j3{"J3", "ACC0", hft::Side::Buy, 10, "model", 0, {}};
+    const std::size_t before = client.report_count();
+    FIX::Message m3 = new_order(j3, "AAPL", j1_px);
+    REQUIRE(FIX::Session::sendToTarget(m3, sid));
+    REQUIRE(wait_final("J3", before));
+    CHECK(reports_of("J3", before).back().get(39) == "2");
+  }
+  // J4, re-sent with PossDup: admitted before the restart with no outcome, so it goes to the
+  // pipeline under its original req_id and executes once; a second re-send gets the same reports.
+  {
+    Sent j4{"J4", "ACC0", hft::Side::Buy, 10, "model", 0, {}};
+    client.send_as_possdup("J4", true);
+    const std::uint64_t before_j4 = server.journal()->last_sequence();
+    std::vector<Report> first;
+    for (int round = 0; round < 2; ++round) {
+      const std::size_t before = client.report_count();
+      FIX::Message m4 = new_order(j4, "AAPL", j1_px);
+      REQUIRE(FIX::Session::sendToTarget(m4, sid));
+      REQUIRE(wait_final("J4", before));
+      std::this_thread::sleep_for(100ms);
+      const auto reps = reports_of("J4", before);
+      CHECK(reps.back().get(39) == "2");
+      if (round == 0) {
+        first = reps;
+      } else {
+        REQUIRE(reps.size() == first.size());
+        for (std::size_t k = 0; k < reps.size(); ++k)
+          for (const int tag : {37, 17, 150, 39, 14}) CHECK(reps[k].get(tag) == first[k].get(tag));
+      }
+    }
+    CHECK(server.journal()->last_sequence() == before_j4 + 1);  // one execution
+  }
+  initiator->stop();
+  REQUIRE(client.wait([](TestClient& c) { return !c.logged_on(); }, 10s));
+  initiator.reset();
+  server.stop();
+  std::filesystem::remove_all(base);
 }
