@@ -87,6 +87,26 @@ TEST_CASE("time window with SimClock: expiry by time, capacity eviction", "[roll
   CHECK_THROWS_AS(hft::RollingStats::count_window(0), std::invalid_argument);
 }
 
+TEST_CASE("time window that empties now and then: the periodic re-sum runs over a wrapped ring", "[rolling]") {
+  // Every `capacity` removals the window is re-summed exactly. A window that empties moves
+  // the ring's head without a removal, so later re-sums start mid-ring and wrap; without
+  // the gaps the head is back at 0 at every re-sum and the wrap is never taken.
+  hft::SimClock clock;
+  auto r = hft::RollingStats::time_window(1'000, 16);
+  Naive n;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20'000; ++i) {
+    clock.advance(i % 97 == 0 ? 5'000 : rng() % 60);
+    const double x = 1e6 + static_cast<double>(rng() % 1000) / 7.0;
+    r.add(x, clock.now_ns());
+    n.w.push_back({clock.now_ns(), x});
+    while (!n.w.empty() && n.w.front().first + 1'000 <= clock.now_ns()) n.w.pop_front();
+    while (n.w.size() > 16) n.w.pop_front();
+    INFO("step " << i);
+    check_same(r, n, 1e6);
+  }
+}
+
 TEST_CASE("without extremes: the same mean and variance, min/max are NaN", "[rolling]") {
   auto a = hft::RollingStats::count_window(10);
   auto b = hft::RollingStats::count_window(10, hft::RollingStats::Extremes::No);
