@@ -4,6 +4,8 @@
 //     L2 updates the L3 stream implies (add / reduce at a price). Latency from rdtsc pairs
 //     around blocks of 16 operations (the pair's own cost, calibrated, subtracted) into a
 //     LatencyHistogram: p50 and p99 per operation; plus the mean from an untimed pass.
+//   - l2_update_zipf: the same, over the realistic profile (2,000 symbols, Zipf activity,
+//     bursts, deep books for the most active; zipf_feed_ops below).
 //   - l3_message: OrderBookL3 applying the L3 messages themselves.
 //   - bbo_query: best_bid() + best_ask() on a populated book.
 //   - match_order: MatchingEngine on random limit/market/IOC flow around a mid.
@@ -100,6 +102,53 @@ std::vector<L2Op> multi_book_ops(std::size_t books, std::size_t total_msgs) {
       open[k] = open.back();
       open.pop_back();
     }
+  }
+  return out;
+}
+
+// The realistic profile (docs/trading.md, "The deep-book profile"): `symbols` books whose
+// activity is Zipf-distributed (the symbol of rank r gets a share ~ 1/r, as volume across
+// US equities roughly does); the `deep` most active ones follow the deep-book profile
+// (hundreds of levels per side), the rest the default one. Messages come in bursts: a
+// symbol is drawn, then a run of 1-8 of its messages, as a feed's packets carry.
+std::vector<L2Op> zipf_feed_ops(std::size_t symbols, std::size_t deep, std::size_t total_msgs) {
+  std::vector<double> share(symbols);
+  double h = 0;
+  for (std::size_t r = 0; r < symbols; ++r) h += 1.0 / static_cast<double>(r + 1);
+  std::vector<std::vector<L2Op>> per(symbols);
+  for (std::size_t b = 0; b < symbols; ++b) {
+    share[b] = 1.0 / static_cast<double>(b + 1) / h;
+    hft::MarketDataGeneratorConfig cfg = b < deep ? hft::MarketDataGeneratorConfig::deep_book() : [] {
+      hft::MarketDataGeneratorConfig c;
+      c.target_live_orders = 1'000;
+      return c;
+    }();
+    hft::MarketDataGenerator gen(1'000 + b, cfg);
+    const auto n = std::max<std::size_t>(64, static_cast<std::size_t>(share[b] * static_cast<double>(total_msgs)));
+    std::vector<hft::MdMessage> msgs;
+    msgs.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) msgs.push_back(gen.next());
+    per[b] = l2_ops_exact(msgs, cfg.target_live_orders * 4 + n);
+    for (auto& o : per[b]) o.book = static_cast<std::uint16_t>(b);
+  }
+  // Interleave in bursts, each symbol drawn in proportion to what it has left, so every
+  // stream is used up and the order within a symbol is kept.
+  std::vector<L2Op> out;
+  std::vector<std::size_t> next(symbols, 0);
+  std::mt19937_64 rng(17);
+  std::size_t left = 0;
+  for (const auto& v : per) left += v.size();
+  out.reserve(left);
+  std::vector<std::size_t> remaining(symbols);
+  for (std::size_t b = 0; b < symbols; ++b) remaining[b] = per[b].size();
+  while (left > 0) {
+    std::uint64_t pick = rng() % left;
+    std::size_t b = 0;
+    while (pick >= remaining[b]) pick -= remaining[b++];
+    const std::size_t run = std::min<std::size_t>(1 + rng() % 8, remaining[b]);
+    for (std::size_t k = 0; k < run; ++k) out.push_back(per[b][next[b]++]);
+    remaining[b] -= run;
+    left -= run;
   }
   return out;
 }
@@ -254,6 +303,46 @@ int main(int argc, char** argv) {
         });
     suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(0.2),
                     "L2 update mean, 500 books: hft / std::map book (target <= 0.2x)");
+
+    // The realistic profile: 2,000 symbols, Zipf activity, the 20 most active with deep books.
+    constexpr std::size_t kSymbols = 2'000, kDeep = 20;
+    const std::vector<L2Op> zipf = zipf_feed_ops(kSymbols, kDeep, opts.quick ? 300'000 : 4'000'000);
+    suite.note("l2_update_zipf: " + std::to_string(zipf.size()) +
+               " L2 updates over 2,000 symbols (Zipf activity, bursts of 1-8, the 20 most active with the "
+               "deep-book profile: ~500 levels per side)");
+    auto zipf_l2 = [&](std::vector<hft::OrderBookL2>& books, std::size_t i) {
+      const L2Op& o = zipf[i];
+      hft::OrderBookL2& b = books[o.book];
+      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
+    };
+    auto zipf_map = [&](std::vector<MapBook>& books, std::size_t i) {
+      const L2Op& o = zipf[i];
+      MapBook& b = books[o.book];
+      if (o.add)
+        b.add(o.side, o.price, o.qty);
+      else
+        b.reduce(o.side, o.price, o.qty);
+    };
+    auto make_zipf_books = [] {
+      std::vector<hft::OrderBookL2> v;
+      v.reserve(kSymbols);
+      for (std::size_t i = 0; i < kSymbols; ++i) v.emplace_back(i < kDeep ? 8192 : 1024);
+      return v;
+    };
+    suite.add_case(
+        "l2_update_zipf", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+        {
+            {"hft::OrderBookL2", [&] { return timed_and_mean(zipf.size(), overhead, make_zipf_books, zipf_l2); }},
+            {"std::map book",
+             [&] {
+               return timed_and_mean(
+                   zipf.size(), overhead, [] { return std::vector<MapBook>(kSymbols); }, zipf_map);
+             }},
+        });
+    suite.add_ratio("l2_update_zipf/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(1.0 / 3.0),
+                    "L2 update mean, realistic profile: hft / std::map book (issue 20 target <= 0.33x)");
+    suite.add_absolute("l2_update_zipf/mean", "hft::OrderBookL2", hft::bench::Target::at_most(20.0),
+                       "L2 update mean, realistic profile");
 
     auto l3_apply = [&](hft::OrderBookL3& b, std::size_t i) {
       const hft::MdMessage& m = msgs[i];

@@ -1,9 +1,13 @@
 #include "hft/trading/market_data_generator.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -11,6 +15,7 @@
 #include "../support/contract.hpp"
 
 using hft::MdType;
+using hft::Side;
 
 TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real feed", "[mdgen]") {
   hft::MarketDataGenerator a(99), b(99), c(100);
@@ -39,10 +44,18 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
         u = book.add_order(m.id, m.side, m.price, m.qty);
         break;
       }
-      case MdType::Cancel: u = book.cancel(m.id, m.qty); break;
-      case MdType::Execute: u = book.execute(m.id, m.qty); break;
-      case MdType::Delete: u = book.delete_order(m.id); break;
-      case MdType::Replace: u = book.replace(m.id, m.new_id, m.price, m.qty); break;
+      case MdType::Cancel:
+        u = book.cancel(m.id, m.qty);
+        break;
+      case MdType::Execute:
+        u = book.execute(m.id, m.qty);
+        break;
+      case MdType::Delete:
+        u = book.delete_order(m.id);
+        break;
+      case MdType::Replace:
+        u = book.replace(m.id, m.new_id, m.price, m.qty);
+        break;
     }
     REQUIRE(u.ok());
     REQUIRE_FALSE(book.l2().crossed());
@@ -62,7 +75,8 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
   const std::size_t executes = counts[static_cast<int>(MdType::Execute)];
   const std::size_t cancels = counts[static_cast<int>(MdType::Cancel)] + counts[static_cast<int>(MdType::Delete)];
   INFO("adds " << counts[0] << " cancels " << counts[1] << " executes " << executes << " deletes " << counts[3]
-               << " replaces " << counts[4] << " sweeps " << sweeps << " near-touch adds " << near_touch_adds << "/" << adds);
+               << " replaces " << counts[4] << " sweeps " << sweeps << " near-touch adds " << near_touch_adds << "/"
+               << adds);
   CHECK(cancels > 3 * executes);
   CHECK(executes > 0);
   CHECK(counts[static_cast<int>(MdType::Replace)] > 0);
@@ -144,7 +158,8 @@ TEST_CASE("write_file reports a failed flush: a full disk is an error, not a sho
   CHECK_THROWS_AS(hft::MarketDataGenerator::write_file("/dev/full", few), std::runtime_error);
 }
 
-TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused", "[mdgen][lifecycle]") {
+TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one may be assigned and reused",
+          "[mdgen][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::MarketDataGenerator, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::MarketDataGenerator>([] { return hft::MarketDataGenerator(42); },
@@ -152,4 +167,77 @@ TEST_CASE("MarketDataGenerator lifecycle contract: move-only, a moved-from one m
                                                            for (int i = 0; i < 100; ++i) (void)g.next();
                                                            REQUIRE(g.book().order_count() > 0);
                                                          });
+}
+
+TEST_CASE("the deep-book profile: hundreds to thousands of levels, a long distance tail, still valid", "[mdgen]") {
+  const auto cfg = hft::MarketDataGeneratorConfig::deep_book();
+  hft::MarketDataGenerator g(7, cfg);
+  hft::MarketDataGenerator shallow(7);
+  hft::OrderBookL3 book(cfg.target_live_orders * 4, cfg.max_levels);
+  std::size_t far_adds = 0, adds = 0, far_adds_shallow = 0, adds_shallow = 0, near_touch = 0;
+  std::size_t min_levels = SIZE_MAX, max_levels = 0;
+  const int n = 400'000;
+  for (int i = 0; i < n; ++i) {
+    const auto m = g.next();
+    if (m.type == MdType::Add) {
+      if (const auto best = book.l2().best(m.side)) {
+        ++adds;
+        far_adds += std::llabs(m.price - best->price) >= 100;
+        near_touch += std::llabs(m.price - best->price) <= 5;
+      }
+    }
+    hft::BookUpdate u;
+    switch (m.type) {
+      case MdType::Add:
+        u = book.add_order(m.id, m.side, m.price, m.qty);
+        break;
+      case MdType::Cancel:
+        u = book.cancel(m.id, m.qty);
+        break;
+      case MdType::Execute:
+        u = book.execute(m.id, m.qty);
+        break;
+      case MdType::Delete:
+        u = book.delete_order(m.id);
+        break;
+      case MdType::Replace:
+        u = book.replace(m.id, m.new_id, m.price, m.qty);
+        break;
+    }
+    REQUIRE(u.ok());
+    REQUIRE_FALSE(book.l2().crossed());
+    const auto s = shallow.next();
+    if (s.type == MdType::Add) {
+      if (const auto best = shallow.book().l2().best(s.side)) {
+        ++adds_shallow;
+        far_adds_shallow += std::llabs(s.price - best->price) >= 100;
+      }
+    }
+    if (i >= n / 2) {  // after the build-up
+      for (const Side side : {Side::Buy, Side::Sell}) {
+        min_levels = std::min(min_levels, book.l2().level_count(side));
+        max_levels = std::max(max_levels, book.l2().level_count(side));
+      }
+    }
+  }
+  INFO("levels per side " << min_levels << ".." << max_levels << ", adds >= 100 ticks away " << far_adds << "/" << adds
+                          << " (default profile " << far_adds_shallow << "/" << adds_shallow << ")");
+  CHECK(min_levels >= 200);
+  CHECK(max_levels <= 2'000);
+  CHECK(near_touch * 2 > adds);                                  // most adds still near the touch
+  CHECK(far_adds * 100 > adds * 2);                              // but a long tail: >2% at 100+ ticks
+  CHECK(far_adds * adds_shallow > 5 * far_adds_shallow * adds);  // far heavier than the default's
+}
+
+TEST_CASE("a generator config outside its domain is refused", "[mdgen]") {
+  auto bad = [](auto edit) {
+    hft::MarketDataGeneratorConfig c;
+    edit(c);
+    return c;
+  };
+  CHECK_THROWS_AS(hft::MarketDataGenerator(1, bad([](auto& c) { c.distance_exponent = 0; })), std::invalid_argument);
+  CHECK_THROWS_AS(hft::MarketDataGenerator(1, bad([](auto& c) { c.target_live_orders = 0; })), std::invalid_argument);
+  CHECK_THROWS_AS(hft::MarketDataGenerator(1, bad([](auto& c) { c.max_qty = 0; })), std::invalid_argument);
+  CHECK_THROWS_AS(hft::MarketDataGenerator(1, bad([](auto& c) { c.max_distance = -1; })), std::invalid_argument);
+  CHECK_NOTHROW(hft::MarketDataGenerator(1, bad([](auto& c) { c.max_distance = 0; })));  // limit: the touch only
 }

@@ -6,7 +6,8 @@
 //   against the book the stream has built so far: ids exist when referenced, reductions
 //   never exceed the order, the book is never crossed. Shape, per the usual studies of
 //   equity ITCH feeds: most adds land within a few ticks of the touch (distance from the
-//   touch is power-law: P(d >= k) ~ k^-1.5, capped at max_distance), deletes and partial
+//   touch is power-law: P(d >= k) ~ k^-a, a = 1.5 by default, capped at max_distance; the
+//   deep_book() profile has a = 0.8 and 2,000 ticks), deletes and partial
 //   cancels together outnumber executions several times over, and occasionally (sweep_ppm)
 //   an aggressive order sweeps the best few levels of one side (a burst of executions).
 //   The same seed and config always give the same stream.
@@ -19,7 +20,9 @@
 // Compared with: LOBSTER and Databento sample files are real but fixed and licensed;
 //   Hawkes-process or zero-intelligence simulators model the microstructure explicitly.
 //   This one aims at a plausible shape, reproducibly, from a seed.
-// Memory: an OrderBookL3 for 4 x target_live_orders, plus an
+// Errors: a config with distance_exponent <= 0, a zero size or a negative distance throws
+//   std::invalid_argument.
+// Memory: an OrderBookL3 for 4 x target_live_orders and max_levels per side, plus an
 //   id -> position table that grows with the ids issued: generate before you time.
 // Lifecycle: movable, not copyable; a moved-from generator may only be assigned to or
 //   destroyed.
@@ -60,12 +63,30 @@ struct MarketDataGeneratorConfig {
   std::int64_t max_distance = 200;         // ticks from the touch
   std::uint32_t sweep_ppm = 2'000;         // sweeps per million messages
   std::int64_t max_qty = 1'000;
+  double distance_exponent = 1.5;          // a: P(distance >= k) ~ k^-a; smaller, a longer tail
+  std::size_t max_levels = 8192;           // per side, of the generator's own book
+
+  /// A deep book, as one of the active names of a full-depth US equity or futures feed
+  /// carries (docs/trading.md, "The deep-book profile"): 20,000 live orders spread over a
+  /// few hundred to a couple of thousand price levels per side. Most adds still land near
+  /// the touch, but the distance tail is long (a = 0.6, up to 2,000 ticks), so orders rest
+  /// far away: ~450-530 levels per side in steady state (the test measures it); sweeps are
+  /// twice as frequent.
+  [[nodiscard]] static MarketDataGeneratorConfig deep_book() noexcept {
+    MarketDataGeneratorConfig c;
+    c.target_live_orders = 20'000;
+    c.max_distance = 2'000;
+    c.distance_exponent = 0.6;
+    c.sweep_ppm = 4'000;
+    c.max_levels = 8192;
+    return c;
+  }
 };
 
 class MarketDataGenerator {
  public:
   explicit MarketDataGenerator(std::uint64_t seed, MarketDataGeneratorConfig cfg = {})
-      : cfg_(cfg), rng_(seed), book_(cfg.target_live_orders * 4, 8192), mid_(cfg.start_mid_ticks) {
+      : cfg_(check(cfg)), rng_(seed), book_(cfg.target_live_orders * 4, cfg.max_levels), mid_(cfg.start_mid_ticks) {
     live_.reserve(cfg.target_live_orders * 4);
     pending_.reserve(64);
   }
@@ -142,10 +163,19 @@ class MarketDataGenerator {
     Qty qty;
   };
 
-  std::int64_t distance() {  // power law: P(d >= k) ~ k^-1.5
+  static const MarketDataGeneratorConfig& check(const MarketDataGeneratorConfig& c) {
+    if (!(c.distance_exponent > 0.0))
+      throw std::invalid_argument("hft::MarketDataGenerator: distance_exponent must be > 0");
+    if (c.target_live_orders == 0 || c.max_levels == 0 || c.max_distance < 0 || c.max_qty < 1)
+      throw std::invalid_argument(
+          "hft::MarketDataGenerator: target_live_orders, max_levels and max_qty must be >= 1, max_distance >= 0");
+    return c;
+  }
+
+  std::int64_t distance() {  // power law: P(d >= k) ~ k^-a, capped at max_distance
     const double u = (static_cast<double>(rng_() >> 11) + 1.0) * 0x1.0p-53;
-    const auto d = static_cast<std::int64_t>(std::pow(u, -1.0 / 1.5)) - 1;
-    return d < cfg_.max_distance ? d : cfg_.max_distance;
+    const double d = std::pow(u, inv_exponent_) - 1.0;
+    return d < static_cast<double>(cfg_.max_distance) ? static_cast<std::int64_t>(d) : cfg_.max_distance;
   }
   Qty size() { return Qty(1 + static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(cfg_.max_qty))); }
 
@@ -270,6 +300,7 @@ class MarketDataGenerator {
   }
 
   MarketDataGeneratorConfig cfg_;
+  double inv_exponent_ = -1.0 / cfg_.distance_exponent;
   std::mt19937_64 rng_;
   OrderBookL3 book_;
   std::int64_t mid_;
