@@ -392,6 +392,7 @@ class FixRegistry {
     std::size_t outcomes = 1u << 14;  // --journal: orders whose outcome a PossDup re-send can get
     std::string journal_dir;          // --journal: the sessions' stores live in <dir>/fix/<hex CompID>
     hft::Durability durability = hft::Durability::none;
+    std::size_t journal_segment = std::size_t{4} << 20;  // each store's segment files (a roll allocates)
   };
   explicit FixRegistry(Limits lim) : lim_(std::move(lim)) {}
 
@@ -457,8 +458,10 @@ class FixRegistry {
     s->outcomes = std::make_unique<FixOutcomes>(lim_.outcomes);
     auto store = std::make_unique<hft::fix::JournalMessageStore>(
         session_dir(lim_.journal_dir, comp_id),
-        hft::fix::JournalMessageStoreConfig{
-            .max_messages = lim_.store_messages, .max_bytes = lim_.store_bytes, .durability = lim_.durability},
+        hft::fix::JournalMessageStoreConfig{.max_messages = lim_.store_messages,
+                                            .max_bytes = lim_.store_bytes,
+                                            .segment_size = lim_.journal_segment,
+                                            .durability = lim_.durability},
         [&](std::span<const std::byte> p) { s->replay(p); });
     auto fatal = std::make_unique<FixJournalStore>(std::move(store));
     s->journal = fatal.get();

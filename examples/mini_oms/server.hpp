@@ -197,8 +197,10 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
     throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
   }
   if (cfg_.fix_comp_id.empty()) throw std::invalid_argument("--fix-comp-id must not be empty");
-  fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{
-      .max_sessions = cfg_.fix_max_sessions, .journal_dir = cfg_.journal_dir, .durability = cfg_.durability});
+  fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{.max_sessions = cfg_.fix_max_sessions,
+                                                                    .journal_dir = cfg_.journal_dir,
+                                                                    .durability = cfg_.durability,
+                                                                    .journal_segment = cfg_.fix_journal_segment});
   inline_dispatch_ =
       cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
   const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;

@@ -65,7 +65,18 @@ TEST_CASE("after warm-up the server allocates nothing per request, over many fam
 // logon), so the claim is per message: a run of 3n orders over the same number of
 // connections allocates exactly what a run of n does.
 TEST_CASE("after warm-up the FIX port allocates nothing per message", "[e2e][alloc][fix]") {
+  // Without a journal, and with one: each message then appends to its session's store
+  // journal, and each order its admission and outcome records. A segment roll allocates
+  // (its file name; 4 MiB segments roll every ~7,000 orders per session), so the segments
+  // here hold the whole run (~25 MB per session).
+  const bool journal = GENERATE(false, true);
+  CAPTURE(journal);
+  hft::test::TempDir dir;
   mini_oms::ServerConfig c;
+  if (journal) {
+    c.journal_dir = dir.path();
+    c.fix_journal_segment = std::size_t{64} << 20;
+  }
   c.ring_size = 1024;
   c.family_table = 1024;
   c.fix_port = 0;
