@@ -1,6 +1,7 @@
 #include "hft/trading/matching_engine.hpp"
 
 #include <array>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -21,7 +22,8 @@ using hft::TimeInForce;
 using hft::test::NaiveVenue;
 
 namespace {
-NewOrder limit(std::uint64_t id, Side s, std::int64_t px, std::int64_t q, TimeInForce tif = TimeInForce::GoodTillCancel) {
+NewOrder limit(std::uint64_t id, Side s, std::int64_t px, std::int64_t q,
+               TimeInForce tif = TimeInForce::GoodTillCancel) {
   return NewOrder{OrderId(id), s, OrderType::Limit, tif, Price::from_ticks(px), Qty(q)};
 }
 NewOrder market(std::uint64_t id, Side s, std::int64_t q) {
@@ -111,7 +113,8 @@ TEST_CASE("matching equals a naive price-time matcher on random order flow", "[m
     const std::int64_t px = 1000 + static_cast<std::int64_t>(rng() % 21) - 10;
     const std::int64_t q = 1 + static_cast<std::int64_t>(rng() % 50);
     NewOrder o = rng() % 10 == 0 ? market(id, side, q)
-                                 : limit(id, side, px, q, rng() % 5 == 0 ? TimeInForce::ImmediateOrCancel : TimeInForce::GoodTillCancel);
+                                 : limit(id, side, px, q,
+                                         rng() % 5 == 0 ? TimeInForce::ImmediateOrCancel : TimeInForce::GoodTillCancel);
     if (naive.book.size() > 3000) o = market(id, side, q);  // keep the naive book bounded
     const auto want = naive.submit(o);
     const auto r = m.submit(o, f);
@@ -123,7 +126,8 @@ TEST_CASE("matching equals a naive price-time matcher on random order flow", "[m
   }
 }
 
-TEST_CASE("MatchingEngine lifecycle contract: move-only, a moved-from engine may be assigned and reused", "[matching][lifecycle]") {
+TEST_CASE("MatchingEngine lifecycle contract: move-only, a moved-from engine may be assigned and reused",
+          "[matching][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::MatchingEngine, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::MatchingEngine>(
@@ -137,10 +141,25 @@ TEST_CASE("MatchingEngine lifecycle contract: move-only, a moved-from engine may
       },
       [](hft::MatchingEngine& e) {
         hft::Fill fills[4];
-        const auto r = e.submit(hft::NewOrder{hft::OrderId(77), hft::Side::Buy, hft::OrderType::Limit,
-                                              hft::TimeInForce::ImmediateOrCancel, hft::Price::from_ticks(100),
-                                              hft::Qty(1)},
-                                fills);
+        const auto r =
+            e.submit(hft::NewOrder{hft::OrderId(77), hft::Side::Buy, hft::OrderType::Limit,
+                                   hft::TimeInForce::ImmediateOrCancel, hft::Price::from_ticks(100), hft::Qty(1)},
+                     fills);
         REQUIRE(r.fills == 1);
       });
+}
+
+// The same overflow as OrderBookL2's (found by fuzzing the books): a resting order that
+// would take its level's total past INT64_MAX is not rested; its remainder is cancelled.
+TEST_CASE("matching: a resting total past INT64_MAX is refused, the book keeps what it had", "[matching][regression]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  MatchingEngine m(64, 16);
+  std::array<Fill, 4> f{};
+  REQUIRE(m.submit(limit(1, Side::Sell, 100, kMax), f).resting == Qty(kMax));
+  const auto r = m.submit(limit(2, Side::Sell, 100, 1), f);
+  CHECK(r.rest_error == hft::BookError::QtyOverflow);
+  CHECK(r.resting == Qty(0));
+  CHECK(r.cancelled == Qty(1));
+  CHECK(m.qty_at(Side::Sell, Price::from_ticks(100)) == Qty(kMax));
+  CHECK(m.submit(limit(3, Side::Buy, 100, 5), f).filled == Qty(5));  // the book still matches
 }

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../support/catch.hpp"
 #include "../support/contract.hpp"
 #include "../support/scale.hpp"
+#include "hft/trading/order_book_l3.hpp"
 #include "reference_books.hpp"
 
 using hft::Level;
@@ -17,8 +20,8 @@ using hft::OrderBookL2;
 using hft::Price;
 using hft::Qty;
 using hft::Side;
-using hft::test::RefBookL2;
 using hft::test::depth;
+using hft::test::RefBookL2;
 
 TEST_CASE("OrderBookL2 equals a std::map book after every one of millions of random operations", "[l2][stress]") {
   std::mt19937_64 rng(42);
@@ -40,7 +43,10 @@ TEST_CASE("OrderBookL2 equals a std::map book after every one of millions of ran
       case 0: {
         const std::int64_t q = static_cast<std::int64_t>(rng() % 4);  // 0 removes
         u = book.set_level(side, Price::from_ticks(p), Qty(q));
-        if (q == 0) ref.erase(side, p); else ref.at(side, p) = q;
+        if (q == 0)
+          ref.erase(side, p);
+        else
+          ref.at(side, p) = q;
         break;
       }
       case 1: {
@@ -123,7 +129,9 @@ TEST_CASE("OrderBookL2 depth limit: keeps the best max_levels, drops the worst, 
   CHECK(b.level(Side::Buy, 2).price == Price::from_ticks(101));
   CHECK(b.reduce(Side::Buy, Price::from_ticks(100), Qty(1)).error == hft::BookError::UnknownLevel);
   CHECK(b.add(Side::Buy, Price::from_ticks(105), Qty(1)).ok());  // middle insert, drops 101
-  CHECK(depth(b, Side::Buy) == std::vector<Level>{{Price::from_ticks(110), Qty(1)}, {Price::from_ticks(105), Qty(1)}, {Price::from_ticks(102), Qty(1)}});
+  CHECK(depth(b, Side::Buy) == std::vector<Level>{{Price::from_ticks(110), Qty(1)},
+                                                  {Price::from_ticks(105), Qty(1)},
+                                                  {Price::from_ticks(102), Qty(1)}});
   OrderBookL2 strict(2, hft::DepthPolicy::Reject);
   REQUIRE(strict.add(Side::Sell, Price::from_ticks(5), Qty(1)).ok());
   REQUIRE(strict.add(Side::Sell, Price::from_ticks(6), Qty(1)).ok());
@@ -131,7 +139,8 @@ TEST_CASE("OrderBookL2 depth limit: keeps the best max_levels, drops the worst, 
   CHECK(strict.best_ask()->price == Price::from_ticks(5));
 }
 
-TEST_CASE("OrderBookL2 lifecycle contract: move-only, a moved-from book may be assigned and reused", "[l2][lifecycle]") {
+TEST_CASE("OrderBookL2 lifecycle contract: move-only, a moved-from book may be assigned and reused",
+          "[l2][lifecycle]") {
   using namespace hft::test::contract;
   STATIC_REQUIRE(copy_move_is<hft::OrderBookL2, Copy::No, Move::DestroyOrAssign>());
   moved_from_destroy_or_assign<hft::OrderBookL2>(
@@ -150,4 +159,26 @@ TEST_CASE("OrderBookL2 lifecycle contract: move-only, a moved-from book may be a
   CHECK(one.add(hft::Side::Buy, hft::Price::from_ticks(11), hft::Qty(1)).ok());  // better: the worst drops
   CHECK(one.level_count(hft::Side::Buy) == 1);
   CHECK(one.best_bid()->price == hft::Price::from_ticks(11));
+}
+
+// Found by tests/fuzz/md_reader (corpus/md_reader/qty_overflow): two adds whose sum passed
+// INT64_MAX overflowed the level's quantity, which is undefined behaviour.
+TEST_CASE("OrderBookL2 and OrderBookL3: a level total past INT64_MAX is refused, nothing changes", "[l2][regression]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  OrderBookL2 b(8);
+  const Price p = Price::from_ticks(100);
+  REQUIRE(b.add(Side::Buy, p, Qty(kMax - 1)).ok());
+  CHECK(b.add(Side::Buy, p, Qty(2)).error == hft::BookError::QtyOverflow);
+  CHECK(b.best_bid()->qty == Qty(kMax - 1));
+  CHECK(b.add(Side::Buy, p, Qty(1)).ok());  // exactly INT64_MAX fits
+  CHECK(b.best_bid()->qty == Qty(kMax));
+  CHECK(std::string(hft::to_string(hft::BookError::QtyOverflow)) == "QTY_OVERFLOW");
+
+  hft::OrderBookL3 l3(8, 8);
+  REQUIRE(l3.add_order(hft::OrderId(1), Side::Sell, p, Qty(kMax)).ok());
+  CHECK(l3.add_order(hft::OrderId(2), Side::Sell, p, Qty(1)).error == hft::BookError::QtyOverflow);
+  CHECK(l3.find(hft::OrderId(2)) == nullptr);  // not tracked either
+  CHECK(l3.l2().best_ask()->qty == Qty(kMax));
+  CHECK(l3.delete_order(hft::OrderId(1)).ok());
+  CHECK(l3.add_order(hft::OrderId(2), Side::Sell, p, Qty(1)).ok());  // the id was never taken
 }

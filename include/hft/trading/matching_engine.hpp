@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -68,7 +69,7 @@ struct ExecReport {
   Qty cancelled;    // remainder not filled and not resting
   std::size_t fills = 0;
   bool truncated = false;  // the fill span filled up before liquidity did
-  BookError rest_error = BookError::None;  // OrderTableFull / DepthFull: remainder cancelled
+  BookError rest_error = BookError::None;  // OrderTableFull / DepthFull / QtyOverflow: remainder cancelled
   Notional notional_ticks = 0;  // sum of fill price x qty, in tick-units
 };
 
@@ -218,6 +219,9 @@ class MatchingEngine {
     if (free_ == kNil) return BookError::OrderTableFull;
     SideBook& s = sides_[idx(side)];
     std::size_t pos = find_level(s, side, price);
+    if (pos < s.n && s.lv[pos].price == price &&
+        qty.value() > std::numeric_limits<std::int64_t>::max() - s.lv[pos].qty.value())
+      return BookError::QtyOverflow;  // the level's total would wrap: the remainder is cancelled
     if (pos == s.n || s.lv[pos].price != price) {
       if (s.n == max_levels_) return BookError::DepthFull;
       for (std::size_t i = s.n; i > pos; --i) s.lv[i] = s.lv[i - 1];

@@ -24,6 +24,8 @@
 //   top-max_levels view (a later reduce of a dropped level returns UnknownLevel).
 //   DepthPolicy::Reject refuses every new level on a full side with DepthFull instead
 //   (OrderBookL3 uses it: its view must account for every live order).
+// Quantities: an add that would take a level past INT64_MAX units returns QtyOverflow and
+//   changes nothing (a feed's sizes are data; signed overflow is undefined).
 // When to use: market-data books from aggregated (L2) feeds, or as the view of an L3 book.
 // When not: when you need queue position or individual orders (OrderBookL3 /
 //   MatchingEngine).
@@ -43,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -68,6 +71,7 @@ enum class BookError : std::uint8_t {
   UnknownOrder,     // L3: no such order id
   DuplicateOrder,   // L3: id already live
   OrderTableFull,   // L3: max_orders live orders already
+  QtyOverflow,      // the level's total would pass INT64_MAX units (found by fuzzing)
 };
 
 [[nodiscard]] constexpr const char* to_string(BookError e) noexcept {
@@ -80,6 +84,7 @@ enum class BookError : std::uint8_t {
     case BookError::UnknownOrder: return "UNKNOWN_ORDER";
     case BookError::DuplicateOrder: return "DUPLICATE_ORDER";
     case BookError::OrderTableFull: return "ORDER_TABLE_FULL";
+    case BookError::QtyOverflow: return "QTY_OVERFLOW";
   }
   return "?";
 }
@@ -125,6 +130,10 @@ class OrderBookL2 {
     Side_& s = sides_[idx(side)];
     const Find f = find(s, side, price);
     if (f.found) {
+      // A feed's sizes are data: two that sum past INT64_MAX must not wrap (signed
+      // overflow is undefined), and the level keeps what it had.
+      if (delta.value() > std::numeric_limits<std::int64_t>::max() - s.lv[f.pos].qty.value())
+        return {BookError::QtyOverflow, false};
       s.lv[f.pos].qty += delta;
       return {BookError::None, f.pos + 1 == s.n};
     }
