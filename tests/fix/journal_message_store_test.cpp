@@ -45,6 +45,13 @@ Message parsed(const std::string& wire) {
   return m;
 }
 
+// prefix + n, appended: g++ 12's -Wrestrict misfires on "literal" + std::to_string(n).
+std::string numbered(const char* prefix, std::uint64_t n) {
+  std::string out(prefix);
+  out += std::to_string(n);
+  return out;
+}
+
 std::string text(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 std::span<const std::byte> bytes(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
@@ -172,7 +179,7 @@ TEST_CASE("journal message store: the cache bounds what a resend serves after a 
   TempDir t;
   {
     JournalMessageStore store(t.path(), {.max_messages = 2, .max_bytes = 1 << 10});
-    for (std::uint64_t s = 1; s <= 5; ++s) store.store(s, "m" + std::to_string(s));
+    for (std::uint64_t s = 1; s <= 5; ++s) store.store(s, numbered("m", s));
   }
   JournalMessageStore store(t.path(), {.max_messages = 2, .max_bytes = 1 << 10});
   CHECK(store.replayed().messages == 5);
@@ -196,7 +203,7 @@ TEST_CASE("journal message store: records across many segment rolls replay in or
         store.store(s, std::string(40 + s % 50, static_cast<char>('a' + s % 26)));
         store.set_next_target_seq(s + 1);
         if (s % 7 == 0) {
-          apps.push_back("app " + std::to_string(s));
+          apps.push_back(numbered("app ", s));
           store.append_app(bytes(apps.back()));
         }
       }
@@ -222,7 +229,7 @@ TEST_CASE("journal message store: a process that dies without a destructor loses
     try {
       JournalMessageStore store(t.path());
       for (std::uint64_t s = 1; s <= 1000; ++s) {
-        store.store(s, "message " + std::to_string(s));
+        store.store(s, numbered("message ", s));
         store.set_next_sender_seq(s + 1);
         store.set_next_target_seq(s + 1);
       }
@@ -238,7 +245,7 @@ TEST_CASE("journal message store: a process that dies without a destructor loses
   JournalMessageStore store(t.path(), {.max_messages = 2000});
   CHECK(store.next_sender_seq() == 1001);
   CHECK(store.next_target_seq() == 1001);
-  for (std::uint64_t s = 1; s <= 1000; ++s) REQUIRE(store.load(s) == "message " + std::to_string(s));
+  for (std::uint64_t s = 1; s <= 1000; ++s) REQUIRE(store.load(s) == numbered("message ", s));
 }
 
 TEST_CASE("journal message store: limits and errors", "[fix][journal]") {
