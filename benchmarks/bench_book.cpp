@@ -215,6 +215,40 @@ Metrics timed_and_mean(std::size_t n, std::uint64_t overhead, Make make, Apply a
           {"mean", hft::bench::ns_per_call(n, [&](std::size_t i) { apply(untimed, i); })}};
 }
 
+// One L2 update on either book: the add-or-reduce branch every case pays.
+void apply(hft::OrderBookL2& b, const L2Op& o) {
+  do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
+}
+void apply(MapBook& b, const L2Op& o) {
+  if (o.add)
+    b.add(o.side, o.price, o.qty);
+  else
+    b.reduce(o.side, o.price, o.qty);
+}
+
+// A case over many symbols' books: the OrderBookL2s make_books() builds against as many
+// std::map books, each update applied to the book of its symbol. `ops` must outlive the
+// suite's run.
+template <class MakeBooks>
+void add_books_case(hft::bench::Suite& suite, const std::string& name, const std::vector<L2Op>& ops, std::size_t books,
+                    std::uint64_t overhead, MakeBooks make_books) {
+  auto on_its_book = [&ops](auto& v, std::size_t i) {
+    const L2Op& o = ops[i];
+    apply(v[o.book], o);
+  };
+  suite.add_case(
+      name, {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
+      {
+          {"hft::OrderBookL2", [&ops, overhead, make_books,
+                                on_its_book] { return timed_and_mean(ops.size(), overhead, make_books, on_its_book); }},
+          {"std::map book",
+           [&ops, overhead, books, on_its_book] {
+             return timed_and_mean(
+                 ops.size(), overhead, [books] { return std::vector<MapBook>(books); }, on_its_book);
+           }},
+      });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,17 +274,8 @@ int main(int argc, char** argv) {
                std::to_string(ops.size()) + " L2 updates; rdtsc pair overhead " + std::to_string(overhead) +
                " ticks subtracted per sample");
 
-    auto l2_apply = [&](hft::OrderBookL2& b, std::size_t i) {
-      const L2Op& o = ops[i];
-      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
-    };
-    auto map_apply = [&](MapBook& b, std::size_t i) {
-      const L2Op& o = ops[i];
-      if (o.add)
-        b.add(o.side, o.price, o.qty);
-      else
-        b.reduce(o.side, o.price, o.qty);
-    };
+    auto l2_apply = [&](hft::OrderBookL2& b, std::size_t i) { apply(b, ops[i]); };
+    auto map_apply = [&](MapBook& b, std::size_t i) { apply(b, ops[i]); };
     suite.add_case("l2_update", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
                    {
                        {"hft::OrderBookL2",
@@ -272,35 +297,12 @@ int main(int argc, char** argv) {
     suite.note("l2_update_500_books: " + std::to_string(multi.size()) +
                " L2 updates over 500 symbols' books "
                "(independent streams, random interleave): the working set no longer fits L1/L2");
-    auto multi_l2 = [&](std::vector<hft::OrderBookL2>& books, std::size_t i) {
-      const L2Op& o = multi[i];
-      hft::OrderBookL2& b = books[o.book];
-      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
-    };
-    auto multi_map = [&](std::vector<MapBook>& books, std::size_t i) {
-      const L2Op& o = multi[i];
-      MapBook& b = books[o.book];
-      if (o.add)
-        b.add(o.side, o.price, o.qty);
-      else
-        b.reduce(o.side, o.price, o.qty);
-    };
-    auto make_l2_books = [] {
+    add_books_case(suite, "l2_update_500_books", multi, kBooks, overhead, [] {
       std::vector<hft::OrderBookL2> v;
       v.reserve(kBooks);
       for (std::size_t i = 0; i < kBooks; ++i) v.emplace_back(1024);
       return v;
-    };
-    suite.add_case(
-        "l2_update_500_books", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
-        {
-            {"hft::OrderBookL2", [&] { return timed_and_mean(multi.size(), overhead, make_l2_books, multi_l2); }},
-            {"std::map book",
-             [&] {
-               return timed_and_mean(
-                   multi.size(), overhead, [] { return std::vector<MapBook>(kBooks); }, multi_map);
-             }},
-        });
+    });
     suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(0.2),
                     "L2 update mean, 500 books: hft / std::map book (target <= 0.2x)");
 
@@ -310,35 +312,12 @@ int main(int argc, char** argv) {
     suite.note("l2_update_zipf: " + std::to_string(zipf.size()) +
                " L2 updates over 2,000 symbols (Zipf activity, bursts of 1-8, the 20 most active with the "
                "deep-book profile: ~500 levels per side)");
-    auto zipf_l2 = [&](std::vector<hft::OrderBookL2>& books, std::size_t i) {
-      const L2Op& o = zipf[i];
-      hft::OrderBookL2& b = books[o.book];
-      do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
-    };
-    auto zipf_map = [&](std::vector<MapBook>& books, std::size_t i) {
-      const L2Op& o = zipf[i];
-      MapBook& b = books[o.book];
-      if (o.add)
-        b.add(o.side, o.price, o.qty);
-      else
-        b.reduce(o.side, o.price, o.qty);
-    };
-    auto make_zipf_books = [] {
+    add_books_case(suite, "l2_update_zipf", zipf, kSymbols, overhead, [] {
       std::vector<hft::OrderBookL2> v;
       v.reserve(kSymbols);
       for (std::size_t i = 0; i < kSymbols; ++i) v.emplace_back(i < kDeep ? 8192 : 1024);
       return v;
-    };
-    suite.add_case(
-        "l2_update_zipf", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
-        {
-            {"hft::OrderBookL2", [&] { return timed_and_mean(zipf.size(), overhead, make_zipf_books, zipf_l2); }},
-            {"std::map book",
-             [&] {
-               return timed_and_mean(
-                   zipf.size(), overhead, [] { return std::vector<MapBook>(kSymbols); }, zipf_map);
-             }},
-        });
+    });
     suite.add_ratio("l2_update_zipf/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(1.0 / 3.0),
                     "L2 update mean, realistic profile: hft / std::map book (issue 20 target <= 0.33x)");
     suite.add_absolute("l2_update_zipf/mean", "hft::OrderBookL2", hft::bench::Target::at_most(20.0),
