@@ -17,6 +17,25 @@
 using hft::MdType;
 using hft::Side;
 
+namespace {
+// One message applied to an L3 book, as a feed handler would.
+hft::BookUpdate apply(hft::OrderBookL3& book, const hft::MdMessage& m) {
+  switch (m.type) {
+    case MdType::Add:
+      return book.add_order(m.id, m.side, m.price, m.qty);
+    case MdType::Cancel:
+      return book.cancel(m.id, m.qty);
+    case MdType::Execute:
+      return book.execute(m.id, m.qty);
+    case MdType::Delete:
+      return book.delete_order(m.id);
+    case MdType::Replace:
+      return book.replace(m.id, m.new_id, m.price, m.qty);
+  }
+  return {hft::BookError::InvalidQty, false};  // not an MdType: the generator never makes one
+}
+}  // namespace
+
 TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real feed", "[mdgen]") {
   hft::MarketDataGenerator a(99), b(99), c(100);
   std::vector<hft::MdMessage> msgs;
@@ -33,30 +52,13 @@ TEST_CASE("the synthetic stream is deterministic, valid, and shaped like a real 
     differs += m != o;
     msgs.push_back(m);
     ++counts[static_cast<int>(m.type)];
-    hft::BookUpdate u;
-    switch (m.type) {
-      case MdType::Add: {
-        const auto best = book.l2().best(m.side);
-        if (best) {
-          ++adds;
-          if (std::llabs(m.price - best->price) <= 5) ++near_touch_adds;
-        }
-        u = book.add_order(m.id, m.side, m.price, m.qty);
-        break;
+    if (m.type == MdType::Add) {
+      if (const auto best = book.l2().best(m.side)) {
+        ++adds;
+        if (std::llabs(m.price - best->price) <= 5) ++near_touch_adds;
       }
-      case MdType::Cancel:
-        u = book.cancel(m.id, m.qty);
-        break;
-      case MdType::Execute:
-        u = book.execute(m.id, m.qty);
-        break;
-      case MdType::Delete:
-        u = book.delete_order(m.id);
-        break;
-      case MdType::Replace:
-        u = book.replace(m.id, m.new_id, m.price, m.qty);
-        break;
     }
+    const hft::BookUpdate u = apply(book, m);
     REQUIRE(u.ok());
     REQUIRE_FALSE(book.l2().crossed());
     // A sweep: consecutive executions on one side across two or more prices.
@@ -186,24 +188,7 @@ TEST_CASE("the deep-book profile: hundreds to thousands of levels, a long distan
         near_touch += std::llabs(m.price - best->price) <= 5;
       }
     }
-    hft::BookUpdate u;
-    switch (m.type) {
-      case MdType::Add:
-        u = book.add_order(m.id, m.side, m.price, m.qty);
-        break;
-      case MdType::Cancel:
-        u = book.cancel(m.id, m.qty);
-        break;
-      case MdType::Execute:
-        u = book.execute(m.id, m.qty);
-        break;
-      case MdType::Delete:
-        u = book.delete_order(m.id);
-        break;
-      case MdType::Replace:
-        u = book.replace(m.id, m.new_id, m.price, m.qty);
-        break;
-    }
+    const hft::BookUpdate u = apply(book, m);
     REQUIRE(u.ok());
     REQUIRE_FALSE(book.l2().crossed());
     const auto s = shallow.next();
