@@ -146,6 +146,25 @@ std::string settings_text(std::uint16_t port, const std::string& store) {
   return s;
 }
 
+// The initiator's settings (fix_initiator.cfg for `port`, its FileStore in `store`) and the
+// store factory QuickFIX builds from them; both must outlive every initiator made from them.
+struct InitiatorSettings {
+  InitiatorSettings(std::uint16_t port, const std::string& store)
+      : text(settings_text(port, store)), settings(text), store_factory(settings) {}
+  std::istringstream text;
+  FIX::SessionSettings settings;
+  FIX::FileStoreFactory store_factory;
+};
+
+// Stops the initiator, if any, when the test leaves its scope: a failed REQUIRE must not
+// leave QuickFIX's thread running into freed state.
+struct StopOnExit {
+  std::unique_ptr<FIX::SocketInitiator>& i;
+  ~StopOnExit() {
+    if (i) i->stop(true);
+  }
+};
+
 // The venue as docs/protocol.md documents it: ten levels a side, 5 bps apart, 100 x k
 // each; an IOC takes levels best first; a level it emptied is quoted again afterwards.
 struct ModelBook {
@@ -220,20 +239,13 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   server.start();
   const auto store = std::filesystem::temp_directory_path() / ("hft_fix_e2e_" + std::to_string(::getpid()));
   std::filesystem::remove_all(store);
-  std::istringstream settings_in(settings_text(server.fix_port(), store.string()));
-  FIX::SessionSettings settings(settings_in);
-  FIX::FileStoreFactory store_factory(settings);
+  InitiatorSettings qf(server.fix_port(), store.string());
   TestClient client;
   const FIX::SessionID sid("FIX.4.4", "QFCLIENT", "HFTOMS");
 
   std::unique_ptr<FIX::SocketInitiator> initiator;
-  struct StopOnExit {  // a failed REQUIRE must not leave QuickFIX's thread running into freed state
-    std::unique_ptr<FIX::SocketInitiator>& i;
-    ~StopOnExit() {
-      if (i) i->stop(true);
-    }
-  } stop_on_exit{initiator};
-  initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
+  const StopOnExit stop_on_exit{initiator};
+  initiator = std::make_unique<FIX::SocketInitiator>(client, qf.store_factory, qf.settings);
   initiator->start();
   REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
 
@@ -423,7 +435,7 @@ TEST_CASE("FIX end to end against a QuickFIX initiator") {
   const int logouts = client.logouts();
   CHECK(logouts >= 1);
   initiator.reset();  // its session must be gone before the next initiator registers it
-  initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
+  initiator = std::make_unique<FIX::SocketInitiator>(client, qf.store_factory, qf.settings);
   {
     FIX::Session* s = FIX::Session::lookupSession(sid);
     REQUIRE(s != nullptr);
@@ -519,16 +531,9 @@ TEST_CASE("FIX with --journal: a server restart keeps the session, a PossDup re-
   {
     mini_oms::Server server(cfg);
     server.start();
-    std::istringstream settings_in(settings_text(server.fix_port(), store));
-    FIX::SessionSettings settings(settings_in);
-    FIX::FileStoreFactory store_factory(settings);
-    auto initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
-    struct StopOnExit {
-      std::unique_ptr<FIX::SocketInitiator>& i;
-      ~StopOnExit() {
-        if (i) i->stop(true);
-      }
-    } stop_on_exit{initiator};
+    InitiatorSettings qf(server.fix_port(), store);
+    auto initiator = std::make_unique<FIX::SocketInitiator>(client, qf.store_factory, qf.settings);
+    const StopOnExit stop_on_exit{initiator};
     initiator->start();
     REQUIRE(client.wait([](TestClient& c) { return c.logged_on(); }, 10s));
     FIX::Message m1 = new_order(j1, "AAPL", j1_px);
@@ -557,16 +562,9 @@ TEST_CASE("FIX with --journal: a server restart keeps the session, a PossDup re-
   // ---- the second server, from the same journal ---------------------------------------------
   mini_oms::Server server(cfg);
   server.start();
-  std::istringstream settings_in(settings_text(server.fix_port(), store));
-  FIX::SessionSettings settings(settings_in);
-  FIX::FileStoreFactory store_factory(settings);
-  auto initiator = std::make_unique<FIX::SocketInitiator>(client, store_factory, settings);
-  struct StopOnExit {
-    std::unique_ptr<FIX::SocketInitiator>& i;
-    ~StopOnExit() {
-      if (i) i->stop(true);
-    }
-  } stop_on_exit{initiator};
+  InitiatorSettings qf(server.fix_port(), store);
+  auto initiator = std::make_unique<FIX::SocketInitiator>(client, qf.store_factory, qf.settings);
+  const StopOnExit stop_on_exit{initiator};
   {
     // The initiator forgets the last two messages the first server sent it (J2's report and
     // the Logout): it must ask for them, and the second server must have them.
