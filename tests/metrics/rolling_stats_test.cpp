@@ -39,6 +39,16 @@ void check_same(const hft::RollingStats& r, const Naive& n, double offset_scale)
   REQUIRE(r.min() == lo);
   REQUIRE(r.max() == hi);
 }
+// The time-window tests' window: 1,000 ns and at most 16 samples. One sample into both at
+// `now`; the naive window drops what the time window must.
+constexpr std::uint64_t kWindowNs = 1'000;
+constexpr std::size_t kCapacity = 16;
+void add_timed(hft::RollingStats& r, Naive& n, std::uint64_t now, double x) {
+  r.add(x, now);
+  n.w.push_back({now, x});
+  while (!n.w.empty() && n.w.front().first + kWindowNs <= now) n.w.pop_front();
+  while (n.w.size() > kCapacity) n.w.pop_front();
+}
 }  // namespace
 
 TEST_CASE("count window equals a naive recomputation, including a large offset", "[rolling]") {
@@ -67,16 +77,13 @@ TEST_CASE("count window equals a naive recomputation, including a large offset",
 
 TEST_CASE("time window with SimClock: expiry by time, capacity eviction", "[rolling]") {
   hft::SimClock clock;
-  auto r = hft::RollingStats::time_window(1'000, 16);
+  auto r = hft::RollingStats::time_window(kWindowNs, kCapacity);
   Naive n;
   std::mt19937_64 rng(2);
   for (int i = 0; i < 20'000; ++i) {
     clock.advance(rng() % 60);
     const double x = static_cast<double>(rng() % 1000) / 7.0;
-    r.add(x, clock.now_ns());
-    n.w.push_back({clock.now_ns(), x});
-    while (!n.w.empty() && n.w.front().first + 1'000 <= clock.now_ns()) n.w.pop_front();
-    while (n.w.size() > 16) n.w.pop_front();
+    add_timed(r, n, clock.now_ns(), x);
     check_same(r, n, 0);
   }
   clock.advance(5'000);
@@ -92,16 +99,13 @@ TEST_CASE("time window that empties now and then: the periodic re-sum runs over 
   // the ring's head without a removal, so later re-sums start mid-ring and wrap; without
   // the gaps the head is back at 0 at every re-sum and the wrap is never taken.
   hft::SimClock clock;
-  auto r = hft::RollingStats::time_window(1'000, 16);
+  auto r = hft::RollingStats::time_window(kWindowNs, kCapacity);
   Naive n;
   std::mt19937_64 rng(3);
   for (int i = 0; i < 20'000; ++i) {
     clock.advance(i % 97 == 0 ? 5'000 : rng() % 60);
     const double x = 1e6 + static_cast<double>(rng() % 1000) / 7.0;
-    r.add(x, clock.now_ns());
-    n.w.push_back({clock.now_ns(), x});
-    while (!n.w.empty() && n.w.front().first + 1'000 <= clock.now_ns()) n.w.pop_front();
-    while (n.w.size() > 16) n.w.pop_front();
+    add_timed(r, n, clock.now_ns(), x);
     INFO("step " << i);
     check_same(r, n, 1e6);
   }
