@@ -21,7 +21,7 @@ for f in $(find include/hft -name '*.hpp' | sort); do
       sections=("${utility_sections[@]}") ;;
     # Internal building blocks (hft::detail, or a base no user names): What and Thread-safety.
     include/hft/queue/sequenced_ring.hpp | include/hft/disruptor/sequencer_base.hpp | include/hft/memory/asan.hpp | \
-    include/hft/journal/journal_format.hpp)
+    include/hft/journal/journal_format.hpp | include/hft/trading/sorted_levels.hpp)
       sections=("What" "Thread-safety") ;;
     *) sections=("${primitive_sections[@]}") ;;
   esac

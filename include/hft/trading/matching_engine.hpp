@@ -14,14 +14,17 @@
 // When to use: a deterministic venue in tests, simulations and example pipelines.
 // When not: a production matching engine (no self-trade prevention, no auctions, no
 //   order types beyond these, one symbol per instance).
-// Layout: per side, a sorted array of price levels with the best at the end (as in
-//   OrderBookL2); each level is a doubly linked FIFO of order records from a pool, so
-//   cancel is O(1) after an O(1) id lookup (FlatIndex) and a level search from the touch.
+// Layout: per side, the level store OrderBookL2 uses (detail::SortedLevels: a sorted
+//   array, best at the end, searched linearly from the touch and then by binary search),
+//   so a level deep in the book is found in O(log n) and both books get every fix to it
+//   once. Each level's value is a doubly linked FIFO of order records from a pool, so
+//   cancel is O(1) after an O(1) id lookup (FlatIndex) and the level search.
 // Thread-safety: one thread at a time.
 // Progress: wait-free (bounded by the fills produced and the levels crossed).
 // Memory ordering: none (not shared).
-// Complexity: O(levels crossed + fills) per
-//   order, O(distance from touch) to rest or cancel.
+// Complexity: O(levels crossed + fills) per order; resting or cancelling searches
+//   O(min(d, 8) + log n) levels and moves the d levels better than it (d = distance in
+//   levels from the touch, n = levels on the side).
 // Compared with: CppTrader's matching engine keeps price levels in an intrusive AVL tree
 //   and supports many more order types; liquibook keeps a std::multimap per side and
 //   allocates per order. Ours is sorted arrays and a preallocated pool: no allocation
@@ -40,6 +43,7 @@
 #include "hft/core/assert.hpp"
 #include "hft/core/flat_index.hpp"
 #include "hft/trading/order_book_l2.hpp"
+#include "hft/trading/sorted_levels.hpp"
 #include "hft/trading/types.hpp"
 
 namespace hft {
@@ -80,8 +84,8 @@ class MatchingEngine {
  public:
   /// Room for max_orders resting orders and max_levels price levels per side.
   MatchingEngine(std::size_t max_orders, std::size_t max_levels)
-      : index_(max_orders), orders_(new Rec[max_orders]), max_levels_(max_levels),
-        sides_{SideBook(max_levels), SideBook(max_levels)} {
+      : index_(max_orders), orders_(new Rec[max_orders]),
+        sides_{Levels_(max_levels), Levels_(max_levels)} {
     if (max_levels == 0) throw std::invalid_argument("hft::MatchingEngine: max_levels must be >= 1");
     for (std::size_t i = 0; i < max_orders; ++i)
       orders_[i].next = i + 1 < max_orders ? static_cast<std::uint32_t>(i + 1) : kNil;
@@ -101,10 +105,16 @@ class MatchingEngine {
       return r;
     }
     Qty left = o.qty;
-    SideBook& opp = sides_[idx(opposite(o.side))];
-    while (left.value() > 0 && opp.n > 0) {
-      LevelRec& lv = opp.lv[opp.n - 1];
-      if (o.type == OrderType::Limit && !crosses(o.side, o.price, lv.price)) break;  // beyond our limit
+    const Side os = opposite(o.side);
+    Levels_& opp = sides_[idx(os)];
+    // The taker's limit as a key on the resting side: a level crosses when its key is at
+    // least this (a buy at 100 takes asks at key -100 and above, i.e. price <= 100).
+    const std::int64_t limit_key = detail::level_key(os, o.price);
+    while (left.value() > 0 && !opp.empty()) {
+      auto& top = opp.back();
+      if (o.type == OrderType::Limit && top.key < limit_key) break;  // beyond our limit
+      const Price px = detail::level_price(os, top.key);
+      Fifo& lv = top.value;
       while (left.value() > 0 && lv.head != kNil) {
         if (r.fills == out.size()) {
           r.truncated = true;
@@ -112,14 +122,14 @@ class MatchingEngine {
         }
         Rec& rest = orders_[lv.head];
         const Qty q = min(left, rest.qty);
-        out[r.fills++] = Fill{rest.id, lv.price, q};
-        r.notional_ticks += notional(lv.price, q);
+        out[r.fills++] = Fill{rest.id, px, q};
+        r.notional_ticks += notional(px, q);
         left -= q;
         rest.qty -= q;
         lv.qty -= q;
         if (rest.qty.zero()) unlink_and_free(lv, lv.head);
       }
-      if (lv.head == kNil) --opp.n;  // level emptied
+      if (lv.head == kNil) opp.pop_back();  // level emptied
       if (r.truncated) break;
     }
     r.filled = o.qty - left;
@@ -143,44 +153,41 @@ class MatchingEngine {
     const std::uint32_t slot = index_.find(id.value());
     if (slot == FlatIndex::npos) return BookError::UnknownOrder;
     const Rec& rec = orders_[slot];
-    SideBook& s = sides_[idx(rec.side)];
-    const std::size_t pos = find_level(s, rec.side, rec.price);
-    HFT_ASSERT(pos < s.n && s.lv[pos].price == rec.price, "MatchingEngine: order's level missing");
-    LevelRec& lv = s.lv[pos];
+    Levels_& s = sides_[idx(rec.side)];
+    const auto f = s.find(detail::level_key(rec.side, rec.price));
+    HFT_ASSERT(f.found, "MatchingEngine: order's level missing");
+    Fifo& lv = s[f.pos].value;
     lv.qty -= rec.qty;
     unlink_and_free(lv, slot);
-    if (lv.head == kNil) {
-      for (std::size_t i = pos; i + 1 < s.n; ++i) s.lv[i] = s.lv[i + 1];
-      --s.n;
-    }
+    if (lv.head == kNil) s.erase(f.pos);
     return BookError::None;
   }
 
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
-    const SideBook& s = sides_[idx(side)];
-    if (s.n == 0) return std::nullopt;
-    return Level{s.lv[s.n - 1].price, s.lv[s.n - 1].qty};
+    const Levels_& s = sides_[idx(side)];
+    if (s.empty()) return std::nullopt;
+    return level_of(side, s.back());
   }
   /// Total resting quantity at price on side (0 if no level).
   [[nodiscard]] Qty qty_at(Side side, Price price) const noexcept {
-    const SideBook& s = sides_[idx(side)];
-    const std::size_t pos = find_level(s, side, price);
-    return pos < s.n && s.lv[pos].price == price ? s.lv[pos].qty : Qty{};
+    const Levels_& s = sides_[idx(side)];
+    const auto f = s.find(detail::level_key(side, price));
+    return f.found ? s[f.pos].value.qty : Qty{};
   }
-  [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].n; }
+  [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].size(); }
   /// The i-th level from the touch (0 = best). Precondition: i < level_count(side).
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
-    const SideBook& s = sides_[idx(side)];
-    HFT_ASSERT(i < s.n, "MatchingEngine::level: index past the last level");
-    return Level{s.lv[s.n - 1 - i].price, s.lv[s.n - 1 - i].qty};
+    const Levels_& s = sides_[idx(side)];
+    HFT_ASSERT(i < s.size(), "MatchingEngine::level: index past the last level");
+    return level_of(side, s.from_best(i));
   }
   [[nodiscard]] std::size_t order_count() const noexcept { return index_.size(); }
   /// Calls fn(OrderId, Qty) for the orders at the i-th level of side, oldest first.
   template <class F>
   void for_each_order(Side side, std::size_t i, F&& fn) const {
-    const SideBook& s = sides_[idx(side)];
-    HFT_ASSERT(i < s.n, "MatchingEngine::for_each_order: index past the last level");
-    for (std::uint32_t r = s.lv[s.n - 1 - i].head; r != kNil; r = orders_[r].next) fn(orders_[r].id, orders_[r].qty);
+    const Levels_& s = sides_[idx(side)];
+    HFT_ASSERT(i < s.size(), "MatchingEngine::for_each_order: index past the last level");
+    for (std::uint32_t r = s.from_best(i).value.head; r != kNil; r = orders_[r].next) fn(orders_[r].id, orders_[r].qty);
   }
 
  private:
@@ -192,46 +199,29 @@ class MatchingEngine {
     Side side = Side::Buy;
     std::uint32_t prev = kNil, next = kNil;
   };
-  struct LevelRec {
-    Price price;
+  // A level's total and its FIFO of order records (oldest at head).
+  struct Fifo {
     Qty qty;
     std::uint32_t head = kNil, tail = kNil;
   };
-  struct SideBook {
-    explicit SideBook(std::size_t cap) : lv(new LevelRec[cap]) {}
-    std::unique_ptr<LevelRec[]> lv;  // worst ... best
-    std::size_t n = 0;
-  };
+  using Levels_ = detail::SortedLevels<Fifo>;
   static constexpr std::size_t idx(Side s) noexcept { return static_cast<std::size_t>(s); }
-  static constexpr bool crosses(Side taker, Price limit, Price resting) noexcept {
-    return taker == Side::Buy ? resting <= limit : resting >= limit;
-  }
-
-  // Index of the level at price, or the insertion point; scanned from the touch.
-  static std::size_t find_level(const SideBook& s, Side side, Price price) noexcept {
-    std::size_t i = s.n;
-    while (i > 0 && s.lv[i - 1].price.better_than(price, side)) --i;
-    if (i > 0 && s.lv[i - 1].price == price) return i - 1;
-    return i;
+  static constexpr Level level_of(Side side, const Levels_::Entry& e) noexcept {
+    return Level{detail::level_price(side, e.key), e.value.qty};
   }
 
   BookError rest(OrderId id, Side side, Price price, Qty qty) noexcept {
     if (free_ == kNil) return BookError::OrderTableFull;
-    SideBook& s = sides_[idx(side)];
-    std::size_t pos = find_level(s, side, price);
-    if (pos < s.n && s.lv[pos].price == price &&
-        qty.value() > std::numeric_limits<std::int64_t>::max() - s.lv[pos].qty.value())
+    Levels_& s = sides_[idx(side)];
+    const std::int64_t k = detail::level_key(side, price);
+    const auto f = s.find(k);
+    if (f.found && qty.value() > std::numeric_limits<std::int64_t>::max() - s[f.pos].value.qty.value())
       return BookError::QtyOverflow;  // the level's total would wrap: the remainder is cancelled
-    if (pos == s.n || s.lv[pos].price != price) {
-      if (s.n == max_levels_) return BookError::DepthFull;
-      for (std::size_t i = s.n; i > pos; --i) s.lv[i] = s.lv[i - 1];
-      s.lv[pos] = LevelRec{price, Qty{}, kNil, kNil};
-      ++s.n;
-    }
+    if (!f.found && s.full()) return BookError::DepthFull;
+    Fifo& lv = f.found ? s[f.pos].value : s.insert(f.pos, {k, Fifo{}}).value;
     const std::uint32_t slot = free_;
     free_ = orders_[slot].next;
-    orders_[slot] = Rec{id, price, qty, side, s.lv[pos].tail, kNil};
-    LevelRec& lv = s.lv[pos];
+    orders_[slot] = Rec{id, price, qty, side, lv.tail, kNil};
     if (lv.tail != kNil) orders_[lv.tail].next = slot; else lv.head = slot;
     lv.tail = slot;
     lv.qty += qty;
@@ -241,7 +231,7 @@ class MatchingEngine {
     return BookError::None;
   }
 
-  void unlink_and_free(LevelRec& lv, std::uint32_t slot) noexcept {
+  void unlink_and_free(Fifo& lv, std::uint32_t slot) noexcept {
     Rec& r = orders_[slot];
     if (r.prev != kNil) orders_[r.prev].next = r.next; else lv.head = r.next;
     if (r.next != kNil) orders_[r.next].prev = r.prev; else lv.tail = r.prev;
@@ -252,8 +242,7 @@ class MatchingEngine {
 
   FlatIndex index_;
   std::unique_ptr<Rec[]> orders_;
-  std::size_t max_levels_;
-  SideBook sides_[2];
+  Levels_ sides_[2];
   std::uint32_t free_ = kNil;
 };
 

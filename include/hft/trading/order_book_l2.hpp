@@ -46,12 +46,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
 
 #include "hft/core/assert.hpp"
+#include "hft/trading/sorted_levels.hpp"
 #include "hft/trading/types.hpp"
 
 namespace hft {
@@ -104,7 +104,7 @@ class OrderBookL2 {
  public:
   /// Room for max_levels levels per side. Throws std::invalid_argument for 0.
   explicit OrderBookL2(std::size_t max_levels = 1024, DepthPolicy policy = DepthPolicy::DropWorst)
-      : max_levels_(max_levels), policy_(policy), sides_{Side_(max_levels), Side_(max_levels)} {
+      : max_levels_(max_levels), policy_(policy), sides_{Levels_(max_levels), Levels_(max_levels)} {
     if (max_levels == 0) throw std::invalid_argument("hft::OrderBookL2: max_levels must be >= 1");
   }
 
@@ -112,52 +112,54 @@ class OrderBookL2 {
   /// no-op that succeeds). Negative qty: InvalidQty, book unchanged.
   BookUpdate set_level(Side side, Price price, Qty qty) noexcept {
     if (qty.value() < 0) return {BookError::InvalidQty, false};
-    Side_& s = sides_[idx(side)];
-    const Find f = find(s, side, price);
+    Levels_& s = sides_[idx(side)];
+    const std::int64_t k = detail::level_key(side, price);
+    const auto f = s.find(k);
     if (f.found) {
       if (qty.zero()) return erase(s, f.pos);
-      const bool changed = s.lv[f.pos].qty != qty;
-      s.lv[f.pos].qty = qty;
-      return {BookError::None, changed && f.pos + 1 == s.n};
+      const bool changed = s[f.pos].value != qty;
+      s[f.pos].value = qty;
+      return {BookError::None, changed && f.pos + 1 == s.size()};
     }
     if (qty.zero()) return {};
-    return insert(s, f.pos, Slot{key_of(side, price), qty});
+    return insert(s, f.pos, {k, qty});
   }
 
   /// Adds delta (> 0) to the level at price, creating it if absent.
   BookUpdate add(Side side, Price price, Qty delta) noexcept {
     if (delta.value() <= 0) return {BookError::InvalidQty, false};
-    Side_& s = sides_[idx(side)];
-    const Find f = find(s, side, price);
+    Levels_& s = sides_[idx(side)];
+    const std::int64_t k = detail::level_key(side, price);
+    const auto f = s.find(k);
     if (f.found) {
       // A feed's sizes are data: two that sum past INT64_MAX must not wrap (signed
       // overflow is undefined), and the level keeps what it had.
-      if (delta.value() > std::numeric_limits<std::int64_t>::max() - s.lv[f.pos].qty.value())
+      if (delta.value() > std::numeric_limits<std::int64_t>::max() - s[f.pos].value.value())
         return {BookError::QtyOverflow, false};
-      s.lv[f.pos].qty += delta;
-      return {BookError::None, f.pos + 1 == s.n};
+      s[f.pos].value += delta;
+      return {BookError::None, f.pos + 1 == s.size()};
     }
-    return insert(s, f.pos, Slot{key_of(side, price), delta});
+    return insert(s, f.pos, {k, delta});
   }
 
   /// Removes delta (> 0) from the level at price; the level goes when it reaches 0.
   /// UnknownLevel / InsufficientQty leave the book unchanged.
   BookUpdate reduce(Side side, Price price, Qty delta) noexcept {
     if (delta.value() <= 0) return {BookError::InvalidQty, false};
-    Side_& s = sides_[idx(side)];
-    const Find f = find(s, side, price);
+    Levels_& s = sides_[idx(side)];
+    const auto f = s.find(detail::level_key(side, price));
     if (!f.found) return {BookError::UnknownLevel, false};
-    Slot& l = s.lv[f.pos];
-    if (delta > l.qty) return {BookError::InsufficientQty, false};
-    if (delta == l.qty) return erase(s, f.pos);
-    l.qty -= delta;
-    return {BookError::None, f.pos + 1 == s.n};
+    Qty& q = s[f.pos].value;
+    if (delta > q) return {BookError::InsufficientQty, false};
+    if (delta == q) return erase(s, f.pos);
+    q -= delta;
+    return {BookError::None, f.pos + 1 == s.size()};
   }
 
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
-    const Side_& s = sides_[idx(side)];
-    if (s.n == 0) return std::nullopt;
-    return level_of(side, s.lv[s.n - 1]);
+    const Levels_& s = sides_[idx(side)];
+    if (s.empty()) return std::nullopt;
+    return level_of(side, s.back());
   }
   [[nodiscard]] std::optional<Level> best_bid() const noexcept { return best(Side::Buy); }
   [[nodiscard]] std::optional<Level> best_ask() const noexcept { return best(Side::Sell); }
@@ -183,19 +185,19 @@ class OrderBookL2 {
     return sp && *sp == 0;
   }
 
-  [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].n; }
+  [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].size(); }
   /// The i-th level from the touch (0 = best). Precondition: i < level_count(side).
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
-    const Side_& s = sides_[idx(side)];
-    HFT_ASSERT(i < s.n, "OrderBookL2::level: index past the last level");
-    return level_of(side, s.lv[s.n - 1 - i]);
+    const Levels_& s = sides_[idx(side)];
+    HFT_ASSERT(i < s.size(), "OrderBookL2::level: index past the last level");
+    return level_of(side, s.from_best(i));
   }
   /// Calls fn(const Level&) for up to n levels, best first.
   template <class F>
   void for_each_level(Side side, std::size_t n, F&& fn) const {
-    const Side_& s = sides_[idx(side)];
-    const std::size_t k = n < s.n ? n : s.n;
-    for (std::size_t i = 0; i < k; ++i) fn(level_of(side, s.lv[s.n - 1 - i]));
+    const Levels_& s = sides_[idx(side)];
+    const std::size_t k = n < s.size() ? n : s.size();
+    for (std::size_t i = 0; i < k; ++i) fn(level_of(side, s.from_best(i)));
   }
   /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
   std::size_t snapshot(Side side, std::span<Level> out) const noexcept {
@@ -205,88 +207,39 @@ class OrderBookL2 {
   }
 
   void clear() noexcept {
-    sides_[0].n = 0;
-    sides_[1].n = 0;
+    sides_[0].clear();
+    sides_[1].clear();
   }
   [[nodiscard]] std::size_t max_levels() const noexcept { return max_levels_; }
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
 
  private:
-  // A level as stored: key = ticks for bids, -ticks for asks, so "better" is "larger key"
-  // on both sides and the search has no branch on the side.
-  struct Slot {
-    std::int64_t key = 0;
-    Qty qty;
-  };
-  struct Side_ {
-    explicit Side_(std::size_t cap) : lv(new Slot[cap]) {}
-    std::unique_ptr<Slot[]> lv;  // worst ... best (ascending key)
-    std::size_t n = 0;
-  };
-  static constexpr std::int64_t key_of(Side side, Price p) noexcept {
-    return side == Side::Buy ? p.ticks() : -p.ticks();
+  using Levels_ = detail::SortedLevels<Qty>;
+  static constexpr Level level_of(Side side, const Levels_::Entry& e) noexcept {
+    return Level{detail::level_price(side, e.key), e.value};
   }
-  static constexpr Level level_of(Side side, const Slot& sl) noexcept {
-    return Level{Price::from_ticks(side == Side::Buy ? sl.key : -sl.key), sl.qty};
-  }
-  struct Find {
-    std::size_t pos;  // index of the level, or where it would be inserted
-    bool found;
-  };
-
   static constexpr std::size_t idx(Side s) noexcept { return static_cast<std::size_t>(s); }
 
-  // Scan from the best end: typical updates are within a few levels of the touch. Past
-  // kLinear levels, binary search the rest (a deep cancel costs O(log n), not O(n)).
-  static constexpr std::size_t kLinear = 8;
-  static Find find(const Side_& s, Side side, Price price) noexcept {
-    const std::int64_t k = key_of(side, price);
-    std::size_t i = s.n;
-    const std::size_t stop = s.n > kLinear ? s.n - kLinear : 0;
-    while (i > stop) {
-      const std::int64_t have = s.lv[i - 1].key;
-      if (have == k) return {i - 1, true};
-      if (have < k) return {i, false};  // price is better than lv[i-1]: it goes at i
-      --i;
-    }
-    // Every level in [stop, n) is better than price: find the first key >= k in [0, stop).
-    std::size_t lo = 0, hi = stop;
-    while (lo < hi) {
-      const std::size_t mid = lo + (hi - lo) / 2;
-      if (s.lv[mid].key < k) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return {lo, lo < s.n && s.lv[lo].key == k};
-  }
-
-  BookUpdate insert(Side_& s, std::size_t pos, Slot l) noexcept {
-    if (s.n == max_levels_) {
+  BookUpdate insert(Levels_& s, std::size_t pos, Levels_::Entry e) noexcept {
+    if (s.full()) {
       if (pos == 0 || policy_ == DepthPolicy::Reject) return {BookError::DepthFull, false};
-      // Drop the worst (index 0) and shift the levels below pos down by one.
-      for (std::size_t i = 0; i + 1 < pos; ++i) s.lv[i] = s.lv[i + 1];
-      s.lv[pos - 1] = l;
+      s.insert_dropping_worst(pos, e);
       ++dropped_;
-      return {BookError::None, pos == s.n};
+      return {BookError::None, pos == s.size()};
     }
-    for (std::size_t i = s.n; i > pos; --i) s.lv[i] = s.lv[i - 1];
-    s.lv[pos] = l;
-    ++s.n;
-    return {BookError::None, pos + 1 == s.n};
+    s.insert(pos, e);
+    return {BookError::None, pos + 1 == s.size()};
   }
 
-  static BookUpdate erase(Side_& s, std::size_t pos) noexcept {
-    const bool top = pos + 1 == s.n;
-    for (std::size_t i = pos; i + 1 < s.n; ++i) s.lv[i] = s.lv[i + 1];
-    --s.n;
+  static BookUpdate erase(Levels_& s, std::size_t pos) noexcept {
+    const bool top = pos + 1 == s.size();
+    s.erase(pos);
     return {BookError::None, top};
   }
 
   std::size_t max_levels_;
   DepthPolicy policy_;
-  Side_ sides_[2];
+  Levels_ sides_[2];
   std::uint64_t dropped_ = 0;
 };
 
