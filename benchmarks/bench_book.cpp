@@ -26,8 +26,12 @@
 #include "hft/trading/matching_engine.hpp"
 #include "hft/trading/order_book_l2.hpp"
 #include "hft/trading/order_book_l3.hpp"
+#include "hft/trading/tick_window_book_l2.hpp"
 
 namespace {
+// Window widths: the default profile's sides span about 100 ticks, the deep profile's up to
+// 2,000 (docs/trading.md); 3/4 of the window lies below the touch.
+constexpr std::size_t kDefaultWindow = 256, kDeepWindow = 4096;
 using hft::Price;
 using hft::Qty;
 using hft::Side;
@@ -215,8 +219,9 @@ Metrics timed_and_mean(std::size_t n, std::uint64_t overhead, Make make, Apply a
           {"mean", hft::bench::ns_per_call(n, [&](std::size_t i) { apply(untimed, i); })}};
 }
 
-// One L2 update on either book: the add-or-reduce branch every case pays.
-void apply(hft::OrderBookL2& b, const L2Op& o) {
+// One L2 update on any book: the add-or-reduce branch every case pays.
+template <class Book>
+void apply(Book& b, const L2Op& o) {
   do_not_optimize(o.add ? b.add(o.side, o.price, o.qty) : b.reduce(o.side, o.price, o.qty));
 }
 void apply(MapBook& b, const L2Op& o) {
@@ -226,12 +231,12 @@ void apply(MapBook& b, const L2Op& o) {
     b.reduce(o.side, o.price, o.qty);
 }
 
-// A case over many symbols' books: the OrderBookL2s make_books() builds against as many
-// std::map books, each update applied to the book of its symbol. `ops` must outlive the
-// suite's run.
-template <class MakeBooks>
+// A case over many symbols' books: the OrderBookL2s and TickWindowBookL2s the factories
+// build against as many std::map books, each update applied to the book of its symbol.
+// `ops` must outlive the suite's run.
+template <class MakeL2, class MakeWindow>
 void add_books_case(hft::bench::Suite& suite, const std::string& name, const std::vector<L2Op>& ops, std::size_t books,
-                    std::uint64_t overhead, MakeBooks make_books) {
+                    std::uint64_t overhead, MakeL2 make_l2, MakeWindow make_window) {
   auto on_its_book = [&ops](auto& v, std::size_t i) {
     const L2Op& o = ops[i];
     apply(v[o.book], o);
@@ -239,14 +244,27 @@ void add_books_case(hft::bench::Suite& suite, const std::string& name, const std
   suite.add_case(
       name, {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
       {
-          {"hft::OrderBookL2", [&ops, overhead, make_books,
-                                on_its_book] { return timed_and_mean(ops.size(), overhead, make_books, on_its_book); }},
+          {"hft::TickWindowBookL2",
+           [&ops, overhead, make_window, on_its_book] {
+             return timed_and_mean(ops.size(), overhead, make_window, on_its_book);
+           }},
+          {"hft::OrderBookL2", [&ops, overhead, make_l2,
+                                on_its_book] { return timed_and_mean(ops.size(), overhead, make_l2, on_its_book); }},
           {"std::map book",
            [&ops, overhead, books, on_its_book] {
              return timed_and_mean(
                  ops.size(), overhead, [books] { return std::vector<MapBook>(books); }, on_its_book);
            }},
       });
+}
+
+// n books, the first `deep` of them built by make_deep and the rest by make_default.
+template <class Book, class MakeDeep, class MakeDefault>
+std::vector<Book> books_of(std::size_t n, std::size_t deep, MakeDeep make_deep, MakeDefault make_default) {
+  std::vector<Book> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) v.push_back(i < deep ? make_deep() : make_default());
+  return v;
 }
 
 }  // namespace
@@ -274,10 +292,16 @@ int main(int argc, char** argv) {
                std::to_string(ops.size()) + " L2 updates; rdtsc pair overhead " + std::to_string(overhead) +
                " ticks subtracted per sample");
 
-    auto l2_apply = [&](hft::OrderBookL2& b, std::size_t i) { apply(b, ops[i]); };
+    auto l2_apply = [&](auto& b, std::size_t i) { apply(b, ops[i]); };
     auto map_apply = [&](MapBook& b, std::size_t i) { apply(b, ops[i]); };
     suite.add_case("l2_update", {{"p50", "ns", false}, {"p99", "ns", false}, {"mean", "ns", false}},
                    {
+                       {"hft::TickWindowBookL2",
+                        [&] {
+                          return timed_and_mean(
+                              ops.size(), overhead, [] { return hft::TickWindowBookL2(kDefaultWindow, 8192); },
+                              l2_apply);
+                        }},
                        {"hft::OrderBookL2",
                         [&] {
                           return timed_and_mean(
@@ -297,12 +321,17 @@ int main(int argc, char** argv) {
     suite.note("l2_update_500_books: " + std::to_string(multi.size()) +
                " L2 updates over 500 symbols' books "
                "(independent streams, random interleave): the working set no longer fits L1/L2");
-    add_books_case(suite, "l2_update_500_books", multi, kBooks, overhead, [] {
-      std::vector<hft::OrderBookL2> v;
-      v.reserve(kBooks);
-      for (std::size_t i = 0; i < kBooks; ++i) v.emplace_back(1024);
-      return v;
-    });
+    add_books_case(
+        suite, "l2_update_500_books", multi, kBooks, overhead,
+        [] {
+          return books_of<hft::OrderBookL2>(
+              kBooks, 0, [] { return hft::OrderBookL2(1024); }, [] { return hft::OrderBookL2(1024); });
+        },
+        [] {
+          return books_of<hft::TickWindowBookL2>(
+              kBooks, 0, [] { return hft::TickWindowBookL2(kDefaultWindow, 1024); },
+              [] { return hft::TickWindowBookL2(kDefaultWindow, 1024); });
+        });
     suite.add_ratio("l2_update_500_books/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(0.2),
                     "L2 update mean, 500 books: hft / std::map book (target <= 0.2x)");
 
@@ -312,16 +341,25 @@ int main(int argc, char** argv) {
     suite.note("l2_update_zipf: " + std::to_string(zipf.size()) +
                " L2 updates over 2,000 symbols (Zipf activity, bursts of 1-8, the 20 most active with the "
                "deep-book profile: ~500 levels per side)");
-    add_books_case(suite, "l2_update_zipf", zipf, kSymbols, overhead, [] {
-      std::vector<hft::OrderBookL2> v;
-      v.reserve(kSymbols);
-      for (std::size_t i = 0; i < kSymbols; ++i) v.emplace_back(i < kDeep ? 8192 : 1024);
-      return v;
-    });
-    suite.add_ratio("l2_update_zipf/mean", "hft::OrderBookL2", "std::map book", hft::bench::Target::at_most(1.0 / 3.0),
-                    "L2 update mean, realistic profile: hft / std::map book (issue 20 target <= 0.33x)");
-    suite.add_absolute("l2_update_zipf/mean", "hft::OrderBookL2", hft::bench::Target::at_most(20.0),
-                       "L2 update mean, realistic profile");
+    add_books_case(
+        suite, "l2_update_zipf", zipf, kSymbols, overhead,
+        [] {
+          return books_of<hft::OrderBookL2>(
+              kSymbols, kDeep, [] { return hft::OrderBookL2(8192); }, [] { return hft::OrderBookL2(1024); });
+        },
+        [] {
+          return books_of<hft::TickWindowBookL2>(
+              kSymbols, kDeep, [] { return hft::TickWindowBookL2(kDeepWindow, 8192); },
+              [] { return hft::TickWindowBookL2(kDefaultWindow, 1024); });
+        });
+    suite.add_ratio("l2_update_zipf/mean", "hft::TickWindowBookL2", "std::map book",
+                    hft::bench::Target::at_most(1.0 / 3.0),
+                    "L2 update mean, realistic profile: window book / std::map book (target <= 0.33x)");
+    suite.add_ratio("l2_update_zipf/mean", "hft::TickWindowBookL2", "hft::OrderBookL2",
+                    hft::bench::Target::at_most(1.0 / 1.5),
+                    "L2 update mean, realistic profile: window book / OrderBookL2 (target <= 0.67x)");
+    suite.add_absolute("l2_update_zipf/mean", "hft::TickWindowBookL2", hft::bench::Target::at_most(20.0),
+                       "L2 update mean, realistic profile, window book");
 
     auto l3_apply = [&](hft::OrderBookL3& b, std::size_t i) {
       const hft::MdMessage& m = msgs[i];
@@ -356,11 +394,20 @@ int main(int argc, char** argv) {
 
     hft::OrderBookL2 full(8192);
     for (std::size_t i = 0; i < ops.size(); ++i) l2_apply(full, i);
+    hft::TickWindowBookL2 full_window(kDefaultWindow, 8192);
+    for (std::size_t i = 0; i < ops.size(); ++i) l2_apply(full_window, i);
     MapBook full_map;
     for (std::size_t i = 0; i < ops.size(); ++i) map_apply(full_map, i);
     const std::size_t q = opts.quick ? 1'000'000 : 50'000'000;
     suite.add_case("bbo_query", {{"", "ns/query", false}},
                    {
+                       {"hft::TickWindowBookL2 best_bid+best_ask",
+                        [&] {
+                          return Metrics{{"", hft::bench::ns_per_call(q, [&](std::size_t) {
+                                            do_not_optimize(full_window.best_bid()->price.ticks());
+                                            do_not_optimize(full_window.best_ask()->price.ticks());
+                                          })}};
+                        }},
                        {"hft::OrderBookL2 best_bid+best_ask",
                         [&] {
                           return Metrics{{"", hft::bench::ns_per_call(q, [&](std::size_t) {
@@ -410,6 +457,8 @@ int main(int argc, char** argv) {
     suite.add_absolute("l3_message/p50", "hft::OrderBookL3", hft::bench::Target::at_most(60.0), "L3 message p50");
     suite.add_absolute("bbo_query", "hft::OrderBookL2 best_bid+best_ask", hft::bench::Target::at_most(2.0),
                        "BBO query");
+    suite.add_ratio("bbo_query", "hft::TickWindowBookL2 best_bid+best_ask", "std::map book best_bid+best_ask",
+                    hft::bench::Target::at_most(1.0), "BBO query: window book / std::map book (target <= 1x)");
     suite.run_and_report();
   });
 }

@@ -71,6 +71,8 @@
 #include "hft/trading/matching_engine.hpp"
 #include "hft/trading/order_book_l2.hpp"
 #include "hft/trading/order_book_l3.hpp"
+#include "hft/trading/sorted_levels.hpp"
+#include "hft/trading/tick_window_book_l2.hpp"
 #include "hft/trading/types.hpp"
 #include "hft/trading/vwap.hpp"
 

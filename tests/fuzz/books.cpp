@@ -1,4 +1,4 @@
-// Fuzz target: OrderBookL2, OrderBookL3 and MatchingEngine driven by fuzzer-chosen operation
+// Fuzz target: OrderBookL2, TickWindowBookL2, OrderBookL3 and MatchingEngine driven by fuzzer-chosen operation
 // sequences (prices in a narrow band so levels collide, small capacities so the depth and
 // table limits are reached, ids from a small range so duplicates and unknown ids happen),
 // each checked after every operation against the reference model the unit tests use
@@ -7,6 +7,7 @@
 //   best bid/ask, order count and full depth equal the reference after every operation; a
 //   refused operation changes nothing.
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../trading/reference_books.hpp"
@@ -90,6 +91,68 @@ void run_l2(FuzzedDataProvider& in) {
     FUZZ_CHECK(u.top_changed == (before != ref.best(s)), "L2 step %d: top_changed is wrong", step);
     check_l2_equal(book, ref);
   }
+}
+
+// ---- TickWindowBookL2 against RefBookL2 ------------------------------------------------
+// A 64-tick window and a centre the input moves by up to +-5,000 ticks, so levels fall
+// beyond the window, the window re-centres both ways, and the far store fills; the far
+// store holds more levels than 512 steps can create, so nothing drops and the reference
+// needs no depth limit. Some prices sit at the ends of int64 (bids) to reach the
+// saturated window bases.
+void run_l2_window(FuzzedDataProvider& in) {
+  hft::TickWindowBookL2 book(64, 1024);
+  hft::test::RefBookL2 ref;
+  std::int64_t center = 1'000'000;
+  for (int step = 0; step < 512 && in.remaining_bytes() > 0; ++step) {
+    const Side s = in.ConsumeBool() ? Side::Buy : Side::Sell;
+    const int how = in.ConsumeIntegralInRange(0, 15);
+    if (how == 0) center += in.ConsumeIntegralInRange<std::int64_t>(-5'000, 5'000);
+    std::int64_t p = center + in.ConsumeIntegralInRange<std::int64_t>(-300, 300);
+    if (how == 1 && s == Side::Buy)
+      p = in.ConsumeBool() ? std::numeric_limits<std::int64_t>::max() - in.ConsumeIntegralInRange(0, 70)
+                           : std::numeric_limits<std::int64_t>::min() + in.ConsumeIntegralInRange(0, 70);
+    const std::int64_t q = in.ConsumeIntegralInRange<std::int64_t>(-2, 1'000'000);
+    const auto before = ref.best(s);
+    hft::BookUpdate u;
+    BookError want = BookError::None;
+    switch (in.ConsumeIntegralInRange(0, 2)) {
+      case 0:
+        u = book.set_level(s, px(p), Qty(q));
+        if (q < 0)
+          want = BookError::InvalidQty;
+        else if (q == 0)
+          ref.erase(s, p);
+        else
+          ref.at(s, p) = q;
+        break;
+      case 1:
+        u = book.add(s, px(p), Qty(q));
+        if (q <= 0)
+          want = BookError::InvalidQty;
+        else
+          ref.at(s, p) += q;
+        break;
+      default:
+        u = book.reduce(s, px(p), Qty(q));
+        if (q <= 0)
+          want = BookError::InvalidQty;
+        else if (!ref.has(s, p))
+          want = BookError::UnknownLevel;
+        else if (ref.at(s, p) < q)
+          want = BookError::InsufficientQty;
+        else if ((ref.at(s, p) -= q) == 0)
+          ref.erase(s, p);
+        break;
+    }
+    FUZZ_CHECK(u.error == want, "window step %d: error %d, the reference says %d", step, static_cast<int>(u.error),
+               static_cast<int>(want));
+    FUZZ_CHECK(u.top_changed == (before != ref.best(s)), "window step %d: top_changed is wrong", step);
+    FUZZ_CHECK(book.best_bid() == ref.best(Side::Buy), "window best bid differs");
+    FUZZ_CHECK(book.best_ask() == ref.best(Side::Sell), "window best ask differs");
+    FUZZ_CHECK(hft::test::depth(book, Side::Buy) == ref.depth(Side::Buy), "window bid depth differs");
+    FUZZ_CHECK(hft::test::depth(book, Side::Sell) == ref.depth(Side::Sell), "window ask depth differs");
+  }
+  FUZZ_CHECK(book.levels_dropped() == 0, "window: a level dropped although the far store had room");
 }
 
 // ---- OrderBookL3 against RefL3 ---------------------------------------------------------
@@ -236,12 +299,15 @@ void run_matching(FuzzedDataProvider& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  switch (in.ConsumeIntegralInRange(0, 2)) {
+  switch (in.ConsumeIntegralInRange(0, 3)) {
     case 0:
       run_l2(in);
       break;
     case 1:
       run_l3(in);
+      break;
+    case 2:
+      run_l2_window(in);
       break;
     default:
       run_matching(in);

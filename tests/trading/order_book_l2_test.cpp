@@ -13,6 +13,7 @@
 #include "../support/contract.hpp"
 #include "../support/scale.hpp"
 #include "hft/trading/order_book_l3.hpp"
+#include "l2_stress.hpp"
 #include "reference_books.hpp"
 
 using hft::Level;
@@ -24,72 +25,11 @@ using hft::test::depth;
 using hft::test::RefBookL2;
 
 TEST_CASE("OrderBookL2 equals a std::map book after every one of millions of random operations", "[l2][stress]") {
-  std::mt19937_64 rng(42);
   OrderBookL2 book(16384);  // prices stay within 10,000 +- 5,300: never full
   RefBookL2 ref;
-  std::int64_t center = 10'000;
-  const std::size_t steps = hft::test::scaled(2'000'000);
-  std::size_t errors_seen = 0;
-  for (std::size_t i = 0; i < steps; ++i) {
-    if (rng() % 1000 == 0) center += static_cast<std::int64_t>(rng() % 2001) - 1000;  // far jump
-    if (rng() % 20 == 0) center += static_cast<std::int64_t>(rng() % 3) - 1;
-    center = std::clamp<std::int64_t>(center, 5'000, 15'000);
-    const Side side = rng() % 2 ? Side::Buy : Side::Sell;
-    const std::int64_t off = static_cast<std::int64_t>(rng() % 2 ? rng() % 5 : rng() % 300);
-    const std::int64_t p = side == Side::Buy ? center - off : center + off;  // may cross: allowed
-    const auto before = ref.best(side);
-    hft::BookUpdate u;
-    switch (rng() % 4) {
-      case 0: {
-        const std::int64_t q = static_cast<std::int64_t>(rng() % 4);  // 0 removes
-        u = book.set_level(side, Price::from_ticks(p), Qty(q));
-        if (q == 0)
-          ref.erase(side, p);
-        else
-          ref.at(side, p) = q;
-        break;
-      }
-      case 1: {
-        const std::int64_t q = 1 + static_cast<std::int64_t>(rng() % 100);
-        u = book.add(side, Price::from_ticks(p), Qty(q));
-        ref.at(side, p) += q;
-        break;
-      }
-      default: {
-        const std::int64_t q = 1 + static_cast<std::int64_t>(rng() % 100);
-        u = book.reduce(side, Price::from_ticks(p), Qty(q));
-        if (!ref.has(side, p)) {
-          REQUIRE(u.error == hft::BookError::UnknownLevel);
-          ++errors_seen;
-        } else if (ref.at(side, p) < q) {
-          REQUIRE(u.error == hft::BookError::InsufficientQty);
-          ++errors_seen;
-        } else {
-          REQUIRE(u.ok());
-          if ((ref.at(side, p) -= q) == 0) ref.erase(side, p);
-        }
-      }
-    }
-    REQUIRE(u.top_changed == (before != ref.best(side)));
-    REQUIRE(book.best_bid() == ref.best(Side::Buy));
-    REQUIRE(book.best_ask() == ref.best(Side::Sell));
-    if (i % 64 == 0 || book.level_count(side) < 8) {
-      INFO("step " << i << ": bid levels " << book.level_count(Side::Buy) << " vs " << ref.bids.size()
-                   << ", ask levels " << book.level_count(Side::Sell) << " vs " << ref.asks.size());
-      REQUIRE(hft::test::same_depth(book, ref, Side::Buy));
-      REQUIRE(hft::test::same_depth(book, ref, Side::Sell));
-    }
-  }
-  CHECK(errors_seen > 0);
+  CHECK(hft::test::run_l2_walk(book, ref, {.steps = hft::test::scaled(2'000'000)}) > 0);
   CHECK(book.levels_dropped() == 0);
-  // The comparison itself can fail: one level's quantity off, or one level missing.
-  REQUIRE_FALSE(ref.bids.empty());
-  RefBookL2 off = ref;
-  off.bids.begin()->second += 1;
-  CHECK_FALSE(hft::test::same_depth(book, off, Side::Buy));
-  off = ref;
-  off.bids.erase(std::prev(off.bids.end()));
-  CHECK_FALSE(hft::test::same_depth(book, off, Side::Buy));
+  hft::test::check_comparison_can_fail(book, ref);
 }
 
 TEST_CASE("OrderBookL2 basics: spread, mid, crossed, locked, snapshot, clear, bad input", "[l2]") {

@@ -14,6 +14,7 @@
 #include "hft/trading/matching_engine.hpp"
 #include "hft/trading/order_book_l2.hpp"
 #include "hft/trading/order_book_l3.hpp"
+#include "hft/trading/tick_window_book_l2.hpp"
 
 namespace hft::test {
 
@@ -135,8 +136,9 @@ struct NaiveVenue {
   }
 };
 
-/// Every level of one side of a book, best first.
-inline std::vector<hft::Level> depth(const hft::OrderBookL2& b, hft::Side s) {
+/// Every level of one side of a book (OrderBookL2 or TickWindowBookL2), best first.
+template <class Book>
+std::vector<hft::Level> depth(const Book& b, hft::Side s) {
   std::vector<hft::Level> v;
   b.for_each_level(s, b.level_count(s), [&](const hft::Level& l) { v.push_back(l); });
   return v;
@@ -145,7 +147,8 @@ inline std::vector<hft::Level> depth(const hft::OrderBookL2& b, hft::Side s) {
 /// Whether one side of a book equals the reference's, level for level, best first. Walks both
 /// without building vectors: the stress test compares thousands of levels every 64 steps, and
 /// vectors of that size went through mmap/munmap and page faults on every comparison.
-inline bool same_depth(const hft::OrderBookL2& b, const RefBookL2& ref, hft::Side s) {
+template <class Book>
+bool same_depth(const Book& b, const RefBookL2& ref, hft::Side s) {
   auto walk = [&](const auto& m) {
     if (b.level_count(s) != m.size()) return false;
     auto it = m.begin();

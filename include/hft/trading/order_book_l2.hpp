@@ -11,12 +11,10 @@
 //   binary search), and inserting or erasing a level near the touch moves only the few
 //   elements behind it. Best bid/ask is the last
 //   element: O(1), one load. Depth iteration walks backwards over contiguous memory.
-//   The alternative, a tick-indexed array window around the touch, makes an update O(1)
-//   at any distance but needs a recentering policy when the touch moves out of the window,
-//   a scan over empty ticks when the best level empties, and memory proportional to the
-//   window in ticks rather than the number of levels; charles-cooper/itch-order-book
-//   measured sorted arrays at ~61 ns per ITCH tick, and bench_book measures ours. (We did
-//   not build the window variant; docs/trading.md says so.)
+//   The levels live in detail::SortedLevels, the store MatchingEngine shares.
+//   The alternative, a tick-indexed window (O(1) at any distance, memory per tick), is
+//   TickWindowBookL2; it is faster on every stream bench_book measures, and this book
+//   remains the one with memory per level and a Reject policy (docs/trading.md).
 // Depth limit: at most max_levels levels per side. A new level when the side is full, with
 //   the default DepthPolicy::DropWorst: if it is better than the worst level, the worst
 //   level is dropped (counted in levels_dropped()) and the new one inserted; otherwise it
@@ -26,9 +24,10 @@
 //   (OrderBookL3 uses it: its view must account for every live order).
 // Quantities: an add that would take a level past INT64_MAX units returns QtyOverflow and
 //   changes nothing (a feed's sizes are data; signed overflow is undefined).
-// When to use: market-data books from aggregated (L2) feeds, or as the view of an L3 book.
+// When to use: market-data books from aggregated (L2) feeds whose price range is wide or
+//   unknown next to their level count, or as the view of an L3 book.
 // When not: when you need queue position or individual orders (OrderBookL3 /
-//   MatchingEngine).
+//   MatchingEngine); deep books updated far from the touch (TickWindowBookL2).
 // Thread-safety: one thread at a time (single writer, no internal locking); const
 //   members may run concurrently with each other but not with an update.
 // Progress: wait-free.

@@ -103,7 +103,8 @@ class SortedLevels {
   }
   /// Appends a level better than every stored one. Precondition: !full().
   void push_back(Entry e) noexcept {
-    HFT_ASSERT(n_ < capacity_ && (n_ == 0 || lv_[n_ - 1].key < e.key), "SortedLevels::push_back: full, or not the best");
+    HFT_ASSERT(n_ < capacity_ && (n_ == 0 || lv_[n_ - 1].key < e.key),
+               "SortedLevels::push_back: full, or not the best");
     lv_[n_++] = e;
   }
   void pop_back() noexcept {

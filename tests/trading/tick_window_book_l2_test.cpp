@@ -1,0 +1,227 @@
+#include "hft/trading/tick_window_book_l2.hpp"
+
+#include <array>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "../support/catch.hpp"
+#include "../support/contract.hpp"
+#include "../support/scale.hpp"
+#include "l2_stress.hpp"
+#include "reference_books.hpp"
+
+using hft::BookError;
+using hft::Level;
+using hft::Price;
+using hft::Qty;
+using hft::Side;
+using hft::TickWindowBookL2;
+using hft::test::depth;
+using hft::test::RefBookL2;
+
+namespace {
+Price px(std::int64_t t) { return Price::from_ticks(t); }
+}  // namespace
+
+TEST_CASE("TickWindowBookL2 equals a std::map book after every one of millions of random operations",
+          "[l2window][stress]") {
+  // A 512-tick window under a walk with +-1,000-tick jumps and levels 300 ticks deep: the
+  // window re-centres both ways and the far store holds levels throughout.
+  TickWindowBookL2 book(512, 16384);
+  RefBookL2 ref;
+  const std::size_t steps = hft::test::scaled(1'000'000);
+  CHECK(hft::test::run_l2_walk(book, ref, {.seed = 7, .steps = steps, .take_touch = 50}) > 0);
+  CHECK(book.levels_dropped() == 0);
+  CHECK(book.recentres() > steps / 20'000);  // 226 at 1M steps
+  hft::test::check_comparison_can_fail(book, ref);
+}
+
+TEST_CASE("TickWindowBookL2 over a wide price walk with the smallest window: re-centring at every jump",
+          "[l2window][stress]") {
+  // 64 ticks of window, levels up to 2,000 ticks deep, the centre anywhere in 200,000
+  // ticks with jumps of up to 20,000: most levels live in the far store and move in and
+  // out of the window on every re-centre. Room for every price the walk can reach.
+  TickWindowBookL2 book(64, 1 << 18);
+  RefBookL2 ref;
+  const std::size_t steps = hft::test::scaled(300'000);
+  const hft::test::L2Walk walk{.seed = 11,
+                               .steps = steps,
+                               .jump = 20'000,
+                               .lo = 10'000,
+                               .hi = 210'000,
+                               .far_offset = 2'000,
+                               .take_touch = 20};
+  CHECK(hft::test::run_l2_walk(book, ref, walk) > 0);
+  CHECK(book.levels_dropped() == 0);
+  CHECK(book.recentres() > steps / 1'000);  // 3,189 at 300k steps
+  INFO("recentres " << book.recentres());
+  CHECK(book.level_count(Side::Buy) > steps / 100);  // most of them beyond the window
+}
+
+TEST_CASE("TickWindowBookL2 basics: spread, mid, crossed, locked, level, snapshot, clear, bad input", "[l2window]") {
+  TickWindowBookL2 b(64, 8);
+  CHECK_FALSE(b.best_bid().has_value());
+  CHECK_FALSE(b.spread().has_value());
+  CHECK(b.set_level(Side::Buy, px(99), Qty(10)).top_changed);
+  CHECK(b.set_level(Side::Sell, px(101), Qty(5)).top_changed);
+  CHECK_FALSE(b.set_level(Side::Buy, px(98), Qty(7)).top_changed);
+  CHECK_FALSE(b.set_level(Side::Buy, px(98), Qty(7)).top_changed);  // same quantity
+  CHECK(b.set_level(Side::Buy, px(99), Qty(11)).top_changed);
+  CHECK(*b.spread() == 2);
+  CHECK(*b.mid_ticks() == 100.0);
+  CHECK_FALSE(b.crossed());
+  CHECK(b.set_level(Side::Buy, px(101), Qty(1)).top_changed);
+  CHECK(b.locked());
+  CHECK(b.set_level(Side::Buy, px(102), Qty(1)).top_changed);
+  CHECK(b.crossed());
+  REQUIRE(b.add(Side::Buy, px(20), Qty(3)).ok());  // 82 ticks below the touch: the far store
+  std::array<Level, 2> snap{};
+  CHECK(b.snapshot(Side::Buy, snap) == 2);
+  CHECK(snap[0] == Level{px(102), Qty(1)});
+  CHECK(snap[1] == Level{px(101), Qty(1)});
+  CHECK(b.level(Side::Buy, 3) == Level{px(98), Qty(7)});
+  CHECK(b.level(Side::Buy, 4) == Level{px(20), Qty(3)});
+  CHECK(b.level_count(Side::Buy) == 5);
+  CHECK(b.set_level(Side::Buy, px(50), Qty(-1)).error == BookError::InvalidQty);
+  CHECK(b.add(Side::Buy, px(50), Qty(0)).error == BookError::InvalidQty);
+  CHECK(b.reduce(Side::Buy, px(50), Qty(0)).error == BookError::InvalidQty);
+  CHECK(b.reduce(Side::Buy, px(50), Qty(1)).error == BookError::UnknownLevel);   // far, absent
+  CHECK(b.reduce(Side::Buy, px(100), Qty(1)).error == BookError::UnknownLevel);  // window, absent
+  CHECK(b.reduce(Side::Buy, px(500), Qty(1)).error == BookError::UnknownLevel);  // above everything
+  CHECK(b.reduce(Side::Buy, px(20), Qty(4)).error == BookError::InsufficientQty);
+  CHECK(b.reduce(Side::Buy, px(98), Qty(8)).error == BookError::InsufficientQty);
+  CHECK(b.set_level(Side::Buy, px(500), Qty(0)).ok());  // removing a missing level: a no-op
+  CHECK(b.set_level(Side::Buy, px(21), Qty(0)).ok());
+  CHECK(b.level_count(Side::Buy) == 5);
+  b.clear();
+  CHECK(b.level_count(Side::Buy) == 0);
+  CHECK_FALSE(b.best_ask().has_value());
+  CHECK(depth(b, Side::Buy).empty());
+  CHECK(b.add(Side::Sell, px(7), Qty(1)).top_changed);  // usable after clear
+  CHECK(b.best_ask() == Level{px(7), Qty(1)});
+  CHECK(b.window_ticks() == 64);
+  CHECK(b.max_far_levels() == 8);
+}
+
+TEST_CASE("TickWindowBookL2 construction limits: window a multiple of 64 in [64, 2^24], far store >= 1",
+          "[l2window][limits]") {
+  CHECK_THROWS_AS(TickWindowBookL2(0, 8), std::invalid_argument);
+  CHECK_THROWS_AS(TickWindowBookL2(63, 8), std::invalid_argument);
+  CHECK_THROWS_AS(TickWindowBookL2(65, 8), std::invalid_argument);
+  CHECK_THROWS_AS(TickWindowBookL2(TickWindowBookL2::kMaxWindow + 64, 8), std::invalid_argument);
+  CHECK_THROWS_AS(TickWindowBookL2(64, 0), std::invalid_argument);
+  CHECK_THROWS_WITH(TickWindowBookL2(100, 8), Catch::Contains("multiple of 64") && Catch::Contains("got 100"));
+  TickWindowBookL2 wide(1 << 16, 1);  // 4,096 summary bits in 16 words: the summary scan crosses words
+  REQUIRE(wide.add(Side::Buy, px(1'000'000), Qty(1)).ok());
+  REQUIRE(wide.add(Side::Buy, px(1'000'000 - 40'000), Qty(2)).ok());  // 40,000 ticks lower, still inside
+  CHECK(wide.reduce(Side::Buy, px(1'000'000), Qty(1)).top_changed);
+  CHECK(wide.best_bid() == Level{px(960'000), Qty(2)});
+}
+
+TEST_CASE(
+    "TickWindowBookL2 re-centres: a better level above the window, a touch in the bottom quarter, "
+    "an emptied window with far levels",
+    "[l2window]") {
+  TickWindowBookL2 b(64, 16);  // the touch goes to offset 48: 15 ticks of room above, 48 below
+  REQUIRE(b.add(Side::Buy, px(1'000), Qty(1)).ok());
+  REQUIRE(b.add(Side::Buy, px(990), Qty(2)).ok());
+  REQUIRE(b.add(Side::Buy, px(900), Qty(3)).ok());  // beyond the window: far
+  CHECK(b.recentres() == 0);
+  CHECK(b.add(Side::Buy, px(1'015), Qty(4)).top_changed);  // the top of the window: no move
+  CHECK(b.recentres() == 0);
+  CHECK(b.add(Side::Buy, px(1'016), Qty(5)).top_changed);  // one past it: the window moves up
+  CHECK(b.recentres() == 1);
+  CHECK(depth(b, Side::Buy) ==
+        std::vector<Level>{
+            {px(1'016), Qty(5)}, {px(1'015), Qty(4)}, {px(1'000), Qty(1)}, {px(990), Qty(2)}, {px(900), Qty(3)}});
+  // Removing the top two leaves the touch at 1,000, 16 ticks below the old top: offset 32
+  // of a window based at 968 (>= 16): no move.
+  CHECK(b.reduce(Side::Buy, px(1'016), Qty(5)).top_changed);
+  CHECK(b.reduce(Side::Buy, px(1'015), Qty(4)).top_changed);
+  CHECK(b.recentres() == 1);
+  // 1,000 goes: the touch is 990 at offset 22: still above the bottom quarter.
+  CHECK(b.reduce(Side::Buy, px(1'000), Qty(1)).top_changed);
+  CHECK(b.best_bid() == Level{px(990), Qty(2)});
+  CHECK(b.recentres() == 1);
+  // 990 goes: the window empties and the far best (900) becomes the touch.
+  CHECK(b.reduce(Side::Buy, px(990), Qty(2)).top_changed);
+  CHECK(b.recentres() == 2);
+  CHECK(b.best_bid() == Level{px(900), Qty(3)});
+  CHECK(b.level_count(Side::Buy) == 1);
+  // A jump far beyond the window sends every level to the far store and back.
+  REQUIRE(b.add(Side::Buy, px(5'000'000), Qty(9)).ok());
+  CHECK(b.recentres() == 3);
+  CHECK(b.reduce(Side::Buy, px(5'000'000), Qty(9)).top_changed);
+  CHECK(b.recentres() == 4);
+  CHECK(b.best_bid() == Level{px(900), Qty(3)});
+  // Asks are stored by negated price: the same moves, mirrored.
+  REQUIRE(b.add(Side::Sell, px(2'000), Qty(1)).ok());
+  REQUIRE(b.add(Side::Sell, px(2'100), Qty(2)).ok());  // far
+  CHECK(b.add(Side::Sell, px(1'900), Qty(3)).top_changed);
+  CHECK(depth(b, Side::Sell) == std::vector<Level>{{px(1'900), Qty(3)}, {px(2'000), Qty(1)}, {px(2'100), Qty(2)}});
+}
+
+TEST_CASE("TickWindowBookL2 far store limit: drops the worst far level, refuses a worse one, keeps every window level",
+          "[l2window][limits]") {
+  TickWindowBookL2 b(64, 2);
+  REQUIRE(b.add(Side::Buy, px(1'000), Qty(1)).ok());  // window [952, 1016)
+  REQUIRE(b.add(Side::Buy, px(900), Qty(1)).ok());
+  REQUIRE(b.add(Side::Buy, px(800), Qty(1)).ok());
+  CHECK(b.add(Side::Buy, px(700), Qty(1)).error == BookError::DepthFull);  // worse than both
+  CHECK(b.levels_dropped() == 0);
+  CHECK(b.add(Side::Buy, px(850), Qty(1)).ok());  // better than 800: 800 drops
+  CHECK(b.levels_dropped() == 1);
+  CHECK(b.reduce(Side::Buy, px(800), Qty(1)).error == BookError::UnknownLevel);
+  for (int p = 953; p < 1'000; ++p) REQUIRE(b.add(Side::Buy, px(p), Qty(1)).ok());  // the window takes them all
+  CHECK(b.level_count(Side::Buy) == 48 + 2);
+  // A move up pushes the window's low levels into the full far store: the worst ones drop.
+  REQUIRE(b.add(Side::Buy, px(1'100), Qty(1)).ok());  // window [1052, 1116): everything else leaves
+  CHECK(b.level_count(Side::Buy) == 3);
+  CHECK(depth(b, Side::Buy) == std::vector<Level>{{px(1'100), Qty(1)}, {px(1'000), Qty(1)}, {px(999), Qty(1)}});
+  CHECK(b.levels_dropped() == 1 + 48);
+}
+
+TEST_CASE("TickWindowBookL2 at the ends of the price range and of the quantity range", "[l2window][limits]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  TickWindowBookL2 b(64, 8);
+  // Bids are stored by price: the window saturates at both ends of int64.
+  REQUIRE(b.add(Side::Buy, px(kMin + 3), Qty(1)).ok());
+  REQUIRE(b.add(Side::Buy, px(kMin), Qty(2)).ok());
+  CHECK(b.add(Side::Buy, px(kMax), Qty(3)).top_changed);  // 2^64 ticks away: both go far
+  CHECK(b.add(Side::Buy, px(kMax - 63), Qty(4)).ok());
+  CHECK(depth(b, Side::Buy) ==
+        std::vector<Level>{{px(kMax), Qty(3)}, {px(kMax - 63), Qty(4)}, {px(kMin + 3), Qty(1)}, {px(kMin), Qty(2)}});
+  CHECK(b.reduce(Side::Buy, px(kMax), Qty(3)).top_changed);
+  CHECK(b.reduce(Side::Buy, px(kMax - 63), Qty(4)).top_changed);  // window empties: the far best comes back
+  CHECK(b.best_bid() == Level{px(kMin + 3), Qty(1)});
+  // Quantities: a total past INT64_MAX is refused and nothing changes, in the window and far.
+  CHECK(b.add(Side::Buy, px(kMin + 3), Qty(kMax)).error == BookError::QtyOverflow);
+  CHECK(b.best_bid() == Level{px(kMin + 3), Qty(1)});
+  CHECK(b.add(Side::Buy, px(kMin + 3), Qty(kMax - 1)).ok());  // exactly INT64_MAX fits
+  CHECK(b.best_bid() == Level{px(kMin + 3), Qty(kMax)});
+  TickWindowBookL2 c(64, 8);
+  REQUIRE(c.add(Side::Sell, px(100), Qty(1)).ok());
+  REQUIRE(c.add(Side::Sell, px(1'000), Qty(kMax)).ok());  // far
+  CHECK(c.add(Side::Sell, px(1'000), Qty(1)).error == BookError::QtyOverflow);
+  CHECK(c.level(Side::Sell, 1) == Level{px(1'000), Qty(kMax)});
+}
+
+TEST_CASE("TickWindowBookL2 lifecycle contract: move-only, a moved-from book may be assigned and reused",
+          "[l2window][lifecycle]") {
+  using namespace hft::test::contract;
+  STATIC_REQUIRE(copy_move_is<TickWindowBookL2, Copy::No, Move::DestroyOrAssign>());
+  moved_from_destroy_or_assign<TickWindowBookL2>(
+      [] {
+        TickWindowBookL2 b(64, 4);
+        (void)b.add(Side::Buy, px(100), Qty(5));
+        (void)b.add(Side::Buy, px(10), Qty(5));  // far
+        return b;
+      },
+      [](TickWindowBookL2& b) {
+        REQUIRE(b.add(Side::Sell, px(101), Qty(1)).ok());
+        REQUIRE(b.best_bid().has_value());
+        REQUIRE(b.reduce(Side::Sell, px(101), Qty(1)).ok());
+      });
+}
