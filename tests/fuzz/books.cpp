@@ -29,6 +29,15 @@ void check_l2_equal(const hft::OrderBookL2& book, const hft::test::RefBookL2& re
   FUZZ_CHECK(hft::test::depth(book, Side::Sell) == ref.depth(Side::Sell), "L2 ask depth differs");
 }
 
+// What an L2 book's reduce(s, p, q) must return, applied to the reference when it succeeds.
+BookError ref_reduce(hft::test::RefBookL2& ref, Side s, std::int64_t p, std::int64_t q) {
+  if (q <= 0) return BookError::InvalidQty;
+  if (!ref.has(s, p)) return BookError::UnknownLevel;
+  if (ref.at(s, p) < q) return BookError::InsufficientQty;
+  if ((ref.at(s, p) -= q) == 0) ref.erase(s, p);
+  return BookError::None;
+}
+
 // ---- OrderBookL2 (DepthPolicy::DropWorst) against RefBookL2 ---------------------------
 void run_l2(FuzzedDataProvider& in) {
   const auto max_levels = in.ConsumeIntegralInRange<std::size_t>(1, 8);
@@ -76,14 +85,7 @@ void run_l2(FuzzedDataProvider& in) {
         break;
       default:
         u = book.reduce(s, px(p), Qty(q));
-        if (q <= 0)
-          want = BookError::InvalidQty;
-        else if (!ref.has(s, p))
-          want = BookError::UnknownLevel;
-        else if (ref.at(s, p) < q)
-          want = BookError::InsufficientQty;
-        else if ((ref.at(s, p) -= q) == 0)
-          ref.erase(s, p);
+        want = ref_reduce(ref, s, p, q);
         break;
     }
     FUZZ_CHECK(u.error == want, "L2 step %d: error %d, the reference says %d", step, static_cast<int>(u.error),
@@ -134,14 +136,7 @@ void run_l2_window(FuzzedDataProvider& in) {
         break;
       default:
         u = book.reduce(s, px(p), Qty(q));
-        if (q <= 0)
-          want = BookError::InvalidQty;
-        else if (!ref.has(s, p))
-          want = BookError::UnknownLevel;
-        else if (ref.at(s, p) < q)
-          want = BookError::InsufficientQty;
-        else if ((ref.at(s, p) -= q) == 0)
-          ref.erase(s, p);
+        want = ref_reduce(ref, s, p, q);
         break;
     }
     FUZZ_CHECK(u.error == want, "window step %d: error %d, the reference says %d", step, static_cast<int>(u.error),

@@ -96,10 +96,54 @@ struct BookUpdate {
 
 enum class DepthPolicy : std::uint8_t { DropWorst, Reject };
 
+namespace detail {
+
+// What every L2 book derives from its best(side) and for_each_level (CRTP, so the calls
+// inline): OrderBookL2 and TickWindowBookL2 answer these identically by construction.
+template <class Book>
+class L2BookQueries {
+ public:
+  [[nodiscard]] std::optional<Level> best_bid() const noexcept { return self().best(Side::Buy); }
+  [[nodiscard]] std::optional<Level> best_ask() const noexcept { return self().best(Side::Sell); }
+
+  /// Ask - bid in ticks, when both sides have a level (negative when crossed).
+  [[nodiscard]] std::optional<std::int64_t> spread() const noexcept {
+    const auto b = best_bid(), a = best_ask();
+    if (!b || !a) return std::nullopt;
+    return a->price - b->price;
+  }
+  /// (bid + ask) / 2 in ticks (may be a half tick).
+  [[nodiscard]] std::optional<double> mid_ticks() const noexcept {
+    const auto b = best_bid(), a = best_ask();
+    if (!b || !a) return std::nullopt;
+    return (static_cast<double>(b->price.ticks()) + static_cast<double>(a->price.ticks())) / 2.0;
+  }
+  [[nodiscard]] bool crossed() const noexcept {
+    const auto sp = spread();
+    return sp && *sp < 0;
+  }
+  [[nodiscard]] bool locked() const noexcept {
+    const auto sp = spread();
+    return sp && *sp == 0;
+  }
+
+  /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
+  std::size_t snapshot(Side side, std::span<Level> out) const noexcept {
+    std::size_t k = 0;
+    self().for_each_level(side, out.size(), [&](const Level& l) { out[k++] = l; });
+    return k;
+  }
+
+ private:
+  [[nodiscard]] const Book& self() const noexcept { return static_cast<const Book&>(*this); }
+};
+
+}  // namespace detail
+
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-class OrderBookL2 {
+class OrderBookL2 : public detail::L2BookQueries<OrderBookL2> {
  public:
   /// Room for max_levels levels per side. Throws std::invalid_argument for 0.
   explicit OrderBookL2(std::size_t max_levels = 1024, DepthPolicy policy = DepthPolicy::DropWorst)
@@ -160,30 +204,6 @@ class OrderBookL2 {
     if (s.empty()) return std::nullopt;
     return level_of(side, s.back());
   }
-  [[nodiscard]] std::optional<Level> best_bid() const noexcept { return best(Side::Buy); }
-  [[nodiscard]] std::optional<Level> best_ask() const noexcept { return best(Side::Sell); }
-
-  /// Ask - bid in ticks, when both sides have a level (negative when crossed).
-  [[nodiscard]] std::optional<std::int64_t> spread() const noexcept {
-    const auto b = best_bid(), a = best_ask();
-    if (!b || !a) return std::nullopt;
-    return a->price - b->price;
-  }
-  /// (bid + ask) / 2 in ticks (may be a half tick).
-  [[nodiscard]] std::optional<double> mid_ticks() const noexcept {
-    const auto b = best_bid(), a = best_ask();
-    if (!b || !a) return std::nullopt;
-    return (static_cast<double>(b->price.ticks()) + static_cast<double>(a->price.ticks())) / 2.0;
-  }
-  [[nodiscard]] bool crossed() const noexcept {
-    const auto sp = spread();
-    return sp && *sp < 0;
-  }
-  [[nodiscard]] bool locked() const noexcept {
-    const auto sp = spread();
-    return sp && *sp == 0;
-  }
-
   [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].size(); }
   /// The i-th level from the touch (0 = best). Precondition: i < level_count(side).
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
@@ -197,12 +217,6 @@ class OrderBookL2 {
     const Levels_& s = sides_[idx(side)];
     const std::size_t k = n < s.size() ? n : s.size();
     for (std::size_t i = 0; i < k; ++i) fn(level_of(side, s.from_best(i)));
-  }
-  /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
-  std::size_t snapshot(Side side, std::span<Level> out) const noexcept {
-    std::size_t k = 0;
-    for_each_level(side, out.size(), [&](const Level& l) { out[k++] = l; });
-    return k;
   }
 
   void clear() noexcept {

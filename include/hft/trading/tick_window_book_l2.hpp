@@ -69,7 +69,7 @@ namespace hft {
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-class TickWindowBookL2 {
+class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
  public:
   static constexpr std::size_t kMinWindow = 64;
   static constexpr std::size_t kMaxWindow = std::size_t{1} << 24;
@@ -143,30 +143,6 @@ class TickWindowBookL2 {
     if (s.count == 0) return std::nullopt;  // an empty window means an empty far store too
     return Level{detail::level_price(side, s.best_key), s.qty[s.best]};
   }
-  [[nodiscard]] std::optional<Level> best_bid() const noexcept { return best(Side::Buy); }
-  [[nodiscard]] std::optional<Level> best_ask() const noexcept { return best(Side::Sell); }
-
-  /// Ask - bid in ticks, when both sides have a level (negative when crossed).
-  [[nodiscard]] std::optional<std::int64_t> spread() const noexcept {
-    const auto b = best_bid(), a = best_ask();
-    if (!b || !a) return std::nullopt;
-    return a->price - b->price;
-  }
-  /// (bid + ask) / 2 in ticks (may be a half tick).
-  [[nodiscard]] std::optional<double> mid_ticks() const noexcept {
-    const auto b = best_bid(), a = best_ask();
-    if (!b || !a) return std::nullopt;
-    return (static_cast<double>(b->price.ticks()) + static_cast<double>(a->price.ticks())) / 2.0;
-  }
-  [[nodiscard]] bool crossed() const noexcept {
-    const auto sp = spread();
-    return sp && *sp < 0;
-  }
-  [[nodiscard]] bool locked() const noexcept {
-    const auto sp = spread();
-    return sp && *sp == 0;
-  }
-
   [[nodiscard]] std::size_t level_count(Side side) const noexcept {
     const Window_& s = sides_[idx(side)];
     return s.count + s.far.size();
@@ -195,12 +171,6 @@ class TickWindowBookL2 {
       const auto& e = s.far.from_best(i);
       fn(Level{detail::level_price(side, e.key), e.value});
     }
-  }
-  /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
-  std::size_t snapshot(Side side, std::span<Level> out) const noexcept {
-    std::size_t k = 0;
-    for_each_level(side, out.size(), [&](const Level& l) { out[k++] = l; });
-    return k;
   }
 
   void clear() noexcept {
