@@ -33,7 +33,7 @@ TEST_CASE("TickWindowBookL2 equals a std::map book after every one of millions o
   const std::size_t steps = hft::test::scaled(1'000'000);
   CHECK(hft::test::run_l2_walk(book, ref, {.seed = 7, .steps = steps, .take_touch = 50}) > 0);
   CHECK(book.levels_dropped() == 0);
-  CHECK(book.recentres() > steps / 20'000);  // 226 at 1M steps
+  CHECK(book.stats().recentres > steps / 20'000);  // 226 at 1M steps
   hft::test::check_comparison_can_fail(book, ref);
 }
 
@@ -45,17 +45,12 @@ TEST_CASE("TickWindowBookL2 over a wide price walk with the smallest window: re-
   TickWindowBookL2 book(64, 1 << 18);
   RefBookL2 ref;
   const std::size_t steps = hft::test::scaled(300'000);
-  const hft::test::L2Walk walk{.seed = 11,
-                               .steps = steps,
-                               .jump = 20'000,
-                               .lo = 10'000,
-                               .hi = 210'000,
-                               .far_offset = 2'000,
-                               .take_touch = 20};
+  const hft::test::L2Walk walk{
+      .seed = 11, .steps = steps, .jump = 20'000, .lo = 10'000, .hi = 210'000, .far_offset = 2'000, .take_touch = 20};
   CHECK(hft::test::run_l2_walk(book, ref, walk) > 0);
   CHECK(book.levels_dropped() == 0);
-  CHECK(book.recentres() > steps / 1'000);  // 3,189 at 300k steps
-  INFO("recentres " << book.recentres());
+  CHECK(book.stats().recentres > steps / 1'000);  // 3,189 at 300k steps
+  INFO("recentres " << book.stats().recentres);
   CHECK(book.level_count(Side::Buy) > steps / 100);  // most of them beyond the window
 }
 
@@ -127,11 +122,11 @@ TEST_CASE(
   REQUIRE(b.add(Side::Buy, px(1'000), Qty(1)).ok());
   REQUIRE(b.add(Side::Buy, px(990), Qty(2)).ok());
   REQUIRE(b.add(Side::Buy, px(900), Qty(3)).ok());  // beyond the window: far
-  CHECK(b.recentres() == 0);
+  CHECK(b.stats().recentres == 0);
   CHECK(b.add(Side::Buy, px(1'015), Qty(4)).top_changed);  // the top of the window: no move
-  CHECK(b.recentres() == 0);
+  CHECK(b.stats().recentres == 0);
   CHECK(b.add(Side::Buy, px(1'016), Qty(5)).top_changed);  // one past it: the window moves up
-  CHECK(b.recentres() == 1);
+  CHECK(b.stats().recentres == 1);
   CHECK(depth(b, Side::Buy) ==
         std::vector<Level>{
             {px(1'016), Qty(5)}, {px(1'015), Qty(4)}, {px(1'000), Qty(1)}, {px(990), Qty(2)}, {px(900), Qty(3)}});
@@ -139,21 +134,21 @@ TEST_CASE(
   // of a window based at 968 (>= 16): no move.
   CHECK(b.reduce(Side::Buy, px(1'016), Qty(5)).top_changed);
   CHECK(b.reduce(Side::Buy, px(1'015), Qty(4)).top_changed);
-  CHECK(b.recentres() == 1);
+  CHECK(b.stats().recentres == 1);
   // 1,000 goes: the touch is 990 at offset 22: still above the bottom quarter.
   CHECK(b.reduce(Side::Buy, px(1'000), Qty(1)).top_changed);
   CHECK(b.best_bid() == Level{px(990), Qty(2)});
-  CHECK(b.recentres() == 1);
+  CHECK(b.stats().recentres == 1);
   // 990 goes: the window empties and the far best (900) becomes the touch.
   CHECK(b.reduce(Side::Buy, px(990), Qty(2)).top_changed);
-  CHECK(b.recentres() == 2);
+  CHECK(b.stats().recentres == 2);
   CHECK(b.best_bid() == Level{px(900), Qty(3)});
   CHECK(b.level_count(Side::Buy) == 1);
   // A jump far beyond the window sends every level to the far store and back.
   REQUIRE(b.add(Side::Buy, px(5'000'000), Qty(9)).ok());
-  CHECK(b.recentres() == 3);
+  CHECK(b.stats().recentres == 3);
   CHECK(b.reduce(Side::Buy, px(5'000'000), Qty(9)).top_changed);
-  CHECK(b.recentres() == 4);
+  CHECK(b.stats().recentres == 4);
   CHECK(b.best_bid() == Level{px(900), Qty(3)});
   // Asks are stored by negated price: the same moves, mirrored.
   REQUIRE(b.add(Side::Sell, px(2'000), Qty(1)).ok());
@@ -180,6 +175,8 @@ TEST_CASE("TickWindowBookL2 far store limit: drops the worst far level, refuses 
   CHECK(b.level_count(Side::Buy) == 3);
   CHECK(depth(b, Side::Buy) == std::vector<Level>{{px(1'100), Qty(1)}, {px(1'000), Qty(1)}, {px(999), Qty(1)}});
   CHECK(b.levels_dropped() == 1 + 48);
+  CHECK(b.stats().levels_dropped == b.levels_dropped());
+  CHECK(b.stats().recentres == 1);
 }
 
 TEST_CASE("TickWindowBookL2 at the ends of the price range and of the quantity range", "[l2window][limits]") {

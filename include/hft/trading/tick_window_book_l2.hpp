@@ -15,7 +15,7 @@
 //   falls into the bottom quarter, or a window that empties while far levels remain moves
 //   the window so the touch is at 3/4 again: levels leaving it go to the far store, far
 //   levels entering it come in. A re-centre costs O(window_ticks) (a move of the array
-//   and a rebuild of the bitmaps) and is counted in recentres(); a touch that drifts by d
+//   and a rebuild of the bitmaps) and is counted in stats().recentres; a touch that drifts by d
 //   ticks costs about one per window_ticks / 4 ticks of drift.
 // When to use: L2 books with hundreds to thousands of levels, or updates far from the
 //   touch (full-depth feeds); see docs/trading.md for where each book wins, measured.
@@ -65,6 +65,11 @@
 #include "hft/trading/types.hpp"
 
 namespace hft {
+
+struct TickWindowBookL2Stats {
+  std::uint64_t levels_dropped = 0;  // far levels dropped for better ones (DropWorst)
+  std::uint64_t recentres = 0;       // window moves, both sides: what the re-centring policy cost
+};
 
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
@@ -188,9 +193,9 @@ class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
   }
   [[nodiscard]] std::size_t window_ticks() const noexcept { return window_; }
   [[nodiscard]] std::size_t max_far_levels() const noexcept { return sides_[0].far.capacity(); }
+  /// As OrderBookL2::levels_dropped (the interface the two books share).
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
-  /// Window moves so far (both sides): the cost the re-centring policy paid.
-  [[nodiscard]] std::uint64_t recentres() const noexcept { return recentres_; }
+  [[nodiscard]] TickWindowBookL2Stats stats() const noexcept { return {dropped_, recentres_}; }
 
  private:
   // One side's hot fields (what every update reads) fill its first cache line; a side
@@ -211,9 +216,12 @@ class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
   static_assert(offsetof(Window_, summary) + sizeof(std::uint64_t*) <= 64, "a side's hot fields span two lines");
 
   static std::size_t checked_window(std::size_t w) {
-    if (w < kMinWindow || w > kMaxWindow || w % 64 != 0)
-      throw std::invalid_argument("hft::TickWindowBookL2: window_ticks must be a multiple of 64 in [64, 2^24], got " +
-                                  std::to_string(w));
+    if (w < kMinWindow || w > kMaxWindow || w % 64 != 0) {
+      // Appended, not "literal" + to_string: g++ 12 -O2 warns -Wrestrict on that form.
+      std::string msg = "hft::TickWindowBookL2: window_ticks must be a multiple of 64 in [64, 2^24], got ";
+      msg += std::to_string(w);
+      throw std::invalid_argument(msg);
+    }
     return w;
   }
   static std::size_t checked_far(std::size_t n) {
