@@ -11,7 +11,9 @@
 #   5. ThreadSanitizer (clang++) + every test (all concurrent tests included)
 #   6. every libFuzzer target (tests/fuzz, ASan + UBSan) for 60 s from its committed seeds
 #   7. the oldest and newest compilers bookworm offers beside the defaults: g++-11, clang++-16
-#      (stress tests at a quarter of their size: the same checks; the full sizes run in 3 and 8)
+#      (stress tests at a quarter of their size: the same checks; the full sizes run in 3 and 8;
+#      no benchmarks: they include the same headers the tests do, and clang++ 14 and g++ 12
+#      build and smoke-run them in 3 and 8, so two more builds would add CI time, not coverage)
 #   8. g++ 12 Release + tests, valgrind, benchmark and example smoke runs (last, so the
 #      output ends with ctest's summary)
 # Every preset builds with HFT_WERROR=ON.
