@@ -149,6 +149,23 @@ TEST_CASE("MatchingEngine lifecycle contract: move-only, a moved-from engine may
       });
 }
 
+// An ask's sort key was its negated price; -INT64_MIN is undefined (found by fuzz/md_reader
+// in OrderBookL2, which shares the key with the engine).
+TEST_CASE("matching: orders at both ends of int64 rest, match and cancel", "[matching][regression]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  MatchingEngine m(64, 16);
+  std::array<Fill, 4> f{};
+  REQUIRE(m.submit(limit(1, Side::Sell, kMax, 5), f).resting == Qty(5));
+  REQUIRE(m.submit(limit(2, Side::Buy, kMin, 5), f).resting == Qty(5));
+  CHECK(m.best(Side::Sell) == hft::Level{Price::from_ticks(kMax), Qty(5)});
+  CHECK(m.best(Side::Buy) == hft::Level{Price::from_ticks(kMin), Qty(5)});
+  CHECK(m.submit(limit(3, Side::Sell, kMin, 2), f).filled == Qty(2));  // any bid is >= INT64_MIN
+  CHECK(m.submit(limit(4, Side::Buy, kMax, 2), f).filled == Qty(2));   // any ask is <= INT64_MAX
+  CHECK(m.qty_at(Side::Sell, Price::from_ticks(kMax)) == Qty(3));
+  CHECK(m.qty_at(Side::Buy, Price::from_ticks(kMin)) == Qty(3));
+}
+
 // The same overflow as OrderBookL2's (found by fuzzing the books): a resting order that
 // would take its level's total past INT64_MAX is not rested; its remainder is cancelled.
 TEST_CASE("matching: a resting total past INT64_MAX is refused, the book keeps what it had", "[matching][regression]") {

@@ -1,4 +1,5 @@
 #include "hft/trading/order_book_l2.hpp"
+#include "hft/trading/tick_window_book_l2.hpp"
 
 #include <algorithm>
 #include <array>
@@ -99,6 +100,39 @@ TEST_CASE("OrderBookL2 lifecycle contract: move-only, a moved-from book may be a
   CHECK(one.add(hft::Side::Buy, hft::Price::from_ticks(11), hft::Qty(1)).ok());  // better: the worst drops
   CHECK(one.level_count(hft::Side::Buy) == 1);
   CHECK(one.best_bid()->price == hft::Price::from_ticks(11));
+}
+
+// Found by tests/fuzz/md_reader (corpus/md_reader/ask_at_int64_min): an ask's sort key was
+// its negated price, and -INT64_MIN overflows (undefined behaviour); the key is now ~price.
+TEST_CASE("OrderBookL2, TickWindowBookL2, OrderBookL3: asks and bids at both ends of int64", "[l2][regression]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const auto at_both_ends = [&](auto& b) {
+    REQUIRE(b.add(Side::Sell, Price::from_ticks(kMax), Qty(1)).ok());
+    REQUIRE(b.add(Side::Sell, Price::from_ticks(kMin), Qty(2)).top_changed);  // the lowest ask is the best
+    REQUIRE(b.add(Side::Sell, Price::from_ticks(kMin + 1), Qty(3)).ok());
+    REQUIRE(b.add(Side::Buy, Price::from_ticks(kMin), Qty(4)).ok());
+    REQUIRE(b.add(Side::Buy, Price::from_ticks(kMax), Qty(5)).top_changed);
+    CHECK(b.best_ask() == Level{Price::from_ticks(kMin), Qty(2)});
+    CHECK(b.best_bid() == Level{Price::from_ticks(kMax), Qty(5)});
+    CHECK(b.level(Side::Sell, 1) == Level{Price::from_ticks(kMin + 1), Qty(3)});
+    CHECK(b.level(Side::Sell, 2) == Level{Price::from_ticks(kMax), Qty(1)});
+    CHECK(b.reduce(Side::Sell, Price::from_ticks(kMin), Qty(2)).top_changed);
+    CHECK(b.best_ask() == Level{Price::from_ticks(kMin + 1), Qty(3)});
+    CHECK(b.reduce(Side::Sell, Price::from_ticks(kMin + 1), Qty(3)).top_changed);
+    CHECK(b.best_ask() == Level{Price::from_ticks(kMax), Qty(1)});
+  };
+  OrderBookL2 l2(8);
+  at_both_ends(l2);
+  hft::TickWindowBookL2 window(64, 8);
+  at_both_ends(window);
+
+  hft::OrderBookL3 l3(8, 8);
+  REQUIRE(l3.add_order(hft::OrderId(1), Side::Sell, Price::from_ticks(kMin), Qty(1)).ok());
+  REQUIRE(l3.add_order(hft::OrderId(2), Side::Sell, Price::from_ticks(kMax), Qty(1)).ok());
+  CHECK(l3.l2().best_ask() == Level{Price::from_ticks(kMin), Qty(1)});
+  CHECK(l3.delete_order(hft::OrderId(1)).ok());
+  CHECK(l3.l2().best_ask() == Level{Price::from_ticks(kMax), Qty(1)});
 }
 
 // Found by tests/fuzz/md_reader (corpus/md_reader/qty_overflow): two adds whose sum passed

@@ -2,11 +2,15 @@
 
 #include <array>
 #include <limits>
+#include <new>
+#include <random>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "../support/catch.hpp"
 #include "../support/contract.hpp"
+#include "../support/counting_new.hpp"
 #include "../support/scale.hpp"
 #include "l2_stress.hpp"
 #include "reference_books.hpp"
@@ -222,3 +226,81 @@ TEST_CASE("TickWindowBookL2 lifecycle contract: move-only, a moved-from book may
         REQUIRE(b.reduce(Side::Sell, px(101), Qty(1)).ok());
       });
 }
+
+TEST_CASE("TickWindowBookL2 allocates only in its constructor: updates, re-centres, far-store drops, clear, moves",
+          "[l2window][nomalloc]") {
+  // The operations are drawn before counting starts: a walk with jumps of +-3,000 ticks
+  // over a 256-tick window (re-centres both ways) and levels up to 1,000 ticks deep into a
+  // 32-level far store (drops and refusals).
+  struct Op {
+    Side side;
+    int kind;
+    std::int64_t price, qty;
+  };
+  std::vector<Op> ops;
+  const std::size_t n = 200'000;  // not scaled: the counts below need the jumps (a few ms)
+  ops.reserve(n);
+  std::mt19937_64 rng(5);
+  std::int64_t centre = 50'000;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (rng() % 200 == 0) centre += static_cast<std::int64_t>(rng() % 6'001) - 3'000;
+    const Side side = rng() % 2 ? Side::Buy : Side::Sell;
+    const auto d = static_cast<std::int64_t>(rng() % 2 ? rng() % 8 : rng() % 1'000);
+    ops.push_back({side, static_cast<int>(rng() % 3), side == Side::Buy ? centre - d : centre + d,
+                   static_cast<std::int64_t>(1 + rng() % 50)});
+  }
+  const auto apply = [&ops](TickWindowBookL2& b, std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      const Op& o = ops[i];
+      if (o.kind == 0) (void)b.set_level(o.side, px(o.price), Qty(o.qty % 4));  // 0 removes
+      if (o.kind == 1) (void)b.add(o.side, px(o.price), Qty(o.qty));
+      if (o.kind == 2) (void)b.reduce(o.side, px(o.price), Qty(o.qty));
+    }
+  };
+  TickWindowBookL2 book(256, 32);
+  const long before = hft::test::g_news.load();
+  apply(book, 0, n / 2);
+  book.clear();
+  TickWindowBookL2 moved(std::move(book));
+  apply(moved, n / 2, n);
+  book = std::move(moved);
+  std::size_t levels = 0;
+  book.for_each_level(Side::Buy, std::numeric_limits<std::size_t>::max(), [&levels](const Level&) { ++levels; });
+  const long after = hft::test::g_news.load();
+  CHECK(book.stats().recentres > 100);
+  CHECK(book.levels_dropped() > 0);
+  CHECK(levels == book.level_count(Side::Buy));
+  INFO("recentres " << book.stats().recentres << ", dropped " << book.levels_dropped());
+#ifdef HFT_TEST_COUNTS_NEW
+  CHECK(after - before == 0);
+#else
+  (void)before;
+  (void)after;
+#endif
+}
+
+#ifdef HFT_TEST_COUNTS_NEW
+TEST_CASE("TickWindowBookL2: a constructor whose allocation throws frees what it took and throws bad_alloc",
+          "[l2window][nomalloc]") {
+  // Eight allocations (per side: quantities, occupancy words, summary words, far store);
+  // each one failing in turn, the ninth attempt builds.
+  for (long k = 1; k <= 9; ++k) {
+    const long live_before = hft::test::g_live_blocks.load();
+    bool threw = false, built = false;
+    {
+      hft::test::FailNthAllocation fail(k);
+      try {
+        TickWindowBookL2 b(4096, 1024);
+        built = b.add(Side::Buy, px(10), Qty(1)).ok();
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+    }
+    const long live_after = hft::test::g_live_blocks.load();
+    INFO("failing allocation " << k);
+    CHECK(threw == (k <= 8));
+    CHECK(built == (k == 9));
+    CHECK(live_after == live_before);
+  }
+}
+#endif

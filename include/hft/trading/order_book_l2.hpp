@@ -34,7 +34,7 @@
 // Memory ordering: none (not shared).
 // Complexity: best/spread/mid O(1); update O(d) where d is the
 //   distance in levels from the touch (typically a few); memory 16 B x 2 x max_levels.
-//   Bids are stored by price and asks by negated price, so one comparison serves both sides.
+//   Bids are stored by price and asks by complemented price (~p), so one comparison serves both sides.
 // Compared with: a std::map per side (bench_book's baseline; liquibook and many
 //   gateways do this) allocates a node per new level and chases pointers on every
 //   update; CppTrader's intrusive AVL trees avoid the allocation but not the pointer

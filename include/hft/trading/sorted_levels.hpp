@@ -23,12 +23,14 @@
 
 namespace hft::detail {
 
-/// A side's sort key: larger is better on both sides.
+/// A side's sort key: larger is better on both sides. An ask's key is the complement of
+/// its price (~t == -t - 1), not its negation: that reverses the order and keeps adjacent
+/// ticks adjacent, as negation does, and is defined for every int64 (-INT64_MIN is not).
 [[nodiscard]] constexpr std::int64_t level_key(Side side, Price p) noexcept {
-  return side == Side::Buy ? p.ticks() : -p.ticks();
+  return side == Side::Buy ? p.ticks() : ~p.ticks();
 }
 [[nodiscard]] constexpr Price level_price(Side side, std::int64_t key) noexcept {
-  return Price::from_ticks(side == Side::Buy ? key : -key);
+  return Price::from_ticks(side == Side::Buy ? key : ~key);
 }
 
 template <class Value>
