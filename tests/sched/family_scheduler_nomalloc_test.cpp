@@ -49,11 +49,6 @@ TEST_CASE("10M distinct families and 10M tasks: no allocation after construction
   const long after = g_news.load();
   CHECK(sum.load() == want);
   CHECK(s.families_live() <= c.max_families);
-#ifdef HFT_TEST_COUNTS_NEW
-  CHECK(after - before == 0);
-#else
-  (void)before;
-  (void)after;
-#endif
+  HFT_CHECK_NO_NEW(before, after);
   pool.stop();
 }

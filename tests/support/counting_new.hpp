@@ -84,3 +84,12 @@ __attribute__((noinline)) void operator delete(void* p, std::size_t, std::align_
   operator delete(p);
 }
 #endif
+
+// HFT_CHECK_NO_NEW(before, after): CHECKs that no counted operator new ran between two reads
+// of g_news, where counting is live; under a sanitizer (nothing counted) it only uses them.
+// Expands to Catch2's CHECK, so the including test has Catch2 included.
+#ifdef HFT_TEST_COUNTS_NEW
+#define HFT_CHECK_NO_NEW(before, after) CHECK((after) - (before) == 0)
+#else
+#define HFT_CHECK_NO_NEW(before, after) ((void)(before), (void)(after))
+#endif

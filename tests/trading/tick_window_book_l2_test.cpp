@@ -271,12 +271,7 @@ TEST_CASE("TickWindowBookL2 allocates only in its constructor: updates, re-centr
   CHECK(book.levels_dropped() > 0);
   CHECK(levels == book.level_count(Side::Buy));
   INFO("recentres " << book.stats().recentres << ", dropped " << book.levels_dropped());
-#ifdef HFT_TEST_COUNTS_NEW
-  CHECK(after - before == 0);
-#else
-  (void)before;
-  (void)after;
-#endif
+  HFT_CHECK_NO_NEW(before, after);
 }
 
 #ifdef HFT_TEST_COUNTS_NEW
