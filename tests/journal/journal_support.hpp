@@ -81,6 +81,13 @@ inline ReadBack read_all(const std::string& dir, std::uint64_t start = 1, std::s
 
 inline std::size_t segment_count(const std::string& dir) { return hft::detail::list_segments(dir).size(); }
 
+/// Creates an empty segment `dir/<first>.journal`, as a roll does before it seals the one before.
+inline void make_segment(const std::string& dir, std::uint64_t first, std::size_t size) {
+  auto s = hft::detail::MappedSegment::prepare(hft::JournalIo::posix(),
+                                               dir + "/" + hft::detail::segment_name(first) + ".tmp", size, false);
+  s.install(dir, first, 0, false);
+}
+
 /// Flips one byte of a file in place.
 inline void flip_byte(const std::string& path, std::uint64_t offset, unsigned char mask = 0x5A) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);

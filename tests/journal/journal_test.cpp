@@ -347,7 +347,7 @@ TEST_CASE("Journal recovery: an empty last segment after an unsealed one is remo
     for (std::uint64_t s = 1; s <= 5; ++s) (void)j.append(payload_for(s));
   }
   // The writer died after creating the next segment but before sealing this one.
-  (void)hft::detail::MappedSegment::create(t.path(), 6, kSmall, false, 0);
+  hft::test::make_segment(t.path(), 6, kSmall);
   // And a roll's temporary file from another crash.
   { std::ofstream(t.sub("00000000000000000099.journal.tmp")) << "x"; }
   REQUIRE(hft::test::segment_count(t.path()) == 2);

@@ -55,6 +55,7 @@
 //   committed is discarded.
 #pragma once
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -77,6 +78,7 @@
 #include "hft/core/cache.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/journal/journal_format.hpp"
+#include "hft/journal/journal_io.hpp"
 
 namespace hft {
 
@@ -92,6 +94,9 @@ struct JournalConfig {
   /// a roll costs a rename (~20 us) instead of the whole creation (~25 ms for 64 MiB) on
   /// the writer's thread. Costs one thread, asleep but for that work, and one segment of disk.
   bool prepare_next = true;
+  /// Every system call on the journal's files goes through this (null: JournalIo::posix()).
+  /// Tests put a fault injector or a power-loss simulator here; it must outlive the Journal.
+  JournalIo* io = nullptr;
 };
 
 /// What opening the journal found and did.
@@ -100,6 +105,11 @@ struct JournalRecovery {
   std::uint64_t records = 0;             ///< whole records in the last segment
   std::uint64_t next_sequence = 0;       ///< the sequence the next append gets
   std::uint64_t dropped_records = 0;     ///< torn or failed-CRC records cut from the tail
+  /// Of those, whole records (CRC and sequence good) that stood behind the damage: only under
+  /// batch/every, where a power loss can write a later page back and lose an earlier one
+  /// (none of them was durable: see docs/journal.md, "Faults"). Under none such damage
+  /// throws JournalCorrupt instead, since no crash of a process can leave it.
+  std::uint64_t dropped_whole_records = 0;
   std::uint64_t dropped_bytes = 0;       ///< bytes cleared from the tail
   std::uint64_t removed_segments = 0;    ///< empty last segments (and temporary files) removed
   std::string truncated_segment;         ///< the file that was cut, empty if none
@@ -111,7 +121,7 @@ struct JournalStats {
   std::uint64_t payload_bytes = 0;   ///< their payload bytes
   std::uint64_t segments_created = 0;
   std::uint64_t syncs = 0;           ///< msync calls that advanced durable_sequence()
-  std::uint64_t sync_failures = 0;   ///< msync calls that failed (durable_sequence() did not move)
+  std::uint64_t sync_failures = 0;   ///< syncs that failed: the first one makes failed() true
   std::uint64_t append_failures = 0; ///< try_append calls that returned false
   std::uint64_t rolls = 0;           ///< segments this object moved on to
   std::uint64_t rolls_unprepared = 0;  ///< of those, created on the writer's thread (no spare ready)
@@ -124,7 +134,7 @@ class Journal {
   /// in `dir`. Throws std::invalid_argument for a bad config, JournalError for an I/O
   /// failure, JournalCorrupt for damage that recovery must not repair.
   explicit Journal(std::string dir, const JournalConfig& cfg = {})
-      : dir_(std::move(dir)), cfg_(cfg), tsc_(std::chrono::milliseconds(2)) {
+      : dir_(std::move(dir)), cfg_(cfg), io_(detail::io_or_posix(cfg.io)), tsc_(std::chrono::milliseconds(2)) {
     if (cfg_.segment_size < detail::kMinSegmentSize || cfg_.segment_size > detail::kMaxSegmentSize ||
         cfg_.segment_size % 4096 != 0)
       throw std::invalid_argument("hft::Journal: segment_size must be a multiple of 4096 in [4096, 2^30], got " +
@@ -137,9 +147,23 @@ class Journal {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     wall_base_ns_ = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
     tick_base_ = TscClock::ticks();
+    // posix_fallocate past RLIMIT_FSIZE fails with EFBIG (journal_format.hpp keeps SIGXFSZ
+    // from killing us): a segment size above the limit could never be created, so say so now.
+    rlimit fsize{};
+    if (::getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+        cfg_.segment_size > fsize.rlim_cur)
+      throw JournalError("hft::Journal: segment_size " + std::to_string(cfg_.segment_size) +
+                         " exceeds this process's RLIMIT_FSIZE (" + std::to_string(fsize.rlim_cur) + " bytes)");
     std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
+    const bool created = std::filesystem::create_directories(dir_, ec);
     if (ec) throw JournalError("hft::Journal: cannot create " + dir_ + ": " + ec.message());
+    // A new directory's own entry must survive a power loss too, or every record in it goes
+    // with it, however durable_sequence() was.
+    if (created && durable_policy()) {
+      const auto parent = std::filesystem::path(dir_).lexically_normal().parent_path();
+      detail::MappedSegment::sync_directory(io_, parent.empty() ? std::string(".") : parent.string());
+    }
+    lock_directory();
     recover();
     if (cfg_.durability == Durability::batch) flusher_ = std::thread([this] { flusher_loop(); });
     if (cfg_.prepare_next) preparer_ = std::thread([this] { preparer_loop(); });
@@ -165,17 +189,23 @@ class Journal {
       std::lock_guard lk(mutex_);
       (void)sync_locked();
     }
+    // dir_fd_ (and with it the lock) closes after the members that use it.
   }
 
   /// Writer thread. Reserves room for a payload of up to `max_len` bytes and returns it,
   /// to be filled in place and published by commit(). Rolls to a new segment if needed.
   /// A second claim before commit replaces the first. Throws JournalError if `max_len`
-  /// exceeds max_payload() or the roll fails.
+  /// exceeds max_payload(), if the roll fails (nothing changes: the next claim tries again),
+  /// or if the journal has failed() (a sync failed: nothing more can be made durable).
   [[nodiscard]] std::span<std::byte> claim(std::size_t max_len) {
+    if (failed_.load(std::memory_order_relaxed)) throw_failed();
     if (max_len > max_payload())
       throw JournalError("hft::Journal: record of " + std::to_string(max_len) + " bytes exceeds max_payload() " +
                          std::to_string(max_payload()));
     if (sealed_ || pos_ + detail::record_size(max_len) > seg_.size()) roll();
+    // The caller may write anywhere in the claim and commit less, or abandon it: every byte
+    // up to here may now hold something no record owns, until a record's commit covers it.
+    dirty_end_ = std::max(dirty_end_, pos_ + detail::record_size(max_len));
     claim_len_ = max_len;
     claimed_ = true;
     return {seg_.base() + pos_ + detail::kRecordHeaderSize, max_len};
@@ -198,9 +228,10 @@ class Journal {
     h->timestamp_ns = timestamp_ns;
     h->crc = detail::record_crc(len32, seq, timestamp_ns, seg_.base() + pos_ + detail::kRecordHeaderSize);
     const std::size_t next = pos_ + detail::record_size(len);
-    // The caller may have written past `len` inside its claim; the next record's commit
-    // word must read 0 until that record is committed. Ordered before the release below.
-    if (len < claim_len_ && next + 4 <= seg_.size()) seg_.commit_word(next).store(0, std::memory_order_relaxed);
+    // The next record's commit word must read 0 until that record is committed. This claim or
+    // an earlier one (committed shorter, or abandoned) may have written it: dirty_end_ is the
+    // furthest byte any claim in this segment exposed. Ordered before the release below.
+    if (next < dirty_end_) seg_.commit_word(next).store(0, std::memory_order_relaxed);
     // Publishes the record: pairs with JournalReader's acquire load of this word.
     seg_.commit_word(pos_).store(detail::kCommitted | len32, std::memory_order_release);
     pos_ = next;
@@ -233,8 +264,9 @@ class Journal {
     return append(std::span<const std::byte>(static_cast<const std::byte*>(data), n));
   }
   /// Writer thread. As append, but returns false (and counts it in stats()) instead of
-  /// throwing: a record larger than max_payload(), a roll that failed (disk full), or an
-  /// `every` sync that failed (then the record is committed but not durable).
+  /// throwing: a record larger than max_payload(), a roll that failed (disk full), an
+  /// `every` sync that failed (then the record is committed but not durable), or a journal
+  /// that has failed().
   [[nodiscard]] bool try_append(std::span<const std::byte> payload) noexcept {
     try {
       (void)append(payload);
@@ -247,11 +279,19 @@ class Journal {
   }
 
   /// Any thread. Makes every record committed so far durable (msync), then publishes
-  /// durable_sequence() (release). Throws JournalError if msync fails.
+  /// durable_sequence() (release). Throws JournalError if this msync or an earlier one
+  /// failed (see failed()).
   void flush() {
     std::lock_guard lk(mutex_);
-    if (!sync_locked()) detail::throw_errno("msync", seg_.path());
+    if (!sync_locked()) throw JournalError(failure_);
   }
+
+  /// Any thread. True once a sync has failed (stats().sync_failures > 0). From then on
+  /// durable_sequence() never moves, flush() throws, and claim/append throw (try_append
+  /// returns false): Linux may drop or mark clean the pages whose writeback failed, so a
+  /// later msync that returns 0 would prove nothing about them (PostgreSQL's "fsyncgate").
+  /// Reopening the journal recovers from what the files hold. Never true under none.
+  [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
   /// Any thread (acquire; pairs with the flush's release store). Every record up to this
   /// sequence is durable under the configured policy; 0 (first_sequence - 1) for none yet.
@@ -305,28 +345,68 @@ class Journal {
 
   [[nodiscard]] bool durable_policy() const noexcept { return cfg_.durability != Durability::none; }
 
+  // An open descriptor that closes itself, through the journal's JournalIo.
+  struct Fd {
+    JournalIo* io = nullptr;
+    int fd = -1;
+    Fd() = default;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+      if (fd >= 0) (void)io->close(fd);
+    }
+  };
+
+  // One writer per directory, enforced: an advisory lock on the directory itself (flock, so
+  // it goes with the descriptor: a killed writer releases it, and a second Journal in the same
+  // process conflicts like one in another). Readers take no lock. The descriptor also serves
+  // the directory fsyncs.
+  void lock_directory() {
+    dir_fd_.io = &io_;
+    dir_fd_.fd = detail::retry_eintr([&] { return io_.open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0); });
+    if (dir_fd_.fd < 0) detail::throw_errno("open", dir_);
+    if (detail::retry_eintr([&] { return io_.flock(dir_fd_.fd, LOCK_EX | LOCK_NB); }) != 0) {
+      if (errno == EWOULDBLOCK)
+        throw JournalError("hft::Journal: " + dir_ +
+                           " is already open for writing by another Journal (this process or another): one writer "
+                           "per journal");
+      detail::throw_errno("flock", dir_);
+    }
+  }
+
+  void sync_dir() {
+    if (detail::retry_eintr([&] { return io_.fsync(dir_fd_.fd); }) != 0) detail::throw_errno("fsync", dir_);
+  }
+
   void recover() {
     auto segs = detail::list_segments(dir_);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
       if (e.path().extension() == ".tmp" && e.path().stem().extension() == ".journal") {
-        std::filesystem::remove(e.path(), ec);  // a crash during a roll left it
+        (void)io_.unlink(e.path().c_str());  // a crash during a roll left it
         ++recovery_.removed_segments;
       }
     }
+    // What recovery keeps becomes durable (under batch/every) before anything new: the pages
+    // it declares durable, and the pages it cleared (so a cut tail cannot come back).
+    std::size_t sync_prev_to = 0;
+    detail::MappedSegment prev;
     if (!segs.empty()) {
       auto [first, path] = segs.back();
-      seg_ = detail::MappedSegment::open(path, first, true);
-      if (!scan_tail() && segs.size() > 1) {
+      seg_ = detail::MappedSegment::open(io_, path, first, true);
+      if (!scan_tail(true) && segs.size() > 1) {
         // An empty last segment. If the one before is sealed (its end marker leads readers
         // here), keep it. If not, the writer died between creating it and sealing the one
         // before: remove it and continue in the earlier one, so readers there are not left
         // waiting at its end.
         auto last = std::move(seg_);
         const auto& [prev_first, prev_path] = segs[segs.size() - 2];
-        seg_ = detail::MappedSegment::open(prev_path, prev_first, true);
+        seg_ = detail::MappedSegment::open(io_, prev_path, prev_first, true);
         const JournalRecovery before = recovery_;
-        if (scan_tail() && sealed_ && next_seq_ == first) {
+        if (scan_tail(false) && sealed_ && next_seq_ == first) {
+          // The marker may be in the page cache only (a roll whose marker sync failed).
+          sync_prev_to = pos_ + 4;
+          prev = std::move(seg_);
           recovery_ = before;
           recovery_.records = 0;
           seg_ = std::move(last);
@@ -335,14 +415,17 @@ class Journal {
           next_seq_ = first;
         } else {
           last.reset();
-          if (::unlink(path.c_str()) != 0) detail::throw_errno("unlink", path);
+          if (io_.unlink(path.c_str()) != 0) detail::throw_errno("unlink", path);
           ++recovery_.removed_segments;
           segs.pop_back();
         }
       }
     }
     if (segs.empty()) {
-      seg_ = detail::MappedSegment::create(dir_, cfg_.first_sequence, cfg_.segment_size, durable_policy(), now_ns());
+      seg_ = detail::MappedSegment::prepare(io_, dir_ + "/" + detail::segment_name(cfg_.first_sequence) + ".tmp",
+                                            cfg_.segment_size, durable_policy());
+      seg_.install(dir_, cfg_.first_sequence, now_ns(), durable_policy());
+      if (durable_policy()) sync_dir();
       bump(stats_segments_);
       segs.emplace_back(cfg_.first_sequence, seg_.path());
       pos_ = detail::kSegmentHeaderSize;
@@ -353,12 +436,13 @@ class Journal {
     recovery_.segments = segs.size();
     recovery_.next_sequence = next_seq_;
     committed_end_.store(pos_, std::memory_order_relaxed);
+    dirty_end_ = pos_;  // recovery left nothing but zeros after pos_
     synced_end_ = durable_policy() ? detail::kSegmentHeaderSize : pos_;
     last_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
     if (durable_policy()) {
-      // What recovery kept, and the tail it cleared, become durable before anything new.
       const std::size_t cleared_end =
           recovery_.truncated_segment.empty() ? 0 : recovery_.truncated_offset + recovery_.dropped_bytes;
+      if (prev.is_open() && !prev.sync_range(0, sync_prev_to)) detail::throw_errno("msync", prev.path());
       if (!seg_.sync_range(0, std::max(pos_, cleared_end))) detail::throw_errno("msync", seg_.path());
       synced_end_ = pos_;
     }
@@ -367,7 +451,10 @@ class Journal {
 
   // Scans seg_ from its first record; sets pos_/next_seq_ after the last whole record,
   // cuts a torn tail, and returns whether the segment holds any record (or an end marker).
-  bool scan_tail() {
+  // In the last segment (`last`) an end marker is a tail too: the writer stores one only after
+  // the next file has its name, so a marker with no next file is damage or a next file a
+  // power loss took (under none), and the sequence goes on here.
+  bool scan_tail(bool last) {
     std::size_t pos = detail::kSegmentHeaderSize;
     std::uint64_t seq = seg_.first_sequence();
     std::uint64_t count = 0;
@@ -383,7 +470,7 @@ class Journal {
         if (nonzero_after(pos)) cut_tail(pos, seq, check);
         break;
       }
-      if (check == detail::RecordCheck::end_of_segment) {
+      if (check == detail::RecordCheck::end_of_segment && !last) {
         sealed_ = true;
         break;
       }
@@ -409,22 +496,31 @@ class Journal {
   }
 
   // The record at `pos` is bad. If any whole record with a later sequence follows it, the
-  // damage is in the middle of the segment: refuse (JournalCorrupt). Otherwise it is a
-  // torn tail: count it and zero it, up to the last non-zero byte. The search tries every
-  // 8-byte offset, because a damaged length cannot say where the next record starts; a
-  // false match needs a plausible sequence and a CRC32C hit on garbage.
+  // damage is in the middle of the segment. Under none no crash can leave that (the page
+  // cache keeps every store), so it is refused (JournalCorrupt). Under batch/every a power
+  // loss can: the pages after the last sync are written back in any order, so a later page
+  // may reach the disk and an earlier one not; none of those records was durable (the sync
+  // that would have made them so never returned), and the sequence resumes at the first
+  // missing one, as RocksDB's point-in-time WAL recovery does. Otherwise it is a torn tail.
+  // Either way the tail is zeroed up to the last non-zero byte, and counted. The search
+  // tries every 8-byte offset, because a damaged length cannot say where the next record
+  // starts; a false match needs a plausible sequence and a CRC32C hit on garbage.
   void cut_tail(std::size_t pos, std::uint64_t seq, detail::RecordCheck why) {
     const std::uint64_t max_records = seg_.size() / detail::kRecordHeaderSize;
+    std::uint64_t whole = 0;
     for (std::size_t off = pos + 8; off + detail::kRecordHeaderSize <= seg_.size(); off += 8) {
       const std::uint32_t w = seg_.commit_word(off).load(std::memory_order_relaxed);
       if (!(w & detail::kCommitted) || w == detail::kEndOfSegment) continue;
       const std::uint64_t s = seg_.record(off)->sequence;
       if (s <= seq || s > seq + max_records) continue;
-      if (detail::check_record(seg_, off, w, s, true) == detail::RecordCheck::ok)
+      if (detail::check_record(seg_, off, w, s, true) != detail::RecordCheck::ok) continue;
+      if (!durable_policy())
         throw JournalCorrupt(seg_.path(), pos,
                              std::string(detail::describe(why)) + " (sequence " + std::to_string(seq) +
                                  "), followed by whole records (sequence " + std::to_string(s) + " at offset " +
                                  std::to_string(off) + ")");
+      ++whole;
+      off += detail::record_size(w & ~detail::kCommitted) - 8;
     }
     std::size_t last_nonzero = pos;
     for (std::size_t off = pos; off < seg_.size(); ++off)
@@ -441,34 +537,56 @@ class Journal {
     }
     std::memset(seg_.base() + pos, 0, last_nonzero - pos);
     // Bytes behind a zero commit word are an unpublished claim (a process killed between
-    // its copy and its commit), not a record: cleared, counted in bytes only.
-    recovery_.dropped_records = why == detail::RecordCheck::empty ? dropped : (dropped == 0 ? 1 : dropped);
+    // its copy and its commit), not a record: cleared, counted in bytes only. So is an end
+    // marker with no next segment.
+    const bool no_record = why == detail::RecordCheck::empty || why == detail::RecordCheck::end_of_segment;
+    recovery_.dropped_records = std::max(no_record ? dropped : std::max<std::uint64_t>(dropped, 1), whole);
+    recovery_.dropped_whole_records = whole;
     recovery_.dropped_bytes = last_nonzero - pos;
     recovery_.truncated_segment = seg_.path();
     recovery_.truncated_offset = pos;
   }
 
-  // Installs the next segment (the one the preparer made ahead, else a new one made now),
-  // then marks the current one ended: after the new file has its name, so a reader that
-  // sees the marker finds the file.
+  // Moves the writer to the next segment. Under batch/every, in the order a power loss
+  // needs: (1) the current segment's records are synced; (2) the next file is installed (the
+  // one the preparer made ahead, else one made now; header synced, renamed, directory
+  // synced); (3) the end marker is stored, after the new name exists, so a reader that sees
+  // it finds the file; (4) the marker is synced. Only then can a record land in the new
+  // segment, so no power loss leaves a durable record behind a missing marker. A failure in
+  // (1) or (4) is a sync failure (failed()); in (2) the writer stays where it was and the
+  // next claim tries again (a full disk, a file-size limit).
   void roll() {
+    const bool sync = durable_policy();
+    if (sync) {
+      std::lock_guard lk(mutex_);
+      if (!sync_locked()) throw JournalError(failure_);
+    }
     detail::MappedSegment next;
     {
       std::lock_guard lk(mutex_);
       next = std::move(spare_);
     }
     if (!next.is_open()) {
-      next = detail::MappedSegment::prepare(dir_ + "/roll.journal.tmp", cfg_.segment_size, durable_policy());
+      next = detail::MappedSegment::prepare(io_, dir_ + "/roll.journal.tmp", cfg_.segment_size, sync);
       bump(stats_rolls_unprepared_);
     }
-    next.install(dir_, next_seq_, now_ns(), durable_policy());
+    try {
+      next.install(dir_, next_seq_, now_ns(), sync);
+      if (sync) sync_dir();
+    } catch (...) {
+      next.discard();  // named or not, it holds no record; recovery would remove it too
+      throw;
+    }
     bump(stats_segments_);
     bump(stats_rolls_);
     std::lock_guard lk(mutex_);
-    if (durable_policy()) (void)sync_locked();
+    const std::size_t marker = pos_;
     // The end marker: pairs with the reader's acquire load of the commit word.
-    if (!sealed_ && pos_ + 4 <= seg_.size())
-      seg_.commit_word(pos_).store(detail::kEndOfSegment, std::memory_order_release);
+    if (!sealed_ && marker + 4 <= seg_.size())
+      seg_.commit_word(marker).store(detail::kEndOfSegment, std::memory_order_release);
+    const bool marker_synced = !sync || marker + 4 > seg_.size() || seg_.sync_range(marker, marker + 4);
+    const int marker_errno = errno;
+    const std::string old_path = seg_.path();
     // Unmapping 64 MiB of populated pages takes milliseconds: with a preparer, it does that.
     if (cfg_.prepare_next) {
       retired_ = std::move(seg_);
@@ -476,9 +594,14 @@ class Journal {
     seg_ = std::move(next);
     sealed_ = false;
     pos_ = detail::kSegmentHeaderSize;
+    dirty_end_ = pos_;
     synced_end_ = pos_;
     committed_end_.store(pos_, std::memory_order_release);
     prep_cv_.notify_one();  // make the next spare
+    if (!marker_synced) {
+      fail_locked("msync", old_path, marker_errno);
+      throw JournalError(failure_);
+    }
   }
 
   // The preparer thread: keeps one prepared segment ready for the next roll.
@@ -500,7 +623,7 @@ class Journal {
         // A fresh name each time: the writer renames the previous spare outside the lock,
         // so reusing its name (O_TRUNC) could truncate the file it is about to write.
         const std::string name = dir_ + "/spare-" + std::to_string(++spares_made_) + ".journal.tmp";
-        s = detail::MappedSegment::prepare(name, cfg_.segment_size, durable_policy());
+        s = detail::MappedSegment::prepare(io_, name, cfg_.segment_size, durable_policy());
       } catch (...) {
         // Disk full or similar: the writer's roll will try again itself and report the
         // error; retry here later rather than spin.
@@ -514,14 +637,37 @@ class Journal {
     }
   }
 
+  // Caller holds mutex_. Records the first sync failure; from here on nothing more becomes
+  // durable (see failed()).
+  void fail_locked(const char* call, const std::string& path, int e) noexcept {
+    bump(stats_sync_failures_);
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      failure_ = "hft::Journal: ";
+      failure_ += call;
+      failure_ += "(" + path + ") failed: " + std::generic_category().message(e) + "; durable_sequence() stays at " +
+                  std::to_string(durable_seq_.load(std::memory_order_relaxed)) +
+                  " and the journal takes no more records (reopen it to recover)";
+    } catch (...) {
+      failure_.clear();  // out of memory for the message: the flag below still holds
+    }
+    failed_.store(true, std::memory_order_release);  // pairs with failed()'s acquire
+  }
+
+  [[noreturn]] void throw_failed() const {
+    std::lock_guard lk(mutex_);
+    throw JournalError(failure_);
+  }
+
   // Caller holds mutex_. msyncs the committed, unsynced range of the current segment and
-  // advances durable_sequence(). False if msync failed.
+  // advances durable_sequence(). False if this msync or an earlier one failed.
   bool sync_locked() noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return false;
     const std::uint64_t seq = last_seq_.load(std::memory_order_acquire);  // pairs with commit's release
     const std::size_t end = committed_end_.load(std::memory_order_acquire);
     if (seq == durable_seq_.load(std::memory_order_relaxed)) return true;
     if (!seg_.sync_range(synced_end_, end)) {
-      bump(stats_sync_failures_);
+      fail_locked("msync", seg_.path(), errno);
       return false;
     }
     synced_end_ = end;
@@ -535,16 +681,18 @@ class Journal {
     while (!stop_) {
       cv_.wait_for(lk, cfg_.batch_interval, [this] { return stop_ || kick_.load(std::memory_order_relaxed); });
       kick_.store(false, std::memory_order_relaxed);
-      (void)sync_locked();  // a failure is counted; durable_sequence() stays behind
+      (void)sync_locked();  // a failure is recorded in failed(); durable_sequence() stays behind
     }
   }
 
   std::string dir_;
   JournalConfig cfg_;
+  JournalIo& io_;
   TscClock tsc_;
   std::uint64_t wall_base_ns_ = 0;
   std::uint64_t tick_base_ = 0;
   JournalRecovery recovery_;
+  Fd dir_fd_;  // holds the directory lock; declared before the segments, so closed after them
 
   // Writer thread only (the flusher reads seg_ and synced_end_ under mutex_, which roll()
   // holds while it replaces them).
@@ -552,6 +700,7 @@ class Journal {
   std::size_t pos_ = 0;
   std::uint64_t next_seq_ = 1;
   std::size_t claim_len_ = 0;
+  std::size_t dirty_end_ = 0;  // the furthest byte of seg_ any claim exposed
   bool claimed_ = false;
   bool sealed_ = false;
   std::uint64_t last_kick_ = 0;
@@ -570,11 +719,13 @@ class Journal {
   std::atomic<std::uint64_t> stats_rolls_{0};
   std::atomic<std::uint64_t> stats_rolls_unprepared_{0};
   std::atomic<std::uint64_t> stats_prepare_failures_{0};  // the preparer's
+  std::atomic<bool> failed_{false};  // set once, under mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;       // the flusher's
   std::condition_variable prep_cv_;  // the preparer's
   bool stop_ = false;                // guarded by mutex_
+  std::string failure_;              // guarded by mutex_: what failed() is about
   detail::MappedSegment spare_;      // guarded by mutex_: the preparer's finished segment
   detail::MappedSegment retired_;    // guarded by mutex_: the segment left behind, for the preparer to unmap
   std::uint64_t spares_made_ = 0;    // the preparer's own

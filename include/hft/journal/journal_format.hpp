@@ -29,12 +29,15 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <cinttypes>
 #include <cstddef>
@@ -50,6 +53,7 @@
 #include <vector>
 
 #include "hft/core/crc32c.hpp"
+#include "hft/journal/journal_io.hpp"
 
 namespace hft {
 
@@ -134,10 +138,27 @@ static_assert(sizeof(RecordHeader) == kRecordHeaderSize && alignof(RecordHeader)
   return crc32c(&h, offsetof(SegmentHeader, crc));
 }
 
-[[noreturn]] inline void throw_errno(const char* call, const std::string& path) {
-  const int e = errno;
-  throw JournalError(std::string("hft::Journal: ") + call + "(" + path + ") failed: " +
-                     std::generic_category().message(e));  // strerror is MT-unsafe
+[[noreturn]] inline void throw_error(const char* call, const std::string& path, int e) {
+  std::string what = "hft::Journal: ";
+  what += call;
+  what += "(";
+  what += path;
+  what += ") failed: ";
+  what += std::generic_category().message(e);  // strerror is MT-unsafe
+  throw JournalError(what);
+}
+
+[[noreturn]] inline void throw_errno(const char* call, const std::string& path) { throw_error(call, path, errno); }
+
+/// Calls `f` again while it fails with EINTR: a signal that interrupts an open or a sync is
+/// no failure of the file (the fault sweep injects EINTR at every call to hold us to this).
+/// Not for close(), which Linux never restarts: the descriptor is gone either way.
+template <class F>
+[[nodiscard]] auto retry_eintr(F f) noexcept {
+  for (;;) {
+    auto r = f();
+    if (!(r == -1 && errno == EINTR)) return r;
+  }
 }
 
 [[nodiscard]] inline std::string segment_name(std::uint64_t first_seq) {
@@ -146,7 +167,8 @@ static_assert(sizeof(RecordHeader) == kRecordHeaderSize && alignof(RecordHeader)
   return buf;
 }
 
-/// The segments in `dir` as (first sequence, path), oldest first. Ignores other files.
+/// The segments in `dir` as (first sequence, path), oldest first. Ignores other files,
+/// including 20-digit names above UINT64_MAX (no sequence can have them).
 [[nodiscard]] inline std::vector<std::pair<std::uint64_t, std::string>> list_segments(const std::string& dir) {
   std::vector<std::pair<std::uint64_t, std::string>> out;
   std::error_code ec;
@@ -154,7 +176,10 @@ static_assert(sizeof(RecordHeader) == kRecordHeaderSize && alignof(RecordHeader)
     const std::string name = e.path().filename().string();
     if (name.size() != 28 || name.compare(20, 8, ".journal") != 0) continue;
     if (!std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) continue;
-    out.emplace_back(std::stoull(name.substr(0, 20)), e.path().string());
+    std::uint64_t first = 0;
+    const auto [end, err] = std::from_chars(name.data(), name.data() + 20, first);
+    if (err != std::errc{} || end != name.data() + 20) continue;  // out of range: not ours
+    out.emplace_back(first, e.path().string());
   }
   if (ec && ec != std::errc::no_such_file_or_directory)
     throw JournalError("hft::Journal: cannot list " + dir + ": " + ec.message());
@@ -162,8 +187,36 @@ static_assert(sizeof(RecordHeader) == kRecordHeaderSize && alignof(RecordHeader)
   return out;
 }
 
+/// Runs posix_fallocate through `io` with SIGXFSZ blocked in this thread. Under RLIMIT_FSIZE
+/// the kernel fails a call that would pass the limit with EFBIG and also sends SIGXFSZ to the
+/// calling thread, whose default action kills the process: a journal must report a full
+/// disk or a size limit, not die of it. Blocked, the signal stays pending for this thread
+/// only, and is taken back before the mask is restored (unless the caller had it blocked
+/// already: then it is the caller's to handle).
+[[nodiscard]] inline int fallocate_no_sigxfsz(JournalIo& io, int fd, off_t len) noexcept {
+  sigset_t xfsz;
+  sigset_t old;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  const bool masked = ::pthread_sigmask(SIG_BLOCK, &xfsz, &old) == 0;
+  int e = 0;
+  do {
+    e = io.fallocate(fd, 0, len);
+  } while (e == EINTR);
+  if (masked && e == EFBIG && sigismember(&old, SIGXFSZ) == 0) {
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (::sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ) == 1) {
+      const timespec zero{};
+      (void)::sigtimedwait(&xfsz, nullptr, &zero);
+    }
+  }
+  if (masked) (void)::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return e;
+}
+
 /// A segment file mapped MAP_SHARED: writable for the writer, read-only for readers.
-/// Move-only; unmaps and closes on destruction.
+/// Move-only; unmaps and closes on destruction. Every system call goes through its JournalIo.
 class MappedSegment {
  public:
   MappedSegment() = default;
@@ -178,6 +231,7 @@ class MappedSegment {
       fd_ = std::exchange(o.fd_, -1);
       first_seq_ = o.first_seq_;
       path_ = std::move(o.path_);
+      io_ = o.io_;
     }
     return *this;
   }
@@ -185,13 +239,14 @@ class MappedSegment {
 
   /// Maps an existing segment and validates its header. Throws JournalCorrupt for a bad
   /// header, JournalError for a system-call failure.
-  static MappedSegment open(const std::string& path, std::uint64_t expected_first, bool writable) {
+  static MappedSegment open(JournalIo& io, const std::string& path, std::uint64_t expected_first, bool writable) {
     MappedSegment s;
+    s.io_ = &io;
     s.path_ = path;
-    s.fd_ = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    s.fd_ = retry_eintr([&] { return io.open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0); });
     if (s.fd_ < 0) throw_errno("open", path);
     struct stat st {};
-    if (::fstat(s.fd_, &st) != 0) throw_errno("fstat", path);
+    if (io.fstat(s.fd_, &st) != 0) throw_errno("fstat", path);
     const auto size = static_cast<std::size_t>(st.st_size);
     if (size < kMinSegmentSize || size > kMaxSegmentSize || size % 8 != 0)
       throw JournalCorrupt(path, 0, "file size " + std::to_string(size) + " is not a segment size");
@@ -210,40 +265,43 @@ class MappedSegment {
     return s;
   }
 
-  /// Creates `dir/<first_seq>.journal`: prepare() under a temporary name, then install().
-  static MappedSegment create(const std::string& dir, std::uint64_t first_seq, std::size_t size, bool sync,
-                              std::uint64_t now_ns) {
-    MappedSegment s = prepare(dir + "/" + segment_name(first_seq) + ".tmp", size, sync);
-    s.install(dir, first_seq, now_ns, sync);
-    return s;
-  }
-
   /// Creates the file `tmp_path` (its name must end in ".journal.tmp", which recovery
   /// removes), preallocated, mapped, and every page write-faulted: the slow part of a roll
   /// (tens of ms for 64 MiB), which a background thread can do ahead. `sync` also makes
-  /// the allocation durable.
-  static MappedSegment prepare(const std::string& tmp_path, std::size_t size, bool sync) {
+  /// the allocation durable. On failure the file is removed and JournalError names the call
+  /// (posix_fallocate: ENOSPC for a full disk, EFBIG past RLIMIT_FSIZE).
+  static MappedSegment prepare(JournalIo& io, const std::string& tmp_path, std::size_t size, bool sync) {
     MappedSegment s;
+    s.io_ = &io;
     s.path_ = tmp_path;
-    s.fd_ = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    s.fd_ = retry_eintr([&] { return io.open(tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
     if (s.fd_ < 0) throw_errno("open", tmp_path);
     // posix_fallocate reserves the blocks now, so the append path never meets ENOSPC or
     // a file-size change (SIGBUS on a mapped hole the file system cannot fill).
-    if (const int e = ::posix_fallocate(s.fd_, 0, static_cast<off_t>(size)); e != 0) {
-      errno = e;
-      ::unlink(tmp_path.c_str());
-      throw_errno("posix_fallocate", tmp_path);
+    if (const int e = fallocate_no_sigxfsz(io, s.fd_, static_cast<off_t>(size)); e != 0) {
+      s.discard();
+      throw_error("posix_fallocate", tmp_path, e);
     }
     // The allocation's metadata now, before any page is dirty: this fdatasync writes no data.
-    if (sync && ::fdatasync(s.fd_) != 0) throw_errno("fdatasync", tmp_path);
-    s.map(size, true);
+    if (sync && retry_eintr([&] { return io.fdatasync(s.fd_); }) != 0) {
+      const int e = errno;
+      s.discard();
+      throw_error("fdatasync", tmp_path, e);
+    }
+    try {
+      s.map(size, true);
+    } catch (...) {
+      s.discard();
+      throw;
+    }
     s.prefault();
     return s;
   }
 
   /// Writes the header of a prepare()d file and renames it to `dir/<first_seq>.journal`, so
-  /// a reader that finds the name finds a complete header. Microseconds (plus an fsync of
-  /// the directory when `sync`).
+  /// a reader that finds the name finds a complete header. `sync`: the header page is synced
+  /// before the rename, so no power loss leaves the name with an empty header; the caller
+  /// syncs the directory. Microseconds. On failure the file keeps whatever name it had.
   void install(const std::string& dir, std::uint64_t first_seq, std::uint64_t now_ns, bool sync) {
     SegmentHeader h{};
     std::memcpy(h.magic, kJournalMagic, 8);
@@ -258,18 +316,20 @@ class MappedSegment {
     // before the records written over them (their writeback is the kernel's business).
     if (sync && !sync_range(0, kSegmentHeaderSize)) throw_errno("msync", path_);
     const std::string final_path = dir + "/" + segment_name(first_seq);
-    if (::rename(path_.c_str(), final_path.c_str()) != 0) throw_errno("rename", path_);
+    if (io_->rename(path_.c_str(), final_path.c_str()) != 0) throw_errno("rename", path_);
     path_ = final_path;
-    if (sync) sync_directory(dir);
     first_seq_ = first_seq;
   }
 
-  static void sync_directory(const std::string& dir) {
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /// fsync of the directory itself: its entries (created, renamed, removed files) survive a
+  /// power loss from here on.
+  static void sync_directory(JournalIo& io, const std::string& dir) {
+    const int dfd = retry_eintr([&] { return io.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0); });
     if (dfd < 0) throw_errno("open", dir);
-    const int rc = ::fsync(dfd);
-    ::close(dfd);
-    if (rc != 0) throw_errno("fsync", dir);
+    const int rc = retry_eintr([&] { return io.fsync(dfd); });
+    const int e = errno;
+    (void)io.close(dfd);
+    if (rc != 0) throw_error("fsync", dir, e);
   }
 
   /// Write-faults every page of [from, size) so that the append path takes no page fault
@@ -292,7 +352,7 @@ class MappedSegment {
     if (to <= from) return true;
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     const std::size_t start = from & ~(page - 1);
-    return ::msync(base_ + start, std::min(size_, to) - start, MS_SYNC) == 0;
+    return retry_eintr([&] { return io_->msync(base_ + start, std::min(size_, to) - start, MS_SYNC); }) == 0;
   }
 
   [[nodiscard]] std::byte* base() const noexcept { return base_; }
@@ -309,16 +369,22 @@ class MappedSegment {
   }
 
   void reset() noexcept {
-    if (base_ != nullptr) ::munmap(base_, size_);
-    if (fd_ >= 0) ::close(fd_);
+    if (base_ != nullptr) (void)io_->munmap(base_, size_);
+    if (fd_ >= 0) (void)io_->close(fd_);
     base_ = nullptr;
     size_ = 0;
     fd_ = -1;
   }
 
+  /// Unmaps, closes and removes the file (a spare nobody will use).
+  void discard() noexcept {
+    reset();
+    if (!path_.empty()) (void)io_->unlink(path_.c_str());
+  }
+
  private:
   void map(std::size_t size, bool writable) {
-    void* p = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
+    void* p = io_->mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) throw_errno("mmap", path_);
     base_ = static_cast<std::byte*>(p);
     size_ = size;
@@ -329,6 +395,7 @@ class MappedSegment {
   int fd_ = -1;
   std::uint64_t first_seq_ = 0;
   std::string path_;
+  JournalIo* io_ = &JournalIo::posix();
 };
 
 /// What validating the record at `off` found.

@@ -34,12 +34,14 @@
 #include <utility>
 
 #include "hft/journal/journal_format.hpp"
+#include "hft/journal/journal_io.hpp"
 
 namespace hft {
 
 struct JournalReaderConfig {
   std::uint64_t start_sequence = 1;  ///< the first record delivered (earlier ones are skipped)
   bool verify_crc = true;            ///< check each record's CRC32C before delivering it
+  JournalIo* io = nullptr;           ///< the system calls (null: JournalIo::posix()); must outlive the reader
 };
 
 class JournalReader {
@@ -104,7 +106,7 @@ class JournalReader {
     auto it = segs.end();
     while (it != segs.begin() && std::prev(it)->first > next_seq_) --it;
     const auto& [first, path] = *std::prev(it);
-    seg_ = detail::MappedSegment::open(path, first, false);
+    seg_ = detail::MappedSegment::open(detail::io_or_posix(cfg_.io), path, first, false);
     pos_ = detail::kSegmentHeaderSize;
     next_seq_ = first;
     return true;
@@ -114,12 +116,12 @@ class JournalReader {
   // creates it before writing the marker, so it is missing only if someone removed it.
   bool open_next() {
     const std::string path = dir_ + "/" + detail::segment_name(next_seq_);
-    if (::access(path.c_str(), F_OK) != 0) {
+    if (detail::io_or_posix(cfg_.io).access(path.c_str(), F_OK) != 0) {
       // A full segment without a marker: the writer is between create and rename.
       if (pos_ + 4 > seg_.size() && errno == ENOENT) return false;
       throw JournalError("hft::JournalReader: segment " + path + " is missing after the end of " + seg_.path());
     }
-    seg_ = detail::MappedSegment::open(path, next_seq_, false);
+    seg_ = detail::MappedSegment::open(detail::io_or_posix(cfg_.io), path, next_seq_, false);
     pos_ = detail::kSegmentHeaderSize;
     return true;
   }
