@@ -56,8 +56,14 @@ class SimIo : public JournalIo {
   // ---- fault injection -------------------------------------------------------------------
   /// Fails call number `n` (1-based, counting every call through this object) with `err`,
   /// once. 0: no fault. `only`: count only calls of these names (empty: all).
-  void fail_at(std::uint64_t n, int err, std::set<std::string> only = {}) {
+  void fail_at(std::uint64_t n, int err, std::set<std::string> only = {}) { set_fault(n, err, std::move(only), false); }
+  /// Fails every call from number `n` on (a disk that stays full), until fail_at(0, 0).
+  void fail_from(std::uint64_t n, int err, std::set<std::string> only = {}) {
+    set_fault(n, err, std::move(only), true);
+  }
+  void set_fault(std::uint64_t n, int err, std::set<std::string> only, bool persistent) {
     std::lock_guard lk(mu_);
+    persistent_ = persistent;
     fail_at_ = n;
     fail_errno_ = err;
     only_ = std::move(only);
@@ -332,7 +338,7 @@ class SimIo : public JournalIo {
     if (on_call) on_call(name);
     if (!only_.empty() && only_.count(name) == 0) return 0;
     ++counted_;
-    if (fail_at_ != 0 && counted_ == fail_at_) {
+    if (fail_at_ != 0 && (counted_ == fail_at_ || (persistent_ && counted_ > fail_at_))) {
       failed_call_ = name;
       return fail_errno_;
     }
@@ -407,6 +413,7 @@ class SimIo : public JournalIo {
   std::string dir_;
   mutable std::recursive_mutex mu_;
   std::uint64_t fail_at_ = 0;
+  bool persistent_ = false;
   int fail_errno_ = EIO;
   std::set<std::string> only_;
   std::uint64_t counted_ = 0;

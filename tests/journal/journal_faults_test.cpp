@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -463,4 +465,316 @@ TEST_CASE("Journal faults: every state a power loss can leave, at every system c
     REQUIRE(states > points);
     if (v.flush_every > 5) REQUIRE(g_holes_cut > 0);
   }
+}
+
+TEST_CASE("Journal faults: a second writer on one directory is refused, in this process or another; readers are not",
+          "[journal][faults]") {
+  TempDir t;
+  const std::string dir = t.sub("j");
+  {
+    Journal a(dir, {.segment_size = kSeg});
+    REQUIRE(a.append(payload_for(1)) == 1);
+    REQUIRE_THROWS_WITH(Journal(dir, {.segment_size = kSeg}),
+                        Catch::Matchers::Contains("already open for writing by another Journal"));
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      try {
+        Journal b(dir, {.segment_size = kSeg});
+        ::_exit(1);  // opened: the lock did not hold across processes
+      } catch (const JournalError&) {
+        ::_exit(0);
+      } catch (...) {
+        ::_exit(2);
+      }
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(read_all(dir).count == 1);       // a reader takes no lock
+    REQUIRE(a.append(payload_for(2)) == 2);  // and the refused writers changed nothing
+  }
+  Journal again(dir, {.segment_size = kSeg});  // the lock goes with the writer
+  REQUIRE(again.recovery().next_sequence == 3);
+}
+
+TEST_CASE("Journal faults: a 20-digit .journal name above UINT64_MAX is not a segment and is ignored",
+          "[journal][faults]") {
+  TempDir t;
+  const std::string dir = t.sub("j");
+  {
+    Journal j(dir, {.segment_size = kSeg});
+    (void)j.append(payload_for(1));
+  }
+  { std::ofstream(dir + "/99999999999999999999.journal") << "stray"; }
+  { std::ofstream(dir + "/18446744073709551616.journal") << "stray"; }  // UINT64_MAX + 1
+  REQUIRE(hft::test::segment_count(dir) == 1);
+  Journal j(dir, {.segment_size = kSeg});
+  REQUIRE(j.recovery().next_sequence == 2);
+  REQUIRE(read_all(dir).count == 1);
+}
+
+namespace {
+// Runs `body` in a child process and returns its wait status: RLIMIT_FSIZE and SIGXFSZ are
+// process-wide, so the test process keeps its own.
+template <class F>
+int in_child(F body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int rc = 99;
+    try {
+      rc = body();
+    } catch (...) {
+      rc = 98;
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  (void)::waitpid(pid, &status, 0);
+  return status;
+}
+
+bool set_fsize_limit(rlim_t bytes) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_FSIZE, &r) != 0) return false;
+  r.rlim_cur = bytes;
+  return ::setrlimit(RLIMIT_FSIZE, &r) == 0;
+}
+}  // namespace
+
+TEST_CASE("Journal faults: RLIMIT_FSIZE is an error at open or a failed roll, never SIGXFSZ", "[journal][faults]") {
+  TempDir t;
+  constexpr std::size_t kBig = 64 * 1024;
+  SECTION("a segment size above the limit is refused when the journal opens") {
+    const int status = in_child([&] {
+      if (!set_fsize_limit(kBig / 2)) return 10;
+      try {
+        Journal j(t.sub("open"), {.segment_size = kBig});
+        return 1;
+      } catch (const JournalError& e) {
+        return std::string(e.what()).find("RLIMIT_FSIZE") != std::string::npos ? 0 : 2;
+      }
+    });
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+  for (const bool prepare : {false, true}) {
+    DYNAMIC_SECTION("a limit lowered after open fails the roll (prepare_next " << prepare << ")") {
+      const int status = in_child([&] {
+        Journal j(t.sub(prepare ? "p" : "np"), {.segment_size = kBig, .prepare_next = prepare});
+        if (!set_fsize_limit(kBig / 2)) return 10;
+        std::uint64_t s = 1;
+        while (j.try_append(payload_for(s))) ++s;  // until the roll cannot create its file
+        if (j.stats().rolls != 0 || j.stats().append_failures != 1) return 3;
+        try {
+          (void)j.append(payload_for(s));
+          return 4;
+        } catch (const JournalError& e) {
+          if (std::string(e.what()).find("File too large") == std::string::npos) return 5;
+        }
+        if (j.last_sequence() != s - 1 || read_all(j.directory()).count != s - 1) return 6;
+        // The limit lifted, the next append rolls and the journal goes on.
+        if (!set_fsize_limit(RLIM_INFINITY)) return 11;
+        if (!j.try_append(payload_for(s)) || j.stats().rolls != 1) return 7;
+        return 0;
+      });
+      INFO("wait status " << status);
+      REQUIRE_FALSE(WIFSIGNALED(status));  // SIGXFSZ's default action would kill it
+      REQUIRE(WIFEXITED(status));
+      REQUIRE(WEXITSTATUS(status) == 0);
+    }
+  }
+}
+
+TEST_CASE("Journal faults: a full disk fails the roll loudly, loses nothing durable, and the journal resumes",
+          "[journal][faults]") {
+  ScratchDir t;
+  const std::string dir = t.sub("j");
+  SimIo io(dir);
+  JournalConfig cfg = config(Durability::batch, &io);
+  cfg.prepare_next = true;  // the preparer meets the full disk first, then the writer's own roll
+  Journal j(dir, cfg);
+  while (!j.next_segment_ready()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  (void)j.append(payload_for(1, kMax));
+  // From now on the disk is full: no file can be allocated.
+  io.fail_from(1, ENOSPC, {"fallocate"});
+  std::uint64_t s = 2;
+  std::string error;
+  for (; s < 10'000; ++s) {
+    try {
+      (void)j.append(payload_for(s, kMax));
+      if (s % 5 == 0) j.flush();
+    } catch (const JournalError& e) {
+      error = e.what();
+      break;
+    }
+  }
+  INFO(error);
+  REQUIRE(error.find("No space left on device") != std::string::npos);
+  REQUIRE(j.stats().rolls == 1);  // the spare made before the disk filled was used
+  REQUIRE_FALSE(j.failed());      // a full disk is not a failed sync: nothing durable is in doubt
+  j.flush();
+  REQUIRE(j.durable_sequence() == s - 1);
+  REQUIRE_FALSE(j.try_append(payload_for(s, kMax)));
+  REQUIRE(j.stats().prepare_failures >= 1);  // the preparer reports it too, and retries later
+  {
+    const std::string what = check_state(io.durable_only(), t.sub("state"), j.durable_sequence(), s - 1);
+    INFO(what);
+    REQUIRE(what.empty());
+  }
+  io.fail_at(0, 0);  // space returns
+  REQUIRE(j.try_append(payload_for(s, kMax)));
+  REQUIRE(j.stats().rolls == 2);
+  j.flush();
+  REQUIRE(read_all(dir, 1, kMax).count == s);
+}
+
+TEST_CASE(
+    "Journal faults: the segment before the last without its end marker is resealed, or refused if records are "
+    "missing",
+    "[journal][faults]") {
+  TempDir t;
+  auto make = [&](const std::string& name) {
+    const std::string dir = t.sub(name);
+    Journal j(dir, {.segment_size = kSeg});
+    for (std::uint64_t s = 1; s <= 100; ++s) (void)j.append(payload_for(s, kMax));
+    REQUIRE(j.stats().rolls >= 2);
+    return dir;
+  };
+  // Where segment 1's marker is: after its last record.
+  auto marker_of_first = [&](const std::string& dir, std::uint64_t& last_seq_in_first) {
+    const auto segs = hft::detail::list_segments(dir);
+    JournalReader r(dir);
+    std::size_t marker = 0;
+    last_seq_in_first = 0;
+    while (r.poll(
+               [&](const JournalRecord& rec) {
+                 if (r.segment_path() == segs[0].second) {
+                   last_seq_in_first = rec.sequence;
+                   marker = r.offset() + hft::detail::record_size(rec.payload.size());
+                 }
+               },
+               1) != 0) {
+    }
+    return std::make_pair(segs[0].second, marker);
+  };
+  SECTION("the records run up to the next segment: the marker is written and readers go on") {
+    const std::string dir = make("reseal");
+    std::uint64_t last = 0;
+    const auto [path, marker] = marker_of_first(dir, last);
+    // Leave only the first two segments: the second becomes the last one.
+    const auto segs = hft::detail::list_segments(dir);
+    for (std::size_t i = 2; i < segs.size(); ++i) std::filesystem::remove(segs[i].second);
+    hft::test::write_at(path, marker, std::string(4, '\0'));  // a power loss under none took the marker
+    REQUIRE(read_all(dir, 1, kMax).count == last);            // a reader stops there: caught up, it thinks
+    Journal j(dir, {.segment_size = kSeg});
+    REQUIRE(j.recovery().resealed_segment == path);
+    REQUIRE(read_all(dir, 1, kMax).count == j.last_sequence());
+    REQUIRE(j.last_sequence() > last);
+  }
+  SECTION("a record is missing between the two files: JournalCorrupt names them") {
+    const std::string dir = make("gap");
+    std::uint64_t last = 0;
+    const auto [path, marker] = marker_of_first(dir, last);
+    const auto segs = hft::detail::list_segments(dir);
+    for (std::size_t i = 2; i < segs.size(); ++i) std::filesystem::remove(segs[i].second);
+    hft::test::write_at(path, marker, std::string(4, '\0'));
+    // And the last record of the first segment is gone too.
+    JournalReader r(dir, {.start_sequence = last});
+    std::size_t last_off = 0;
+    (void)r.poll([&](const JournalRecord&) { last_off = r.offset(); }, 1);
+    hft::test::write_at(path, last_off, std::string(4, '\0'));
+    REQUIRE_THROWS_WITH(
+        Journal(dir, {.segment_size = kSeg}),
+        Catch::Matchers::Contains("records " + std::to_string(last) + ".." + std::to_string(last) + " are missing"));
+  }
+}
+
+TEST_CASE("Journal faults: an end marker in the last segment (its next file lost) is cut, and the sequence goes on",
+          "[journal][faults]") {
+  TempDir t;
+  const std::string dir = t.sub("j");
+  {
+    Journal j(dir, {.segment_size = kSeg});
+    for (std::uint64_t s = 1; s <= 5; ++s) (void)j.append(payload_for(s));
+  }
+  const auto segs = hft::detail::list_segments(dir);
+  REQUIRE(segs.size() == 1);
+  std::size_t end = 0;
+  {
+    JournalReader r(dir);
+    while (r.poll([&](const JournalRecord& rec) { end = r.offset() + hft::detail::record_size(rec.payload.size()); }) !=
+           0) {
+    }
+  }
+  hft::test::write_at(segs[0].second, end, std::string(4, '\xFF'));  // a marker, and no next file
+  Journal j(dir, {.segment_size = kSeg});
+  REQUIRE(j.recovery().next_sequence == 6);
+  REQUIRE(j.recovery().truncated_offset == end);
+  REQUIRE(j.recovery().dropped_records == 0);
+  REQUIRE(j.append(payload_for(6)) == 6);
+  REQUIRE(read_all(dir).count == 6);
+  REQUIRE(hft::test::segment_count(dir) == 1);
+}
+
+TEST_CASE("Journal faults: whole records behind a lost page are cut under batch/every and refused under none",
+          "[journal][faults]") {
+  TempDir t;
+  for (const Durability d : {Durability::none, Durability::batch, Durability::every}) {
+    const std::string dir = t.sub("j" + std::to_string(static_cast<int>(d)));
+    {
+      Journal j(dir, {.segment_size = kSeg, .durability = d});
+      for (std::uint64_t s = 1; s <= 20; ++s) (void)j.append(payload_for(s, kMax));
+    }
+    // Record 10's commit word is lost, records 11..20 behind it are whole.
+    std::size_t at = 0;
+    {
+      JournalReader r(dir, {.start_sequence = 10});
+      (void)r.poll([&](const JournalRecord&) { at = r.offset(); }, 1);
+    }
+    hft::test::write_at(hft::detail::list_segments(dir).front().second, at, std::string(4, '\0'));
+    if (d == Durability::none) {
+      REQUIRE_THROWS_AS(Journal(dir, {.segment_size = kSeg, .durability = d}), hft::JournalCorrupt);
+      continue;
+    }
+    Journal j(dir, {.segment_size = kSeg, .durability = d});
+    REQUIRE(j.recovery().next_sequence == 10);
+    REQUIRE(j.recovery().dropped_whole_records == 10);
+    REQUIRE(j.recovery().dropped_records == 10);
+    REQUIRE(j.recovery().truncated_offset == at);
+    REQUIRE(read_all(dir, 1, kMax).count == 9);
+    REQUIRE(j.append(payload_for(10, kMax)) == 10);
+  }
+}
+
+TEST_CASE(
+    "Journal faults: a corrupt record in an older segment opens (open checks the last two) and stops a reader "
+    "loudly",
+    "[journal][faults]") {
+  TempDir t;
+  const std::string dir = t.sub("j");
+  {
+    Journal j(dir, {.segment_size = kSeg});
+    for (std::uint64_t s = 1; s <= 150; ++s) (void)j.append(payload_for(s, kMax));
+    REQUIRE(j.stats().rolls >= 3);
+  }
+  // Flip a payload byte of record 5, in the first of four or more segments.
+  std::size_t at = 0;
+  {
+    JournalReader r(dir, {.start_sequence = 5});
+    (void)r.poll([&](const JournalRecord& rec) { at = r.offset() + 24 + rec.payload.size() / 2; }, 1);
+  }
+  const auto first = hft::detail::list_segments(dir).front().second;
+  hft::test::flip_byte(first, at);
+  Journal j(dir, {.segment_size = kSeg});
+  REQUIRE(j.recovery().next_sequence == 151);
+  JournalReader r(dir);
+  std::uint64_t got = 0;
+  REQUIRE_THROWS_WITH(
+      [&] {
+        while (r.poll([&](const JournalRecord&) { ++got; }) != 0) {
+        }
+      }(),
+      Catch::Matchers::Contains("record CRC mismatch") && Catch::Matchers::Contains(first));
+  REQUIRE(got == 4);  // nothing at or after the damage is delivered
 }

@@ -7,12 +7,16 @@
 //   record's 32-bit commit word publishes it to every reader, in this process or another.
 //   When a record does not fit, the writer creates the next segment and then marks the old
 //   one ended. Opening a journal recovers it: the last segment is scanned, a torn tail is
-//   cut off (and reported), and the sequence continues after the last whole record. Whole
-//   records behind a bad or an uncommitted one are damage, not a tail: JournalCorrupt.
+//   cut off (and reported), and the sequence continues after the last whole record; the
+//   segment before it is checked for its end marker. Whole records behind a bad or an
+//   uncommitted one are damage under none (JournalCorrupt: no crash of a process leaves
+//   them); under batch/every a power loss can (pages reach the disk in any order), so they
+//   are cut and counted, none of them having been durable. docs/journal.md, "Faults".
 // When to use: event sourcing (journal every input, rebuild state by replay, as LMAX
 //   does), an audit trail on the hot path, handing records to another process.
 // When not: a record per many-megabyte blob (the segment bounds a record); several
-//   processes appending to one journal (one writer; give each writer its own journal);
+//   processes appending to one journal (one writer, enforced by a lock on the directory;
+//   give each writer its own journal);
 //   portable files across architectures (little-endian, native layout).
 // Thread-safety: one writer thread calls claim/commit/append/try_append (and the
 //   destructor). The reason is the commit protocol: records are placed by a plain cursor,
@@ -37,6 +41,12 @@
 //   batch  group commit: a flusher thread msyncs the committed range every batch_interval,
 //          or sooner after batch_records appends; durable_sequence() trails by about that.
 //   every  msync after each commit; durable_sequence() == last_sequence() on return.
+//   A sync that fails (EIO, ENOSPC) is final for this object: failed() turns true,
+//   durable_sequence() never moves again, and flush/claim/append throw (try_append is
+//   false), because Linux may mark the pages whose writeback failed clean, so a retry that
+//   returns 0 would prove nothing. A roll syncs the old segment's records and its end
+//   marker before the new segment takes a record, so no power loss leaves a durable record
+//   where a reader cannot reach it.
 // Complexity: append O(payload) (copy + CRC32C, ~0.1 ns/byte with SSE4.2); no allocation
 //   and no system call on the append path after construction, except a roll and `every`'s
 //   msync. Recovery O(last segment size). Memory: one mapping of segment_size.
@@ -47,8 +57,12 @@
 //   store such a consumer writes to. Aeron Archive records streams over its log buffers;
 //   it is a service, this a library.
 // Errors: a failed system call or a record larger than max_payload() throws JournalError
-//   from append/claim (try_append returns false instead); a damaged segment found on open
-//   throws JournalCorrupt naming the file and offset.
+//   from append/claim (try_append returns false instead); a roll that fails before it moves
+//   the writer (a full disk, RLIMIT_FSIZE: never SIGXFSZ) changes nothing, and the next claim
+//   tries again; a damaged segment found on open throws JournalCorrupt naming the file and
+//   offset; a second Journal on the same directory, in any process, throws JournalError.
+//   Every system call goes through JournalConfig::io (journal_io.hpp), where the tests
+//   inject an error at each call and enumerate what a power loss at each call can leave.
 // Lifecycle: not copyable or movable (the flusher and preparer threads hold `this`). The
 //   destructor stops both, removes an unused spare segment and, under batch/every, syncs
 //   what is committed. A claim that is never
@@ -113,6 +127,7 @@ struct JournalRecovery {
   std::uint64_t dropped_bytes = 0;       ///< bytes cleared from the tail
   std::uint64_t removed_segments = 0;    ///< empty last segments (and temporary files) removed
   std::string truncated_segment;         ///< the file that was cut, empty if none
+  std::string resealed_segment;          ///< the segment before the last, if its end marker was missing and written
   std::uint64_t truncated_offset = 0;    ///< where it was cut
 };
 
@@ -421,6 +436,12 @@ class Journal {
         }
       }
     }
+    if (segs.size() >= 2 && !prev.is_open()) {
+      // The last segment holds records: the one before must lead readers to it.
+      const auto& [prev_first, prev_path] = segs[segs.size() - 2];
+      prev = detail::MappedSegment::open(io_, prev_path, prev_first, true);
+      sync_prev_to = check_seal(prev, seg_.first_sequence());
+    }
     if (segs.empty()) {
       seg_ = detail::MappedSegment::prepare(io_, dir_ + "/" + detail::segment_name(cfg_.first_sequence) + ".tmp",
                                             cfg_.segment_size, durable_policy());
@@ -447,6 +468,39 @@ class Journal {
       synced_end_ = pos_;
     }
     durable_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
+  }
+
+  // The segment before the last: walks its records by their lengths (no CRC: readers check
+  // those) to its end marker. A missing marker (a power loss under none, or an older writer
+  // that did not sync it) leaves readers waiting at that segment's end forever, so: if its
+  // records run exactly up to the next segment's first sequence, the marker is written (and
+  // counted in recovery().resealed_segment); if not, records are missing between the two
+  // files and that is JournalCorrupt, never a reader that stops silently. Returns the end of
+  // what to sync (0: nothing changed).
+  std::size_t check_seal(const detail::MappedSegment& s, std::uint64_t next_first) {
+    std::size_t pos = detail::kSegmentHeaderSize;
+    std::uint64_t seq = s.first_sequence();
+    while (pos + 4 <= s.size()) {
+      const std::uint32_t c = s.commit_word(pos).load(std::memory_order_acquire);
+      const auto check = detail::check_record(s, pos, c, seq, false);
+      if (check == detail::RecordCheck::end_of_segment) return 0;
+      if (check != detail::RecordCheck::ok) break;
+      pos += detail::record_size(c & ~detail::kCommitted);
+      ++seq;
+    }
+    if (seq != next_first)
+      throw JournalCorrupt(s.path(), pos,
+                           "the segment ends at sequence " + std::to_string(seq - 1) +
+                               " without an end marker, and the next one starts at " + std::to_string(next_first) +
+                               (seq < next_first ? ": records " + std::to_string(seq) + ".." +
+                                                       std::to_string(next_first - 1) + " are missing"
+                                                 : ": the two files overlap"));
+    if (pos + 4 > s.size()) return 0;  // full to the last byte: readers move on without a marker
+    // Release, as the writer's marker: pairs with a live reader's acquire load. Whatever
+    // follows it is never read.
+    s.commit_word(pos).store(detail::kEndOfSegment, std::memory_order_release);
+    recovery_.resealed_segment = s.path();
+    return pos + 4;
   }
 
   // Scans seg_ from its first record; sets pos_/next_seq_ after the last whole record,

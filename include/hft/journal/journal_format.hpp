@@ -23,7 +23,9 @@
 //   maps the same file sees either 0 or the whole record (x86-TSO and the kernel's shared
 //   page cache make the release/acquire pair hold across processes, as it does across
 //   threads). Before a record is committed, the commit word after it is already zero
-//   (files start zeroed; recovery zeroes a torn tail), so a reader never runs ahead.
+//   (files start zeroed; recovery zeroes a torn tail; a commit clears the next word whenever
+//   any claim in the segment, committed short or abandoned, reached it), so a reader never
+//   runs ahead and never reads a byte no committed record owns.
 // Thread-safety: the types here are values or single-owner handles; see Journal and
 //   JournalReader for who may call what.
 #pragma once
