@@ -20,6 +20,7 @@
 
 #include "../support/catch.hpp"
 #include "../support/scale.hpp"
+#include "crash_check.hpp"
 #include "fault_io.hpp"
 #include "hft/journal/journal.hpp"
 #include "hft/journal/journal_reader.hpp"
@@ -41,73 +42,16 @@ namespace {
 constexpr std::size_t kSeg = 8192;  // two pages: records cross page boundaries, rolls are frequent
 constexpr std::size_t kMax = 300;   // payload_for(seq, kMax): up to 300 bytes
 
-// Crash states are written, reopened and read many thousands of times: on tmpfs where the
-// machine has one, since what is tested is the journal's logic, not the disk.
-std::string scratch_base() {
-  std::error_code ec;
-  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
-  const char* t = std::getenv("TMPDIR");
-  return t != nullptr && *t != '\0' ? t : "/tmp";
-}
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = scratch_base() + "/hft_faults_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] std::string sub(const std::string& n) const { return path_ + "/" + n; }
-
- private:
-  std::string path_;
-};
+using hft::test::ScratchDir;
 
 // How many reopened states had whole records behind a lost page (cut by point-in-time recovery).
 std::uint64_t g_holes_cut = 0;
 
-// What a reopened crash state must be: it opens, a reader from 1 gets exactly records
-// 1..k (each byte as written) with k >= what was durable, and the sequence continues at k+1.
-// Returns "" or what was wrong. Never throws (it runs inside the I/O hook).
 std::string check_state(const SimIo::DirState& st, const std::string& dir, std::uint64_t durable,
                         std::uint64_t committed) {
-  try {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    std::filesystem::create_directories(dir);
-    SimIo::write_state(st, dir);
-    std::uint64_t k = 0;
-    {
-      Journal j(dir, {.segment_size = kSeg, .durability = Durability::every, .prepare_next = false});
-      const auto rb = read_all(dir, 1, kMax);
-      if (!rb.in_order || !rb.payloads_ok || (rb.count != 0 && rb.first != 1))
-        return "the records read are not a prefix of those written (in order " + std::to_string(rb.in_order) +
-               ", payloads " + std::to_string(rb.payloads_ok) + ", first " + std::to_string(rb.first) + ")";
-      k = rb.count;
-      if (j.recovery().dropped_whole_records > 0) ++g_holes_cut;
-      if (k < durable)
-        return "a power loss lost durable records: read " + std::to_string(k) + ", durable_sequence() was " +
-               std::to_string(durable);
-      if (k > committed)
-        return "read " + std::to_string(k) + " records, only " + std::to_string(committed) + " committed";
-      if (j.next_sequence() != k + 1)
-        return "recovery continues at " + std::to_string(j.next_sequence()) + " after " + std::to_string(k) +
-               " records";
-      const auto p = payload_for(k + 1, kMax);
-      if (j.append(p) != k + 1) return "the next append did not get sequence k + 1";
-    }
-    const auto again = read_all(dir, 1, kMax);
-    if (again.count != k + 1 || !again.payloads_ok) return "the record appended after recovery is not read back";
-    return "";
-  } catch (const std::exception& e) {
-    return std::string("reopen failed: ") + e.what();
-  }
+  const auto r = hft::test::check_crash_state(st, dir, durable, committed, kSeg, kMax);
+  if (r.holes_cut) ++g_holes_cut;
+  return r.error;
 }
 
 // The scripted workload of the sweeps: appends of varied sizes; a claim scribbled over and
