@@ -320,3 +320,61 @@ TEST_CASE("LatencyHistogram lifecycle contract: copies are independent, moved-fr
   CHECK(a.underflow_count() == 1);
   CHECK(a.overflow_count() == 1);
 }
+
+// Issue 34, limit sweep: percentile() converted ceil(p% x total) to uint64 from a double,
+// and a total near 2^64 rounds to 2^64 as a double, whose conversion is undefined
+// behaviour: on x86-64 it came out 0, so percentile(100) answered the lowest bucket.
+TEST_CASE("LatencyHistogram: percentiles of a total near 2^64", "[histogram][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  LatencyHistogram h;
+  h.record(1'000, kMax);
+  REQUIRE(h.count() == kMax);
+  CHECK(h.percentile(100) == h.highest_equivalent_value(1'000));
+  CHECK(h.percentile(50) == h.highest_equivalent_value(1'000));
+  CHECK(h.percentile(0) == h.lowest_equivalent_value(1'000));
+  LatencyHistogram two;
+  two.record(1'000, kMax - 1);
+  two.record(2'000'000);
+  CHECK(two.percentile(100) == two.highest_equivalent_value(2'000'000));
+  CHECK(two.percentile(99.9) == two.highest_equivalent_value(1'000));
+}
+
+// Issue 34, limit sweep: record_corrected looped once per expected_interval from v down, so
+// v = UINT64_MAX (a negative clock difference cast to uint64) at a 1 s interval took 1.8e10
+// records, all clamped to highest_trackable: minutes on the recording thread. The clamped
+// ones are now one record(highest, k): the same counts, at most highest / interval records.
+TEST_CASE("LatencyHistogram::record_corrected of an out-of-range value records the same counts in bounded time",
+          "[histogram][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  // Against a one-record-per-sample loop where that loop is short: 2^20 back-filled samples.
+  const auto brute = [](LatencyHistogram& h, std::uint64_t v, std::uint64_t interval) {
+    h.record(v);
+    if (interval == 0 || v <= interval) return;
+    for (std::uint64_t m = v - interval; m >= interval; m -= interval) h.record(m);
+  };
+  const hft::LatencyHistogramConfig small{.lowest_discernible = 1, .highest_trackable = 1'000'000, .significant_digits = 2};
+  for (const std::uint64_t v : {kMax, kMax - 1, std::uint64_t{1} << 63, (std::uint64_t{1} << 44) * 3 + 5}) {
+    for (const std::uint64_t interval : {std::uint64_t{1} << 44, (std::uint64_t{1} << 44) + 12'345}) {
+      LatencyHistogram fast(small), ref(small);
+      fast.record_corrected(v, interval);
+      brute(ref, v, interval);
+      CHECK(fast.count() == ref.count());
+      CHECK(fast.overflow_count() == ref.overflow_count());
+      CHECK(fast.percentile(50) == ref.percentile(50));
+      CHECK(hft::percentile_distribution(fast) == hft::percentile_distribution(ref));
+    }
+  }
+  LatencyHistogram one_sided(small);  // interval above highest: every back-filled sample clamps
+  one_sided.record_corrected(5'000'000, 2'000'000);
+  CHECK(one_sided.count() == 2);  // 5e6 and 3e6; 1e6 < interval is not back-filled
+  CHECK(one_sided.overflow_count() == 2);
+  // The case that took minutes: counts from arithmetic, not from a loop.
+  LatencyHistogram h;  // 1 ns .. 60 s
+  const std::uint64_t interval = 1'000'000'000;
+  h.record_corrected(kMax, interval);
+  const std::uint64_t back_filled = kMax / interval - 1;                    // kMax - j * interval >= interval
+  const std::uint64_t above = (kMax - h.highest_trackable() - 1) / interval;  // ... and > highest_trackable
+  CHECK(h.count() == 1 + back_filled);
+  CHECK(h.overflow_count() == 1 + above);
+  CHECK(h.count_at(h.highest_trackable()) >= 1 + above);
+}

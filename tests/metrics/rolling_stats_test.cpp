@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <random>
 
 #include "../support/catch.hpp"
@@ -147,4 +148,30 @@ TEST_CASE("RollingStats lifecycle contract: move-only, limits of 1", "[rolling][
   t.add(2, 11);
   CHECK(t.count() == 1);
   CHECK(t.mean() == 2.0);
+}
+
+// Issue 34, defect 5: expiry compared t + window_ns with now, and the sum wraps: with
+// window_ns = UINT64_MAX every sample expired at the next add, and with any window a sample
+// taken near 2^64 expired at once.
+TEST_CASE("time window: a window of UINT64_MAX keeps everything, times near 2^64 do not wrap",
+          "[rolling][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  auto forever = hft::RollingStats::time_window(kMax, 8);
+  forever.add(1.0, 0);
+  forever.add(2.0, 1);
+  forever.add(3.0, kMax - 1);
+  CHECK(forever.count() == 3);
+  CHECK(forever.mean() == 2.0);
+  forever.expire(kMax);  // the first sample is exactly UINT64_MAX old: it leaves
+  CHECK(forever.count() == 2);
+  CHECK(forever.min() == 2.0);
+
+  auto late = hft::RollingStats::time_window(10, 8);
+  late.add(1.0, kMax - 20);
+  late.add(2.0, kMax - 9);
+  late.add(3.0, kMax);  // kMax - 20 left at the add before (11 old); kMax - 9 is 9 old and stays
+  CHECK(late.count() == 2);
+  CHECK(late.mean() == 2.5);
+  late.expire(kMax - 15);  // a clock that stepped back before the oldest sample expires nothing
+  CHECK(late.count() == 2);
 }

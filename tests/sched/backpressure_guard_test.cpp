@@ -1,5 +1,7 @@
 #include "hft/sched/backpressure_guard.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -36,4 +38,18 @@ TEST_CASE("BackpressureGuard lifecycle contract: a throwing callback, timestamps
   CHECK_FALSE(g.update(5, 900));  // resumes with an older timestamp: adds 0
   CHECK(g.paused_ns(2'000) == 0);
   CHECK_THROWS_AS(hft::BackpressureGuard({.high = 5, .low = 5}), std::invalid_argument);
+}
+
+// Issue 34, limit sweep: two pauses measured on a clock that stepped back between them can
+// sum past 2^64 ns, and the total wrapped to a few nanoseconds.
+TEST_CASE("BackpressureGuard: the total paused time saturates at UINT64_MAX", "[backpressure][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  hft::BackpressureGuard g({.high = 10, .low = 5});
+  CHECK(g.update(10, 0));
+  CHECK_FALSE(g.update(0, kMax));
+  CHECK(g.paused_ns(kMax) == kMax);
+  CHECK(g.update(kMax, 0));  // the clock stepped back
+  CHECK(g.paused_ns(10) == kMax);
+  CHECK_FALSE(g.update(0, 10));
+  CHECK(g.paused_ns(10) == kMax);
 }

@@ -283,3 +283,27 @@ TEST_CASE("CircuitBreaker lifecycle contract", "[breaker][lifecycle]") {
   CHECK_THROWS_WITH(CircuitBreaker(CircuitBreakerConfig{CircuitBreakerConfig::Window::Count, 0}),
                     Catch::Contains("hft::CircuitBreaker: window_calls"));
 }
+
+// Issue 34, limit sweep: the time window compared bucket + buckets with the newest bucket,
+// which wraps for a bucket index near 2^64 (1 ns buckets at a time near 2^64): an outcome
+// recorded at that time was counted stale and left out of the window.
+TEST_CASE("time window: outcomes at times near 2^64 count, with 1 ns buckets", "[breaker][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  CircuitBreakerConfig c;
+  c.window = CircuitBreakerConfig::Window::Time;
+  c.window_ns = 10;
+  c.buckets = 10;
+  c.min_calls = 2;
+  c.failure_rate_pct = 100;
+  CircuitBreaker cb(c);
+  CHECK(call(cb, false, kMax - 1));
+  CHECK(cb.failure_rate_pct(kMax - 1) == 100.0);
+  CHECK(call(cb, false, kMax));
+  CHECK(cb.stats().stale == 0);
+  CHECK(cb.state(kMax) == BreakerState::Open);
+  CircuitBreaker fresh(c);
+  CHECK(call(fresh, true, 0));
+  CHECK(call(fresh, false, kMax - 3));  // 0 is long gone: only this one is in the window
+  CHECK(fresh.failure_rate_pct(kMax) == 100.0);
+  CHECK(fresh.stats().stale == 0);
+}

@@ -81,3 +81,17 @@ TEST_CASE("RateLimiter lifecycle contract: copies are independent, limits", "[ra
   CHECK(a.try_acquire(1, max));     // idle for 2^64 ns: exactly full again
   CHECK_FALSE(a.try_acquire(1, max));
 }
+
+// Issue 34, limit sweep: the wait is up to burst x 10^9 ns, and a cast to 64 bits wrapped a
+// wait of 2^64 ns and more into a short one (a burst of 2^63 tokens at 1/s said "2^63 x 10^9
+// mod 2^64").
+TEST_CASE("RateLimiter::time_until_available saturates a wait longer than 2^64 ns", "[ratelimiter][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  RateLimiter rl({.rate_per_sec = 1, .burst = kMax}, 0);
+  REQUIRE(rl.try_acquire(kMax, 0));  // empty
+  CHECK(rl.time_until_available(kMax, 0) == kMax);
+  CHECK(rl.time_until_available(std::uint64_t{1} << 63, 0) == kMax);
+  CHECK(rl.time_until_available(18, 0) == 18'000'000'000ULL);  // fits: exact
+  CHECK(rl.time_until_available(1, 0) == 1'000'000'000ULL);
+  CHECK(rl.available(kMax) == kMax / 1'000'000'000ULL);
+}

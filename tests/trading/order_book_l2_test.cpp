@@ -156,3 +156,57 @@ TEST_CASE("OrderBookL2 and OrderBookL3: a level total past INT64_MAX is refused,
   CHECK(l3.delete_order(hft::OrderId(1)).ok());
   CHECK(l3.add_order(hft::OrderId(2), Side::Sell, p, Qty(1)).ok());  // the id was never taken
 }
+
+// Issue 34, defect 4: spread() subtracted the best bid from the best ask in int64, which
+// overflows (undefined behaviour) when they sit at opposite ends of the range, and crossed()
+// read the wrapped difference, so a book with its bid at INT64_MAX and ask at INT64_MIN was
+// not crossed. spread() now saturates, mid_ticks() sums in 128 bits, crossed() and locked()
+// compare the prices.
+TEST_CASE("L2 books and OrderBookL3: spread, mid, crossed, locked with the touch at opposite ends of int64",
+          "[l2][regression][limits]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const auto touch_at = [](auto& b, std::int64_t bid, std::int64_t ask) {
+    b.clear();
+    REQUIRE(b.set_level(Side::Buy, Price::from_ticks(bid), Qty(1)).ok());
+    REQUIRE(b.set_level(Side::Sell, Price::from_ticks(ask), Qty(1)).ok());
+  };
+  const auto check_extremes = [&](auto& b) {
+    touch_at(b, kMin, kMax);  // the widest book there is: 2^64 - 1 ticks
+    CHECK(b.spread() == kMax);
+    CHECK(b.mid_ticks() == -0.5);  // (INT64_MIN + INT64_MAX) / 2, exactly
+    CHECK_FALSE(b.crossed());
+    CHECK_FALSE(b.locked());
+    touch_at(b, kMax, kMin);  // the most crossed book there is
+    CHECK(b.spread() == kMin);
+    CHECK(b.mid_ticks() == -0.5);
+    CHECK(b.crossed());
+    CHECK_FALSE(b.locked());
+    touch_at(b, -1, kMax);  // ask - bid = 2^63: one past INT64_MAX
+    CHECK(b.spread() == kMax);
+    CHECK_FALSE(b.crossed());
+    touch_at(b, 0, kMax);  // exactly INT64_MAX: no saturation
+    CHECK(b.spread() == kMax);
+    touch_at(b, 1, kMin);  // -2^63 - 1: one past INT64_MIN
+    CHECK(b.spread() == kMin);
+    CHECK(b.crossed());
+    touch_at(b, kMax, kMax);
+    CHECK(b.spread() == 0);
+    CHECK(b.locked());
+    CHECK_FALSE(b.crossed());
+    CHECK(b.mid_ticks() == static_cast<double>(kMax));
+    touch_at(b, kMin, kMin);
+    CHECK(b.locked());
+    CHECK(b.mid_ticks() == static_cast<double>(kMin));
+  };
+  OrderBookL2 l2(8);
+  check_extremes(l2);
+  hft::TickWindowBookL2 window(64, 8);
+  check_extremes(window);
+
+  hft::OrderBookL3 l3(8, 8);
+  REQUIRE(l3.add_order(hft::OrderId(1), Side::Buy, Price::from_ticks(kMax), Qty(1)).ok());
+  REQUIRE(l3.add_order(hft::OrderId(2), Side::Sell, Price::from_ticks(kMin), Qty(1)).ok());
+  CHECK(l3.l2().crossed());
+  CHECK(l3.l2().spread() == kMin);
+}

@@ -299,3 +299,21 @@ TEST_CASE("TickWindowBookL2: a constructor whose allocation throws frees what it
   }
 }
 #endif
+
+// Issue 34, defect 4 (order_book_l2_test.cpp has the full case for both books): ask - bid
+// overflowed int64 when the touch spanned the whole price range, and crossed() said no.
+TEST_CASE("TickWindowBookL2: a touch at opposite ends of int64 has a saturated spread and is crossed",
+          "[l2window][regression][limits]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  TickWindowBookL2 b(64, 8);
+  REQUIRE(b.add(Side::Buy, px(kMax), Qty(1)).ok());
+  REQUIRE(b.add(Side::Sell, px(kMin), Qty(1)).ok());
+  CHECK(b.crossed());
+  CHECK(b.spread() == kMin);
+  CHECK(b.mid_ticks() == -0.5);
+  REQUIRE(b.reduce(Side::Buy, px(kMax), Qty(1)).ok());
+  REQUIRE(b.add(Side::Buy, px(kMin), Qty(1)).ok());
+  CHECK(b.locked());
+  CHECK(b.spread() == 0);
+}

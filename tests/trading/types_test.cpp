@@ -1,5 +1,6 @@
 #include "hft/trading/types.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -81,4 +82,37 @@ TEST_CASE("Symbol: 1-8 characters of A-Z 0-9 '.', trivially copyable", "[types]"
   CHECK(hft::Symbol::of("MSFT") == hft::Symbol::of("MSFT"));
   CHECK_FALSE(hft::Symbol::of("MSFT") == hft::Symbol::of("MSF"));
   CHECK_THROWS_AS(hft::Symbol::of("bad"), std::invalid_argument);
+}
+
+// Issue 34, limit sweep: format_price took the whole part as a uint64 and promised at most
+// 24 bytes, but ticks x mantissa reaches 2^126: Price INT64_MIN at a 1.23457 tick wrote 27
+// bytes (past a 24-byte buffer), larger mantissas wrapped the whole part into other digits,
+// and a tick with decimals outside 0..12 read past the powers-of-ten table.
+TEST_CASE("format_price at the ends of int64: exact text within 24 bytes, or 0", "[types][regression][limits]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const auto length = [](Price p, TickSize t) {
+    char buf[64];
+    std::fill(buf, buf + 64, 'x');
+    const std::size_t n = hft::format_price(p, t, buf);
+    CHECK(std::count(buf + 24, buf + 64, 'x') == 40);  // nothing written past 24 bytes
+    return n;
+  };
+  CHECK(fmt(Price::from_ticks(kMin), {1, 0}) == "-9223372036854775808");
+  CHECK(fmt(Price::from_ticks(kMax), {1, 12}) == "9223372.036854775807");
+  CHECK(fmt(Price::from_ticks(kMin), {1, 2}) == "-92233720368547758.08");
+  for (const std::int64_t t : {kMin, kMin + 1, std::int64_t{-1}, std::int64_t{0}, std::int64_t{1}, kMax - 1, kMax}) {
+    for (const TickSize tick : {TickSize{1, 0}, TickSize{1, 12}, TickSize{123'457, 5}, TickSize{kMax, 0},
+                                TickSize{kMax, 12}, TickSize{0, 2}, TickSize{-1, 2}, TickSize{1, 13}, TickSize{1, -1}}) {
+      const std::size_t n = length(Price::from_ticks(t), tick);
+      CHECK(n <= 24);
+      if (n == 0) continue;
+      const std::string text = fmt(Price::from_ticks(t), tick);
+      if (t >= 0) CHECK(hft::parse_price(text, tick) == Price::from_ticks(t));  // exact: parses back
+    }
+  }
+  CHECK(fmt(Price::from_ticks(kMin), {123'457, 5}).empty());  // -11386944... x 10^19: refused
+  CHECK(fmt(Price::from_ticks(kMax), {kMax, 0}).empty());
+  CHECK(fmt(Price::from_ticks(1), {1, 13}).empty());
+  CHECK(fmt(Price::from_ticks(1), {0, 2}).empty());
 }

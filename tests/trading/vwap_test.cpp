@@ -1,6 +1,9 @@
 #include "hft/trading/vwap.hpp"
 
 #include <deque>
+#include <initializer_list>
+#include <limits>
+#include <utility>
 #include <random>
 
 #include "../support/catch.hpp"
@@ -79,4 +82,50 @@ TEST_CASE("Vwap, WindowedVwap, VwapTable lifecycle contract", "[vwap][lifecycle]
   CHECK(one.add(hft::Price::from_ticks(20), hft::Qty(1), 1));
   CHECK(one.evicted_early() == 1);
   CHECK(one.value() == hft::Price::from_ticks(20));
+}
+
+// Issue 34, limit sweep: value() rounded with C++'s truncating division, so a negative VWAP
+// rounded towards zero (-4/3 ticks came out 0, not -1); it formed 2 x notional, which
+// overflows __int128 past 2^126 (two trades at INT64_MAX x INT64_MAX); and remove(p, 0)
+// was not the inverse of the add(p, 0) it ignores.
+TEST_CASE("Vwap::value rounds half-up at negative prices and at the largest notionals", "[vwap][regression][limits]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const auto vwap_of = [](std::initializer_list<std::pair<std::int64_t, std::int64_t>> trades) {
+    hft::Vwap v;
+    for (const auto& [p, q] : trades) REQUIRE(v.add(Price::from_ticks(p), Qty(q)));
+    return v.value()->ticks();
+  };
+  CHECK(vwap_of({{-1, 2}, {-2, 1}}) == -1);  // -4/3
+  CHECK(vwap_of({{-1, 1}, {-2, 1}}) == -1);  // -1.5: a tie rounds up
+  CHECK(vwap_of({{-2, 2}, {-1, 1}}) == -2);  // -5/3
+  CHECK(vwap_of({{1, 1}, {2, 1}}) == 2);     // 1.5
+  CHECK(vwap_of({{kMax, kMax}, {kMax, kMax}}) == kMax);  // notional 2^127 - 2^65 + 2
+  CHECK(vwap_of({{kMin, kMax}, {kMin, kMax}}) == kMin);
+  CHECK(vwap_of({{kMin, kMax}, {kMax, kMax}}) == 0);  // -0.5 x kMax / kMax: a tie, rounds up
+  hft::Vwap v;
+  REQUIRE(v.add(Price::from_ticks(10), Qty(1)));
+  CHECK_FALSE(v.add(Price::from_ticks(10), Qty(0)));
+  v.remove(Price::from_ticks(10), Qty(0));  // the inverse of the ignored add: nothing
+  v.remove(Price::from_ticks(10), Qty(-5));
+  CHECK(v.volume() == 1);
+  CHECK(v.value()->ticks() == 10);
+}
+
+// Issue 34, limit sweep: expiry compared t + window_ns with now, which wraps: with
+// window_ns = UINT64_MAX every trade left at the next add.
+TEST_CASE("WindowedVwap: a window of UINT64_MAX keeps every trade, times near 2^64 do not wrap",
+          "[vwap][regression][limits]") {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  hft::WindowedVwap forever(8, {.window_ns = kMax});
+  CHECK(forever.add(Price::from_ticks(100), Qty(1), 1));
+  CHECK(forever.add(Price::from_ticks(200), Qty(1), kMax - 1));
+  CHECK(forever.trades() == 2);
+  CHECK(forever.value()->ticks() == 150);
+  hft::WindowedVwap late(8, {.window_ns = 10});
+  CHECK(late.add(Price::from_ticks(100), Qty(1), kMax - 9));
+  CHECK(late.add(Price::from_ticks(200), Qty(1), kMax));
+  CHECK(late.trades() == 2);
+  late.expire(kMax - 20);  // a clock that stepped back expires nothing
+  CHECK(late.trades() == 2);
 }

@@ -19,7 +19,7 @@
 //   collect_interval(): any thread; concurrent calls are serialised by a mutex.
 // Progress: Writer::record is wait-free and O(1) (two atomic fetch_adds plus a
 //   LatencyHistogram record; no loop, no lock). Writer::record_corrected is wait-free but
-//   O(v / expected_interval): it records the back-filled samples in a loop, inside one
+//   O(min(v, highest) / expected_interval): it records the back-filled samples in a loop, inside one
 //   phase. collect_interval blocks only while a writer is inside a record call (bounded,
 //   a few ns for record; for record_corrected, the length of its loop; longer if that
 //   writer is preempted mid-record).
@@ -29,7 +29,7 @@
 //   every later record; its acquire load of the old phase's end epoch, once equal to the
 //   start epoch it swapped out, makes every record of the old phase visible before the
 //   merge. Everything is std::atomic, so ThreadSanitizer checks it.
-// Complexity: record O(1); record_corrected O(v / expected_interval). collect_interval
+// Complexity: record O(1); record_corrected O(min(v, highest) / expected_interval). collect_interval
 //   O(writers x occupied span of each histogram).
 // Compared with: HdrHistogram's Recorder (one WriterReaderPhaser and one
 //   ConcurrentHistogram for every writer, whose records contend on shared lines); here
@@ -87,7 +87,7 @@ class IntervalRecorder {
     }
     /// Owner thread only. HdrHistogram's coordinated-omission correction (see
     /// LatencyHistogram::record_corrected); the back-filled samples land in one interval.
-    /// Wait-free but O(v / expected_interval): not a hot-path call for large ratios.
+    /// Wait-free but O(min(v, highest) / expected_interval): not a hot-path call for large ratios.
     void record_corrected(std::uint64_t v, std::uint64_t expected_interval) noexcept {
       const std::int64_t epoch = slot_->start_epoch.fetch_add(1, std::memory_order_acquire);  // as in record()
       const bool odd = epoch < 0;

@@ -30,7 +30,10 @@
 // Out-of-range values: a value above highest_trackable is recorded as highest_trackable
 //   and counted in overflow_count(); a value below lowest_discernible is recorded in the
 //   lowest bucket and counted in underflow_count(). Nothing is dropped, nothing is UB,
-//   and both counts are printed by histogram_summary().
+//   and both counts are printed by histogram_summary(). Counts are uint64 and wrap past
+//   2^64 - 1 in total (584 years at one record per ns; only record(v, count) with counts
+//   summing past 2^64 gets there). Percentile ranks are computed in double, as HdrHistogram
+//   does: exact up to 2^53 samples, within total x 2^-52 ranks beyond; p100 is always max.
 //
 // Compared with: HdrHistogram_c: min/max are tracked with branchless min/max so
 //   queries, merge and reset touch only the occupied span of counters; the range check
@@ -162,13 +165,23 @@ class LatencyHistogram {
   /// Records v and, when v exceeds expected_interval, the samples a stalled closed-loop
   /// measurement failed to take: v - k * expected_interval for every k >= 1 while that
   /// stays >= expected_interval (HdrHistogram's recordValueWithExpectedInterval).
-  /// expected_interval == 0 records v only. O(v / expected_interval) records.
+  /// expected_interval == 0 records v only. O(min(v, highest_trackable) / expected_interval)
+  /// records: the back-filled samples above highest_trackable are clamped and counted in
+  /// one record, so an absurd v (a negative clock difference cast to uint64) costs no more
+  /// than the largest trackable one.
   void record_corrected(std::uint64_t v, std::uint64_t expected_interval) noexcept {
     record(v);
     if (expected_interval == 0 || v <= expected_interval) return;
-    for (std::uint64_t missing = v - expected_interval; missing >= expected_interval; missing -= expected_interval) {
-      record(missing);
+    std::uint64_t missing = v - expected_interval;
+    // The samples missing - k * interval that are > highest_ (and >= interval) all clamp to
+    // highest_: count them at once instead of looping up to 2^64 / interval times.
+    const std::uint64_t above = std::max(highest_ + 1, expected_interval);
+    if (missing >= above) {
+      const std::uint64_t k = (missing - above) / expected_interval + 1;
+      record(missing, k);
+      missing -= k * expected_interval;  // k * interval <= missing - above + interval <= missing
     }
+    for (; missing >= expected_interval; missing -= expected_interval) record(missing);
   }
 
   // ---- queries -----------------------------------------------------------------------
@@ -386,10 +399,15 @@ class LatencyHistogram {
 
   [[nodiscard]] std::uint64_t count_at_percentile(double p) const noexcept {
     // Exactly HdrHistogram's arithmetic (nudged down one ulp, then rounded up), so both
-    // libraries pick the same sample for the same p.
+    // libraries pick the same sample for the same p. The rank is a double: exact up to
+    // 2^53 samples, within total x 2^-52 beyond; p >= 100 is the last sample at any total.
+    if (p >= 100.0) return total_;
     p = std::clamp(std::nextafter(p, -std::numeric_limits<double>::infinity()), 0.0, 100.0);
-    const auto c = static_cast<std::uint64_t>(std::ceil((p * static_cast<double>(total_)) / 100.0));
-    return c < 1 ? 1 : c;
+    const double c = std::ceil((p * static_cast<double>(total_)) / 100.0);
+    // A total near 2^64 rounds up to 2^64 as a double, and converting that back to
+    // uint64 is undefined: the target is at most the total.
+    if (c >= static_cast<double>(total_)) return total_;
+    return c < 1 ? 1 : static_cast<std::uint64_t>(c);
   }
 
   [[nodiscard]] int bucket_index(std::uint64_t v) const noexcept {

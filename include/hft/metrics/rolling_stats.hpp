@@ -13,7 +13,10 @@
 //   cheaper), quantiles (SlidingMedian / P2Quantile).
 // Time windows: samples with t <= now - window_ns leave the window (at add or at
 //   expire(now)). A time window also has a capacity (max_samples): past it the oldest
-//   sample leaves early; evicted_early() counts those.
+//   sample leaves early; evicted_early() counts those. Any window_ns and any time are
+//   exact: the age now - t is compared with the window, never t + window_ns (which wraps),
+//   so time_window(UINT64_MAX, n) keeps every sample until capacity evicts it, and a time
+//   earlier than a sample's (a clock that stepped back) expires nothing.
 // Thread-safety: one thread at a time.
 // Progress: wait-free; nothing allocated after construction.
 // Memory ordering: none (not shared).
@@ -95,7 +98,8 @@ class RollingStats {
   /// Time window: drops samples with t <= now - window_ns.
   void expire(std::uint64_t now) {
     if (!timed_) return;
-    while (n_ > 0 && vals_[head_].t + window_ns_ <= now) remove_oldest();
+    // The age, not t + window_ns: that sum wraps for a window or a time near 2^64.
+    while (n_ > 0 && now >= vals_[head_].t && now - vals_[head_].t >= window_ns_) remove_oldest();
   }
 
   [[nodiscard]] std::size_t count() const noexcept { return n_; }

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -66,7 +67,7 @@ class BackpressureGuard {
         paused_since_ = now_ns;
       } else {
         ++resumes_;
-        paused_ns_ += elapsed(now_ns);
+        paused_ns_ = saturating_add(paused_ns_, elapsed(now_ns));
       }
       if (on_change_) on_change_(now_paused, level, now_ns);
     }
@@ -77,9 +78,10 @@ class BackpressureGuard {
   [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
   [[nodiscard]] std::uint64_t pauses() const noexcept { return pauses_; }
   [[nodiscard]] std::uint64_t resumes() const noexcept { return resumes_; }
-  /// Total time spent paused up to now_ns (including a pause still in progress).
+  /// Total time spent paused up to now_ns (including a pause still in progress);
+  /// saturates at UINT64_MAX.
   [[nodiscard]] std::uint64_t paused_ns(std::uint64_t now_ns) const noexcept {
-    return paused_ns_ + (paused_.load(std::memory_order_relaxed) ? elapsed(now_ns) : 0);
+    return saturating_add(paused_ns_, paused_.load(std::memory_order_relaxed) ? elapsed(now_ns) : 0);
   }
   [[nodiscard]] std::uint64_t high() const noexcept { return high_; }
   [[nodiscard]] std::uint64_t low() const noexcept { return low_; }
@@ -89,6 +91,12 @@ class BackpressureGuard {
   // counts as 0, never as 2^64 - d.
   [[nodiscard]] std::uint64_t elapsed(std::uint64_t now_ns) const noexcept {
     return now_ns > paused_since_ ? now_ns - paused_since_ : 0;
+  }
+  // Pauses measured on a clock that stepped back between them can sum past 2^64 ns: the
+  // total stops at UINT64_MAX rather than wrapping to a small number.
+  static std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    return b > kMax - a ? kMax : a + b;
   }
 
   const std::uint64_t high_, low_;

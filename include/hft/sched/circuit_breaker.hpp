@@ -18,7 +18,9 @@
 // Time: the caller's timestamps may be slightly out of order (several threads reading one
 //   clock). A timestamp earlier than the opening still counts as inside the cool-down; in a
 //   time window, an outcome older than the window is dropped (counted stale), and never
-//   clears a newer bucket.
+//   clears a newer bucket. Times and durations may be anything up to UINT64_MAX: the
+//   breaker compares elapsed times, never a time plus a duration, so nothing wraps
+//   (open_cooldown_ns = UINT64_MAX keeps it open for as long as a uint64 clock runs).
 // When to use: a venue session, a pricing service, anything whose failure should be
 //   answered fast instead of waited on. When not: rate control (RateLimiter) or queue
 //   depth control (BackpressureGuard).
@@ -214,7 +216,9 @@ class CircuitBreaker {
     } else {
       advance(now_ns);
       const std::uint64_t cur = bucket_of(now_ns);
-      if (cur + buckets_.size() <= newest_bucket_) {  // older than the window
+      // advance() made cur <= newest_bucket_; the distance, not cur + buckets, which wraps
+      // for a bucket index near 2^64 (a 1 ns bucket at a time near 2^64).
+      if (newest_bucket_ - cur >= buckets_.size()) {  // older than the window
         ++stats_.stale;
         return false;
       }
@@ -241,7 +245,7 @@ class CircuitBreaker {
     window_started_ = true;
     newest_bucket_ = cur;
     for (Bucket& b : buckets_) {
-      if (b.calls != 0 && b.start + buckets_.size() <= cur) {  // out of the window
+      if (b.calls != 0 && cur - b.start >= buckets_.size()) {  // out of the window (b.start <= cur)
         window_calls_ -= b.calls;
         window_failures_ -= b.failures;
         b.calls = b.failures = 0;

@@ -61,14 +61,18 @@ class RateLimiter {
   }
 
   /// Nanoseconds from now_ns until n tokens will be available (0: now). For n > burst,
-  /// which can never succeed, returns UINT64_MAX.
+  /// which can never succeed, returns UINT64_MAX; a wait longer than UINT64_MAX ns (a burst
+  /// above 18 billion tokens at a rate of 1/s) saturates to UINT64_MAX too.
   [[nodiscard]] std::uint64_t time_until_available(std::uint64_t n, std::uint64_t now_ns) const noexcept {
     if (n > burst_) return std::numeric_limits<std::uint64_t>::max();
     const u128 have = tokens_at(now_ns);
     const u128 need = static_cast<u128>(n) * kNano;
     if (have >= need) return 0;
     const u128 missing = need - have;
-    return static_cast<std::uint64_t>((missing + rate_ - 1) / rate_);  // ceil: first ns with enough
+    const u128 wait = (missing + rate_ - 1) / rate_;  // ceil: first ns with enough
+    // Up to burst x 10^9 ns: a plain cast to 64 bits would wrap it into a short wait.
+    return wait > std::numeric_limits<std::uint64_t>::max() ? std::numeric_limits<std::uint64_t>::max()
+                                                            : static_cast<std::uint64_t>(wait);
   }
 
   /// Whole tokens available at now_ns.

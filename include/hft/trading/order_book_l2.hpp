@@ -24,6 +24,9 @@
 //   (OrderBookL3 uses it: its view must account for every live order).
 // Quantities: an add that would take a level past INT64_MAX units returns QtyOverflow and
 //   changes nothing (a feed's sizes are data; signed overflow is undefined).
+// Prices: any int64 on either side. crossed() and locked() compare prices; spread()
+//   saturates at INT64_MAX / INT64_MIN when ask - bid does not fit; mid_ticks() sums in
+//   128 bits (both L2 books and OrderBookL3's view share these queries).
 // When to use: market-data books from aggregated (L2) feeds whose price range is wide or
 //   unknown next to their level count, or as the view of an L3 book.
 // When not: when you need queue position or individual orders (OrderBookL3 /
@@ -106,25 +109,36 @@ class L2BookQueries {
   [[nodiscard]] std::optional<Level> best_bid() const noexcept { return self().best(Side::Buy); }
   [[nodiscard]] std::optional<Level> best_ask() const noexcept { return self().best(Side::Sell); }
 
-  /// Ask - bid in ticks, when both sides have a level (negative when crossed).
+  /// Ask - bid in ticks, when both sides have a level (negative when crossed). Saturates
+  /// at INT64_MAX / INT64_MIN when the touch spans more than int64 holds (a bid and an ask
+  /// at opposite ends of the price range); crossed() and locked() are exact at any price.
   [[nodiscard]] std::optional<std::int64_t> spread() const noexcept {
     const auto b = best_bid(), a = best_ask();
     if (!b || !a) return std::nullopt;
-    return a->price - b->price;
+    std::int64_t sp = 0;
+    // Any two int64 prices are accepted, and their distance need not fit: signed overflow
+    // is undefined, so the difference is checked and clamped to the side it overflowed on.
+    if (__builtin_sub_overflow(a->price.ticks(), b->price.ticks(), &sp)) {
+      return a->price > b->price ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+    }
+    return sp;
   }
-  /// (bid + ask) / 2 in ticks (may be a half tick).
+  /// (bid + ask) / 2 in ticks (may be a half tick): the nearest double to the exact value,
+  /// at any two prices (the sum is taken in 128 bits, so it cannot overflow).
   [[nodiscard]] std::optional<double> mid_ticks() const noexcept {
     const auto b = best_bid(), a = best_ask();
     if (!b || !a) return std::nullopt;
-    return (static_cast<double>(b->price.ticks()) + static_cast<double>(a->price.ticks())) / 2.0;
+    return static_cast<double>(static_cast<Wide_>(b->price.ticks()) + a->price.ticks()) / 2.0;
   }
+  /// Best bid above best ask. Compares the prices, never their difference.
   [[nodiscard]] bool crossed() const noexcept {
-    const auto sp = spread();
-    return sp && *sp < 0;
+    const auto b = best_bid(), a = best_ask();
+    return b && a && b->price > a->price;
   }
+  /// Best bid at best ask.
   [[nodiscard]] bool locked() const noexcept {
-    const auto sp = spread();
-    return sp && *sp == 0;
+    const auto b = best_bid(), a = best_ask();
+    return b && a && b->price == a->price;
   }
 
   /// Copies up to out.size() levels, best first, into the caller's array; returns how many.
@@ -135,6 +149,7 @@ class L2BookQueries {
   }
 
  private:
+  __extension__ typedef __int128 Wide_;  // -Wpedantic-clean via __extension__
   [[nodiscard]] const Book& self() const noexcept { return static_cast<const Book&>(*this); }
 };
 

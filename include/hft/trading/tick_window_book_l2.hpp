@@ -28,7 +28,8 @@
 //   that pushes levels into a full far store drops its worst ones the same way. The book
 //   is then a correct view of the best levels, as OrderBookL2 with DropWorst is.
 // Quantities: an add that would take a level past INT64_MAX units returns QtyOverflow and
-//   changes nothing.
+//   changes nothing. Prices: any int64, as in OrderBookL2 (the same spread / mid / crossed
+//   / locked, which saturate or compare rather than overflow).
 // Thread-safety: one thread at a time (single writer, no internal locking); const
 //   members may run concurrently with each other but not with an update.
 // Progress: wait-free.

@@ -12,6 +12,11 @@
 //   text and ticks exactly (no floating point): a TickSize is mantissa x 10^-decimals, e.g.
 //   0.01 = {1, 2}, 0.05 = {5, 2}, 0.0001 = {1, 4}. Text that is not a whole number of
 //   ticks, has more decimals than the tick, is negative, or overflows is rejected.
+// Limits: Price +/- ticks, Price - Price and Qty +, -, * are int64 arithmetic: keeping the
+//   result in range is the caller's precondition, as for int64_t (signed overflow is
+//   undefined). The books never do arithmetic on the prices they are given: they compare
+//   them, and the one distance they report, spread(), saturates. notional() is exact for
+//   every Price and Qty. format_price returns 0 rather than write text it cannot represent.
 // Thread-safety: values; no shared state.
 // Progress: not applicable (plain values).
 // Memory ordering: none (no shared state).
@@ -198,9 +203,18 @@ inline constexpr std::int64_t kPow10[] = {1,          10,          100,         
 }
 
 /// Price -> shortest decimal text ("187.25", "100", "-0.05") into buf; returns the length
-/// written (at most 24 bytes; buf must have room for 24).
+/// written (at most 24 bytes; buf must have room for 24). Returns 0 and writes nothing for
+/// a tick outside parse_price's domain (mantissa <= 0, decimals outside 0..12) or a price
+/// whose text would not fit 24 bytes (|ticks x mantissa| of 10^19 or more, which only
+/// prices near int64's ends with a mantissa above 1 reach).
 inline std::size_t format_price(Price p, TickSize tick, char* buf) noexcept {
+  if (tick.mantissa <= 0 || tick.decimals < 0 || tick.decimals > 12) return 0;  // kPow10's range
   Notional units = static_cast<Notional>(p.ticks()) * tick.mantissa;
+  // Past 10^19 the whole part no longer fits the uint64 below (it would wrap into other
+  // digits) and the text, with 12 decimals, passes 24 bytes.
+  if (units >= static_cast<Notional>(10'000'000'000'000'000'000ULL) ||
+      units <= -static_cast<Notional>(10'000'000'000'000'000'000ULL))
+    return 0;
   std::size_t n = 0;
   if (units < 0) {
     buf[n++] = '-';

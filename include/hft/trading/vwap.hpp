@@ -2,9 +2,10 @@
 // and a per-symbol table of them.
 //
 // What: Vwap accumulates sum(price x qty) and sum(qty) exactly in integers: price x qty is
-//   a 128-bit Notional (hft::notional), so no trade and no sum of them can overflow while
-//   the total notional stays below 2^127 tick-units (about 10^38: unreachable). value()
-//   divides once, at query time. WindowedVwap keeps the trades of the last window_ns (at
+//   a 128-bit Notional (hft::notional), so no trade overflows, and a sum stays exact up to
+//   2^127 tick-units (about 10^38: only prices and sizes near int64's ends get there; a
+//   trade that would take a sum past it is refused: add returns false, nothing changes).
+//   value() divides once, at query time. WindowedVwap keeps the trades of the last window_ns (at
 //   most max_trades: past it the oldest leaves early, counted) and subtracts leaving trades
 //   exactly, so it never drifts. VwapTable maps Symbol -> Vwap for up to max_symbols
 //   symbols (a FlatIndex; add() reports false for a new symbol when full).
@@ -34,11 +35,17 @@ namespace hft {
 
 class Vwap {
  public:
-  /// Adds a trade; qty <= 0 is ignored (returns false).
+  /// Adds a trade; qty <= 0 is ignored (returns false), and so is a trade that would take
+  /// the notional or the volume past the 128-bit range (returns false, nothing changes).
   bool add(Price price, Qty qty) noexcept {
     if (qty.value() <= 0) return false;
-    pq_ += notional(price, qty);
-    q_ += static_cast<Notional>(qty.value());
+    Notional pq = 0, q = 0;
+    // Three trades at INT64_MAX x INT64_MAX pass 2^127: signed overflow is undefined.
+    if (__builtin_add_overflow(pq_, notional(price, qty), &pq) ||
+        __builtin_add_overflow(q_, static_cast<Notional>(qty.value()), &q))
+      return false;
+    pq_ = pq;
+    q_ = q;
     return true;
   }
   /// VWAP in ticks (fractional); nullopt before the first trade.
@@ -46,14 +53,25 @@ class Vwap {
     if (q_ == 0) return std::nullopt;
     return static_cast<double>(pq_) / static_cast<double>(q_);
   }
-  /// VWAP rounded half-up to a whole tick.
+  /// VWAP rounded half-up (towards +infinity on a tie) to a whole tick, negative prices too.
   [[nodiscard]] std::optional<Price> value() const noexcept {
     if (q_ == 0) return std::nullopt;
-    return Price::from_ticks(static_cast<std::int64_t>((2 * pq_ + q_) / (2 * q_)));
+    // floor(pq / q + 1/2) without forming 2 * pq (which overflows past 2^126) and with a
+    // floor, not C++'s truncation towards zero (which rounds a negative VWAP the wrong way).
+    Notional d = pq_ / q_, r = pq_ % q_;
+    if (r < 0) {
+      --d;
+      r += q_;
+    }
+    if (r >= q_ - r) ++d;  // r / q >= 1/2, with 0 <= r < q
+    return Price::from_ticks(static_cast<std::int64_t>(d));
   }
   [[nodiscard]] Notional notional_ticks() const noexcept { return pq_; }
   [[nodiscard]] Notional volume() const noexcept { return q_; }
-  void remove(Price price, Qty qty) noexcept {  // exact inverse of add
+  /// Takes back a trade add() counted: the exact inverse of add (qty <= 0 is ignored, as
+  /// add ignores it). Precondition: the trade was added.
+  void remove(Price price, Qty qty) noexcept {
+    if (qty.value() <= 0) return;
     pq_ -= notional(price, qty);
     q_ -= static_cast<Notional>(qty.value());
   }
@@ -76,21 +94,31 @@ class WindowedVwap {
     if (max_trades == 0) throw std::invalid_argument("hft::WindowedVwap: max_trades must be >= 1, got 0");
     if (cfg.window_ns == 0) throw std::invalid_argument("hft::WindowedVwap: window_ns must be >= 1, got 0");
   }
-  /// Expires trades at or before now - window, then adds this one (now must not go back).
+  /// Expires trades at or before now - window, then adds this one (now must not go back;
+  /// a now earlier than a kept trade's expires nothing). False for qty <= 0, or when the
+  /// window's notional would pass 2^127 (Vwap::add): the trade is not kept, nothing is evicted.
   bool add(Price price, Qty qty, std::uint64_t now_ns) noexcept {
     expire(now_ns);
     if (qty.value() <= 0) return false;
-    if (n_ == capacity_) {
-      pop();
+    const bool full = n_ == capacity_;
+    Vwap next = v_;  // the sums with this trade in and, when full, the oldest out
+    if (full) next.remove(ring_[head_].price, ring_[head_].qty);
+    if (!next.add(price, qty)) return false;
+    if (full) {
+      head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;
+      --n_;
       ++evicted_early_;
     }
     ring_[(head_ + n_) % capacity_] = Trade{now_ns, price, qty};
     ++n_;
-    v_.add(price, qty);
+    v_ = next;
     return true;
   }
+  /// Drops the trades at or before now - window (any window_ns: the age is compared, so
+  /// window_ns = UINT64_MAX keeps every trade until max_trades evicts it).
   void expire(std::uint64_t now_ns) noexcept {
-    while (n_ > 0 && ring_[head_].t + window_ <= now_ns) pop();
+    // The age, not t + window: that sum wraps for a window or a time near 2^64.
+    while (n_ > 0 && now_ns >= ring_[head_].t && now_ns - ring_[head_].t >= window_) pop();
   }
   [[nodiscard]] std::optional<double> value_ticks() const noexcept { return v_.value_ticks(); }
   [[nodiscard]] std::optional<Price> value() const noexcept { return v_.value(); }
@@ -120,8 +148,10 @@ class VwapTable {
  public:
   explicit VwapTable(std::size_t max_symbols)
       : index_(max_symbols), vwaps_(new Entry[max_symbols]), capacity_(max_symbols) {}
-  /// Adds a trade for symbol; false when the symbol is new and the table is full.
+  /// Adds a trade for symbol; false when the symbol is new and the table is full, or when
+  /// Vwap::add refuses the trade.
   bool add(Symbol symbol, Price price, Qty qty) noexcept {
+    if (qty.value() <= 0) return false;  // refused before a new symbol takes a slot
     std::uint32_t slot = index_.find(symbol.key());
     if (slot == FlatIndex::npos) {
       if (used_ == capacity_) return false;
