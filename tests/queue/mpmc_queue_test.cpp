@@ -1,10 +1,12 @@
 // MpmcQueue beyond the family contract (ring_family_test.cpp): dead slots with several
-// consumers, a throwing move in try_pop, the batch consume under concurrency, and what a
-// stalled producer or consumer holds back.
+// consumers, a throwing move in try_pop, the batch consume under concurrency and over dead
+// slots, and what a stalled producer or consumer holds back.
 #include "hft/queue/mpmc_queue.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -185,4 +187,80 @@ TEST_CASE("MpmcQueue: a consumer stalled inside consume holds only its run, othe
   slow.join();
   CHECK(slow_got == std::vector<int>{0, 1, 2});
   CHECK(q.empty());
+}
+
+namespace {
+// Queues -1 (a constructor that throws: a dead slot) or the value, in this order.
+void fill_with_dead_slots(MpmcQueue<hft::test::ThrowsOnNegative>& q, const std::vector<int>& pattern) {
+  for (const int v : pattern) {
+    if (v < 0) {
+      CHECK_THROWS_AS((void)q.try_emplace(v), std::runtime_error);
+    } else {
+      REQUIRE(q.try_emplace(v));
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("MpmcQueue::consume passes dead slots: 0 means nothing was ready, so while (consume(fn, k)) drains",
+          "[mpmc][regression][lifecycle]") {
+  // Settles a suspicion: a batch claim that held only dead slots returned 0 like an empty
+  // queue, so `while (q.consume(fn, 1))` stopped with items still queued behind them.
+  using hft::test::ThrowsOnNegative;
+  {
+    MpmcQueue<ThrowsOnNegative> q(8);
+    fill_with_dead_slots(q, {-1, 1, -1, -1, 2, 3, -1});
+    std::vector<int> got;
+    std::vector<std::size_t> returns;
+    SECTION("noexcept fn, one item per call") {
+      std::size_t n;
+      while ((n = q.consume([&](ThrowsOnNegative& t) noexcept { got.push_back(t.v); }, 1)) != 0) returns.push_back(n);
+      CHECK(returns == std::vector<std::size_t>{1, 1, 1});
+    }
+    SECTION("noexcept fn, two per call: a run of dead slots counts for nothing") {
+      std::size_t n;
+      while ((n = q.consume([&](ThrowsOnNegative& t) noexcept { got.push_back(t.v); }, 2)) != 0) returns.push_back(n);
+      CHECK(returns == std::vector<std::size_t>{2, 1});
+    }
+    SECTION("fn that may throw (one claim per item), one item per call") {
+      std::size_t n;
+      while ((n = q.consume([&](ThrowsOnNegative& t) { got.push_back(t.v); }, 1)) != 0) returns.push_back(n);
+      CHECK(returns == std::vector<std::size_t>{1, 1, 1});
+    }
+    CHECK(got == std::vector<int>{1, 2, 3});
+    CHECK(q.empty());  // the trailing dead slot was passed too
+  }
+  CHECK(ThrowsOnNegative::live == 0);
+}
+
+TEST_CASE("MpmcQueue: consumers draining with while (consume(fn, k)) take every item past dead slots",
+          "[mpmc][stress][lifecycle]") {
+  // The drain loop with several consumers at once (TSan runs it): each stops only when
+  // the queue is empty, so between them they take everything.
+  using hft::test::ThrowsOnNegative;
+  const int rounds = static_cast<int>(hft::test::scaled(2'000));
+  int short_rounds = 0;
+  for (int r = 0; r < rounds; ++r) {
+    MpmcQueue<ThrowsOnNegative> q(64);
+    std::vector<int> pattern;
+    int live = 0;
+    std::mt19937 rng(static_cast<std::uint32_t>(r));
+    for (int i = 0; i < 64; ++i) {
+      const bool dead = rng() % 2 == 0;  // runs of dead slots of every length and place
+      pattern.push_back(dead ? -1 : i);
+      live += dead ? 0 : 1;
+    }
+    fill_with_dead_slots(q, pattern);
+    std::atomic<int> taken{0};
+    std::thread other([&] {
+      while (q.consume([&](ThrowsOnNegative&) noexcept { taken.fetch_add(1); }, 1) != 0) {
+      }
+    });
+    while (q.consume([&](ThrowsOnNegative&) noexcept { taken.fetch_add(1); }, 2) != 0) {
+    }
+    other.join();
+    short_rounds += taken.load() != live || !q.empty();
+  }
+  CHECK(short_rounds == 0);
+  CHECK(ThrowsOnNegative::live == 0);
 }

@@ -276,6 +276,42 @@ TEMPLATE_TEST_CASE("ring family: a throwing constructor never wedges the queue",
   CHECK(ThrowsOnNegative::live == 0);
 }
 
+TEMPLATE_TEST_CASE("ring family: consume(fn, k) returns less than k only when nothing is ready, past dead slots",
+                   "[queue][family][lifecycle][regression]", Spsc, Mpsc, Mpmc) {
+  // So `while (q.consume(fn, k) != 0)` drains the queue. MpmcQueue's batch claim used to
+  // return 0 for a run of dead slots alone (the issue's `consume(fn, 1)` suspicion).
+  using hft::test::ThrowsOnNegative;
+  const std::size_t k = GENERATE(1u, 2u, 3u);
+  const bool nothrow_fn = GENERATE(true, false);
+  INFO("k " << k << (nothrow_fn ? ", noexcept fn" : ", fn that may throw"));
+  {
+    typename TestType::template Q<ThrowsOnNegative> q(16);
+    std::vector<int> live;
+    for (const int v : {-1, 1, -1, -1, 2, 3, -1, 4, -1, -1, -1, 5, -1}) {
+      if (v < 0) {
+        REQUIRE_THROWS_AS((void)q.try_emplace(v), std::runtime_error);
+      } else {
+        REQUIRE(q.try_emplace(v));
+        live.push_back(v);
+      }
+    }
+    std::vector<int> got;
+    std::size_t calls = 0;
+    for (;;) {
+      const std::size_t n = nothrow_fn ? q.consume([&](ThrowsOnNegative& t) noexcept { got.push_back(t.v); }, k)
+                                       : q.consume([&](ThrowsOnNegative& t) { got.push_back(t.v); }, k);
+      const std::size_t ready = live.size() - (got.size() - n);  // items queued before this call
+      INFO("call " << calls);
+      CHECK(n == std::min(k, ready));  // single thread: every queued item is ready
+      if (n == 0) break;
+      ++calls;
+    }
+    CHECK(got == live);
+    CHECK(q.empty());  // the trailing dead slot is passed too
+  }
+  CHECK(ThrowsOnNegative::live == 0);
+}
+
 namespace {
 // Moving out may throw (when `fail` is set): the single-consumer pop forms promise that
 // the item then stays queued.

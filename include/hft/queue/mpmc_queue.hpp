@@ -28,6 +28,9 @@
 //   of the next lap loads it with acquire before constructing there.
 // Complexity: O(1) per push and per pop (one CAS each, retried only under contention);
 //   consume(fn, k) with a noexcept fn claims each run of ready items with one CAS.
+// consume's count: dead slots (below) are passed and not counted, and consume returns
+//   fewer than k only if at some instant during the call no item was ready (as when
+//   try_pop returns false), so `while (q.consume(fn, 1) != 0)` drains the queue.
 // Capacity: any capacity >= 1, rounded up to a power of two >= 2; capacity() is the real
 //   one (the family's rule: sequenced_ring.hpp). Each slot fills a 64-byte line (item +
 //   8-byte sequence, rounded up), so a producer filling one slot and a consumer freeing
@@ -97,11 +100,23 @@ class MpmcQueue : public detail::VyukovQueue<T, 64, Allocator> {
     (void)this->ring_.try_take([&](T& v) { out.emplace(std::move(v)); });
     return out;
   }
-  /// Calls fn(T&) on up to max_items ready items, oldest first; returns how many. See the
-  /// header for batching (noexcept fn) and for a fn that throws.
+  /// Calls fn(T&) on up to max_items ready items, oldest first; returns how many. Dead
+  /// slots are passed and do not count. A return below max_items (0 included) means that
+  /// at some instant during the call no item was ready: the queue was empty or its oldest
+  /// claimed position was still being constructed, exactly when try_pop returns false; so
+  /// `while (q.consume(fn, k) != 0)` drains the queue. Acquire, as try_pop. See the header
+  /// for batching (noexcept fn) and for a fn that throws.
   template <class F>
   size_type consume(F&& fn, size_type max_items = std::numeric_limits<size_type>::max()) {
-    return this->ring_.take_many(fn, max_items);
+    size_type done = this->ring_.take_many(fn, max_items);
+    // take_many stops after a claimed run that held only dead slots just as it stops at an
+    // empty ring; try_take passes dead slots, so only its false means nothing was ready.
+    // Checked only when short of max_items: a full batch pays nothing.
+    while (done < max_items && this->ring_.try_take([&](T& v) { fn(v); })) {
+      ++done;
+      done += this->ring_.take_many(fn, max_items - done);
+    }
+    return done;
   }
 };
 

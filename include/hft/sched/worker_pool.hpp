@@ -41,6 +41,14 @@
 //   for room: size the ring for the bound on outstanding jobs so that never happens
 //   (FamilyScheduler needs capacity >= its max_families). Workers block when idle.
 // Complexity: O(1) per execute and per job taken. Allocates only in the constructor.
+// Capacity: the ring family's rule (sequenced_ring.hpp): any queue_capacity >= 1 up to
+//   max_queue_capacity(), rounded up to a power of two >= 2; queue_capacity() is the real
+//   one. 0 throws std::invalid_argument, above the maximum std::length_error.
+// Statistics: stats().jobs_run moves while the workers are saturated. Each worker counts
+//   its jobs privately and adds them to the shared counter after every kStatsBatch (64)
+//   jobs and whenever it runs out of work: one relaxed RMW per 64 jobs, none per job. So
+//   it trails the jobs finished by at most threads() * (kStatsBatch - 1) (as soon as the
+//   adds are visible: relaxed), and is exact once stop() has returned.
 #pragma once
 
 #include <atomic>
@@ -86,6 +94,10 @@ class JobRing {
     return ring_.template try_take<Load>([&](Job& j) noexcept { out = j; });
   }
   [[nodiscard]] bool maybe_nonempty() const noexcept { return ring_.maybe_nonempty(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  [[nodiscard]] static constexpr std::size_t max_capacity() noexcept {
+    return VyukovRing<Job, 64, std::allocator<Job>>::max_capacity();
+  }
 
  private:
   VyukovRing<Job, 64, std::allocator<Job>> ring_;
@@ -96,7 +108,7 @@ class JobRing {
 struct WorkerPoolConfig {
   static constexpr unsigned kAutoSpin = ~0u;  // spin as long as this machine's wake-up costs
   unsigned threads = 2;
-  std::size_t queue_capacity = 1u << 16;  // bound on outstanding jobs (rounded up to a power of two)
+  std::size_t queue_capacity = 1u << 16;  // bound on outstanding jobs (>= 1, rounded up to a power of two)
   unsigned spin_iterations = kAutoSpin;   // cpu_relax rounds before a worker sleeps
   std::vector<int> cpus;                  // optional: worker i pinned to cpus[i % size]
   std::string name = "hft-worker";        // thread name prefix (visible in top/perf)
@@ -107,7 +119,7 @@ struct WorkerPoolConfig {
 /// A snapshot of WorkerPool's counters (relaxed loads: for statistics, not for
 /// synchronisation).
 struct WorkerPoolStats {
-  std::uint64_t jobs_run = 0;  // jobs a worker has finished
+  std::uint64_t jobs_run = 0;  // jobs finished, less up to kStatsBatch - 1 per worker not yet added
 };
 
 template <class Job>
@@ -118,10 +130,16 @@ class WorkerPool {
                 "hft::WorkerPool jobs must be noexcept (a throw would end the worker)");
 
  public:
-  /// Starts cfg.threads workers. Throws std::invalid_argument for 0 threads, a ring
-  /// capacity that is not a power of two >= 2, or a name whose thread names would exceed
-  /// Linux's 15 bytes; std::system_error if a thread cannot be started, after stopping and
-  /// joining the ones already running (so a failed constructor never std::terminates).
+  /// A worker adds its private job count to stats().jobs_run after this many jobs (and
+  /// whenever it goes idle).
+  static constexpr std::uint64_t kStatsBatch = 64;
+
+  /// Starts cfg.threads workers. Throws std::invalid_argument for 0 threads, a
+  /// queue_capacity of 0, or a name whose thread names would exceed Linux's 15 bytes;
+  /// std::length_error for a queue_capacity above max_queue_capacity() (any other is
+  /// rounded up to a power of two >= 2: queue_capacity()); std::system_error if a thread
+  /// cannot be started, after stopping and joining the ones already running (so a failed
+  /// constructor never std::terminates).
   explicit WorkerPool(const WorkerPoolConfig& cfg)
       : cfg_(validate(cfg)),
         spin_(cfg.spin_iterations == WorkerPoolConfig::kAutoSpin ? wake_cost().spin_iterations() : cfg.spin_iterations),
@@ -165,11 +183,19 @@ class WorkerPool {
   }
 
   [[nodiscard]] unsigned threads() const noexcept { return cfg_.threads; }
+  /// How many jobs the ring holds: cfg.queue_capacity rounded up to a power of two >= 2.
+  [[nodiscard]] std::size_t queue_capacity() const noexcept { return ring_.capacity(); }
+  /// The largest queue_capacity the constructor accepts.
+  [[nodiscard]] static constexpr std::size_t max_queue_capacity() noexcept {
+    return detail::JobRing<Job>::max_capacity();
+  }
   /// Any thread. A hint: whether a job seemed to be waiting for a worker just now.
   [[nodiscard]] bool has_queued_jobs() const noexcept { return ring_.maybe_nonempty(); }
   /// The spin budget in use (kAutoSpin resolved), in cpu_relax() calls.
   [[nodiscard]] unsigned spin_iterations() const noexcept { return spin_; }
   /// Any thread. Counters so far (relaxed loads; no ordering with the jobs themselves).
+  /// jobs_run trails the jobs finished by at most threads() * (kStatsBatch - 1); exact
+  /// once stop() has returned.
   [[nodiscard]] WorkerPoolStats stats() const noexcept {
     return WorkerPoolStats{jobs_run_.value.load(std::memory_order_relaxed)};
   }
@@ -226,7 +252,13 @@ class WorkerPool {
         if (ring_.maybe_nonempty()) wake_if_needed();  // more queued: pass the wake-up on
       }
       job();
-      ++ran;
+      if (++ran == kStatsBatch) {
+        // Relaxed: a statistic. Added every kStatsBatch jobs, not only on going idle, so a
+        // saturated pool's count moves; one RMW per batch keeps the shared line off the
+        // per-job path.
+        jobs_run_.value.fetch_add(kStatsBatch, std::memory_order_relaxed);
+        ran = 0;
+      }
     };
     for (;;) {
       if (ring_.try_pop(job)) {
@@ -258,8 +290,10 @@ class WorkerPool {
         take();
         continue;
       }
-      jobs_run_.value.fetch_add(ran, std::memory_order_relaxed);
-      ran = 0;
+      if (ran != 0) {
+        jobs_run_.value.fetch_add(ran, std::memory_order_relaxed);  // relaxed: a statistic
+        ran = 0;
+      }
       // Acquire pairs with wake_if_needed()/stop()'s release increment.
       const std::uint32_t seen = epoch_.value.load(std::memory_order_acquire);
       // seq_cst, in this order: see wake_if_needed(). After the re-check, a producer either
@@ -291,6 +325,13 @@ class WorkerPool {
 
   static const WorkerPoolConfig& validate(const WorkerPoolConfig& c) {
     if (c.threads == 0) throw std::invalid_argument("hft::WorkerPool: threads must be >= 1");
+    // The ring's own check would word these as "capacity" and "max_capacity()", names
+    // WorkerPool does not have.
+    if (c.queue_capacity == 0) throw std::invalid_argument("hft::WorkerPool: queue_capacity must be >= 1, got 0");
+    if (c.queue_capacity > max_queue_capacity()) {
+      throw std::length_error("hft::WorkerPool: queue_capacity " + std::to_string(c.queue_capacity) +
+                              " exceeds max_queue_capacity() " + std::to_string(max_queue_capacity()));
+    }
     // Checked here rather than failing inside a worker, where the throw would terminate.
     const std::size_t longest = c.name.size() + 1 + std::to_string(c.threads - 1).size();
     if (longest > 15) {
