@@ -309,6 +309,11 @@ class SimIo : public JournalIo {
     if (const int e = enter("flock"); e != 0) return fail(e);
     return ::flock(fd, op);
   }
+  int madvise(void* addr, size_t len, int advice) noexcept override {
+    std::lock_guard lk(mu_);
+    if (const int e = enter("madvise"); e != 0) return fail(e);
+    return ::madvise(addr, len, advice);
+  }
   int access(const char* path, int mode) noexcept override {
     std::lock_guard lk(mu_);
     if (const int e = enter("access"); e != 0) return fail(e);

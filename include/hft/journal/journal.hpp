@@ -8,10 +8,12 @@
 //   When a record does not fit, the writer creates the next segment and then marks the old
 //   one ended. Opening a journal recovers it: the last segment is scanned, a torn tail is
 //   cut off (and reported), and the sequence continues after the last whole record; the
-//   segment before it is checked for its end marker. Whole records behind a bad or an
-//   uncommitted one are damage under none (JournalCorrupt: no crash of a process leaves
-//   them); under batch/every a power loss can (pages reach the disk in any order), so they
-//   are cut and counted, none of them having been durable. docs/journal.md, "Faults".
+//   segment before it is checked for its end marker. A zero commit word ends the data, and
+//   whatever stands behind it (a claim never committed, or pages a power loss kept past a
+//   lost one) is cut and counted. Whole records behind a published record that fails its
+//   check are damage under none (JournalCorrupt: no crash of a process leaves them); under
+//   batch/every a power loss can (pages reach the disk in any order), so they are cut and
+//   counted too, none of them having been durable. docs/journal.md, "Faults".
 // When to use: event sourcing (journal every input, rebuild state by replay, as LMAX
 //   does), an audit trail on the hot path, handing records to another process.
 // When not: a record per many-megabyte blob (the segment bounds a record); several
@@ -41,6 +43,10 @@
 //   batch  group commit: a flusher thread msyncs the committed range every batch_interval,
 //          or sooner after batch_records appends; durable_sequence() trails by about that.
 //   every  msync after each commit; durable_sequence() == last_sequence() on return.
+//   Opening under batch/every makes everything recovery keeps durable first: every segment
+//   file and the directory are synced, and the last segment's pages are write-faulted
+//   before their sync, so a page whose writeback failed in an earlier life is written again
+//   (this writes the last segment's records once per open).
 //   A sync that fails (EIO, ENOSPC) is final for this object: failed() turns true,
 //   durable_sequence() never moves again, and flush/claim/append throw (try_append is
 //   false), because Linux may mark the pages whose writeback failed clean, so a retry that
@@ -69,6 +75,7 @@
 //   committed is discarded.
 #pragma once
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -87,6 +94,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "hft/core/assert.hpp"
 #include "hft/core/cache.hpp"
@@ -95,6 +103,48 @@
 #include "hft/journal/journal_io.hpp"
 
 namespace hft {
+
+namespace detail {
+// The directory locks of the live Journals in this process. flock belongs to the open file
+// description, which fork() shares with the child: a child forked without exec (a snapshot,
+// a helper) would hold the writer's lock for as long as it lives, and a restarted writer
+// would be refused. A pthread_atfork child handler closes the child's copies, so the lock
+// stays with the writer's own descriptor.
+class JournalLocks {
+ public:
+  static void add(int* fd) {
+    JournalLocks& r = get();
+    std::call_once(r.once_, [] { (void)::pthread_atfork(&prepare, &parent, &child); });
+    std::lock_guard lk(r.mutex_);
+    r.fds_.push_back(fd);  // allocates: once per Journal, at open
+  }
+  static void remove(int* fd) noexcept {
+    JournalLocks& r = get();
+    std::lock_guard lk(r.mutex_);
+    std::erase(r.fds_, fd);
+  }
+
+ private:
+  static JournalLocks& get() noexcept {
+    static JournalLocks r;
+    return r;
+  }
+  // Held across fork, so the child finds the list whole; the child's only thread releases it.
+  static void prepare() noexcept { get().mutex_.lock(); }
+  static void parent() noexcept { get().mutex_.unlock(); }
+  static void child() noexcept {
+    JournalLocks& r = get();
+    for (int* fd : r.fds_) {
+      (void)::close(*fd);  // not through JournalIo: a test's io may hold a lock the fork copied
+      *fd = -1;
+    }
+    r.mutex_.unlock();
+  }
+  std::mutex mutex_;
+  std::vector<int*> fds_;
+  std::once_flag once_;
+};
+}  // namespace detail
 
 enum class Durability { none, batch, every };
 
@@ -119,10 +169,11 @@ struct JournalRecovery {
   std::uint64_t records = 0;             ///< whole records in the last segment
   std::uint64_t next_sequence = 0;       ///< the sequence the next append gets
   std::uint64_t dropped_records = 0;     ///< torn or failed-CRC records cut from the tail
-  /// Of those, whole records (CRC and sequence good) that stood behind the damage: only under
-  /// batch/every, where a power loss can write a later page back and lose an earlier one
-  /// (none of them was durable: see docs/journal.md, "Faults"). Under none such damage
-  /// throws JournalCorrupt instead, since no crash of a process can leave it.
+  /// Of those, whole records (CRC and sequence good) that stood behind the damage: behind a
+  /// zero commit word (a claim never committed may hold record images; a power loss may keep
+  /// a later page and lose an earlier one), or, under batch/every, behind a record that fails
+  /// its check. None of them was durable (docs/journal.md, "Faults"). Under none a failing
+  /// published record with whole records behind it throws JournalCorrupt instead.
   std::uint64_t dropped_whole_records = 0;
   std::uint64_t dropped_bytes = 0;       ///< bytes cleared from the tail
   std::uint64_t removed_segments = 0;    ///< empty last segments (and temporary files) removed
@@ -169,15 +220,7 @@ class Journal {
         cfg_.segment_size > fsize.rlim_cur)
       throw JournalError("hft::Journal: segment_size " + std::to_string(cfg_.segment_size) +
                          " exceeds this process's RLIMIT_FSIZE (" + std::to_string(fsize.rlim_cur) + " bytes)");
-    std::error_code ec;
-    const bool created = std::filesystem::create_directories(dir_, ec);
-    if (ec) throw JournalError("hft::Journal: cannot create " + dir_ + ": " + ec.message());
-    // A new directory's own entry must survive a power loss too, or every record in it goes
-    // with it, however durable_sequence() was.
-    if (created && durable_policy()) {
-      const auto parent = std::filesystem::path(dir_).lexically_normal().parent_path();
-      detail::MappedSegment::sync_directory(io_, parent.empty() ? std::string(".") : parent.string());
-    }
+    make_directories();
     lock_directory();
     recover();
     if (cfg_.durability == Durability::batch) flusher_ = std::thread([this] { flusher_loop(); });
@@ -200,6 +243,10 @@ class Journal {
       ::unlink(spare_.path().c_str());  // an unused spare; recovery would remove it too
       spare_.reset();
     }
+    // A claim never committed leaves its bytes behind the last record: clear them, so a clean
+    // close leaves nothing for recovery to cut (a crash leaves them, and recovery cuts them).
+    if (seg_.is_open() && dirty_end_ > pos_ && !sealed_)
+      std::memset(seg_.base() + pos_ + 4, 0, dirty_end_ - pos_ - 4);  // the commit word is 0 already
     if (cfg_.durability != Durability::none) {
       std::lock_guard lk(mutex_);
       (void)sync_locked();
@@ -360,17 +407,46 @@ class Journal {
 
   [[nodiscard]] bool durable_policy() const noexcept { return cfg_.durability != Durability::none; }
 
-  // An open descriptor that closes itself, through the journal's JournalIo.
+  // The directory's descriptor, which holds the lock: closes itself through the journal's
+  // JournalIo, and in a forked child (detail::JournalLocks).
   struct Fd {
     JournalIo* io = nullptr;
     int fd = -1;
+    bool registered = false;
     Fd() = default;
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     ~Fd() {
+      if (registered) detail::JournalLocks::remove(&fd);
       if (fd >= 0) (void)io->close(fd);
     }
   };
+
+  // Creates the directory and any missing parent. Under batch/every one level at a time,
+  // each new entry synced in its parent: a directory whose own entry a power loss can take
+  // takes every record in it, however durable_sequence() was.
+  void make_directories() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!durable_policy()) {
+      fs::create_directories(dir_, ec);
+      if (ec) throw JournalError("hft::Journal: cannot create " + dir_ + ": " + ec.message());
+      return;
+    }
+    fs::path target = fs::path(dir_).lexically_normal();
+    if (!target.has_filename()) target = target.parent_path();  // a trailing '/'
+    std::vector<fs::path> missing;
+    for (fs::path p = target; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      fs::create_directory(*it, ec);
+      if (ec) throw JournalError("hft::Journal: cannot create " + it->string() + ": " + ec.message());
+      const fs::path parent = it->parent_path();
+      detail::MappedSegment::sync_directory(io_, parent.empty() ? std::string(".") : parent.string());
+    }
+  }
 
   // One writer per directory, enforced: an advisory lock on the directory itself (flock, so
   // it goes with the descriptor: a killed writer releases it, and a second Journal in the same
@@ -380,6 +456,8 @@ class Journal {
     dir_fd_.io = &io_;
     dir_fd_.fd = detail::retry_eintr([&] { return io_.open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0); });
     if (dir_fd_.fd < 0) detail::throw_errno("open", dir_);
+    detail::JournalLocks::add(&dir_fd_.fd);
+    dir_fd_.registered = true;
     if (detail::retry_eintr([&] { return io_.flock(dir_fd_.fd, LOCK_EX | LOCK_NB); }) != 0) {
       if (errno == EWOULDBLOCK)
         throw JournalError("hft::Journal: " + dir_ +
@@ -452,7 +530,10 @@ class Journal {
       pos_ = detail::kSegmentHeaderSize;
       next_seq_ = cfg_.first_sequence;
     } else {
-      seg_.prefault(pos_);
+      // Under batch/every from the start: recovery is about to declare every kept record
+      // durable, and a page whose writeback failed in an earlier life may be clean in the
+      // kernel's eyes; a write fault makes it dirty, so the sync below really writes it.
+      seg_.prefault(durable_policy() ? 0 : pos_);
     }
     recovery_.segments = segs.size();
     recovery_.next_sequence = next_seq_;
@@ -463,8 +544,25 @@ class Journal {
     if (durable_policy()) {
       const std::size_t cleared_end =
           recovery_.truncated_segment.empty() ? 0 : recovery_.truncated_offset + recovery_.dropped_bytes;
-      if (prev.is_open() && !prev.sync_range(0, sync_prev_to)) detail::throw_errno("msync", prev.path());
+      if (prev.is_open() && sync_prev_to != 0) {
+        prev.prefault(sync_prev_to - 4, sync_prev_to);  // the marker's page, as above
+        if (!prev.sync_range(0, sync_prev_to)) detail::throw_errno("msync", prev.path());
+      }
       if (!seg_.sync_range(0, std::max(pos_, cleared_end))) detail::throw_errno("msync", seg_.path());
+      // The segments before: a journal written under none (or copied in) was never synced,
+      // and its files, their allocation and its directory entries must be durable before
+      // durable_sequence() covers them. A file already synced costs a call that writes nothing.
+      for (const auto& entry : segs) {
+        const std::string& path = entry.second;
+        if (path == seg_.path() || (sync_prev_to != 0 && path == prev.path())) continue;
+        const int fd = detail::retry_eintr([&] { return io_.open(path.c_str(), O_RDONLY | O_CLOEXEC, 0); });
+        if (fd < 0) detail::throw_errno("open", path);
+        const int rc = detail::retry_eintr([&] { return io_.fdatasync(fd); });
+        const int e = errno;
+        (void)io_.close(fd);
+        if (rc != 0) detail::throw_error("fdatasync", path, e);
+      }
+      sync_dir();
       synced_end_ = pos_;
     }
     durable_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
@@ -568,7 +666,10 @@ class Journal {
       const std::uint64_t s = seg_.record(off)->sequence;
       if (s <= seq || s > seq + max_records) continue;
       if (detail::check_record(seg_, off, w, s, true) != detail::RecordCheck::ok) continue;
-      if (!durable_policy())
+      // Behind a zero commit word stand only bytes the writer exposed in a claim it never
+      // committed, whatever they hold (a relay may journal record images): a tail under any
+      // policy. A non-zero word that fails is damage to what was published: refused under none.
+      if (!durable_policy() && why != detail::RecordCheck::empty)
         throw JournalCorrupt(seg_.path(), pos,
                              std::string(detail::describe(why)) + " (sequence " + std::to_string(seq) +
                                  "), followed by whole records (sequence " + std::to_string(s) + " at offset " +
@@ -629,6 +730,7 @@ class Journal {
       if (sync) sync_dir();
     } catch (...) {
       next.discard();  // named or not, it holds no record; recovery would remove it too
+      prep_cv_.notify_one();  // the spare is gone: make the next one
       throw;
     }
     bump(stats_segments_);

@@ -334,16 +334,19 @@ class MappedSegment {
     if (rc != 0) throw_error("fsync", dir, e);
   }
 
-  /// Write-faults every page of [from, size) so that the append path takes no page fault
-  /// (MADV_POPULATE_WRITE, Linux 5.14; else a store to each page, which on a zeroed
-  /// region leaves it unchanged).
-  void prefault(std::size_t from = 0) noexcept {
+  /// Write-faults every page of [from, to) (to the end by default): the append path then
+  /// takes no page fault, and every page in the range is dirty, so the next sync writes it
+  /// whatever the kernel thought of it before (MADV_POPULATE_WRITE, Linux 5.14; else a store
+  /// to each page that leaves its word unchanged).
+  void prefault(std::size_t from = 0, std::size_t to = ~std::size_t{0}) noexcept {
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     const std::size_t start = from & ~(page - 1);
+    const std::size_t end = std::min(to, size_);
+    if (end <= start) return;
 #ifdef MADV_POPULATE_WRITE
-    if (::madvise(base_ + start, size_ - start, MADV_POPULATE_WRITE) == 0) return;
+    if (io_->madvise(base_ + start, end - start, MADV_POPULATE_WRITE) == 0) return;
 #endif
-    for (std::size_t off = start; off < size_; off += page) {
+    for (std::size_t off = start; off < end; off += page) {
       std::atomic_ref<std::uint32_t> w(*reinterpret_cast<std::uint32_t*>(base_ + off));
       w.fetch_add(0, std::memory_order_relaxed);  // a write that changes nothing
     }

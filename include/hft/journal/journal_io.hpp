@@ -2,7 +2,7 @@
 // system call on its files, so tests can fail the n-th call or watch what reaches the disk.
 //
 // What: a class whose virtual members forward to POSIX: open, close, fstat, posix_fallocate,
-//   ftruncate, mmap, munmap, msync, fdatasync, fsync, rename, unlink, flock, access. Journal and
+//   ftruncate, mmap, munmap, msync, fdatasync, fsync, rename, unlink, flock, access, madvise. Journal and
 //   JournalReader take a `JournalIo*` in their config; null means JournalIo::posix(), a
 //   stateless instance. A test derives from it and overrides what it wants to fail or record
 //   (tests/journal/fault_io.hpp: EIO/ENOSPC/EINTR at the n-th call; a power-loss simulator
@@ -66,6 +66,9 @@ class JournalIo {
   virtual int unlink(const char* path) noexcept { return ::unlink(path); }
   virtual int flock(int fd, int op) noexcept { return ::flock(fd, op); }
   virtual int access(const char* path, int mode) noexcept { return ::access(path, mode); }
+  /// MADV_POPULATE_WRITE write-faults a range, which marks each page dirty: the journal
+  /// pre-faults with it, and recovery re-dirties what it is about to sync with it.
+  virtual int madvise(void* addr, size_t len, int advice) noexcept { return ::madvise(addr, len, advice); }
 };
 
 namespace detail {
