@@ -21,27 +21,13 @@ namespace hft::test {
 inline std::string scratch_base() {
   std::error_code ec;
   if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
-  const char* t = std::getenv("TMPDIR");
-  return t != nullptr && *t != '\0' ? t : "/tmp";
+  return tmp_base();
 }
 
-class ScratchDir {
+/// A TempDir on tmpfs where there is one.
+class ScratchDir : public TempDir {
  public:
-  ScratchDir() {
-    std::string tmpl = scratch_base() + "/hft_faults_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] std::string sub(const std::string& n) const { return path_ + "/" + n; }
-
- private:
-  std::string path_;
+  ScratchDir() : TempDir(scratch_base()) {}
 };
 
 struct CrashCheck {

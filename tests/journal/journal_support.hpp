@@ -18,11 +18,17 @@
 
 namespace hft::test {
 
+/// $TMPDIR, else /tmp.
+inline std::string tmp_base() {
+  const char* base = std::getenv("TMPDIR");
+  return base && *base ? base : "/tmp";
+}
+
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/hft_journal_XXXXXX";
+  /// A new directory under `base`, removed with everything in it on destruction.
+  explicit TempDir(const std::string& base = tmp_base()) {
+    std::string tmpl = base + "/hft_journal_XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -50,8 +56,7 @@ inline std::vector<std::byte> payload_for(std::uint64_t seq, std::size_t max_len
 
 inline bool payload_matches(const JournalRecord& r, std::size_t max_len = 200) {
   const auto want = payload_for(r.sequence, max_len);
-  return r.payload.size() == want.size() &&
-         std::equal(want.begin(), want.end(), r.payload.begin(), r.payload.end());
+  return r.payload.size() == want.size() && std::equal(want.begin(), want.end(), r.payload.begin(), r.payload.end());
 }
 
 struct ReadBack {
