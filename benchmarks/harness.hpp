@@ -10,7 +10,8 @@
 //   - computes each target ratio per round (ours / anchor in the same round) and reports
 //     the median of those paired ratios: drift between rounds cancels in the quotient;
 //   - pins threads to the CPUs given by --cpus;
-//   - prints a table and, with --json FILE, writes the machine-readable results.
+//   - prints a table and, with --json FILE, writes the machine-readable results, with the
+//     date, the commit, the build type and flags, the CPU and the compiler.
 // Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE (opened before the run,
 //   so a bad path fails at once), --filter TEXT (run only cases whose name contains TEXT),
 //   --quick (shorter runs, for CI smoke tests); --help lists them.
@@ -29,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -43,6 +45,14 @@
 #include "hft/core/clock.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/core/thread.hpp"
+
+// Set by benchmarks/CMakeLists.txt for every benchmark; a build outside it says so.
+#ifndef HFT_BENCH_COMMIT
+#define HFT_BENCH_COMMIT "unknown"
+#endif
+#ifndef HFT_BENCH_BUILD_TYPE
+#define HFT_BENCH_BUILD_TYPE "unknown"
+#endif
 
 namespace hft::bench {
 
@@ -383,7 +393,9 @@ class Suite {
   void write_json() const {
     if (!opts_.json->is_set()) return;
     std::ostringstream o;
-    o << "{\n  \"benchmark\": " << quote(name_) << ",\n  \"machine\": " << machine_json() << ",\n";
+    o << "{\n  \"benchmark\": " << quote(name_) << ",\n  \"date\": " << quote(utc_now())
+      << ",\n  \"commit\": " << quote(HFT_BENCH_COMMIT) << ",\n  \"build_type\": " << quote(HFT_BENCH_BUILD_TYPE)
+      << ",\n  \"machine\": " << machine_json() << ",\n";
     o << "  \"rounds\": " << opts_.runs << ",\n  \"notes\": [";
     for (std::size_t i = 0; i < notes_.size(); ++i) o << (i ? ", " : "") << quote(notes_[i]);
     o << "],\n  \"results\": [\n";
@@ -509,6 +521,15 @@ class Suite {
     if (!std::isfinite(v)) return "null";
     char buf[64];
     (void)std::snprintf(buf, sizeof buf, "%.6g", v);  // %.6g: 13 characters at most
+    return buf;
+  }
+
+  static std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    (void)::gmtime_r(&t, &tm);
+    char buf[32];
+    (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
   }
 
