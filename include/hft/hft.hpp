@@ -43,6 +43,7 @@
 #include "hft/fix/tags.hpp"
 #include "hft/journal/journal.hpp"
 #include "hft/journal/journal_format.hpp"
+#include "hft/journal/journal_io.hpp"
 #include "hft/journal/journal_reader.hpp"
 #include "hft/memory/memory_arena.hpp"
 #include "hft/memory/reuse_pool.hpp"
