@@ -104,7 +104,7 @@ class SimIo : public JournalIo {
     std::map<Key, std::vector<std::byte>> now;  // every file's current bytes, read once
     for (const Dir& d : dirs)
       for (const auto& [name, key] : d)
-        if (now.count(key) == 0) now[key] = current(files_.at(key));
+        if (auto [it, fresh] = now.try_emplace(key); fresh) it->second = current(files_.at(key));
     std::set<Dir> seen;
     for (const Dir& d : dirs) {
       if (!seen.insert(d).second) continue;

@@ -302,8 +302,8 @@ TEST_CASE("Journal faults: an I/O error at the n-th system call, for every n, ne
         }
         const std::string failed = io.failed_call();
         live.reset();
-        INFO("policy " << static_cast<int>(d) << ", " << std::strerror(err) << " at call " << n << " of " << total
-                       << " (" << failed << ")");
+        INFO("policy " << static_cast<int>(d) << ", " << (err == EIO ? "EIO" : "ENOSPC") << " at call " << n << " of "
+                       << total << " (" << failed << ")");
         INFO(first_errors(run.errors));
         REQUIRE(run.errors.empty());
         // No power loss: the files hold every committed record, and they open cleanly.
@@ -392,8 +392,17 @@ TEST_CASE("Journal faults: every state a power loss can leave, at every system c
             ++states;
             if (failures.size() >= 5) return;
             const std::string what = check_state(st, t.sub("state"), run.durable, run.committed);
-            if (!what.empty())
-              failures.push_back(what + " [before call " + std::to_string(points) + " (" + call + "), " + desc + "]");
+            if (!what.empty()) {
+              std::string f = what;
+              f += " [before call ";
+              f += std::to_string(points);
+              f += " (";
+              f += call;
+              f += "), ";
+              f += desc;
+              f += "]";
+              failures.push_back(std::move(f));
+            }
           },
           rng, 6, 16);
     };
@@ -488,7 +497,7 @@ bool set_fsize_limit(rlim_t bytes) {
 
 TEST_CASE("Journal faults: RLIMIT_FSIZE is an error at open or a failed roll, never SIGXFSZ", "[journal][faults]") {
   TempDir t;
-  constexpr std::size_t kBig = 64 * 1024;
+  constexpr std::size_t kBig = std::size_t{64} * 1024;
   SECTION("a segment size above the limit is refused when the journal opens") {
     const int status = in_child([&] {
       if (!set_fsize_limit(kBig / 2)) return 10;
@@ -585,7 +594,7 @@ TEST_CASE(
     "[journal][faults]") {
   TempDir t;
   auto make = [&](const std::string& name) {
-    const std::string dir = t.sub(name);
+    std::string dir = t.sub(name);
     Journal j(dir, {.segment_size = kSeg});
     for (std::uint64_t s = 1; s <= 100; ++s) (void)j.append(payload_for(s, kMax));
     REQUIRE(j.stats().rolls >= 2);

@@ -232,7 +232,7 @@ TEST_CASE("Journal review: reopening after a failed sync does not declare durabl
   Scratch t;
   const std::string dir = t.sub("j");
   WritebackLossIo io(dir);
-  const JournalConfig cfg{.segment_size = 64 * 1024,
+  const JournalConfig cfg{.segment_size = std::size_t{64} * 1024,
                           .durability = Durability::batch,
                           .batch_interval = std::chrono::hours(1),
                           .prepare_next = false,

@@ -304,7 +304,8 @@ TEST_CASE("limits: MatchingEngine at every extreme price, quantity, side, type a
   CHECK(eng.cancel(hft::OrderId(1)) == BookError::UnknownOrder);
 }
 
-TEST_CASE("limits: Vwap, WindowedVwap and VwapTable at every extreme price, quantity, time and window", "[limits][vwap]") {
+TEST_CASE("limits: Vwap, WindowedVwap and VwapTable at every extreme price, quantity, time and window",
+          "[limits][vwap]") {
   // value() must be the VWAP rounded half-up: R with -q <= 2 (pq - R q) < q. The check runs
   // modulo 2^128, where the small true difference comes out exact even though R q does not
   // fit.
@@ -337,7 +338,8 @@ TEST_CASE("limits: Vwap, WindowedVwap and VwapTable at every extreme price, quan
           check_rounding(v);
           if (qs != 0) {
             const long double want = static_cast<long double>(pq) / static_cast<long double>(qs);
-            REQUIRE(std::abs(*v.value_ticks() - static_cast<double>(want)) <= std::abs(static_cast<double>(want)) * 1e-15);
+            REQUIRE(std::abs(*v.value_ticks() - static_cast<double>(want)) <=
+                    std::abs(static_cast<double>(want)) * 1e-15);
           }
           v.remove(Price::from_ticks(p2), Qty(q2));  // the exact inverse of the second add
           REQUIRE(v.volume() == qs - (q2 > 0 ? q2 : 0));
@@ -388,14 +390,18 @@ TEST_CASE("limits: Vwap, WindowedVwap and VwapTable at every extreme price, quan
 namespace {
 // The sample values of the statistics sweep: the int64 ends as doubles (what a price or a
 // quantity becomes in analytics), and small values next to them.
-const std::vector<double> kSamples = [] {
-  std::vector<double> v;
-  for (const std::int64_t x : kI64) v.push_back(static_cast<double>(x));
-  for (const std::int64_t x : kI64) v.push_back(static_cast<double>(x) / 3);
-  v.push_back(0.5);
-  v.push_back(-7.25);
+// A function-local static: built on first use, where an exception could be caught.
+const std::vector<double>& samples() {
+  static const std::vector<double> v = [] {
+    std::vector<double> out;
+    for (const std::int64_t x : kI64) out.push_back(static_cast<double>(x));
+    for (const std::int64_t x : kI64) out.push_back(static_cast<double>(x) / 3);
+    out.push_back(0.5);
+    out.push_back(-7.25);
+    return out;
+  }();
   return v;
-}();
+}
 
 long double wide(double x) { return static_cast<long double>(x); }
 
@@ -426,7 +432,7 @@ TEST_CASE("limits: RollingStats count and time windows at extreme samples, times
     auto r = hft::RollingStats::count_window(n);
     std::deque<double> w;
     for (int round = 0; round < 3; ++round) {
-      for (const double x : kSamples) {
+      for (const double x : samples()) {
         r.add(x);
         w.push_back(x);
         if (w.size() > n) w.pop_front();
@@ -445,7 +451,7 @@ TEST_CASE("limits: RollingStats count and time windows at extreme samples, times
     std::size_t i = 0;
     for (const std::uint64_t now : kU64) {  // ascending
       for (int k = 0; k < 2; ++k) {
-        const double x = kSamples[i++ % kSamples.size()];
+        const double x = samples()[i++ % samples().size()];
         r.add(x, now);
         w.push_back({now, x});
         while (!w.empty() && now - w.front().first >= window) w.pop_front();  // the documented rule
@@ -468,7 +474,7 @@ TEST_CASE("limits: moving averages, medians and P2Quantile at extreme samples an
     hft::SortedWindowMedian sorted(n);
     std::deque<double> w;
     for (int round = 0; round < 3; ++round) {
-      for (const double x : kSamples) {
+      for (const double x : samples()) {
         const double avg = sma.add(x);
         const double med = sliding.add(x);
         const double med2 = sorted.add(x);
@@ -488,7 +494,7 @@ TEST_CASE("limits: moving averages, medians and P2Quantile at extreme samples an
   hft::StreamingMedian all;
   std::vector<double> seen;
   hft::P2Quantile p2(0.5);
-  for (const double x : kSamples) {
+  for (const double x : samples()) {
     all.add(x);
     p2.add(x);
     seen.push_back(x);
@@ -508,7 +514,7 @@ TEST_CASE("limits: moving averages, medians and P2Quantile at extreme samples an
     std::size_t i = 0;
     for (const std::uint64_t now : {std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1} << 63,
                                     kUMax - 1, kUMax, std::uint64_t{5}}) {
-      const double x = kSamples[i++ % kSamples.size()];
+      const double x = samples()[i++ % samples().size()];
       lo = std::min(lo, x);
       hi = std::max(hi, x);
       const double v = timed.add(x, now);
@@ -643,8 +649,8 @@ TEST_CASE("limits: RateLimiter at extreme rates, bursts, token counts and times"
 TEST_CASE("limits: CircuitBreaker at extreme times, windows, cool-downs and timeouts", "[limits][breaker]") {
   for (const auto window : {hft::CircuitBreakerConfig::Window::Count, hft::CircuitBreakerConfig::Window::Time}) {
     // A span of 2 in 2 buckets: 1 ns buckets, whose index reaches 2^64 - 1.
-    for (const std::uint64_t span : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{1} << 63,
-                                     kUMax - 1, kUMax}) {
+    for (const std::uint64_t span :
+         {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{1} << 63, kUMax - 1, kUMax}) {
       for (const std::uint64_t cooldown : kU64) {
         hft::CircuitBreakerConfig c;
         c.window = window;
