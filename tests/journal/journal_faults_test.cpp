@@ -420,7 +420,7 @@ TEST_CASE("Journal faults: every state a power loss can leave, at every system c
   }
 }
 
-TEST_CASE("Journal faults: a second writer on one directory is refused, in this process or another; readers are not",
+TEST_CASE("Journal faults: a second writer on one directory is refused, in this process or another, and readers are not",
           "[journal][faults]") {
   TempDir t;
   const std::string dir = t.sub("j");
@@ -677,7 +677,7 @@ TEST_CASE("Journal faults: an end marker in the last segment (its next file lost
 }
 
 TEST_CASE(
-    "Journal faults: whole records behind a lost commit word are cut; behind a damaged record, cut under "
+    "Journal faults: whole records behind a lost commit word are cut, and behind a damaged record cut under "
     "batch/every and refused under none",
     "[journal][faults]") {
   // A zero commit word ends the data under any policy: behind it stand only bytes of a claim

@@ -252,7 +252,7 @@ TEST_CASE("Journal: a flipped byte in a middle record is reported with its segme
 // Behind a zero commit word stand only bytes of a claim never committed (a relay's payload may
 // hold record images) or, after a power loss, pages that outlived an earlier one: cut and
 // counted, under every policy (issue 34's review). Damage to a published record is refused:
-// journal_faults_test "whole records behind a lost commit word are cut; ...".
+// journal_faults_test "whole records behind a lost commit word are cut, ...".
 TEST_CASE("Journal: records behind a zeroed commit word are cut and never come back, a torn payload is cleared",
           "[journal]") {
   TempDir t;
