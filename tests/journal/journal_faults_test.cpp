@@ -420,8 +420,9 @@ TEST_CASE("Journal faults: every state a power loss can leave, at every system c
   }
 }
 
-TEST_CASE("Journal faults: a second writer on one directory is refused, in this process or another, and readers are not",
-          "[journal][faults]") {
+TEST_CASE(
+    "Journal faults: a second writer on one directory is refused, in this process or another, and readers are not",
+    "[journal][faults]") {
   TempDir t;
   const std::string dir = t.sub("j");
   {
@@ -756,4 +757,42 @@ TEST_CASE(
       }(),
       Catch::Matchers::Contains("record CRC mismatch") && Catch::Matchers::Contains(first));
   REQUIRE(got == 4);  // nothing at or after the damage is delivered
+}
+
+TEST_CASE("Journal faults: an end marker in a segment's first slot is damage: refused, and never a reader that spins",
+          "[journal][faults]") {
+  // Found by the journal_recovery fuzz target: bytes of 0xFF over the start of the last
+  // segment read as an end marker before its first record, with whole records behind it.
+  // Recovery refuses that (under none), and a reader that followed the marker opened the
+  // same file again, forever. The old recovery took it for a seal, and the next append's
+  // roll renamed a new file over the same name: the segment and its records were gone.
+  TempDir t;
+  const std::string dir = t.sub("j");
+  {
+    Journal j(dir, {.segment_size = kSeg});
+    for (std::uint64_t s = 1; s <= 100; ++s) (void)j.append(payload_for(s, kMax));
+    REQUIRE(j.stats().rolls >= 2);
+  }
+  for (const bool last : {true, false}) {
+    INFO((last ? "the last segment" : "the segment before it"));
+    const auto segs = hft::detail::list_segments(dir);
+    const std::uint64_t first = segs[segs.size() - (last ? 1 : 2)].first;
+    const std::string path = segs[segs.size() - (last ? 1 : 2)].second;
+    const std::string saved = [&] {
+      std::ifstream in(path, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    hft::test::write_at(path, 64, std::string(4, '\xFF'));  // the first record's commit word
+    REQUIRE_THROWS_AS(Journal(dir, {.segment_size = kSeg}), hft::JournalCorrupt);
+    JournalReader r(dir);
+    std::uint64_t got = 0;
+    REQUIRE_THROWS_WITH(
+        [&] {
+          while (r.poll([&](const JournalRecord&) { ++got; }) != 0) {
+          }
+        }(),
+        Catch::Matchers::Contains("end of segment before its first record") && Catch::Matchers::Contains(path));
+    REQUIRE(got == first - 1);            // everything before the damage, nothing at or after it
+    hft::test::write_at(path, 0, saved);  // undamaged again for the next round
+  }
 }

@@ -581,7 +581,12 @@ class Journal {
     while (pos + 4 <= s.size()) {
       const std::uint32_t c = s.commit_word(pos).load(std::memory_order_acquire);
       const auto check = detail::check_record(s, pos, c, seq, false);
-      if (check == detail::RecordCheck::end_of_segment) return 0;
+      if (check == detail::RecordCheck::end_of_segment) {
+        // A writer never seals a segment before its first record: a reader would follow
+        // that marker back into the same file.
+        if (seq == s.first_sequence()) throw JournalCorrupt(s.path(), pos, "end of segment before its first record");
+        return 0;
+      }
       if (check != detail::RecordCheck::ok) break;
       pos += detail::record_size(c & ~detail::kCommitted);
       ++seq;

@@ -113,8 +113,12 @@ class JournalReader {
   }
 
   // After an end marker (or a full segment): the next file starts at next_seq_. The writer
-  // creates it before writing the marker, so it is missing only if someone removed it.
+  // creates it before writing the marker, so it is missing only if someone removed it. A
+  // writer never seals a segment before its first record, so a marker there is damage (and
+  // would name this same file again: a reader that followed it would never return).
   bool open_next() {
+    if (next_seq_ == seg_.first_sequence())
+      throw JournalCorrupt(seg_.path(), pos_, "end of segment before its first record");
     const std::string path = dir_ + "/" + detail::segment_name(next_seq_);
     if (detail::io_or_posix(cfg_.io).access(path.c_str(), F_OK) != 0) {
       // A full segment without a marker: the writer is between create and rename.
