@@ -140,7 +140,7 @@ TEST_CASE("parse: BodyLength that misses the trailer is garbled") {
         std::to_string(static_cast<int>(b.size()) + delta) + "\x01" + b;
     char cs[8];
     (void)std::snprintf(cs, sizeof cs, "%03u", hft::test::byte_sum(msg));  // three digits
-    msg += std::string("10=") + cs + "\x01" + "8=FIX";  // enough bytes after for delta > 0
+    msg += std::string("10=") + cs + "\x01" + "8=FIX";                     // enough bytes after for delta > 0
     INFO("delta " << delta);
     CHECK(status_of(msg) == ParseStatus::BodyLengthMismatch);
   }
@@ -158,6 +158,62 @@ TEST_CASE("parse: CheckSum must be three digits") {
   std::string no_soh = nos();
   no_soh.back() = '0';
   CHECK(status_of(no_soh) == ParseStatus::BadCheckSum);
+}
+
+TEST_CASE("parse: a malformed CheckSum drops its whole frame, so a message inside its body is never parsed") {
+  // A sound BodyLength, a complete NewOrderSingle at a field boundary inside the garbled
+  // frame, and a CheckSum that is not three digits. Resyncing from the frame's second byte
+  // would find "8=FIX" inside the body and accept the embedded order (issue 35, defect 5).
+  const std::string body =
+      "35=0\x01"
+      "49=CLIENT\x01"
+      "56=HFT\x01"
+      "34=8\x01"
+      "52=20261202-10:00:00.000\x01"
+      "58=x\x01" +
+      nos();
+  std::string garbled =
+      "8=FIX.4.4\x01"
+      "9=" +
+      std::to_string(body.size()) + "\x01" + body + "10=1x3\x01";
+  for (const std::string& tail : {std::string(), nos()}) {
+    const std::string in = garbled + tail;
+    Message m;
+    const ParseResult r = parse_exact(in, m);
+    CHECK(r.status == ParseStatus::BadCheckSum);
+    CHECK(r.tag == 10);
+    REQUIRE(r.consumed == garbled.size());
+    if (!tail.empty()) CHECK(parse_exact(in.substr(r.consumed), m).ok());
+  }
+  // Two digits then SOH: the frame ends at that SOH.
+  std::string short_cs =
+      "8=FIX.4.4\x01"
+      "9=" +
+      std::to_string(body.size()) + "\x01" + body + "10=12\x01";
+  const std::string in = short_cs + nos();
+  Message m;
+  const ParseResult r = parse_exact(in, m);
+  CHECK(r.status == ParseStatus::BadCheckSum);
+  CHECK(r.consumed == short_cs.size());
+  CHECK(parse_exact(in.substr(r.consumed), m).ok());
+}
+
+TEST_CASE("Message::to_utc_ns reads UTCTimestamp at every precision and refuses bad dates") {
+  using hft::fix::Message;
+  CHECK(Message::to_utc_ns("19700101-00:00:00") == 0u);
+  CHECK(Message::to_utc_ns("19700101-00:00:01.5") == 1'500'000'000u);
+  CHECK(Message::to_utc_ns("20261207-04:45:57.123") == 1'796'618'757'123'000'000ULL);
+  CHECK(Message::to_utc_ns("20261207-04:45:57.123456") == 1'796'618'757'123'456'000ULL);
+  CHECK(Message::to_utc_ns("20261207-04:45:57.123456789") == 1'796'618'757'123'456'789ULL);
+  CHECK(Message::to_utc_ns("20240229-00:00:00") == 1'709'164'800'000'000'000ULL);             // a leap day
+  CHECK(Message::to_utc_ns("20161231-23:59:60") == Message::to_utc_ns("20170101-00:00:00"));  // leap second
+  for (const char* bad :
+       {"", "20230229-00:00:00", "20261301-00:00:00", "20261200-00:00:00", "20261207-24:00:00", "20261207-23:60:00",
+        "20261207-23:59:61", "19691231-23:59:59", "20261207 04:45:57", "20261207-04:45:57.",
+        "20261207-04:45:57.1234567890", "20261207-04:45:5x", "20261207-04:45:57,123"}) {
+    INFO(bad);
+    CHECK_FALSE(Message::to_utc_ns(bad).has_value());
+  }
 }
 
 TEST_CASE("parse: a wrong CheckSum skips exactly that frame") {

@@ -8,7 +8,9 @@
 //            BodyLength says; then CheckSum(10) with exactly three digits and SOH; the byte
 //            sum mod 256 matches. A frame that fails one of these is *garbled*: the spec says
 //            to ignore it, and ParseResult::consumed says how many bytes to drop (the whole
-//            frame when its length was sound, else up to the next "8=FIX").
+//            frame when its length was sound, also when its CheckSum field is malformed, so
+//            nothing inside its body is ever parsed as a message; else up to the next
+//            "8=FIX").
 //   fields   MsgType(35) is the third field; every field is tag=value<SOH> with a tag of
 //            1-9 digits and no leading zero, and a non-empty value; no standard-header field
 //            after the first body field; no body field after a trailer field; at most
@@ -176,10 +178,52 @@ class Message {
     if (c == 'N') return false;
     return std::nullopt;
   }
+  /// A UTCTimestamp field (YYYYMMDD-HH:MM:SS with an optional fraction of 1-9 digits) as
+  /// nanoseconds since the Unix epoch; nullopt when absent or malformed. A leap second (:60)
+  /// reads as the next minute's first instant.
+  [[nodiscard]] std::optional<std::uint64_t> get_utc_ns(std::uint32_t t) const noexcept { return to_utc_ns(get(t)); }
   /// MsgSeqNum(34), or 0 when absent or malformed (sequence numbers start at 1).
   [[nodiscard]] std::uint64_t seq_num() const noexcept {
     const auto v = get_int(tag::kMsgSeqNum);
     return v && *v > 0 ? static_cast<std::uint64_t>(*v) : 0;
+  }
+
+  /// UTCTimestamp text -> Unix nanoseconds (get_utc_ns); nullopt when malformed or before 1970.
+  [[nodiscard]] static constexpr std::optional<std::uint64_t> to_utc_ns(std::string_view v) noexcept {
+    if (v.size() < 17 || v[8] != '-' || v[11] != ':' || v[14] != ':') return std::nullopt;
+    auto num = [&](std::size_t at, std::size_t len) -> int {
+      int x = 0;
+      for (std::size_t i = at; i < at + len; ++i) {
+        const auto d = static_cast<unsigned>(v[i] - '0');
+        if (d > 9) return -1;
+        x = x * 10 + static_cast<int>(d);
+      }
+      return x;
+    };
+    const int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(9, 2), mi = num(12, 2), sec = num(15, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+      return std::nullopt;
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;
+    std::uint64_t frac = 0;
+    if (v.size() > 17) {
+      const std::size_t digits = v.size() - 18;
+      if (v[17] != '.' || digits < 1 || digits > 9) return std::nullopt;
+      const int f = num(18, digits);
+      if (f < 0) return std::nullopt;
+      frac = static_cast<std::uint64_t>(f);
+      for (std::size_t i = digits; i < 9; ++i) frac *= 10;
+    }
+    // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's date algorithms.
+    const int yy = y - (mo <= 2 ? 1 : 0);
+    const int era = yy / 400;
+    const int yoe = yy - era * 400;
+    const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const auto days = static_cast<std::uint64_t>(era * 146097 + doe - 719468);
+    const auto secs = days * 86400 + static_cast<std::uint64_t>(h * 3600 + mi * 60 + sec);
+    return secs * 1'000'000'000ULL + frac;
   }
 
   /// [-]digits -> int64; nullopt for anything else or more than 18 digits.
@@ -303,8 +347,17 @@ namespace detail {
       p[trailer_at + 2] != '=')
     return garbled(ParseStatus::BodyLengthMismatch, 1);
   const char* cs = p + trailer_at + 3;
-  if (fix_digit(cs[0]) > 9 || fix_digit(cs[1]) > 9 || fix_digit(cs[2]) > 9 || cs[3] != kSoh)
-    return garbled(ParseStatus::BadCheckSum, 1);
+  if (fix_digit(cs[0]) > 9 || fix_digit(cs[1]) > 9 || fix_digit(cs[2]) > 9 || cs[3] != kSoh) {
+    // The length was sound, so the frame ends in this trailer: drop all of it. Resyncing
+    // inside the body would parse a message embedded in its fields (smuggling).
+    r.status = ParseStatus::BadCheckSum;
+    const void* soh = std::memchr(cs, kSoh, kTrailer - 3);
+    r.consumed = static_cast<std::uint32_t>(
+        soh != nullptr ? static_cast<std::size_t>(static_cast<const char*>(soh) - p) + 1 : trailer_at + 3);
+    r.tag = tag::kCheckSum;
+    r.offset = static_cast<std::uint32_t>(trailer_at);
+    return r;
+  }
   const std::uint32_t frame = static_cast<std::uint32_t>(trailer_at + kTrailer);
   const unsigned want = fix_digit(cs[0]) * 100 + fix_digit(cs[1]) * 10 + fix_digit(cs[2]);
   if (detail::fix_checksum(p, trailer_at) != want) {
