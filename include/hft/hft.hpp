@@ -36,6 +36,7 @@
 #include "hft/disruptor/single_producer_sequencer.hpp"
 #include "hft/disruptor/wait_strategy.hpp"
 #include "hft/fix/builder.hpp"
+#include "hft/fix/dictionary.hpp"
 #include "hft/fix/journal_message_store.hpp"
 #include "hft/fix/message.hpp"
 #include "hft/fix/message_store.hpp"

@@ -80,6 +80,12 @@ inline constexpr std::string_view kOrderCancelRequest = "F";
 inline constexpr std::string_view kBusinessMessageReject = "j";
 }  // namespace msg_type
 
+/// True for the session (admin) message types of FIX 4.4: Heartbeat, TestRequest,
+/// ResendRequest, Reject, SequenceReset, Logout, Logon.
+[[nodiscard]] constexpr bool is_admin_msg_type(std::string_view t) noexcept {
+  return t.size() == 1 && ((t[0] >= '0' && t[0] <= '5') || t[0] == 'A');
+}
+
 /// SessionRejectReason(373) values of FIX 4.4 that the codec and session produce.
 enum class SessionRejectReason : std::uint8_t {
   InvalidTagNumber = 0,
@@ -94,6 +100,8 @@ enum class SessionRejectReason : std::uint8_t {
   InvalidMsgType = 11,
   TagAppearsMoreThanOnce = 13,
   TagSpecifiedOutOfRequiredOrder = 14,
+  RepeatingGroupFieldsOutOfOrder = 15,
+  IncorrectNumInGroupCount = 16,
   Other = 99,
 };
 
