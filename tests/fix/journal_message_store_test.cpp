@@ -23,7 +23,7 @@ using hft::test::TempDir;
 
 namespace {
 
-constexpr std::uint64_t kT0 = 1'796'000'000ULL * 1'000'000'000ULL;  // 2026-11-30
+constexpr std::uint64_t kT0 = 1'796'032'800ULL * 1'000'000'000ULL;  // 2026-11-30 10:00:00, peer()'s SendingTime
 
 struct Recorder {
   std::vector<std::string> sent;
@@ -57,7 +57,10 @@ std::span<const std::byte> bytes(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
 
-SessionConfig session_config() { return {.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}; }
+// These are the store's tests: the peer's messages are bare (a D with only ClOrdID), so the
+// dictionary's validation is off here (tests/fix/session_test.cpp and dictionary_test.cpp
+// hold its tests).
+SessionConfig session_config() { return {.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .dictionary = nullptr}; }
 
 }  // namespace
 

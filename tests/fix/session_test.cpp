@@ -2,7 +2,9 @@
 // scripted exchange per rule, checking what the session sends, delivers and reports.
 #include "hft/fix/session.hpp"
 
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../support/catch.hpp"
@@ -21,7 +23,7 @@ using hft::test::frame;
 namespace {
 
 constexpr std::uint64_t kSec = 1'000'000'000;
-constexpr std::uint64_t kT0 = 1'796'000'000 * kSec;  // 2026-11-30
+constexpr std::uint64_t kT0 = 1'796'032'800 * kSec;  // 2026-11-30 10:00:00, the SendingTime peer() writes
 
 struct Recorder {
   std::vector<std::string> sent;  // wire
@@ -63,8 +65,13 @@ struct Fixture {
   std::uint64_t peer_seq = 1;
   std::size_t seen = 0;  // rec.sent already inspected
 
-  explicit Fixture(SessionRole role = SessionRole::Acceptor, std::uint32_t hb = 30)
-      : s(SessionConfig{.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .role = role, .heartbeat_interval_s = hb},
+  explicit Fixture(SessionRole role = SessionRole::Acceptor, std::uint32_t hb = 30,
+                   const hft::fix::Dictionary* dict = &hft::fix::Dictionary::fix44())
+      : s(SessionConfig{.sender_comp_id = "HFT",
+                        .target_comp_id = "CLIENT",
+                        .role = role,
+                        .heartbeat_interval_s = hb,
+                        .dictionary = dict},
           store, rec, clock) {
     s.start();
   }
@@ -89,7 +96,9 @@ struct Fixture {
   }
 };
 
-std::string nos(std::string_view clordid) { return "11=" + std::string(clordid) + "|55=AAPL|54=1|38=100|40=2|44=10|"; }
+std::string nos(std::string_view clordid) {
+  return "11=" + std::string(clordid) + "|55=AAPL|54=1|60=20261130-10:00:00.000|38=100|40=2|44=10|";
+}
 
 }  // namespace
 
@@ -304,8 +313,8 @@ TEST_CASE("session: the peer's ResendRequest gets stored messages and gap fills"
     CHECK(out[static_cast<std::size_t>(k)][35] == "8");
     CHECK(out[static_cast<std::size_t>(k)][34] == std::to_string(k + 1));
     CHECK(out[static_cast<std::size_t>(k)][43] == "Y");
-    CHECK(out[static_cast<std::size_t>(k)][122] == "20261130-00:53:20.000");  // the original SendingTime
-    CHECK(out[static_cast<std::size_t>(k)][52] == "20261130-00:53:51.000");
+    CHECK(out[static_cast<std::size_t>(k)][122] == "20261130-10:00:00.000");  // the original SendingTime
+    CHECK(out[static_cast<std::size_t>(k)][52] == "20261130-10:00:31.000");
   }
   CHECK(out[1][11] == "r1");
   CHECK(out[2][11] == "r2");
@@ -438,9 +447,9 @@ TEST_CASE("session: a deferred Logout answer lets the application finish") {
                 clock);
   s.start();
   s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
-  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|11=a|"));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|" + nos("a")));
   s.on_bytes(frame("35=5|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|"));
-  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=4|52=20261130-10:00:00.000|11=late|"));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=4|52=20261130-10:00:00.000|" + nos("late")));
   CHECK(s.state() == SessionState::LogoutReceived);
   CHECK(rec.saw(SessionEventKind::LogoutRequested));
   CHECK(rec.app == std::vector<std::string>{"a"});  // nothing after the Logout
@@ -522,7 +531,7 @@ TEST_CASE("session: a restarted session continues the store's numbers") {
     TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
     s.start();
     s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
-    s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|11=a|"));
+    s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|" + nos("a")));
     (void)s.send_app("8", [](auto& b) { b.add(11, "a"); });
   }
   CHECK(store.next_sender_seq() == 3);
@@ -596,4 +605,380 @@ TEST_CASE("message store: what it holds is always the newest, byte for byte") {
     }
     REQUIRE(st.load(s * 2) == all.back());
   }
+}
+
+// ---- issue 35: the defects and rules, one exchange each ----------------------------------
+
+TEST_CASE("session: application messages that arrive after our Logout are delivered, then the answer ends it") {
+  Fixture f;
+  f.logon();
+  f.s.logout("done");
+  REQUIRE(f.s.state() == SessionState::LogoutSent);
+  f.take();
+  f.feed(f.peer("D", nos("owed-1")));  // reports the peer still owed, before its answer
+  f.feed(f.peer("D", nos("owed-2")));
+  CHECK(f.rec.app == std::vector<std::string>{"owed-1", "owed-2"});
+  CHECK(f.s.next_target_seq() == 4);
+  f.feed(f.peer("5"));
+  CHECK(f.s.state() == SessionState::Disconnected);
+  CHECK(f.store.next_target_seq() == 5);
+}
+
+TEST_CASE("session: a refused ResetSeqNumFlag Logon changes no stored state") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  store.store(4, frame("35=8|49=HFT|56=CLIENT|34=4|52=20261130-10:00:00.000|37=o|"));
+  store.set_next_sender_seq(5);
+  store.set_next_target_seq(7);
+  for (const std::string& logon :
+       {frame("35=A|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|98=0|108=30|141=Y|"),           // MsgSeqNum != 1
+        frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=-5|141=Y|"),           // bad HeartBtInt
+        frame("35=A|49=CLIENT|56=HFT|34=1|52=20011130-10:00:00.000|98=0|108=30|141=Y|"),           // SendingTime 2001
+        frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|141=Y|141=Y|")}) {  // repeated
+    INFO(hft::test::bars(logon));
+    Recorder rec;
+    TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+    s.start();
+    s.on_bytes(logon);
+    CHECK(s.state() == SessionState::Disconnected);
+    CHECK(store.next_sender_seq() == 5);
+    CHECK(store.next_target_seq() == 7);
+    CHECK_FALSE(store.load(4).empty());
+  }
+  // The real logon afterwards continues the numbers.
+  Recorder rec;
+  TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=7|52=20261130-10:00:00.000|98=0|108=30|"));
+  CHECK(s.state() == SessionState::LoggedOn);
+  Message m;
+  REQUIRE(hft::fix::parse(rec.sent.at(0), m).ok());
+  CHECK(m.get(34) == "5");
+}
+
+TEST_CASE("session: a first message that breaks a field rule gets no reply and moves no number") {
+  for (const std::string& first :
+       {frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|58=|"),  // empty value
+        frame("35=A|49=CLIENT|56=HFT|52=20261130-10:00:00.000|98=0|108=30|34=1|"),      // 34 after the body
+        frame("35=A|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"),                // no SenderCompID
+        frame("35=A|49=MALLORY|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"),     // another CompID
+        frame("35=D|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|11=x|55=A|54=1|60=20261130-10:00:00|40=2|")}) {
+    INFO(hft::test::bars(first));
+    Fixture f;
+    f.store.set_next_sender_seq(9);
+    f.feed(first);
+    CHECK(f.s.state() == SessionState::Disconnected);
+    CHECK(f.rec.sent.empty());
+    CHECK(f.store.next_sender_seq() == 9);
+    CHECK(f.store.next_target_seq() == 1);
+  }
+  // A Logon with a SendingTime accuracy problem is answered (Reject 10, Logout) and still
+  // moves no stored number.
+  Fixture f;
+  f.feed(frame("35=A|49=CLIENT|56=HFT|34=1|52=20011130-10:00:00.000|98=0|108=30|"));
+  const auto out = f.take();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0][35] == "3");
+  CHECK(out[0][373] == "10");
+  CHECK(out[1][35] == "5");
+  CHECK(f.s.state() == SessionState::Disconnected);
+  CHECK(f.store.next_sender_seq() == 1);
+  CHECK(f.store.next_target_seq() == 1);
+}
+
+TEST_CASE("session: send_app refuses a message longer than max_message_size and uses no number") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  Recorder rec;
+  TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .max_message_size = 256}, store, rec, clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  REQUIRE(s.state() == SessionState::LoggedOn);
+  const std::string big(220, 'x');
+  CHECK(s.send_app("8", [&](auto& b) { b.add(58, big); }) == 0);
+  CHECK(s.next_sender_seq() == 2);
+  CHECK(store.size() == 0);
+  const std::string fits(150, 'y');
+  REQUIRE(s.send_app("8", [&](auto& b) { b.add(58, fits); }) == 2);
+  // The stored message comes back whole on a resend.
+  rec.sent.clear();
+  s.on_bytes(frame("35=2|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|7=2|16=0|"));
+  REQUIRE(rec.sent.size() == 1);
+  Message m;
+  REQUIRE(hft::fix::parse(rec.sent[0], m, {.max_body_length = 1024}).ok());
+  CHECK(m.get(35) == "8");
+  CHECK(m.get(58) == fits);
+}
+
+namespace {
+struct Throwing : Recorder {
+  void on_app_message(const Message& m) {
+    if (m.get(11) == "boom") throw std::runtime_error("handler failed");
+    Recorder::on_app_message(m);
+  }
+};
+}  // namespace
+
+TEST_CASE("session: delivery is at least once, a handler that throws leaves the message's number unused") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  {
+    Throwing rec;
+    hft::fix::Session<Throwing, SimClock> s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+    s.start();
+    s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+    s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|" + nos("a")));
+    CHECK_THROWS_AS(s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|" + nos("boom"))),
+                    std::runtime_error);
+    CHECK(s.state() == SessionState::Disconnected);
+    CHECK(rec.app == std::vector<std::string>{"a"});
+    CHECK(store.next_target_seq() == 3);  // 3 was not used: it comes back
+  }
+  // The restarted session asks for 3 again when the peer goes on at 4.
+  Recorder rec;
+  TestSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=4|52=20261130-10:00:00.000|98=0|108=30|"));
+  Message m;
+  REQUIRE(rec.sent.size() == 2);
+  REQUIRE(hft::fix::parse(rec.sent[1], m).ok());
+  CHECK(m.get(35) == "2");
+  CHECK(m.get(7) == "3");
+  s.on_bytes(
+      frame("35=D|49=CLIENT|56=HFT|34=3|43=Y|122=20261130-10:00:00.000|52=20261130-10:00:00.000|" + nos("boom")));
+  CHECK(rec.app == std::vector<std::string>{"boom(dup)"});
+}
+
+TEST_CASE("session: a gap that stays unfilled is requested again, then ends the session") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("D", nos("x"), 5));  // 2-4 missing
+  auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][35] == "2");
+  CHECK(out[0][7] == "2");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    f.clock.advance(9 * kSec);
+    f.s.on_timer();
+    CHECK(f.take().size() <= 1);  // maybe a Heartbeat, no ResendRequest yet
+    f.clock.advance(1 * kSec);
+    f.s.on_timer();
+    out = f.take();
+    bool again = false;
+    for (const auto& m : out) again = again || (m[35] == "2" && m[7] == "2");
+    CHECK(again);
+    f.feed(f.peer("0", "", 6));  // traffic that is not the resend keeps nothing alive
+  }
+  f.clock.advance(10 * kSec);
+  f.s.on_timer();
+  CHECK(f.s.state() == SessionState::Disconnected);
+  CHECK(f.rec.reason(SessionEventKind::Disconnect) == "gap not filled: no answer to ResendRequest");
+}
+
+TEST_CASE("session: a gap being filled slowly is not requested again") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("D", nos("x"), 5));
+  f.take();
+  for (std::uint64_t seq = 2; seq <= 4; ++seq) {
+    f.clock.advance(8 * kSec);
+    f.s.on_timer();
+    f.feed(f.peer("D", "43=Y|122=20261130-10:00:00.000|" + nos("r" + std::to_string(seq)), seq));
+  }
+  for (const auto& m : f.take()) CHECK(m[35] != "2");
+  CHECK(f.s.state() == SessionState::LoggedOn);
+}
+
+TEST_CASE("session: a mid-session Logon with ResetSeqNumFlag=Y and MsgSeqNum=1 resets both numbers") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("D", nos("a")));
+  REQUIRE(f.s.send_app("8", [](auto& b) { b.add(11, "a"); }) == 2);
+  f.take();
+  f.feed(f.peer("A", "98=0|108=30|141=Y|", 1));
+  const auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][35] == "A");
+  CHECK(out[0][34] == "1");
+  CHECK(out[0][141] == "Y");
+  CHECK(f.s.next_target_seq() == 2);
+  CHECK(f.s.next_sender_seq() == 2);
+  CHECK(f.s.state() == SessionState::LoggedOn);
+}
+
+TEST_CASE("session: SequenceReset-Reset with MsgSeqNum 0 or none is processed") {
+  for (const std::string seq_field : {"34=0|", "34=999|", "34=1|"}) {
+    Fixture f;
+    f.logon();
+    f.feed(frame("35=4|49=CLIENT|56=HFT|" + seq_field + "52=20261130-10:00:00.000|36=20|"));
+    CAPTURE(seq_field, f.rec.sent.size());
+    CHECK(f.s.state() == SessionState::LoggedOn);
+    CHECK(f.s.next_target_seq() == 20);
+  }
+  // MsgSeqNum is still a required header field: without one, Reject reason 1, and the
+  // session goes on.
+  Fixture f;
+  f.logon();
+  f.feed(frame("35=4|49=CLIENT|56=HFT|52=20261130-10:00:00.000|36=20|"));
+  const auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][373] == "1");
+  CHECK(out[0][371] == "34");
+  CHECK(f.s.next_target_seq() == 2);
+  CHECK(f.s.state() == SessionState::LoggedOn);
+}
+
+TEST_CASE("session: gap fills answering a ResendRequest carry OrigSendingTime") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("2", "7=1|16=0|"));
+  const auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][35] == "4");
+  CHECK(out[0][123] == "Y");
+  CHECK(out[0][43] == "Y");
+  CHECK_FALSE(out[0][122].empty());
+}
+
+TEST_CASE("session: a Reject for a misplaced MsgSeqNum quotes its real number and uses it") {
+  Fixture f;
+  f.logon();
+  f.feed(frame("35=D|49=CLIENT|56=HFT|52=20261130-10:00:00.000|11=x|34=2|"));
+  auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][35] == "3");
+  CHECK(out[0][45] == "2");
+  CHECK(out[0][373] == "14");
+  CHECK(out[0][371] == "34");
+  f.peer_seq = 3;
+  f.feed(f.peer("D", nos("y")));
+  CHECK(f.take().empty());  // no ResendRequest: 2 was used
+  CHECK(f.rec.app == std::vector<std::string>{"y"});
+}
+
+TEST_CASE("session: a missing CompID is a Reject with reason 1 and the session goes on") {
+  // With the dictionary (a required header field) and without one (the session's own check).
+  for (const auto& [body, missing, dict] :
+       {std::tuple<std::string, std::string, const hft::fix::Dictionary*>{"35=0|49=CLIENT|34=2|", "56", nullptr},
+        std::tuple<std::string, std::string, const hft::fix::Dictionary*>{"35=0|56=HFT|34=2|", "49", nullptr},
+        std::tuple<std::string, std::string, const hft::fix::Dictionary*>{"35=0|49=CLIENT|34=2|", "56",
+                                                                          &hft::fix::Dictionary::fix44()}}) {
+    Fixture f(SessionRole::Acceptor, 30, dict);
+    f.logon();
+    f.feed(frame(body + "52=20261130-10:00:00.000|"));
+    const auto out = f.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][35] == "3");
+    CHECK(out[0][373] == "1");
+    CHECK(out[0][371] == missing);
+    CHECK(f.s.state() == SessionState::LoggedOn);
+    CHECK(f.s.next_target_seq() == 3);
+  }
+}
+
+TEST_CASE("session: PossDupFlag=Y without OrigSendingTime, or with a later one, is rejected") {
+  {
+    Fixture f;
+    f.logon();
+    f.feed(f.peer("D", "43=Y|" + nos("a")));
+    const auto out = f.take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0][373] == "1");
+    CHECK(out[0][371] == "122");
+    CHECK(f.rec.app.empty());
+    CHECK(f.s.next_target_seq() == 3);
+    CHECK(f.s.state() == SessionState::LoggedOn);
+  }
+  {
+    Fixture f;
+    f.logon();
+    f.feed(f.peer("D", "43=Y|122=20261130-10:00:01.000|" + nos("a")));
+    const auto out = f.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0][373] == "10");
+    CHECK(out[1][35] == "5");
+    CHECK(f.rec.app.empty());
+    CHECK(f.s.state() == SessionState::Disconnected);
+  }
+}
+
+TEST_CASE("session: SendingTime out of the window gets Reject 10 and a Logout") {
+  Fixture f;
+  f.logon();
+  f.clock.advance(121 * kSec);  // peer() still writes 10:00:00: two minutes and a second late
+  f.feed(f.peer("D", nos("late")));
+  const auto out = f.take();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0][35] == "3");
+  CHECK(out[0][373] == "10");
+  CHECK(out[0][45] == "2");
+  CHECK(out[1][35] == "5");
+  CHECK(f.rec.app.empty());
+  CHECK(f.s.state() == SessionState::Disconnected);
+  CHECK(f.store.next_target_seq() == 3);
+}
+
+TEST_CASE("session: an invalid MsgType is a Reject with reason 11, a valid unhandled one reaches the application") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("ZZ", "11=a|"));
+  auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][373] == "11");
+  CHECK(out[0][372] == "ZZ");
+  CHECK(f.s.next_target_seq() == 3);
+  f.feed(f.peer("AE", ""));  // TradeCaptureReport: valid FIX 4.4, the application decides
+  CHECK(f.take().empty());
+  CHECK(f.rec.app.size() == 1);
+}
+
+TEST_CASE("session: a repeated tag is a Reject with reason 13 and nothing is delivered") {
+  Fixture f;
+  f.logon();
+  f.feed(f.peer("D", nos("a") + "40=1|"));
+  const auto out = f.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0][373] == "13");
+  CHECK(out[0][371] == "40");
+  CHECK(f.rec.app.empty());
+}
+
+namespace {
+struct BusinessRejecter : Recorder {
+  std::vector<std::pair<std::string, unsigned>> invalid;  // ClOrdID, reason
+  void on_invalid_app_message(const Message& m, const hft::fix::Violation& v) {
+    invalid.emplace_back(std::string(m.get(11)), static_cast<unsigned>(v.reason));
+  }
+};
+}  // namespace
+
+TEST_CASE("session: a value-level violation of an order goes to the handler when it answers those itself") {
+  const std::string bad_enum = "11=e|55=AAPL|54=1|60=20261130-10:00:00.000|38=100|40=2|44=10|21=4|";
+  const std::string no_time = "11=t|55=AAPL|54=1|38=100|40=2|44=10|";
+  {
+    Fixture f;  // Recorder has no on_invalid_app_message: the session rejects
+    f.logon();
+    f.feed(f.peer("D", bad_enum));
+    f.feed(f.peer("D", no_time));
+    const auto out = f.take();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0][373] == "5");
+    CHECK(out[0][371] == "21");
+    CHECK(out[1][373] == "1");
+    CHECK(out[1][371] == "60");
+    CHECK(f.rec.app.empty());
+  }
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  BusinessRejecter rec;
+  hft::fix::Session<BusinessRejecter, SimClock> s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec,
+                                                  clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|" + bad_enum));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|" + no_time));
+  s.on_bytes(frame("35=D|49=CLIENT|56=HFT|34=4|52=20261130-10:00:00.000|" + nos("r") + "40=1|"));  // structural
+  CHECK(rec.invalid == std::vector<std::pair<std::string, unsigned>>{{"e", 5}, {"t", 1}});
+  CHECK(rec.sent.size() == 2);  // the Logon and one session Reject (reason 13)
+  CHECK(s.next_target_seq() == 5);
 }

@@ -4,32 +4,50 @@
 // What: the transport reads bytes and calls on_bytes(); a timer calls on_timer(). Time comes
 //   from the injected clock (SimClock in tests). The session writes each outbound message
 //   into its own buffer and hands it to handler.send(wire). It gives every application
-//   message, in sequence and exactly once, to handler.on_app_message(msg); a re-sent
-//   duplicate (PossDupFlag=Y below the expected number) is dropped. handler.on_event() hears
-//   what happened; after SessionEventKind::Disconnect the transport must close. It handles:
-//   - Logon(A): an acceptor waits for it and answers with the peer's HeartBtInt; an initiator
-//     sends it from start(). ResetSeqNumFlag=Y resets both numbers to 1.
+//   message, in sequence, to handler.on_app_message(msg), at least once: the inbound number
+//   is used (and stored) only after the call returns, so a crash or an exception inside it
+//   brings the message back by resend (PossDupFlag=Y) after a restart, and the application
+//   dedupes by its own key (the mini-OMS: ClOrdID). A re-sent duplicate (PossDupFlag=Y below
+//   the expected number) is dropped. handler.on_event() hears what happened; after
+//   SessionEventKind::Disconnect the transport must close. The rules, in the order checked:
+//   - before logon, a first message that is not a well-formed Logon ends the session with no
+//     reply; an acceptor's answers to a refused Logon (Logout, Reject) do not move the
+//     stored numbers, and a refused ResetSeqNumFlag=Y Logon resets nothing.
+//   - garbled frames (fix/message.hpp) are ignored and counted; their number is not used.
+//   - a wrong BeginString: Logout and disconnect. A wrong CompID: Reject reason 9, Logout,
+//     disconnect (on a first Logon: disconnect, no reply). A missing one: Reject reason 1,
+//     and the session goes on.
+//   - SendingTime further than cfg.max_sending_time_skew_ns from the clock: Reject reason
+//     10, Logout, disconnect.
+//   - MsgSeqNum: too high -> ResendRequest(2) from the expected number to infinity (one per
+//     gap, again after cfg.resend_timeout_ns without progress, Logout after the third), and
+//     the message waits for the resend, except a ResendRequest or Logout, acted on at once;
+//     too low without PossDupFlag=Y -> Logout and disconnect; missing -> Logout, disconnect.
+//     PossDupFlag=Y needs OrigSendingTime (Reject reason 1) not later than SendingTime
+//     (Reject reason 10, Logout).
+//   - in sequence, cfg.dictionary's validation (hft/fix/dictionary.hpp) and a parse's
+//     rejectable rules: Reject(3) with SessionRejectReason, RefSeqNum (read from the raw
+//     frame when the bad field precedes MsgSeqNum), RefTagID, RefMsgType, Text; the number
+//     is used. A value-level violation of an application message goes to the handler's
+//     on_invalid_app_message(msg, violation) instead, when it has one (a business reject).
+//   - Logon(A): an acceptor answers with the peer's HeartBtInt. ResetSeqNumFlag=Y (MsgSeqNum
+//     must be 1) resets both numbers, also mid-session, where the acceptor answers with its
+//     own reset Logon.
 //   - Heartbeat(0) after HeartBtInt seconds without sending; TestRequest(1) after
 //     HeartBtInt x 1.2 without receiving; Disconnect after another HeartBtInt without an
 //     answer. A TestRequest from the peer gets a Heartbeat with its TestReqID.
-//   - MsgSeqNum: too high -> ResendRequest(2) from the expected number to infinity (one per
-//     gap), the message itself is not processed (the resend brings it back), except a
-//     Logon, ResendRequest or Logout; too low without PossDupFlag=Y -> Logout and
-//     disconnect; missing -> Logout and disconnect.
 //   - ResendRequest from the peer: application messages from the MessageStore with
 //     PossDupFlag=Y, OrigSendingTime and their original MsgSeqNum; admin messages and
-//     anything the store lost become SequenceReset-GapFill runs.
+//     anything the store lost become SequenceReset-GapFill runs (with OrigSendingTime).
 //   - SequenceReset(4): GapFill moves the expected number in sequence; Reset moves it
-//     regardless of MsgSeqNum; an attempt to lower it gets Reject(3), reason 5.
-//   - Reject(3) with SessionRejectReason, RefSeqNum, RefTagID, RefMsgType and Text for a
-//     message that parses but breaks a rule (fix/message.hpp's rejectable statuses, a
-//     missing SendingTime, a wrong CompID: then also Logout); the number is consumed.
-//   - garbled messages (bad length, checksum, BeginString frame) are ignored and counted.
-//   - a wrong BeginString or CompID: Logout and disconnect (CompID with Reject reason 9).
+//     whatever MsgSeqNum says (0 or none included); lowering it gets Reject reason 5.
 //   - Logout(5): answered, then Disconnect; logout() sends one and waits for the answer up
-//     to cfg.logout_timeout. With cfg.answer_logout_at_once = false the session instead
-//     reports LogoutRequested and waits (LogoutReceived) while the application sends what it
-//     still owes, until it calls logout() or cfg.logout_timeout passes.
+//     to cfg.logout_timeout, delivering the application messages that still arrive. With
+//     cfg.answer_logout_at_once = false the session instead reports LogoutRequested and
+//     waits (LogoutReceived) while the application sends what it still owes, until it calls
+//     logout() or cfg.logout_timeout passes.
+//   send_app() refuses (returns 0, uses no number, stores nothing) a message longer than
+//   cfg.max_message_size, which a resend could not re-read.
 // Clock: SendingTime is the clock's reading, so a real session needs UTC nanoseconds
 //   (fix::UtcClock). Timers take a clock that steps back as no time elapsed.
 // When to use: a FIX acceptor or initiator over any byte transport (TCP, a test harness,
@@ -37,7 +55,8 @@
 //   with raw data fields (see fix/message.hpp).
 // Thread-safety: one thread owns a session (the transport's I/O thread): every call,
 //   including the handler's callbacks, happens on it. The handler may call send_app(),
-//   logout() and disconnect() from inside a callback.
+//   logout() and disconnect() from inside a callback. An exception from a callback ends the
+//   session (Disconnect) and propagates out of on_bytes().
 // Progress: wait-free per call (bounded by the bytes given, or by the resend range).
 // Memory ordering: none (not shared).
 // Complexity: O(bytes) per on_bytes; a resend O(range). Allocates only in the constructor
@@ -54,6 +73,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -62,6 +82,7 @@
 
 #include "hft/core/clock.hpp"
 #include "hft/fix/builder.hpp"
+#include "hft/fix/dictionary.hpp"
 #include "hft/fix/message.hpp"
 #include "hft/fix/message_store.hpp"
 #include "hft/fix/tags.hpp"
@@ -105,6 +126,16 @@ struct SessionConfig {
   bool answer_logout_at_once = true;
   /// The largest message in either direction (also the parser's BodyLength limit).
   std::uint32_t max_message_size = 8192;
+  /// A message whose SendingTime(52) is further than this from the clock gets Reject
+  /// reason 10 and a Logout (QuickFIX's MaxLatency is the same 120 s). 0: not checked.
+  std::uint64_t max_sending_time_skew_ns = 120'000'000'000;
+  /// A ResendRequest that brings no progress for this long is sent again; the third one
+  /// without progress ends the session ("gap not filled"). 0: never (the gap stays open).
+  std::uint64_t resend_timeout_ns = 10'000'000'000;
+  /// Every inbound message is validated against it (hft/fix/dictionary.hpp);
+  /// &Dictionary::fix44(true) also accepts user-defined tags (5000 and up); nullptr: only
+  /// the parser's rules and the header fields the session reads.
+  const Dictionary* dictionary = &Dictionary::fix44();
 };
 
 enum class SessionEventKind : std::uint8_t {
@@ -149,8 +180,15 @@ concept SessionHandler = requires(H& h, std::string_view w, const Message& m, co
   h.on_event(e);
 };
 
+/// A handler that answers value-level violations of application messages itself (a
+/// business-level reject: an ExecutionReport for an order) instead of the session's Reject.
+template <class H>
+concept HandlesInvalidAppMessage = requires(H& h, const Message& m, const Violation& v) {
+  h.on_invalid_app_message(m, v);
+};
+
 template <class Handler, NanoClock Clock>
-  requires SessionHandler<Handler>
+requires SessionHandler<Handler>
 class Session {
  public:
   /// `store`, `handler` and `clock` must outlive the session. Sequence numbers start where
@@ -167,8 +205,8 @@ class Session {
     if (cfg_.sender_comp_id.empty() || cfg_.target_comp_id.empty())
       throw std::invalid_argument("hft::fix::Session: sender_comp_id and target_comp_id must be set");
     if (cfg_.begin_string.empty() || cfg_.begin_string.size() > 16)
-      throw std::invalid_argument("hft::fix::Session: begin_string must be 1-16 characters, got '" +
-                                  cfg_.begin_string + "'");
+      throw std::invalid_argument("hft::fix::Session: begin_string must be 1-16 characters, got '" + cfg_.begin_string +
+                                  "'");
     if (cfg_.max_message_size < 256)
       throw std::invalid_argument("hft::fix::Session: max_message_size must be >= 256, got " +
                                   std::to_string(cfg_.max_message_size));
@@ -196,17 +234,15 @@ class Session {
 
   /// Feeds bytes read from the transport. Every complete message in them is processed
   /// before this returns; a partial one waits in the session's buffer.
+  /// An exception from a handler callback ends the session (Disconnect) and propagates; the
+  /// message being handled keeps its number, so the peer sends it again after a reconnect.
   void on_bytes(std::string_view bytes) {
     if (state_ == SessionState::Disconnected || state_ == SessionState::Idle) return;
-    if (rx_len_ == 0) bytes = consume(bytes);  // parse in place; copy only a partial tail
-    while (!bytes.empty() && state_ != SessionState::Disconnected) {
-      const std::size_t n = std::min(bytes.size(), rx_.size() - rx_len_);
-      std::memcpy(rx_.data() + rx_len_, bytes.data(), n);
-      rx_len_ += n;
-      bytes.remove_prefix(n);
-      const std::string_view left = consume(std::string_view(rx_.data(), rx_len_));
-      std::memmove(rx_.data(), left.data(), left.size());
-      rx_len_ = left.size();
+    try {
+      feed(bytes);
+    } catch (...) {
+      if (state_ != SessionState::Disconnected) drop("exception from the handler");
+      throw;
     }
   }
 
@@ -230,6 +266,16 @@ class Session {
       default:
         return;
     }
+    if (resend_until_ != 0 && cfg_.resend_timeout_ns != 0 &&
+        since(now, resend_progress_at_) >= cfg_.resend_timeout_ns) {
+      if (resend_attempts_ == kMaxResendAttempts) {
+        logout_and_drop("gap not filled: no answer to ResendRequest");
+        return;
+      }
+      ++resend_attempts_;
+      resend_progress_at_ = now;
+      send_resend_request();  // from the expected number again: the first may have been lost
+    }
     if (heartbeat_ns_ == 0) return;  // HeartBtInt=0: no heartbeats
     if (test_request_at_ != 0 && since(now, test_request_at_) >= heartbeat_ns_) {
       logout_and_drop("heartbeat timeout: no answer to TestRequest");
@@ -238,8 +284,7 @@ class Session {
     if (test_request_at_ == 0 && since(now, last_received_) >= heartbeat_ns_ + heartbeat_ns_ / 5) {
       ++test_request_id_;
       char id[24];
-      const auto len = static_cast<std::size_t>(
-          std::to_chars(id, id + sizeof id, test_request_id_).ptr - id);
+      const auto len = static_cast<std::size_t>(std::to_chars(id, id + sizeof id, test_request_id_).ptr - id);
       begin(msg_type::kTestRequest).add(tag::kTestReqID, std::string_view(id, len));
       emit_admin();
       test_request_at_ = now;
@@ -255,7 +300,9 @@ class Session {
   /// Sends an application message: `fill(builder)` adds the body fields after the header
   /// (BeginString, MsgType, SenderCompID, TargetCompID, MsgSeqNum, SendingTime) the session
   /// writes. The message is stored for resend. Returns its MsgSeqNum, or 0 when it was not
-  /// sent (not logged on, or a field did not fit: then no number is used).
+  /// sent (not logged on, a field did not fit, or the message is longer than
+  /// cfg.max_message_size, which a resend could not re-read: then no number is used and
+  /// nothing is stored).
   template <class Fill>
   std::uint64_t send_app(std::string_view type, Fill&& fill) {
     if (state_ != SessionState::LoggedOn && state_ != SessionState::LogoutReceived) return 0;
@@ -263,7 +310,7 @@ class Session {
     begin(type);
     fill(tx_);
     const std::string_view wire = tx_.finish();
-    if (wire.empty()) return 0;
+    if (wire.empty() || wire.size() > cfg_.max_message_size) return 0;
     store_.store(seq, wire);
     emit(wire);
     return seq;
@@ -301,6 +348,19 @@ class Session {
   [[nodiscard]] const SessionConfig& config() const noexcept { return cfg_; }
 
  private:
+  void feed(std::string_view bytes) {
+    if (rx_len_ == 0) bytes = consume(bytes);  // parse in place; copy only a partial tail
+    while (!bytes.empty() && state_ != SessionState::Disconnected) {
+      const std::size_t n = std::min(bytes.size(), rx_.size() - rx_len_);
+      std::memcpy(rx_.data() + rx_len_, bytes.data(), n);
+      rx_len_ += n;
+      bytes.remove_prefix(n);
+      const std::string_view left = consume(std::string_view(rx_.data(), rx_len_));
+      std::memmove(rx_.data(), left.data(), left.size());
+      rx_len_ = left.size();
+    }
+  }
+
   // Parses and handles every complete message at the front of `in`; returns the rest.
   std::string_view consume(std::string_view in) {
     while (!in.empty() && state_ != SessionState::Disconnected) {
@@ -325,120 +385,314 @@ class Session {
       event(SessionEventKind::Garbled, to_string(r.status));
       return;
     }
+    const bool pre_logon = state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent;
+    const std::string_view type = msg_.msg_type();
+    const bool logon = r.ok() && type == msg_type::kLogon;
+    if (pre_logon && !logon) {
+      // Nobody is logged on yet: a reply would use up our numbers for a stranger.
+      drop(r.ok() ? "first message is not Logon" : "first message is not a valid Logon");
+      return;
+    }
     last_received_ = now;
     test_request_at_ = 0;
     ++stats_.received;
-    if (r.status != ParseStatus::Ok) {  // rejectable: the fields before the bad one are there
-      const std::uint64_t seq = msg_.seq_num();
-      send_reject(seq, r.tag, r.reason(), to_string(r.status));
-      if (seq == expected_) advance_expected(seq + 1);
+    if (!r.ok()) {  // rejectable: the frame is sound, so its MsgSeqNum can be read
+      on_rejectable(r);
       return;
     }
     if (msg_.begin_string() != cfg_.begin_string) {
       logout_and_drop("incorrect BeginString");
       return;
     }
-    const std::string_view type = msg_.msg_type();
-    const bool logon = type == msg_type::kLogon;
-    if ((state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent) && !logon) {
-      drop("first message is not Logon");
-      return;
-    }
-    if (msg_.get(tag::kSenderCompID) != cfg_.target_comp_id || msg_.get(tag::kTargetCompID) != cfg_.sender_comp_id) {
-      send_reject(msg_.seq_num(), msg_.get(tag::kSenderCompID) != cfg_.target_comp_id ? tag::kSenderCompID
-                                                                                      : tag::kTargetCompID,
+    // CompIDs: absent is a missing field (the session goes on); present and wrong is
+    // someone else's message.
+    const std::string_view sender = msg_.get(tag::kSenderCompID), target = msg_.get(tag::kTargetCompID);
+    if ((!sender.empty() && sender != cfg_.target_comp_id) || (!target.empty() && target != cfg_.sender_comp_id)) {
+      if (pre_logon) {  // a Logon for another session (1S.c): nothing to say to a stranger
+        drop("Logon with another CompID");
+        return;
+      }
+      send_reject(msg_.seq_num(), sender != cfg_.target_comp_id ? tag::kSenderCompID : tag::kTargetCompID,
                   SessionRejectReason::CompIdProblem, "CompID problem");
       logout_and_drop("CompID problem");
       return;
     }
+    if (pre_logon && (sender.empty() || target.empty())) {
+      drop("Logon without SenderCompID(49) or TargetCompID(56)");
+      return;
+    }
+    const std::optional<std::uint64_t> sending_time = msg_.get_utc_ns(tag::kSendingTime);
+    if (sending_time && cfg_.max_sending_time_skew_ns != 0 &&
+        (*sending_time > now ? *sending_time - now : now - *sending_time) > cfg_.max_sending_time_skew_ns) {
+      const std::uint64_t seq = msg_.seq_num();
+      send_reject(seq, tag::kSendingTime, SessionRejectReason::SendingTimeAccuracyProblem,
+                  "SendingTime accuracy problem");
+      if (seq == expected_ && !pre_logon) advance_expected(seq + 1);
+      logout_and_drop("SendingTime accuracy problem");
+      return;
+    }
+    const Violation v = check(sending_time.has_value(), sender.empty(), target.empty());
     const std::uint64_t seq = msg_.seq_num();
+    const bool possdup = msg_.get_bool(tag::kPossDupFlag) == true;
+    // SequenceReset-Reset ignores MsgSeqNum altogether, even 0 or none.
+    if (type == msg_type::kSequenceReset && msg_.get_bool(tag::kGapFillFlag) != true) {
+      if (!v.ok()) {
+        send_reject(seq, v.tag, v.reason, v.text);
+        return;
+      }
+      on_sequence_reset(seq, /*gap_fill=*/false);
+      return;
+    }
     if (seq == 0) {
       logout_and_drop("MsgSeqNum(34) missing or invalid");
       return;
     }
-    if (!msg_.has(tag::kSendingTime)) {
-      send_reject(seq, tag::kSendingTime, SessionRejectReason::RequiredTagMissing, "SendingTime(52) missing");
-      if (seq == expected_) advance_expected(seq + 1);
+    if (logon && msg_.get_bool(tag::kResetSeqNumFlag) == true) {
+      on_reset_logon(seq, v);
       return;
     }
-    // SequenceReset-Reset ignores MsgSeqNum altogether.
-    if (type == msg_type::kSequenceReset && msg_.get_bool(tag::kGapFillFlag) != true) {
-      on_sequence_reset(seq, /*gap_fill=*/false);
+    if (pre_logon) {
+      on_first_logon(seq, v, /*reset=*/false);
       return;
-    }
-    if (logon && msg_.get_bool(tag::kResetSeqNumFlag) == true && state_ != SessionState::LoggedOn) {
-      if (cfg_.role == SessionRole::Acceptor) {  // our answering Logon will be 1 too
-        store_.reset();
-        next_out_ = 1;
-      }
-      expected_ = 1;
-      store_.set_next_target_seq(1);
-      if (seq != 1) {
-        logout_and_drop("Logon with ResetSeqNumFlag=Y must have MsgSeqNum=1");
-        return;
-      }
     }
     if (seq < expected_) {
-      if (msg_.get_bool(tag::kPossDupFlag) == true) {
-        ++stats_.duplicates_dropped;
+      if (!possdup) {
+        char text[96];
+        const int n = std::snprintf(text, sizeof text, "MsgSeqNum too low, expecting %llu but received %llu",
+                                    static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(seq));
+        logout_and_drop(std::string_view(text, static_cast<std::size_t>(n)));
         return;
       }
-      char text[96];
-      const int n = std::snprintf(text, sizeof text, "MsgSeqNum too low, expecting %llu but received %llu",
-                                  static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(seq));
-      logout_and_drop(std::string_view(text, static_cast<std::size_t>(n)));
+      if (check_possdup(seq, sending_time)) {
+        ++stats_.duplicates_dropped;
+      }
       return;
     }
     if (seq > expected_) {
       // Only these are acted on out of order; anything else comes back with the resend.
-      if (logon) on_logon();
-      else if (type == msg_type::kResendRequest) on_resend_request();
-      else if (type == msg_type::kLogout) {
-        on_logout();
-        return;
+      if (v.ok()) {
+        if (type == msg_type::kResendRequest) {
+          on_resend_request();
+        } else if (type == msg_type::kLogout) {
+          on_logout();
+          return;
+        }
       }
       if (state_ == SessionState::Disconnected) return;
       request_resend(seq);
       return;
     }
     // In sequence.
+    if (possdup && !check_possdup(seq, sending_time)) {
+      if (state_ != SessionState::Disconnected) advance_expected(seq + 1);
+      return;
+    }
+    if (!v.ok()) {
+      on_violation(seq, type, v);
+      return;
+    }
     if (type == msg_type::kSequenceReset) {
       on_sequence_reset(seq, /*gap_fill=*/true);
       return;
     }
-    advance_expected(seq + 1);
-    if (logon) on_logon();
-    else if (type == msg_type::kHeartbeat) {
+    if (type == msg_type::kLogon || type == msg_type::kHeartbeat) {  // a second Logon changes nothing
+      advance_expected(seq + 1);
     } else if (type == msg_type::kTestRequest) {
+      advance_expected(seq + 1);
       begin(msg_type::kHeartbeat);
       const std::string_view id = msg_.get(tag::kTestReqID);
       if (!id.empty()) tx_.add(tag::kTestReqID, id);
       emit_admin();
       ++stats_.heartbeats_sent;
-    } else if (type == msg_type::kResendRequest) on_resend_request();
-    else if (type == msg_type::kReject) event(SessionEventKind::RejectReceived, msg_.get(tag::kText), seq);
-    else if (type == msg_type::kLogout) on_logout();
-    else if (state_ == SessionState::LoggedOn) {  // nothing after the peer's Logout
+    } else if (type == msg_type::kResendRequest) {
+      advance_expected(seq + 1);
+      on_resend_request();
+    } else if (type == msg_type::kReject) {
+      advance_expected(seq + 1);
+      event(SessionEventKind::RejectReceived, msg_.get(tag::kText), seq);
+    } else if (type == msg_type::kLogout) {
+      advance_expected(seq + 1);
+      on_logout();
+    } else if (state_ == SessionState::LoggedOn || state_ == SessionState::LogoutSent) {
+      // At least once: the number is used only after the handler returns, so a crash (or an
+      // exception) inside it leaves the message to come back, PossDupFlag=Y, by resend.
       ++stats_.app_received;
       handler_.on_app_message(msg_);
+      advance_expected(seq + 1);
+    } else {
+      advance_expected(seq + 1);  // LogoutReceived: the peer said it sends nothing more
     }
   }
 
-  void on_logon() {
-    if (state_ == SessionState::LoggedOn) return;  // a second Logon changes nothing
-    const auto hb = msg_.get_int(tag::kHeartBtInt);
-    if (!hb || *hb < 0 || *hb > 3600) {
+  // A message that frames but breaks a field rule (fix/message.hpp's rejectable statuses).
+  // Its MsgSeqNum is read from the raw frame, since the bad field may come before it.
+  void on_rejectable(const ParseResult& r) {
+    const std::string_view raw = msg_.raw();
+    const std::uint64_t seq = raw_seq_num(raw);
+    if (seq == 0) {
+      logout_and_drop("MsgSeqNum(34) missing or invalid");
+      return;
+    }
+    if (seq > expected_) {
+      request_resend(seq);
+      return;
+    }
+    if (seq < expected_) {
+      if (raw.find("\x01"
+                   "43=Y\x01") != std::string_view::npos) {
+        ++stats_.duplicates_dropped;
+        return;
+      }
+      logout_and_drop("MsgSeqNum too low");
+      return;
+    }
+    send_reject(seq, r.tag, r.reason(), to_string(r.status));
+    advance_expected(seq + 1);
+  }
+
+  // The checks of one message beyond framing: the dictionary's (cfg.dictionary), and the
+  // header fields the session itself needs.
+  [[nodiscard]] Violation check(bool sending_time_ok, bool no_sender, bool no_target) const noexcept {
+    if (cfg_.dictionary != nullptr) {
+      const Violation v = cfg_.dictionary->validate(msg_);
+      if (!v.ok()) return v;
+    }
+    if (no_sender)
+      return Violation{SessionRejectReason::RequiredTagMissing, tag::kSenderCompID, "SenderCompID(49) missing", false};
+    if (no_target)
+      return Violation{SessionRejectReason::RequiredTagMissing, tag::kTargetCompID, "TargetCompID(56) missing", false};
+    if (!msg_.has(tag::kSendingTime))
+      return Violation{SessionRejectReason::RequiredTagMissing, tag::kSendingTime, "SendingTime(52) missing", false};
+    if (!sending_time_ok)
+      return Violation{SessionRejectReason::IncorrectDataFormat, tag::kSendingTime,
+                       "SendingTime(52) is not a UTCTimestamp", false};
+    return {};
+  }
+
+  // PossDupFlag=Y: OrigSendingTime must be there (but on a SequenceReset) and not later than
+  // SendingTime. False when the message was rejected.
+  bool check_possdup(std::uint64_t seq, std::optional<std::uint64_t> sending_time) {
+    if (msg_.msg_type() == msg_type::kSequenceReset) return true;
+    const std::optional<std::uint64_t> orig = msg_.get_utc_ns(tag::kOrigSendingTime);
+    if (!msg_.has(tag::kOrigSendingTime)) {
+      send_reject(seq, tag::kOrigSendingTime, SessionRejectReason::RequiredTagMissing,
+                  "OrigSendingTime(122) missing on a PossDupFlag=Y message");
+      return false;
+    }
+    if (!orig) {
+      send_reject(seq, tag::kOrigSendingTime, SessionRejectReason::IncorrectDataFormat,
+                  "OrigSendingTime(122) is not a UTCTimestamp");
+      return false;
+    }
+    if (sending_time && *orig > *sending_time) {
+      send_reject(seq, tag::kOrigSendingTime, SessionRejectReason::SendingTimeAccuracyProblem,
+                  "OrigSendingTime(122) later than SendingTime(52)");
+      if (seq == expected_) advance_expected(seq + 1);
+      logout_and_drop("SendingTime accuracy problem");
+      return false;
+    }
+    return true;
+  }
+
+  // An in-sequence message the dictionary refused: the number is used either way.
+  void on_violation(std::uint64_t seq, std::string_view type, const Violation& v) {
+    if constexpr (HandlesInvalidAppMessage<Handler>) {
+      if (v.value_level && !is_admin_msg_type(type) &&
+          (state_ == SessionState::LoggedOn || state_ == SessionState::LogoutSent)) {
+        ++stats_.app_received;
+        handler_.on_invalid_app_message(msg_, v);  // a business-level reject, the application's
+        advance_expected(seq + 1);
+        return;
+      }
+    }
+    send_reject(seq, v.tag, v.reason, v.text);
+    advance_expected(seq + 1);
+  }
+
+  // A Logon with ResetSeqNumFlag=Y: everything is checked before anything is reset, so a
+  // refused one changes nothing.
+  void on_reset_logon(std::uint64_t seq, const Violation& v) {
+    const bool pre_logon = state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent;
+    if (seq != 1) {
+      logout_and_drop("Logon with ResetSeqNumFlag=Y must have MsgSeqNum=1");
+      return;
+    }
+    if (pre_logon) {
+      on_first_logon(seq, v, /*reset=*/true);
+      return;
+    }
+    if (state_ != SessionState::LoggedOn) return;  // a logout is under way: it ends the session
+    if (!v.ok() || !valid_heartbeat()) {
+      send_reject(seq, v.ok() ? tag::kHeartBtInt : v.tag, v.ok() ? SessionRejectReason::ValueIncorrect : v.reason,
+                  v.ok() ? std::string_view("HeartBtInt(108) invalid") : v.text);
+      return;
+    }
+    // Mid-session (Vol. 2): both sides start again at 1, and we answer with our own reset Logon.
+    reset_numbers();
+    advance_expected(2);
+    send_logon(/*reset=*/true);
+    event(SessionEventKind::SequenceReset, "reset by Logon", 1);
+  }
+
+  // The Logon that starts the session (acceptor: the peer's; initiator: the answer).
+  void on_first_logon(std::uint64_t seq, const Violation& v, bool reset) {
+    if (!v.ok()) {
+      logout_and_drop(v.text);
+      return;
+    }
+    if (!valid_heartbeat()) {
       logout_and_drop("Logon without a valid HeartBtInt(108)");
       return;
     }
-    if (cfg_.role == SessionRole::Acceptor) {
-      heartbeat_ns_ = static_cast<std::uint64_t>(*hb) * 1'000'000'000;
-      state_ = SessionState::LoggedOn;
-      send_logon(msg_.get_bool(tag::kResetSeqNumFlag) == true);
-    } else {
-      state_ = SessionState::LoggedOn;
+    if (!reset && seq < expected_) {
+      char text[96];
+      const int n = std::snprintf(text, sizeof text, "MsgSeqNum too low, expecting %llu but received %llu",
+                                  static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(seq));
+      logout_and_drop(std::string_view(text, static_cast<std::size_t>(n)));
+      return;
     }
-    event(SessionEventKind::LoggedOn, {}, msg_.seq_num());
+    if (reset) {
+      if (cfg_.role == SessionRole::Acceptor) {
+        reset_numbers();  // our answering Logon is 1 too
+      } else {
+        expected_ = 1;  // we asked (start() reset the store) or the acceptor chose to
+        store_.set_next_target_seq(1);
+      }
+    }
+    state_ = SessionState::LoggedOn;
+    if (cfg_.role == SessionRole::Acceptor) {
+      heartbeat_ns_ = static_cast<std::uint64_t>(*msg_.get_int(tag::kHeartBtInt)) * 1'000'000'000;
+      send_logon(reset);
+    }
+    event(SessionEventKind::LoggedOn, {}, seq);
+    if (state_ == SessionState::Disconnected) return;
+    if (seq > expected_)
+      request_resend(seq);  // the Logon is acted on; the numbers before it come back first
+    else
+      advance_expected(seq + 1);
+  }
+
+  [[nodiscard]] bool valid_heartbeat() const noexcept {
+    const auto hb = msg_.get_int(tag::kHeartBtInt);
+    return hb && *hb >= 0 && *hb <= 3600;
+  }
+
+  void reset_numbers() {
+    store_.reset();
+    next_out_ = 1;
+    expected_ = 1;
+    resend_until_ = 0;
+  }
+
+  // MsgSeqNum(34) anywhere in a frame, for a message whose parse stopped before it.
+  [[nodiscard]] static std::uint64_t raw_seq_num(std::string_view raw) noexcept {
+    const std::size_t at = raw.find(
+        "\x01"
+        "34=");
+    if (at == std::string_view::npos) return 0;
+    const std::size_t from = at + 4, end = raw.find('\x01', from);
+    const auto v = Message::to_int(raw.substr(from, end == std::string_view::npos ? 0 : end - from));
+    return v && *v > 0 ? static_cast<std::uint64_t>(*v) : 0;
   }
 
   void on_logout() {
@@ -494,13 +748,13 @@ class Session {
         send_gap_fill(gap_from, s);
         gap_from = 0;
       }
-      resend(old, s);
+      if (!resend(old, s)) gap_from = s;  // cannot be rebuilt: gap-filled, never skipped
     }
     if (gap_from != 0) send_gap_fill(gap_from, end_seq + 1);
     event(SessionEventKind::ResendServed, {}, begin_seq);
   }
 
-  void resend(const Message& old, std::uint64_t seq) {
+  bool resend(const Message& old, std::uint64_t seq) {
     MessageBuilder b(resend_buf_, cfg_.begin_string);
     b.start(old.msg_type())
         .add(tag::kSenderCompID, cfg_.sender_comp_id)
@@ -512,19 +766,22 @@ class Session {
     for (const Field& f : old.fields())
       if (!is_header_tag(f.tag) && !is_trailer_tag(f.tag)) b.add(f.tag, old.value(f));
     const std::string_view wire = b.finish();
-    if (wire.empty()) return;
+    if (wire.empty()) return false;
     ++stats_.resent;
     send_raw(wire);
+    return true;
   }
 
   void send_gap_fill(std::uint64_t from, std::uint64_t new_seq) {
+    const std::uint64_t now = clock_.now_ns();
     MessageBuilder b(resend_buf_, cfg_.begin_string);
     b.start(msg_type::kSequenceReset)
         .add(tag::kSenderCompID, cfg_.sender_comp_id)
         .add(tag::kTargetCompID, cfg_.target_comp_id)
         .add(tag::kMsgSeqNum, from)
         .add_bool(tag::kPossDupFlag, true)
-        .add_timestamp(tag::kSendingTime, clock_.now_ns())
+        .add_timestamp(tag::kSendingTime, now)
+        .add_timestamp(tag::kOrigSendingTime, now)  // Vol. 2: on everything a resend sends
         .add_bool(tag::kGapFillFlag, true)
         .add(tag::kNewSeqNo, new_seq);
     ++stats_.gap_fills_sent;
@@ -537,6 +794,12 @@ class Session {
       return;
     }
     resend_until_ = seen;
+    resend_attempts_ = 0;
+    resend_progress_at_ = clock_.now_ns();
+    send_resend_request();
+  }
+
+  void send_resend_request() {
     begin(msg_type::kResendRequest).add(tag::kBeginSeqNo, expected_).add(tag::kEndSeqNo, 0);
     emit_admin();
     ++stats_.resend_requests_sent;
@@ -546,13 +809,15 @@ class Session {
   void advance_expected(std::uint64_t next) {
     expected_ = next;
     store_.set_next_target_seq(next);
-    if (resend_until_ != 0 && expected_ > resend_until_) resend_until_ = 0;
+    if (resend_until_ != 0) {
+      if (expected_ > resend_until_) resend_until_ = 0;
+      resend_progress_at_ = clock_.now_ns();
+      resend_attempts_ = 0;
+    }
   }
 
   void send_logon(bool reset) {
-    begin(msg_type::kLogon)
-        .add(tag::kEncryptMethod, 0)
-        .add(tag::kHeartBtInt, heartbeat_ns_ / 1'000'000'000);
+    begin(msg_type::kLogon).add(tag::kEncryptMethod, 0).add(tag::kHeartBtInt, heartbeat_ns_ / 1'000'000'000);
     if (reset) tx_.add_bool(tag::kResetSeqNumFlag, true);
     emit_admin();
   }
@@ -575,8 +840,7 @@ class Session {
   }
 
   void logout_and_drop(std::string_view why) {
-    if (state_ == SessionState::LoggedOn || state_ == SessionState::AwaitingLogon ||
-        state_ == SessionState::LogonSent)
+    if (state_ == SessionState::LoggedOn || state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent)
       send_logout(why);
     drop(why);
   }
@@ -602,7 +866,9 @@ class Session {
 
   void emit(std::string_view wire) {
     ++next_out_;
-    store_.set_next_sender_seq(next_out_);
+    // An acceptor's refusal of a first message: the stranger gets its answer, and the
+    // stored numbers of the session it named stay as they were.
+    if (state_ != SessionState::AwaitingLogon) store_.set_next_sender_seq(next_out_);
     send_raw(wire);
   }
 
@@ -621,6 +887,8 @@ class Session {
     handler_.on_event(SessionEvent{k, text, seq});
   }
 
+  static constexpr std::uint32_t kMaxResendAttempts = 2;  // then the third timeout logs out
+
   SessionConfig cfg_;
   MessageStore& store_;
   Handler& handler_;
@@ -634,7 +902,9 @@ class Session {
   SessionState state_ = SessionState::Idle;
   std::uint64_t next_out_ = store_.next_sender_seq();
   std::uint64_t expected_ = store_.next_target_seq();
-  std::uint64_t resend_until_ = 0;  // the highest MsgSeqNum seen while a ResendRequest is open
+  std::uint64_t resend_until_ = 0;        // the highest MsgSeqNum seen while a ResendRequest is open
+  std::uint64_t resend_progress_at_ = 0;  // when the open gap last moved (or was requested)
+  std::uint32_t resend_attempts_ = 0;     // ResendRequests re-sent without progress
   std::uint64_t heartbeat_ns_ = 0;
   std::uint64_t started_at_ = 0, last_received_ = 0, last_sent_ = 0;
   std::uint64_t test_request_at_ = 0;  // 0: no TestRequest outstanding
