@@ -14,11 +14,12 @@ root=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 src=os.path.join(root,'include/hft/fix/session.hpp')
 base=open(src).read()
 muts=[
- ("defect1 LogoutSent delivery","} else if (state_ == SessionState::LoggedOn || state_ == SessionState::LogoutSent) {\n      // At least once","} else if (state_ == SessionState::LoggedOn) {\n      // At least once"),
+ ("defect1 delivery after a Logout","    } else {\n      // LoggedOn, LogoutSent, and LogoutReceived too","    } else if (state_ != SessionState::LoggedOn) {\n      advance_expected(seq + 1);\n    } else {\n      // LoggedOn, LogoutSent, and LogoutReceived too"),
+ ("defect4 room for the resend","wire.size() + kResendGrowth > cfg_.max_message_size","wire.size() > cfg_.max_message_size"),
  ("defect2 reset before validation","    const bool pre_logon = state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent;\n    if (seq != 1) {","    const bool pre_logon = state_ == SessionState::AwaitingLogon || state_ == SessionState::LogonSent;\n    reset_numbers();\n    if (seq != 1) {"),
  ("defect3 rejectable first message","    if (pre_logon && !logon) {","    if (pre_logon && r.ok() && !logon) {"),
  ("defect3 recorded refusal","    if (state_ != SessionState::AwaitingLogon) store_.set_next_sender_seq(next_out_);","    store_.set_next_sender_seq(next_out_);"),
- ("defect4 size","if (wire.empty() || wire.size() > cfg_.max_message_size) return 0;","if (wire.empty()) return 0;"),
+ ("defect4 size","if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;","if (wire.empty()) return 0;"),
  ("at-least-once","      handler_.on_app_message(msg_);\n      advance_expected(seq + 1);","      advance_expected(seq + 1);\n      handler_.on_app_message(msg_);"),
  ("gap timeout","if (resend_until_ != 0 && cfg_.resend_timeout_ns != 0 &&","if (false && resend_until_ != 0 && cfg_.resend_timeout_ns != 0 &&"),
  ("rule2 mid-session reset","    if (logon && msg_.get_bool(tag::kResetSeqNumFlag) == true) {","    if (logon && pre_logon && msg_.get_bool(tag::kResetSeqNumFlag) == true) {"),

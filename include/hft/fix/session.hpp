@@ -46,8 +46,8 @@
 //     cfg.answer_logout_at_once = false the session instead reports LogoutRequested and
 //     waits (LogoutReceived) while the application sends what it still owes, until it calls
 //     logout() or cfg.logout_timeout passes.
-//   send_app() refuses (returns 0, uses no number, stores nothing) a message longer than
-//   cfg.max_message_size, which a resend could not re-read.
+//   send_app() refuses (returns 0, uses no number, stores nothing) a message whose resend
+//   (32 bytes longer: PossDupFlag, OrigSendingTime) would exceed cfg.max_message_size.
 // Clock: SendingTime is the clock's reading, so a real session needs UTC nanoseconds
 //   (fix::UtcClock). Timers take a clock that steps back as no time elapsed.
 // When to use: a FIX acceptor or initiator over any byte transport (TCP, a test harness,
@@ -300,9 +300,9 @@ class Session {
   /// Sends an application message: `fill(builder)` adds the body fields after the header
   /// (BeginString, MsgType, SenderCompID, TargetCompID, MsgSeqNum, SendingTime) the session
   /// writes. The message is stored for resend. Returns its MsgSeqNum, or 0 when it was not
-  /// sent (not logged on, a field did not fit, or the message is longer than
-  /// cfg.max_message_size, which a resend could not re-read: then no number is used and
-  /// nothing is stored).
+  /// sent (not logged on, a field did not fit, or the message would be longer than
+  /// cfg.max_message_size when resent, with PossDupFlag and OrigSendingTime added: 32 bytes
+  /// more. Then no number is used and nothing is stored).
   template <class Fill>
   std::uint64_t send_app(std::string_view type, Fill&& fill) {
     if (state_ != SessionState::LoggedOn && state_ != SessionState::LogoutReceived) return 0;
@@ -310,7 +310,7 @@ class Session {
     begin(type);
     fill(tx_);
     const std::string_view wire = tx_.finish();
-    if (wire.empty() || wire.size() > cfg_.max_message_size) return 0;
+    if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;
     store_.store(seq, wire);
     emit(wire);
     return seq;
@@ -513,14 +513,14 @@ class Session {
     } else if (type == msg_type::kLogout) {
       advance_expected(seq + 1);
       on_logout();
-    } else if (state_ == SessionState::LoggedOn || state_ == SessionState::LogoutSent) {
+    } else {
+      // LoggedOn, LogoutSent, and LogoutReceived too: a Logout that arrived above a gap is
+      // acted on at once, and the resend of what it left behind still comes in.
       // At least once: the number is used only after the handler returns, so a crash (or an
       // exception) inside it leaves the message to come back, PossDupFlag=Y, by resend.
       ++stats_.app_received;
       handler_.on_app_message(msg_);
       advance_expected(seq + 1);
-    } else {
-      advance_expected(seq + 1);  // LogoutReceived: the peer said it sends nothing more
     }
   }
 
@@ -597,8 +597,7 @@ class Session {
   // An in-sequence message the dictionary refused: the number is used either way.
   void on_violation(std::uint64_t seq, std::string_view type, const Violation& v) {
     if constexpr (HandlesInvalidAppMessage<Handler>) {
-      if (v.value_level && !is_admin_msg_type(type) &&
-          (state_ == SessionState::LoggedOn || state_ == SessionState::LogoutSent)) {
+      if (v.value_level && !is_admin_msg_type(type)) {
         ++stats_.app_received;
         handler_.on_invalid_app_message(msg_, v);  // a business-level reject, the application's
         advance_expected(seq + 1);
@@ -766,7 +765,7 @@ class Session {
     for (const Field& f : old.fields())
       if (!is_header_tag(f.tag) && !is_trailer_tag(f.tag)) b.add(f.tag, old.value(f));
     const std::string_view wire = b.finish();
-    if (wire.empty()) return false;
+    if (wire.empty() || wire.size() > cfg_.max_message_size) return false;
     ++stats_.resent;
     send_raw(wire);
     return true;
@@ -888,6 +887,10 @@ class Session {
   }
 
   static constexpr std::uint32_t kMaxResendAttempts = 2;  // then the third timeout logs out
+  // What a resend adds to a stored message: "43=Y|", "122=<21-character timestamp>|", and a
+  // BodyLength one digit longer. send_app keeps this much room below max_message_size, so the
+  // resend of any message it sent fits the same limit on the peer's side.
+  static constexpr std::size_t kResendGrowth = 5 + 26 + 1;
 
   SessionConfig cfg_;
   MessageStore& store_;
