@@ -6,10 +6,16 @@
 //     across that peer's connections, and with --journal across restarts (its store is a
 //     JournalMessageStore in <journal>/fix/<hex CompID>, whose app records also keep each
 //     order's outcome: FixOutcomes, so a PossDup re-send gets its original reports);
-//   - parse_reply_line + write_reports: the pipeline's reply -> ExecutionReport(s).
+//   - parse_reply_line + write_reports: the pipeline's reply -> ExecutionReport(s);
+//   - fix_id_base: the OrderID/ExecID prefix, unique per start (a journaled boot epoch, or
+//     a random nonce), and parse_peer_list for --fix-peers.
 // The pipeline is the line protocol's: a FIX order becomes the same request line, is
 // admitted, scheduled and executed the same way, and its reply comes back the same way.
 #pragma once
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -18,6 +24,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "hft/core/flat_index.hpp"
@@ -41,7 +50,8 @@ namespace fixtag = hft::fix::tag;
 
 inline constexpr std::size_t kMaxClOrdId = 40;
 inline constexpr std::size_t kMaxAccount = 32;
-inline constexpr std::size_t kMaxOrderId = 48;  // "<start seconds>-<gateway>-<n>" is about 30
+inline constexpr std::size_t kMaxOrderId = 48;     // "<fix_id_base><gateway>-<n>": at most 45
+inline constexpr std::size_t kMaxEchoNumber = 24;  // OrderQty/Price text a reject echoes
 
 /// OrdRejReason(103) values of FIX 4.4 the acceptor uses.
 enum class OrdRejReason : std::uint8_t {
@@ -85,9 +95,45 @@ struct FixOrder {
   hft::Side side = hft::Side::Buy;
   std::int64_t qty = 0;
   hft::Price price;
+  // What the order carried, for a reject to echo: Side(54), OrdType(40), TimeInForce(59)
+  // ('\0' when absent or longer than a character), OrderQty(38) and Price(44) (length 0
+  // when absent or longer than kMaxEchoNumber).
+  char side_sent = 0;
+  char ord_type_sent = 0;
+  char tif_sent = 0;
+  std::uint8_t qty_len = 0;
+  std::uint8_t price_len = 0;
+  char qty_text[kMaxEchoNumber];
+  char price_text[kMaxEchoNumber];
   [[nodiscard]] std::string_view cl_ord_id() const noexcept { return {clordid, clordid_len}; }
   [[nodiscard]] std::string_view acct() const noexcept { return {account, account_len}; }
+  [[nodiscard]] std::string_view qty_sent() const noexcept { return {qty_text, qty_len}; }
+  [[nodiscard]] std::string_view price_sent() const noexcept { return {price_text, price_len}; }
 };
+
+/// A reject echoes a one-character field only when the value is one FIX 4.4 defines for it
+/// (a validating peer would reject our report otherwise), and a Qty or Price only when it
+/// has the FIX float format ([-]digits[.digits]).
+inline constexpr std::string_view kFix44Sides = "123456789ABCDEFG";
+inline constexpr std::string_view kFix44OrdTypes = "123456789ABCDEFGHIJKLMP";
+inline constexpr std::string_view kFix44TimesInForce = "01234567";
+inline bool echoable_char(char c, std::string_view allowed) noexcept {
+  return c != '\0' && allowed.find(c) != std::string_view::npos;
+}
+inline bool echoable_number(std::string_view v) noexcept {
+  if (!v.empty() && v.front() == '-') v.remove_prefix(1);
+  bool digit = false, dot = false;
+  for (const char c : v) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;
+    }
+  }
+  return digit;
+}
 
 struct MapResult {
   bool ok = false;
@@ -109,6 +155,15 @@ inline MapResult map_new_order(const hft::fix::Message& m, FixOrder& o) noexcept
   if (sym) o.symbol = *sym;
   const char side = m.get_char(fixtag::kSide);
   o.side = side == '2' ? hft::Side::Sell : hft::Side::Buy;
+  o.side_sent = side;
+  o.ord_type_sent = m.get_char(fixtag::kOrdType);
+  o.tif_sent = m.get_char(fixtag::kTimeInForce);
+  const std::string_view qty_sent = m.get(fixtag::kOrderQty);
+  o.qty_len = qty_sent.size() <= kMaxEchoNumber ? static_cast<std::uint8_t>(qty_sent.size()) : 0;
+  if (o.qty_len != 0) std::memcpy(o.qty_text, qty_sent.data(), o.qty_len);
+  const std::string_view price_sent = m.get(fixtag::kPrice);
+  o.price_len = price_sent.size() <= kMaxEchoNumber ? static_cast<std::uint8_t>(price_sent.size()) : 0;
+  if (o.price_len != 0) std::memcpy(o.price_text, price_sent.data(), o.price_len);
   auto bad = [](OrdRejReason r, std::string_view t) { return MapResult{false, r, t}; };
   if (id.empty()) return bad(OrdRejReason::Other, "BAD_MSG: ClOrdID(11) missing");
   if (id.size() > kMaxClOrdId) return bad(OrdRejReason::Other, "BAD_MSG: ClOrdID(11) longer than 40");
@@ -116,11 +171,11 @@ inline MapResult map_new_order(const hft::fix::Message& m, FixOrder& o) noexcept
   if (!sym) return bad(OrdRejReason::Other, "BAD_MSG: Symbol(55) missing or longer than 8");
   if (side != '1' && side != '2')
     return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: Side(54) must be 1 or 2");
-  if (m.get_char(fixtag::kOrdType) != '2')
+  if (o.ord_type_sent != '2')
     return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: OrdType(40) must be 2 (limit)");
-  if (m.get_char(fixtag::kTimeInForce) != '3')
+  if (o.tif_sent != '3')
     return bad(OrdRejReason::UnsupportedOrderCharacteristic, "BAD_MSG: TimeInForce(59) must be 3 (IOC)");
-  std::string_view qty_text = m.get(fixtag::kOrderQty);
+  std::string_view qty_text = qty_sent;
   if (const auto dot = qty_text.find('.'); dot != std::string_view::npos) {
     if (qty_text.find_first_not_of('0', dot + 1) != std::string_view::npos)
       return bad(OrdRejReason::IncorrectQuantity, "BAD_MSG: OrderQty(38) must be whole units");
@@ -130,7 +185,7 @@ inline MapResult map_new_order(const hft::fix::Message& m, FixOrder& o) noexcept
   if (!qty || qty_text.front() == '-' || *qty < 1 || *qty > kMaxQty)
     return bad(OrdRejReason::IncorrectQuantity, "BAD_MSG: OrderQty(38) must be 1..2147483647");
   o.qty = *qty;
-  const auto px = hft::parse_price(m.get(fixtag::kPrice), kTick);
+  const auto px = hft::parse_price(price_sent, kTick);
   if (!px || px->ticks() <= 0)
     return bad(OrdRejReason::Other, "BAD_MSG: Price(44) must be > 0 with at most 4 decimals");
   o.price = *px;
@@ -336,6 +391,8 @@ struct FixSessionState {
   FixJournalStore* journal = nullptr;     // store, when it is journaled
   std::unique_ptr<FixOutcomes> outcomes;  // --journal only
   bool in_use = false;                    // logged on over some connection (under the registry's mutex)
+  bool confirmed = false;                 // a Logon of this CompID was accepted (under the registry's mutex)
+  bool dir_created = false;               // --journal: acquire() created its store's directory
 
   /// --journal: the order under `key` was admitted. Before it reaches the pipeline, so a
   /// restart knows the ClOrdID whatever happened next.
@@ -417,12 +474,15 @@ class FixRegistry {
       return nullptr;
     }
     std::unique_ptr<FixSessionState> s;
+    bool created = false;
     if (lim_.journal_dir.empty()) {
       s = std::make_unique<FixSessionState>(
           std::string(comp_id), std::make_unique<hft::fix::InMemoryMessageStore>(lim_.store_messages, lim_.store_bytes),
           lim_.clordids);
     } else {
       try {
+        std::error_code ec;
+        created = !std::filesystem::exists(session_dir(lim_.journal_dir, comp_id), ec);
         s = open_journaled(comp_id);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "mini_oms: FIX session %.*s: %s\n", static_cast<int>(comp_id.size()), comp_id.data(),
@@ -432,12 +492,31 @@ class FixRegistry {
       }
     }
     s->in_use = true;
+    s->dir_created = created;
     sessions_.push_back(std::move(s));
     return sessions_.back().get();
   }
-  void release(FixSessionState* s) {
+  /// Gives `s` back after its connection closed. `logged_on`: its Logon was accepted over
+  /// that connection. A state no Logon was ever accepted for is forgotten, and with
+  /// --journal the store directory acquire() created for it is removed: a refused Logon
+  /// leaves the registry (and max_sessions) as it found them.
+  void release(FixSessionState* s, bool logged_on) {
     std::lock_guard lock(mutex_);
     s->in_use = false;
+    s->confirmed |= logged_on;
+    if (s->confirmed) return;
+    const auto it = std::find_if(sessions_.begin(), sessions_.end(), [&](const auto& p) { return p.get() == s; });
+    if (it == sessions_.end()) return;
+    const bool remove_dir = s->dir_created;
+    const std::string dir = remove_dir ? session_dir(lim_.journal_dir, s->comp_id) : std::string();
+    sessions_.erase(it);  // closes its store first
+    std::error_code ec;
+    if (remove_dir) std::filesystem::remove_all(dir, ec);
+  }
+  /// How many CompIDs have a state (tests).
+  [[nodiscard]] std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
   }
   /// --journal: the directory of `comp_id`'s store (hex, so any CompID is a file name).
   [[nodiscard]] static std::string session_dir(const std::string& journal_dir, std::string_view comp_id) {
@@ -509,7 +588,10 @@ inline std::optional<ParsedReply> parse_reply_line(std::string_view line) noexce
   return std::nullopt;
 }
 
-/// The fields every ExecutionReport of `o` carries, after the session's header.
+/// The fields every ExecutionReport of `o` carries, after the session's header. An order
+/// that executed carries what it was mapped to; a reject (ExecType 8) echoes what the order
+/// sent in Side, OrderQty, OrdType, Price and TimeInForce, and omits each one it did not
+/// send or sent in a form a report cannot carry (echoable_char, echoable_number).
 inline void add_order_fields(hft::fix::MessageBuilder& b, const FixOrder& o, std::string_view order_id,
                              std::string_view exec_id, char exec_type, char ord_status) {
   b.add(fixtag::kOrderID, order_id);
@@ -517,11 +599,19 @@ inline void add_order_fields(hft::fix::MessageBuilder& b, const FixOrder& o, std
   if (o.account_len != 0) b.add(fixtag::kAccount, o.acct());
   b.add(fixtag::kExecID, exec_id).add_char(fixtag::kExecType, exec_type).add_char(fixtag::kOrdStatus, ord_status);
   b.add(fixtag::kSymbol, o.symbol.view().empty() ? std::string_view("NONE") : o.symbol.view());
-  b.add_char(fixtag::kSide, o.side == hft::Side::Buy ? '1' : '2');
-  if (o.qty > 0) b.add(fixtag::kOrderQty, o.qty);
-  b.add_char(fixtag::kOrdType, '2');
-  if (o.price.ticks() > 0) b.add_price(fixtag::kPrice, o.price, kTick);
-  b.add_char(fixtag::kTimeInForce, '3');
+  if (exec_type != '8') {
+    b.add_char(fixtag::kSide, o.side == hft::Side::Buy ? '1' : '2');
+    b.add(fixtag::kOrderQty, o.qty);
+    b.add_char(fixtag::kOrdType, '2');
+    b.add_price(fixtag::kPrice, o.price, kTick);
+    b.add_char(fixtag::kTimeInForce, '3');
+    return;
+  }
+  if (echoable_char(o.side_sent, kFix44Sides)) b.add_char(fixtag::kSide, o.side_sent);
+  if (echoable_number(o.qty_sent())) b.add(fixtag::kOrderQty, o.qty_sent());
+  if (echoable_char(o.ord_type_sent, kFix44OrdTypes)) b.add_char(fixtag::kOrdType, o.ord_type_sent);
+  if (echoable_number(o.price_sent())) b.add(fixtag::kPrice, o.price_sent());
+  if (echoable_char(o.tif_sent, kFix44TimesInForce)) b.add_char(fixtag::kTimeInForce, o.tif_sent);
 }
 
 /// The ExecutionReports for one order, through `send(fill)` (the session's send_app with
@@ -570,6 +660,178 @@ int write_reports(Send&& send, const FixOrder& o, std::string_view order_id, con
     b.add(fixtag::kText, "IOC: remainder canceled");
   });
   return sent + 1;
+}
+
+// ---- OrderIDs and ExecIDs unique across restarts ----------------------------------------
+// An OrderID is "<base><gateway>-<n>", n counting from 1 in each gateway; its ExecIDs add
+// ".0", ".1" or ".2". The base is what makes them unique across starts, and it never comes
+// from the clock (two starts within a second, or a clock stepped back, would repeat it):
+//   --journal: "E<epoch>-", a boot epoch kept in <journal>/fix/boot_epoch, incremented and
+//              made durable before the FIX port opens (next_boot_epoch);
+//   otherwise: "R<16 hex digits>-", a 64-bit nonce from getrandom(2).
+
+[[noreturn]] inline void boot_epoch_fail(const std::string& path, const char* op, int err) {
+  throw std::runtime_error("FIX boot epoch " + path + ": " + op + ": " +
+                           std::generic_category().message(err));  // strerror is MT-unsafe
+}
+
+/// --journal: reads <journal_dir>/fix/boot_epoch (0 when there is none), writes the next
+/// value durably (a temporary file, fsync, rename over the old one, fsync of the
+/// directory) and returns it. Throws std::runtime_error when a step fails or the file does
+/// not hold a number: a server that cannot be sure its epoch is new must not start.
+inline std::uint64_t next_boot_epoch(const std::string& journal_dir) {
+  const std::string dir = journal_dir + "/fix";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("FIX boot epoch: cannot create " + dir + ": " + ec.message());
+  const std::string path = dir + "/boot_epoch";
+  std::uint64_t epoch = 0;
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in >= 0) {
+    char buf[32];
+    const ssize_t n = ::read(in, buf, sizeof buf);
+    const int err = errno;
+    ::close(in);
+    if (n < 0) boot_epoch_fail(path, "read", err);
+    const std::string_view text(buf, static_cast<std::size_t>(n));
+    const auto end = text.find('\n');
+    const auto v = parse_u64(text.substr(0, end));
+    if (!v || end == std::string_view::npos || *v == std::numeric_limits<std::uint64_t>::max())
+      throw std::runtime_error("FIX boot epoch " + path + ": not a number and a newline: refusing to start");
+    epoch = *v;
+  } else if (errno != ENOENT) {
+    boot_epoch_fail(path, "open", errno);
+  }
+  ++epoch;
+  char line[32];
+  const auto r = std::to_chars(line, line + sizeof line - 1, epoch);
+  *r.ptr = '\n';
+  const auto len = static_cast<std::size_t>(r.ptr + 1 - line);
+  const std::string tmp = path + ".tmp";
+  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) boot_epoch_fail(tmp, "open", errno);
+  const bool written = ::write(out, line, len) == static_cast<ssize_t>(len) && ::fsync(out) == 0;
+  const int err = errno;
+  ::close(out);
+  if (!written) boot_epoch_fail(tmp, "write/fsync", err);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) boot_epoch_fail(path, "rename", errno);
+  const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) boot_epoch_fail(dir, "open", errno);
+  const bool synced = ::fsync(d) == 0;
+  const int derr = errno;
+  ::close(d);
+  if (!synced) boot_epoch_fail(dir, "fsync", derr);
+  return epoch;
+}
+
+/// 64 random bits from getrandom(2). Throws std::runtime_error when the kernel has none.
+inline std::uint64_t random_nonce() {
+  std::uint64_t v = 0;
+  for (;;) {
+    const ssize_t n = ::getrandom(&v, sizeof v, 0);
+    if (n == static_cast<ssize_t>(sizeof v)) return v;
+    if (n < 0 && errno != EINTR) throw std::runtime_error("getrandom: " + std::generic_category().message(errno));
+  }
+}
+
+/// The OrderID base of this start: "E<epoch>-" with a journal (next_boot_epoch), else
+/// "R<16 hex digits>-" (random_nonce). Throws when neither can be had.
+inline std::string fix_id_base(const std::string& journal_dir) {
+  if (!journal_dir.empty()) return "E" + std::to_string(next_boot_epoch(journal_dir)) + "-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::uint64_t nonce = random_nonce();
+  std::string s = "R";
+  for (int shift = 60; shift >= 0; shift -= 4) s += kHex[(nonce >> shift) & 15];
+  return s + "-";
+}
+
+/// --fix-peers A,B,...: the CompIDs, each non-empty. Throws std::invalid_argument otherwise.
+inline std::vector<std::string> parse_peer_list(std::string_view v) {
+  const std::string_view all = v;
+  std::vector<std::string> out;
+  for (;;) {
+    const auto comma = v.find(',');
+    const std::string_view id = v.substr(0, comma);
+    if (id.empty() || id.find_first_of(" \x01") != std::string_view::npos)
+      throw std::invalid_argument("an empty or malformed CompID in '" + std::string(all) + "'");
+    out.emplace_back(id);
+    if (comma == std::string_view::npos) return out;
+    v.remove_prefix(comma + 1);
+  }
+}
+
+// ---- business-level rejects of invalid application messages ------------------------------
+// The session's dictionary found a value-level problem in an application message (a
+// required body field missing, an enum value out of range, a bad data format) and hands it
+// to the application (Session: on_invalid_app_message): the acceptor answers it the way a
+// business problem is answered, not with a session Reject.
+
+/// What the acceptor needs of a session's Violation (hft/fix/dictionary.hpp): the field, the
+/// problem (static text), and whether the field is missing.
+struct FieldProblem {
+  std::uint32_t tag = 0;
+  std::string_view text;
+  bool missing = false;
+};
+
+/// The field `tag`, as a reject's Text names it: "Side(54)", or "tag 9999" for one the
+/// acceptor does not read.
+inline std::string_view field_name(std::uint32_t tag) noexcept {
+  switch (tag) {
+    case fixtag::kAccount:
+      return "Account";
+    case fixtag::kClOrdID:
+      return "ClOrdID";
+    case fixtag::kOrderQty:
+      return "OrderQty";
+    case fixtag::kOrdType:
+      return "OrdType";
+    case fixtag::kOrigClOrdID:
+      return "OrigClOrdID";
+    case fixtag::kPrice:
+      return "Price";
+    case fixtag::kSide:
+      return "Side";
+    case fixtag::kSymbol:
+      return "Symbol";
+    case fixtag::kTimeInForce:
+      return "TimeInForce";
+    case fixtag::kTransactTime:
+      return "TransactTime";
+    default:
+      return {};
+  }
+}
+
+/// "BAD_MSG: Side(54): value out of range" into `out` (at most kMaxReply bytes); returns the text.
+inline std::string_view invalid_field_text(char (&out)[kMaxReply], std::uint32_t tag,
+                                           std::string_view problem) noexcept {
+  detail::Out w{out};
+  w.put("BAD_MSG: ");
+  const std::string_view name = field_name(tag);
+  if (!name.empty()) {
+    w.put(name);
+    w.put('(');
+    w.num(tag);
+    w.put(')');
+  } else {
+    w.put("tag ");
+    w.num(tag);
+  }
+  w.put(": ");
+  w.put(problem);  // cut at kMaxReply
+  return {out, w.n};
+}
+
+/// The OrdRejReason of an order whose field `tag` is invalid: IncorrectQuantity for a bad
+/// OrderQty, UnsupportedOrderCharacteristic for a Side, OrdType or TimeInForce out of
+/// range, else Other (Text says which field and why).
+inline OrdRejReason invalid_field_reason(std::uint32_t tag, bool missing) noexcept {
+  if (missing) return OrdRejReason::Other;
+  if (tag == fixtag::kOrderQty) return OrdRejReason::IncorrectQuantity;
+  if (tag == fixtag::kSide || tag == fixtag::kOrdType || tag == fixtag::kTimeInForce)
+    return OrdRejReason::UnsupportedOrderCharacteristic;
+  return OrdRejReason::Other;
 }
 
 }  // namespace mini_oms

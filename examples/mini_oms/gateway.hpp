@@ -23,10 +23,15 @@
 // peer's CompID selects its session state (FixRegistry: store and numbers survive its
 // reconnects). A NewOrderSingle becomes the same request line the line protocol sends,
 // admitted into the same pipeline; its reply comes back here and leaves as
-// ExecutionReports (fix_acceptor.hpp). docs/fix.md, "The mini-OMS FIX acceptor".
+// ExecutionReports (fix_acceptor.hpp). With --fix-peers only the listed CompIDs may log
+// on; another's connection is closed without a reply. A value-level problem the session's
+// dictionary finds in an order or cancel is answered with a business-level reject
+// (fix_invalid_app_message). docs/fix.md, "The mini-OMS FIX acceptor".
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -50,6 +55,7 @@
 #include "fix_acceptor.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/thread.hpp"
+#include "hft/fix/dictionary.hpp"
 #include "hft/fix/session.hpp"
 #include "hft/queue/mpsc_queue.hpp"
 #include "net.hpp"
@@ -70,11 +76,6 @@ class Gateway {
     rbuf_.resize(std::size_t{64} * 1024);
     if (!cfg.journal_dir.empty()) held_.resize(reply_capacity);  // every reply that can be in flight
     fix_closed_.reserve(cfg.max_connections);
-    id_prefix_ = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count()) +
-                 "-" + std::to_string(index) + "-";
-    local_nonce_ = fnv1a(id_prefix_);
   }
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -105,6 +106,12 @@ class Gateway {
       ev.data.u64 = kFixListenTag;
       ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fix_listen_fd_, &ev);
     }
+  }
+  /// Before the thread starts, with a FIX port: the OrderID base of this start
+  /// (fix_id_base), unique across starts; this gateway's OrderIDs are "<base><index>-<n>".
+  void set_fix_id_base(const std::string& base) {
+    id_prefix_ = base + std::to_string(index_) + "-";
+    local_nonce_ = fnv1a(id_prefix_);
   }
   void start_thread() {
     thread_ = std::thread([this] { run(); });
@@ -164,6 +171,11 @@ class Gateway {
     }
     void on_app_message(const hft::fix::Message& m) { gw->fix_app_message(slot, m); }
     void on_event(const hft::fix::SessionEvent& e) { gw->fix_event(slot, e); }
+    // A value-level violation in an application message: a business-level reject.
+    void on_invalid_app_message(const hft::fix::Message& m, const hft::fix::Violation& v) {
+      gw->fix_invalid_app_message(slot, m,
+                                  {v.tag, v.text, v.reason == hft::fix::SessionRejectReason::RequiredTagMissing});
+    }
   };
   using FixSession = hft::fix::Session<FixHandler, hft::fix::UtcClock>;
   struct FixPending {
@@ -175,6 +187,8 @@ class Gateway {
     // pipeline as a line the worker refuses, so it keeps its place among the Account's reports.
     OrdRejReason local_reason = OrdRejReason::Other;
     std::string_view local_text;  // a string literal; empty: the pipeline's reply decides
+    bool local_field = false;     // local_text is the problem of field local_tag (invalid_field_text)
+    std::uint32_t local_tag = 0;
   };
   // One per FIX connection, allocated when it is accepted (buffers, the in-flight table).
   struct FixConn {
@@ -188,6 +202,7 @@ class Gateway {
     std::vector<char> pre = std::vector<char>(kFixMaxMessage + 64);  // bytes before the Logon identified the peer
     std::size_t pre_len = 0;
     std::uint64_t accepted_ns = 0;
+    bool logged_on = false;  // the session accepted the Logon
     // Orders awaiting their reply: req_ids are hashes (fix_req_id), hence the index.
     std::vector<FixPending> pending = std::vector<FixPending>(kFixInFlight);
     hft::FlatIndex pending_index{kFixInFlight};  // req_id -> pending entry
@@ -525,7 +540,7 @@ class Gateway {
       --fix_conns_;
       // Its session may be inside a call on this stack: the peer's state goes back to the
       // registry at the end of the loop iteration, and the FixConn when the slot is reused.
-      if (c.fix->state != nullptr) fix_closed_.push_back(c.fix->state);
+      if (c.fix->state != nullptr) fix_closed_.emplace_back(c.fix->state, c.fix->logged_on);
       c.fix->state = nullptr;
     }
     free_slots_.push_back(slot);
@@ -623,6 +638,11 @@ class Gateway {
       return;
     }
     const std::string_view peer = m.get(fixtag::kSenderCompID);
+    if (!peer.empty() && !cfg.fix_peers.empty() &&
+        std::find(cfg.fix_peers.begin(), cfg.fix_peers.end(), peer) == cfg.fix_peers.end()) {
+      fix_refuse_logon(slot, peer, "SenderCompID is not in --fix-peers");
+      return;
+    }
     const char* why = "";
     FixSessionState* st = peer.empty() ? nullptr : pipeline_.fix_registry().acquire(peer, why);
     if (st == nullptr) {
@@ -647,6 +667,24 @@ class Gateway {
     close_conn(slot);
   }
 
+  // A Logon refused by who sent it (--fix-peers, case 1S.c): the close, without a reply
+  // (nothing is said to a stranger), and a log line naming its address and CompID. No
+  // session or registry state is made or touched.
+  void fix_refuse_logon(std::uint32_t slot, std::string_view peer, const char* why) {
+    Conn& c = conns_[slot];
+    char addr[INET_ADDRSTRLEN + 8] = "?";
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    if (::getpeername(c.fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0 && sa.sin_family == AF_INET) {
+      char ip[INET_ADDRSTRLEN];
+      if (::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip) != nullptr)
+        (void)std::snprintf(addr, sizeof addr, "%s:%u", ip, static_cast<unsigned>(ntohs(sa.sin_port)));
+    }
+    std::fprintf(stderr, "mini_oms: FIX Logon from %s refused: SenderCompID '%.*s': %s\n", addr,
+                 static_cast<int>(peer.size()), peer.data(), why);
+    close_conn(slot);
+  }
+
   // After a session call: a session that ended gets what it said flushed, then closes.
   void fix_after_call(std::uint32_t slot) {
     Conn& c = conns_[slot];
@@ -658,6 +696,10 @@ class Gateway {
   }
 
   void fix_event(std::uint32_t slot, const hft::fix::SessionEvent& e) {
+    if (e.kind == hft::fix::SessionEventKind::LoggedOn) {
+      conns_[slot].fix->logged_on = true;
+      return;
+    }
     if (e.kind == hft::fix::SessionEventKind::LogoutRequested) {
       // Answered once every admitted order has its reports (fix_reply), or at the timeout.
       if (conns_[slot].in_flight == 0) conns_[slot].fix->session->logout();
@@ -678,16 +720,8 @@ class Gateway {
     } else if (type == hft::fix::msg_type::kOrderCancelRequest) {
       // IOC orders never rest: by the time a cancel arrives there is nothing to cancel.
       const bool known = f.state->clordids.seen(m.get(fixtag::kOrigClOrdID));
-      (void)f.session->send_app(hft::fix::msg_type::kOrderCancelReject, [&](hft::fix::MessageBuilder& b) {
-        b.add(fixtag::kOrderID, "NONE");
-        b.add(fixtag::kClOrdID, m.has(fixtag::kClOrdID) ? m.get(fixtag::kClOrdID) : std::string_view("NONE"));
-        b.add(fixtag::kOrigClOrdID,
-              m.has(fixtag::kOrigClOrdID) ? m.get(fixtag::kOrigClOrdID) : std::string_view("NONE"));
-        b.add_char(fixtag::kOrdStatus, known ? '4' : '8');
-        b.add_char(fixtag::kCxlRejResponseTo, '1');
-        b.add(fixtag::kCxlRejReason, known ? 0 : 1);  // too late to cancel / unknown order
-        b.add(fixtag::kText, known ? "IOC orders never rest: nothing to cancel" : "unknown order");
-      });
+      fix_cancel_reject(f, m, known, known ? 0 : 1,  // too late to cancel / unknown order
+                        known ? "IOC orders never rest: nothing to cancel" : "unknown order");
     } else {
       (void)f.session->send_app(hft::fix::msg_type::kBusinessMessageReject, [&](hft::fix::MessageBuilder& b) {
         b.add(fixtag::kRefSeqNum, m.seq_num());
@@ -696,6 +730,48 @@ class Gateway {
         b.add(fixtag::kText, "unsupported MsgType");
       });
     }
+  }
+
+  void fix_cancel_reject(FixConn& f, const hft::fix::Message& m, bool known, unsigned reason, std::string_view text) {
+    (void)f.session->send_app(hft::fix::msg_type::kOrderCancelReject, [&](hft::fix::MessageBuilder& b) {
+      b.add(fixtag::kOrderID, "NONE");
+      b.add(fixtag::kClOrdID, m.has(fixtag::kClOrdID) ? m.get(fixtag::kClOrdID) : std::string_view("NONE"));
+      b.add(fixtag::kOrigClOrdID, m.has(fixtag::kOrigClOrdID) ? m.get(fixtag::kOrigClOrdID) : std::string_view("NONE"));
+      b.add_char(fixtag::kOrdStatus, known ? '4' : '8');
+      b.add_char(fixtag::kCxlRejResponseTo, '1');
+      b.add(fixtag::kCxlRejReason, reason);
+      b.add(fixtag::kText, text);
+    });
+  }
+
+  // An application message the session's dictionary found a value-level problem in (a
+  // required body field missing, an enum value out of range, a bad data format): answered
+  // at the business level, and nothing executes. A NewOrderSingle gets a reject
+  // ExecutionReport echoing what it carried (through the pipeline when it has an Account,
+  // so the reject keeps its place among the Account's reports); an OrderCancelRequest an
+  // OrderCancelReject (CxlRejReason 99); any other type a BusinessMessageReject,
+  // BusinessRejectReason 5 (conditionally required field missing) for a missing field,
+  // else 0 (other). FIX 4.4's BusinessMessageReject has no RefTagID(371): Text names the field.
+  void fix_invalid_app_message(std::uint32_t slot, const hft::fix::Message& m, const FieldProblem& bad) {
+    FixConn& f = *conns_[slot].fix;
+    const std::string_view type = m.msg_type();
+    if (type == hft::fix::msg_type::kNewOrderSingle) {
+      fix_new_order(slot, m, &bad);
+      return;
+    }
+    char text[kMaxReply];
+    const std::string_view why = invalid_field_text(text, bad.tag, bad.text);
+    bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+    if (type == hft::fix::msg_type::kOrderCancelRequest) {
+      fix_cancel_reject(f, m, f.state->clordids.seen(m.get(fixtag::kOrigClOrdID)), 99, why);
+      return;
+    }
+    (void)f.session->send_app(hft::fix::msg_type::kBusinessMessageReject, [&](hft::fix::MessageBuilder& b) {
+      b.add(fixtag::kRefSeqNum, m.seq_num());
+      b.add(fixtag::kRefMsgType, type);
+      b.add(fixtag::kBusinessRejectReason, bad.missing ? 5 : 0);
+      b.add(fixtag::kText, why);
+    });
   }
 
   void fix_send_reports(FixConn& f, const FixOrder& o, std::string_view order_id, const ParsedReply* rep,
@@ -730,7 +806,8 @@ class Gateway {
     fix_send_reports(f, o, out.order_id_view(), &*pr, ord_rej_reason(pr->why), pr->reason);
   }
 
-  void fix_new_order(std::uint32_t slot, const hft::fix::Message& m) {
+  // `bad`: the session's dictionary found this problem in the order (fix_invalid_app_message).
+  void fix_new_order(std::uint32_t slot, const hft::fix::Message& m, const FieldProblem* bad = nullptr) {
     Conn& c = conns_[slot];
     FixConn& f = *c.fix;
     FixSessionState& st = *f.state;
@@ -738,6 +815,8 @@ class Gateway {
     st.clordids.prefetch(id_key);  // its cache misses overlap the mapping below
     FixOrder o;
     MapResult mr = map_new_order(m, o);
+    if (bad != nullptr) [[unlikely]]
+      mr = MapResult{false, invalid_field_reason(bad->tag, bad->missing), bad->text};
     std::uint64_t req = fix_req_id(st.session_hash, id_key);
     bool remember = mr.ok;
     const bool resent = m.get_bool(fixtag::kPossDupFlag) == true || m.get_bool(fixtag::kPossResend) == true;
@@ -771,7 +850,8 @@ class Gateway {
     // Without an Account an order has no family to keep its place in: refuse it here.
     if (!mr.ok && (o.account_len == 0 || o.acct().size() != m.get(fixtag::kAccount).size())) {
       bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
-      fix_reject_order(f, o, mr.reason, mr.text);
+      char text[kMaxReply];
+      fix_reject_order(f, o, mr.reason, bad != nullptr ? invalid_field_text(text, bad->tag, bad->text) : mr.text);
       return;
     }
     const std::uint64_t key = remember ? id_key : 0;
@@ -796,6 +876,8 @@ class Gateway {
     p.order = o;
     p.local_reason = mr.reason;
     p.local_text = mr.ok ? std::string_view{} : mr.text;
+    p.local_field = bad != nullptr;
+    p.local_tag = bad != nullptr ? bad->tag : 0;
     const std::int64_t corr = account_correlation(o.acct());
     char line[kMaxLine];
     std::size_t len = format_request_line(line, req, corr, o);
@@ -834,7 +916,9 @@ class Gateway {
     char order_id[64];
     const std::string_view id = fix_order_id(order_id, ++fix_orders_);
     if (!p.local_text.empty()) {
-      fix_send_reports(f, p.order, id, nullptr, p.local_reason, p.local_text);
+      char why[kMaxReply];
+      fix_send_reports(f, p.order, id, nullptr, p.local_reason,
+                       p.local_field ? invalid_field_text(why, p.local_tag, p.local_text) : p.local_text);
     } else {
       if (p.remember && f.state->journal != nullptr) {
         std::string_view line = text;
@@ -881,7 +965,7 @@ class Gateway {
   }
 
   void release_fix_states() {
-    for (FixSessionState* st : fix_closed_) pipeline_.fix_registry().release(st);
+    for (const auto& [st, logged_on] : fix_closed_) pipeline_.fix_registry().release(st, logged_on);
     fix_closed_.clear();
   }
 
@@ -892,14 +976,14 @@ class Gateway {
   std::size_t fix_conns_ = 0;
   std::uint64_t last_fix_timer_ = 0;
   std::uint64_t fix_orders_ = 0;
-  std::uint64_t local_rejects_ = 0;           // req_ids of FIX orders refused before the pipeline
-  std::uint64_t local_nonce_ = 0;             // hash of id_prefix_: those req_ids differ across restarts
-  std::uint64_t t_recv_ = 0;                  // TSC ticks of the read being handled (FIX)
-  std::string id_prefix_;                     // OrderID/ExecID prefix: "<start seconds>-<gateway>-"
-  std::vector<FixSessionState*> fix_closed_;  // released after the loop iteration
-  hft::SteadyClock steady_;                   // FIX timers of the gateway itself (logon wait, timer period)
-  hft::fix::UtcClock utc_;                    // the sessions' clock: SendingTime is UTC
-  int reserve_fd_ = -1;                       // /dev/null, closed to make room for refusing when descriptors run out
+  std::uint64_t local_rejects_ = 0;  // req_ids of FIX orders refused before the pipeline
+  std::uint64_t local_nonce_ = 0;    // hash of id_prefix_: those req_ids differ across restarts
+  std::uint64_t t_recv_ = 0;         // TSC ticks of the read being handled (FIX)
+  std::string id_prefix_;            // OrderID/ExecID prefix: "<fix_id_base><gateway>-"
+  std::vector<std::pair<FixSessionState*, bool>> fix_closed_;  // released after the loop iteration (logged on?)
+  hft::SteadyClock steady_;  // FIX timers of the gateway itself (logon wait, timer period)
+  hft::fix::UtcClock utc_;   // the sessions' clock: SendingTime is UTC
+  int reserve_fd_ = -1;      // /dev/null, closed to make room for refusing when descriptors run out
   bool listen_paused_ = false;
   std::uint64_t listen_resume_ns_ = 0, last_fd_log_ns_ = 0;
   std::vector<Conn> conns_;

@@ -92,7 +92,17 @@ void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
       });
   p.integer("--fix-port", c.fix_port, -1, 65535, "also accept FIX 4.4 on this port (0: ephemeral, -1: off)")
       .text("--fix-comp-id", c.fix_comp_id, "ID", "our SenderCompID on the FIX port (default HFTOMS)")
-      .integer("--fix-max-sessions", c.fix_max_sessions, 1, 1u << 16, "FIX peer CompIDs the server keeps state for");
+      .integer("--fix-max-sessions", c.fix_max_sessions, 1, 1u << 16, "FIX peer CompIDs the server keeps state for")
+      .custom("--fix-peers", "A,B,...",
+              "the SenderCompIDs that may log on to the FIX port; a Logon from another is closed without a "
+              "reply (default: any)",
+              [&c](std::string_view v) {
+                try {
+                  c.fix_peers = mini_oms::parse_peer_list(v);
+                } catch (const std::invalid_argument& e) {
+                  throw hft::cli::BadValue(e.what());
+                }
+              });
   p.text("--journal", c.journal_dir, "DIR",
          "journal every execution here, replay it on start (docs/journal.md; default: off)")
       .custom("--durability", "none|batch|every",
@@ -172,9 +182,17 @@ int cmd_serve(int argc, char** argv, int first) {
   server.start();
   std::fprintf(stderr, "mini_oms: listening on %s:%u (io %u, partitions %u, workers %u); Ctrl-C to stop\n",
                c.host.c_str(), server.port(), c.io_threads, c.partitions, c.workers);
-  if (server.fix_port() != 0)
+  if (server.fix_port() != 0) {
     std::fprintf(stderr, "mini_oms: FIX 4.4 on %s:%u as %s\n", c.host.c_str(), server.fix_port(),
                  c.fix_comp_id.c_str());
+    if (c.fix_peers.empty()) {
+      std::fprintf(stderr, "mini_oms: FIX: no --fix-peers: a Logon from any SenderCompID is accepted\n");
+    } else {
+      std::string peers;
+      for (const auto& id : c.fix_peers) peers += (peers.empty() ? "" : ",") + id;
+      std::fprintf(stderr, "mini_oms: FIX: only these SenderCompIDs may log on: %s\n", peers.c_str());
+    }
+  }
   int sig = 0;
   sigwait(&set, &sig);
   std::fprintf(stderr, "mini_oms: signal %d: stop accepting, answer what was admitted, flush\n", sig);

@@ -71,6 +71,7 @@ struct ServerConfig {
   int fix_port = -1;                                       // --fix-port: -1 off, 0 ephemeral (fix_port() tells which)
   std::string fix_comp_id = "HFTOMS";                      // --fix-comp-id: our SenderCompID; Logons must target it
   std::size_t fix_max_sessions = 64;                       // peer CompIDs remembered (store and numbers each)
+  std::vector<std::string> fix_peers;                      // --fix-peers: SenderCompIDs that may log on (empty: any)
   std::size_t fix_journal_segment = std::size_t{4} << 20;  // --journal: segment size of each FIX session's store
   std::vector<std::pair<std::string, std::string>> refs;   // --ref SYM=PRICE
   std::function<void()> on_thread_start;                   // tests: runs first on every server thread

@@ -72,6 +72,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// Opens the ports and starts the threads. With a FIX port, first the OrderID base of
+  /// this start (fix_id_base: with --journal a boot epoch made durable before the port
+  /// opens); when it cannot be had, throws and starts nothing.
   void start();
   /// Graceful: stop accepting, answer every admitted request, flush, join. Idempotent.
   void stop();
@@ -267,6 +270,10 @@ inline void Server::open_journal() {
 
 inline void Server::start() {
   if (started_) return;
+  if (cfg_.fix_port >= 0) {
+    const std::string base = fix_id_base(cfg_.journal_dir);
+    for (auto& g : gateways_) g->set_fix_id_base(base);
+  }
   started_ = true;
   const net::Listener l = net::listen_tcp(cfg_.host, cfg_.port, true);
   listen_fd_ = l.fd;

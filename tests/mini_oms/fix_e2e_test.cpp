@@ -5,7 +5,9 @@
 // documented venue (fills, rejects by reason, per-Account order); an idle period that must
 // produce heartbeats; a cancel -> OrderCancelReject; a restart of the initiator with a gap
 // in both directions, resolved by ResendRequest / SequenceReset-GapFill; a logout. Then,
-// with --journal, a restart of the server itself: numbers, resend and PossDup re-sends.
+// with --journal, a restart of the server itself: numbers, resend and PossDup re-sends, and
+// the OrderIDs and ExecIDs of new orders never repeat one of the first server's. Last,
+// --fix-peers: a Logon from a CompID the list does not hold never logs on.
 #include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
@@ -663,9 +665,63 @@ TEST_CASE("FIX with --journal: a server restart keeps the session, a PossDup re-
     }
     CHECK(server.journal()->last_sequence() == before_j4 + 1);  // one execution
   }
+  // Every report of a new order after the restart (J1's duplicate reject, J3, J4) has an
+  // OrderID and ExecIDs the first server never used, though the restart came within a
+  // second or two of the first server's start.
+  {
+    std::set<std::string> first_ids;
+    for (const auto* reps : {&j1_first, &j2_first})
+      for (const Report& r : *reps) {
+        first_ids.insert(r.get(37));
+        first_ids.insert(r.get(17));
+      }
+    int checked = 0;
+    for (const Report& r : client.reports()) {
+      if (r.possdup || (r.get(11) != "J3" && r.get(11) != "J4" && !(r.get(11) == "J1" && r.get(103) == "6"))) continue;
+      INFO(r.get(11) << " OrderID " << r.get(37) << " ExecID " << r.get(17));
+      CHECK(first_ids.count(r.get(37)) == 0);
+      CHECK(first_ids.count(r.get(17)) == 0);
+      ++checked;
+    }
+    CHECK(checked >= 3);
+  }
   initiator->stop();
   REQUIRE(client.wait([](TestClient& c) { return !c.logged_on(); }, 10s));
   initiator.reset();
   server.stop();
   std::filesystem::remove_all(base);
+}
+
+// --fix-peers (session test case 1S.c): QuickFIX's initiator, QFCLIENT, is refused by a
+// server whose list does not hold it (the close without a reply, at each of its
+// reconnects) and no state is made for it; a server that lists it lets it log on.
+TEST_CASE("FIX --fix-peers: a Logon from an unlisted SenderCompID is refused") {
+  const auto store = std::filesystem::temp_directory_path() / ("hft_fix_peers_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(store);
+  for (const bool listed : {false, true}) {
+    CAPTURE(listed);
+    mini_oms::ServerConfig cfg;
+    cfg.partitions = 1;
+    cfg.workers = 1;
+    cfg.ring_size = 1024;
+    cfg.family_table = 1u << 10;
+    cfg.fix_port = 0;
+    cfg.fix_peers = listed ? std::vector<std::string>{"OTHER", "QFCLIENT"} : std::vector<std::string>{"OTHER"};
+    mini_oms::Server server(cfg);
+    server.start();
+    InitiatorSettings qf(server.fix_port(), store.string());
+    TestClient client;
+    std::unique_ptr<FIX::SocketInitiator> initiator;
+    const StopOnExit stop_on_exit{initiator};
+    initiator = std::make_unique<FIX::SocketInitiator>(client, qf.store_factory, qf.settings);
+    initiator->start();
+    // ReconnectInterval=1: an unlisted initiator tries about three times in this wait.
+    const bool on = client.wait([](TestClient& c) { return c.logged_on(); }, listed ? 10s : 3500ms);
+    CHECK(on == listed);
+    CHECK(server.fix_registry().size() == (listed ? 1u : 0u));
+    initiator->stop();
+    initiator.reset();
+    server.stop();
+  }
+  std::filesystem::remove_all(store);
 }
