@@ -434,7 +434,8 @@ class Session {
     const Violation v = check(sending_time.has_value(), sender.empty(), target.empty());
     const std::uint64_t seq = msg_.seq_num();
     const bool possdup = msg_.get_bool(tag::kPossDupFlag) == true;
-    // SequenceReset-Reset ignores MsgSeqNum altogether, even 0 or none.
+    // SequenceReset-Reset ignores MsgSeqNum's value, 0 included (the field itself is a
+    // required header field: the dictionary refuses a Reset without one).
     if (type == msg_type::kSequenceReset && msg_.get_bool(tag::kGapFillFlag) != true) {
       if (!v.ok()) {
         send_reject(seq, v.tag, v.reason, v.text);
