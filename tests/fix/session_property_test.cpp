@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "../journal/journal_support.hpp"
 #include "../support/catch.hpp"
 #include "hft/fix/journal_message_store.hpp"
 #include "hft/fix/session.hpp"
@@ -89,27 +90,6 @@ struct Delivery {
   Outcome outcome;
 };
 
-/// A directory for one schedule, removed with its journals afterwards.
-class SeedDir {
- public:
-  SeedDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/hft_fix_prop_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("hft session_property: mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~SeedDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  SeedDir(const SeedDir&) = delete;
-  SeedDir& operator=(const SeedDir&) = delete;
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
- private:
-  std::string path_;
-};
-
 // One line of the HFT_TRACE log (a macro, so the compiler checks each format).
 #define PROP_TRACE(...)                  \
   do {                                   \
@@ -133,7 +113,7 @@ using TestSession = hft::fix::Session<Handler, SimClock>;
 
 /// One process (its session, store and application state) plus what the oracle records
 /// about it, which outlives the process.
-struct Side {
+struct Peer {
   const char* name = "";
   SessionConfig cfg;
   std::string dir;
@@ -169,7 +149,7 @@ class World {
     const SessionRole roles[2] = {SessionRole::Initiator, SessionRole::Acceptor};
     const char* names[2] = {"INI", "ACC"};
     for (int i = 0; i < 2; ++i) {
-      Side& s = sides_[i];
+      Peer& s = sides_[i];
       s.name = names[i];
       s.cfg = SessionConfig{.sender_comp_id = names[i],
                             .target_comp_id = names[1 - i],
@@ -185,7 +165,7 @@ class World {
   World(const World&) = delete;
   World& operator=(const World&) = delete;
   ~World() {
-    for (Side& s : sides_) {
+    for (Peer& s : sides_) {
       s.session.reset();
       s.store.reset();
     }
@@ -200,7 +180,7 @@ class World {
       settle();
     }
     faults_ = false;
-    for (Side& s : sides_) s.crash = CrashPoint::None;
+    for (Peer& s : sides_) s.crash = CrashPoint::None;
     PROP_TRACE("--- quiescence");
     if (!quiesce()) return "no quiescence after 600 s without faults: " + describe();
     for (int r = 0; r < 2; ++r) {
@@ -221,7 +201,7 @@ class World {
   }
 
   void on_app_message(int side, const Message& m) {
-    Side& s = sides_[side];
+    Peer& s = sides_[side];
     const std::string_view clordid = m.get(11);
     std::uint64_t id = 0;
     if (clordid.size() < 2 || clordid[0] != 'P') throw std::logic_error("hft session_property: foreign message");
@@ -249,7 +229,7 @@ class World {
   }
 
   void on_event(int side, const SessionEvent& e) {
-    Side& s = sides_[side];
+    Peer& s = sides_[side];
     if (e.kind == SessionEventKind::LogoutRequested) s.logout_requested = true;
     PROP_TRACE("%s event %d %.*s (seq %llu), state %d", s.name, static_cast<int>(e.kind),
                static_cast<int>(e.text.size()), e.text.data(), static_cast<unsigned long long>(e.seq),
@@ -269,11 +249,11 @@ class World {
 
   void stamp() const { std::fprintf(stderr, "[%9.3f] ", static_cast<double>(clock_.now_ns() - kT0) / 1e9); }
 
-  void journal(Side& s, std::uint64_t id) {
+  void journal(Peer& s, std::uint64_t id) {
     s.store->append_app(std::as_bytes(std::span<const std::uint64_t>(&id, 1)));
   }
 
-  void open_store(Side& s) {
+  void open_store(Peer& s) {
     s.processed.clear();
     s.processed_set.clear();
     s.store =
@@ -294,7 +274,7 @@ class World {
 
   /// The process dies (between two calls, or inside the handler) and starts again.
   void restart(int i) {
-    Side& s = sides_[i];
+    Peer& s = sides_[i];
     PROP_TRACE("%s restarts", s.name);
     s.session.reset();
     s.store.reset();
@@ -311,7 +291,7 @@ class World {
     for (Pipe& p : pipes_) p.clear();
     PROP_TRACE("connect (%s)", lossy_ ? "lossy" : "tcp");
     for (const int i : {1, 0}) {  // the acceptor listens before the initiator's Logon
-      Side& s = sides_[i];
+      Peer& s = sides_[i];
       s.logout_requested = false;
       s.session = std::make_unique<TestSession>(s.cfg, *s.store, s.handler, clock_);
       s.session->start();
@@ -383,7 +363,7 @@ class World {
     }
     for (int from = 0; from < 2; ++from)
       if (!tail[from].empty()) feed(1 - from, tail[from]);
-    for (Side& s : sides_) {
+    for (Peer& s : sides_) {
       if (s.session) s.session->disconnect("link closed");
       s.session.reset();
     }
@@ -395,7 +375,7 @@ class World {
   void settle() {
     if (open_ && (!alive(0) || !alive(1))) close_link();
     if (!faults_)
-      for (Side& s : sides_)
+      for (Peer& s : sides_)
         if (s.logout_requested && s.session) {
           s.logout_requested = false;
           s.session->logout();
@@ -458,7 +438,7 @@ class World {
   }
 
   void send_app(int i) {
-    Side& s = sides_[i];
+    Peer& s = sides_[i];
     if (!s.session) return;
     const std::uint64_t id = ++next_id_;
     std::size_t text = rng_.below(40);
@@ -484,7 +464,7 @@ class World {
     if (!open_ && clock_.now_ns() >= reconnect_at_) connect();
     const std::uint64_t r = rng_.below(1000);
     const int i = static_cast<int>(rng_.below(2));
-    Side& s = sides_[i];
+    Peer& s = sides_[i];
     if (r < 330) {
       deliver(i);
     } else if (r < 530) {
@@ -543,8 +523,8 @@ class World {
 
   /// What side r processed against what its peer sent.
   [[nodiscard]] std::string check(int r) const {
-    const Side& rx = sides_[r];
-    const Side& tx = sides_[1 - r];
+    const Peer& rx = sides_[r];
+    const Peer& tx = sides_[1 - r];
     std::unordered_map<std::uint64_t, std::size_t> sent_at;
     for (std::size_t k = 0; k < tx.sent.size(); ++k) sent_at.emplace(tx.sent[k], k);
     std::unordered_map<std::uint64_t, const Delivery*> last;
@@ -578,7 +558,7 @@ class World {
 
   [[nodiscard]] std::string describe() const {
     std::string out;
-    for (const Side& s : sides_) {
+    for (const Peer& s : sides_) {
       out += std::string(s.name) + ": sent " + std::to_string(s.sent.size()) + ", refused " +
              std::to_string(s.refused.size()) + ", processed " + std::to_string(s.processed.size()) + ", deliveries " +
              std::to_string(s.deliveries.size()) + ", restarts " + std::to_string(s.restarts) + " (crashes " +
@@ -596,7 +576,7 @@ class World {
   Mode mode_;
   std::string root_;
   SimClock clock_{kT0};
-  Side sides_[2];
+  Peer sides_[2];
   Pipe pipes_[2];  // pipes_[i]: written by side i, read by the other
   bool open_ = false, lossy_ = false, faults_ = true, trace_ = false;
   std::string off_;  // HFT_PROPERTY_OFF: fault kinds left out, for triage
@@ -633,7 +613,7 @@ void run_seeds(World::Mode mode, const char* label) {
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
     std::string err;
     {
-      const SeedDir dir;
+      const hft::test::TempDir dir;  // one per schedule, removed with its journals
       World w(seed, mode, dir.path());
       err = w.run();
     }

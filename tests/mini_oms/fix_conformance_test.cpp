@@ -182,15 +182,23 @@ class TcpRunner {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0) return;
-      const std::string w = conn().next(static_cast<int>(left));
-      if (w.empty()) return;
-      const Got g{w};
-      if (unsolicited_heartbeat(g) || dropped_answer(g)) continue;
-      if (is_answer_type(g.type()))
-        answers_.push_back(g);
-      else
-        held_.push_back(g);
+      if (!read_one(static_cast<int>(left))) return;
     }
+  }
+
+  // Reads one message within `ms` and sets it aside (session messages in held_, answers in
+  // answers_; unsolicited heartbeats and answers to dropped orders are dropped). False when
+  // nothing came.
+  bool read_one(int ms) {
+    const std::string w = conn().next(ms);
+    if (w.empty()) return false;
+    const Got g{w};
+    if (unsolicited_heartbeat(g) || dropped_answer(g)) return true;
+    if (is_answer_type(g.type()))
+      answers_.push_back(g);
+    else
+      held_.push_back(g);
+    return true;
   }
 
   std::string step(const cf::Step& st) {
@@ -271,14 +279,7 @@ class TcpRunner {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0) break;
-      const std::string w = conn().next(static_cast<int>(left));
-      if (w.empty()) break;
-      const Got g{w};
-      if (unsolicited_heartbeat(g) || dropped_answer(g)) continue;
-      if (is_answer_type(g.type()))
-        answers_.push_back(g);
-      else
-        held_.push_back(g);
+      if (!read_one(static_cast<int>(left))) break;
     }
     return "no answer 35=" + want + (clordid.empty() ? "" : " with 11=" + clordid) + " from the application" + after();
   }
