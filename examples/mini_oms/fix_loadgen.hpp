@@ -217,6 +217,10 @@ inline LoadResult run_fix_load(const FixLoadConfig& cfg) {
     sc.target_comp_id = cfg.target_comp_id;
     sc.heartbeat_interval_s = 30;
     sc.reset_on_logon = true;
+    // The client is the instrument, not what is measured: it checks every report's fields
+    // itself (verify), and on a 2-core machine the dictionary's validation of each report
+    // would be client CPU taken from the server under test. The server validates every order.
+    sc.dictionary = nullptr;
     c.store = std::make_unique<hft::fix::InMemoryMessageStore>(1u << 12, 1u << 20);
     c.session = std::make_unique<hft::fix::Session<Handler, hft::fix::UtcClock>>(sc, *c.store, c.handler, clock);
     c.session->start();
