@@ -40,7 +40,8 @@
 //     PossDupFlag=Y, OrigSendingTime and their original MsgSeqNum; admin messages and
 //     anything the store lost become SequenceReset-GapFill runs (with OrigSendingTime).
 //   - SequenceReset(4): GapFill moves the expected number in sequence; Reset moves it
-//     whatever MsgSeqNum says (0 or none included); lowering it gets Reject reason 5.
+//     whatever MsgSeqNum says (0 included; the field itself is required); lowering it gets
+//     Reject reason 5.
 //   - Logout(5): answered, then Disconnect; logout() sends one and waits for the answer up
 //     to cfg.logout_timeout, delivering the application messages that still arrive. With
 //     cfg.answer_logout_at_once = false the session instead reports LogoutRequested and
