@@ -219,7 +219,7 @@ TEST_CASE("fix_id_base: a random base without a journal, never the clock", "[fix
   CHECK(a != b);
 }
 
-TEST_CASE("next_boot_epoch: incremented and durable per start; a damaged file refuses to start",
+TEST_CASE("next_boot_epoch: incremented and durable per start, and a damaged file refuses to start",
           "[fix_acceptor][ids]") {
   const TempDir dir;
   CHECK(mini_oms::next_boot_epoch(dir.path()) == 1);
@@ -394,7 +394,7 @@ TEST_CASE("echoable_number and echoable_char", "[fix_acceptor][echo]") {
   CHECK_FALSE(mini_oms::echoable_char('Z', mini_oms::kFix44Sides));
 }
 
-TEST_CASE("invalid_field_text names the field and the problem; invalid_field_reason picks OrdRejReason",
+TEST_CASE("invalid_field_text names the field and the problem, and invalid_field_reason picks OrdRejReason",
           "[fix_acceptor][invalid]") {
   char buf[mini_oms::kMaxReply];
   CHECK(mini_oms::invalid_field_text(buf, 54, "value out of range") == "BAD_MSG: Side(54): value out of range");
@@ -419,7 +419,7 @@ TEST_CASE("parse_peer_list", "[fix_acceptor][peers]") {
 
 // ---- --fix-peers and refused Logons --------------------------------------------------------------
 
-TEST_CASE("--fix-peers: an unlisted SenderCompID gets the close without a reply, and leaves no state",
+TEST_CASE("fix-peers: an unlisted SenderCompID gets the close without a reply, and leaves no state",
           "[fix_acceptor][peers]") {
   const bool journal = GENERATE(false, true);
   CAPTURE(journal);

@@ -71,7 +71,10 @@ class TestClient final : public FIX::Application {
     std::lock_guard lock(mutex_);
     if (!m.isSetField(FIX::FIELD::ClOrdID) || possdup_.count(m.getField(FIX::FIELD::ClOrdID)) == 0) return;
     m.getHeader().setField(FIX::PossDupFlag(true));
-    m.getHeader().setField(FIX::OrigSendingTime(FIX::UtcTimeStamp(), 3));
+    // The original SendingTime of a real re-send is earlier; "now" read here could be a
+    // millisecond later than the SendingTime QuickFIX just wrote, which the acceptor rejects
+    // (reason 10, OrigSendingTime later than SendingTime).
+    m.getHeader().setField(FIX::FIELD::OrigSendingTime, m.getHeader().getField(FIX::FIELD::SendingTime));
   }
   /// The next messages with this ClOrdID go out with PossDupFlag=Y.
   void send_as_possdup(const std::string& clordid, bool on) {
