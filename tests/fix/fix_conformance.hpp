@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "fix_support.hpp"
+#include "hft/fix/builder.hpp"
 #include "hft/fix/message.hpp"
 
 namespace hft::test::conformance {
@@ -157,25 +158,9 @@ inline std::vector<std::filesystem::path> list(const std::filesystem::path& dir)
 
 /// "YYYYMMDD-HH:MM:SS.sss" (UTC) from nanoseconds since the Unix epoch.
 inline std::string utc_timestamp(std::uint64_t ns) {
-  const std::uint64_t ms = ns / 1'000'000, secs = ms / 1000;
-  const auto days = static_cast<std::int64_t>(secs / 86400);
-  const std::uint64_t sod = secs % 86400;
-  // Civil from days (Howard Hinnant's algorithm).
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<std::uint64_t>(z - era * 146097);
-  const std::uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::uint64_t mp = (5 * doy + 2) / 153;
-  const std::uint64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::uint64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-  char out[32];
-  (void)std::snprintf(out, sizeof out, "%04lld%02llu%02llu-%02llu:%02llu:%02llu.%03llu", static_cast<long long>(y),
-                      static_cast<unsigned long long>(m), static_cast<unsigned long long>(d),
-                      static_cast<unsigned long long>(sod / 3600), static_cast<unsigned long long>(sod / 60 % 60),
-                      static_cast<unsigned long long>(sod % 60), static_cast<unsigned long long>(ms % 1000));
-  return out;
+  char out[21];
+  hft::fix::MessageBuilder::format_timestamp(ns, out);  // the builder's own, which tests compare with gmtime_r
+  return std::string(out, sizeof out);
 }
 
 /// "+31s", "-121s", "+200ms" -> signed nanoseconds.

@@ -232,8 +232,9 @@ class World {
     Peer& s = sides_[side];
     if (e.kind == SessionEventKind::LogoutRequested) s.logout_requested = true;
     PROP_TRACE("%s event %d %.*s (seq %llu), state %d", s.name, static_cast<int>(e.kind),
-               static_cast<int>(e.text.size()), e.text.data(), static_cast<unsigned long long>(e.seq),
-               s.session ? static_cast<int>(s.session->state()) : -1);
+               static_cast<int>(e.text.size()),
+               e.text.empty() ? "" : e.text.data(),  // an empty view's data may be null
+               static_cast<unsigned long long>(e.seq), s.session ? static_cast<int>(s.session->state()) : -1);
   }
 
  private:
