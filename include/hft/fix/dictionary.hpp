@@ -601,7 +601,7 @@ class Dictionary {
     const std::string_view type = msg.msg_type();
     if (!is_valid_msg_type(type)) return violation(SessionRejectReason::InvalidMsgType, tag::kMsgType, false);
     const detail::MsgDef* def = find(type);
-    const bool app = def == nullptr ? !is_admin(type) : !def->admin;
+    const bool app = def == nullptr ? !is_admin_msg_type(type) : !def->admin;
     const detail::DictTables& t = *t_;
 
     struct Open {
@@ -692,11 +692,6 @@ class Dictionary {
     if (type.size() != 1 || static_cast<unsigned char>(type[0]) >= 128) return nullptr;
     const std::uint8_t i = t_->msg_index[static_cast<unsigned char>(type[0])];
     return i == 0 ? nullptr : &t_->msgs[i - 1u];
-  }
-
-  // The session-level (administrative) messages of FIX 4.4.
-  [[nodiscard]] static constexpr bool is_admin(std::string_view type) noexcept {
-    return type.size() == 1 && ((type[0] >= '0' && type[0] <= '5') || type[0] == 'A');
   }
 
   [[nodiscard]] static constexpr Violation violation(SessionRejectReason r, std::uint32_t tg,
