@@ -156,6 +156,24 @@ inline std::vector<std::filesystem::path> list(const std::filesystem::path& dir)
   return out;
 }
 
+/// Plays the steps of `s` for runner `r`: `step(st)` returns why a step failed (empty when it
+/// held) or throws. Returns the first failure with the script's file and line, or empty.
+template <class StepFn>
+std::string play(const Script& s, Runner r, StepFn&& step) {
+  for (const Step& st : s.steps(r)) {
+    std::string why;
+    try {
+      why = step(st);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!why.empty())
+      return s.path + ":" + std::to_string(st.line) + ": `" + st.text + "`" + (r == Runner::Tcp ? " (TCP)" : "") +
+             "\n  " + why;
+  }
+  return {};
+}
+
 /// "YYYYMMDD-HH:MM:SS.sss" (UTC) from nanoseconds since the Unix epoch.
 inline std::string utc_timestamp(std::uint64_t ns) {
   char out[21];

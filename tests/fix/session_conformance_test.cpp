@@ -108,16 +108,7 @@ class MemRunner {
   }
 
   std::string run() {
-    for (const cf::Step& st : script_.steps(cf::Runner::Mem)) {
-      std::string why;
-      try {
-        why = step(st);
-      } catch (const std::exception& e) {
-        why = e.what();
-      }
-      if (!why.empty()) return script_.path + ":" + std::to_string(st.line) + ": `" + st.text + "`\n  " + why;
-    }
-    return {};
+    return cf::play(script_, cf::Runner::Mem, [this](const cf::Step& st) { return step(st); });
   }
 
  private:

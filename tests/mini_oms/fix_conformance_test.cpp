@@ -126,16 +126,7 @@ class TcpRunner {
   TcpRunner(const cf::Script& s, std::uint16_t port, cf::Ids ids) : script_(s), port_(port), ids_(std::move(ids)) {}
 
   std::string run() {
-    for (const cf::Step& st : script_.steps(cf::Runner::Tcp)) {
-      std::string why;
-      try {
-        why = step(st);
-      } catch (const std::exception& e) {
-        why = e.what();
-      }
-      if (!why.empty()) return script_.path + ":" + std::to_string(st.line) + ": `" + st.text + "` (TCP)\n  " + why;
-    }
-    return {};
+    return cf::play(script_, cf::Runner::Tcp, [this](const cf::Step& st) { return step(st); });
   }
 
  private:
