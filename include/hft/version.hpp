@@ -19,8 +19,11 @@
 #define HFT_VERSION (HFT_VERSION_MAJOR * 10000 + HFT_VERSION_MINOR * 100 + HFT_VERSION_PATCH)
 
 namespace hft {
+/// The MAJOR part of the version of the headers in use.
 inline constexpr int version_major = HFT_VERSION_MAJOR;
+/// The MINOR part of the version of the headers in use.
 inline constexpr int version_minor = HFT_VERSION_MINOR;
+/// The PATCH part of the version of the headers in use.
 inline constexpr int version_patch = HFT_VERSION_PATCH;
 /// "MAJOR.MINOR.PATCH".
 inline constexpr const char* version_string = HFT_VERSION_XSTR_(HFT_VERSION_MAJOR) "." HFT_VERSION_XSTR_(

@@ -16,6 +16,7 @@
 
 namespace hft {
 
+/// True when the unsigned `x` is 1, 2, 4, ... (false for 0).
 template <class U>
 [[nodiscard]] constexpr bool is_power_of_two(U x) noexcept {
   static_assert(std::is_unsigned_v<U>, "is_power_of_two takes an unsigned integer");

@@ -18,6 +18,8 @@
 
 namespace hft {
 
+/// The block size false sharing is avoided at, in bytes: 128 on x86-64 (the adjacent-line
+/// prefetcher pulls lines in pairs), 64 elsewhere.
 #if defined(__x86_64__) || defined(_M_X64)
 inline constexpr std::size_t cache_line_size = 128;
 #else
@@ -27,15 +29,20 @@ inline constexpr std::size_t cache_line_size = 64;
 /// A T alone in its own block of cache_line_size bytes (size rounded up to it).
 template <class T>
 struct alignas(cache_line_size) CachePadded {
-  T value{};  // value-initialised: a default-constructed CachePadded<int> holds 0, not garbage
+  T value{};  ///< value-initialised: a default-constructed CachePadded<int> holds 0, not garbage
 
   CachePadded() = default;
+  /// Constructs the value from `args`.
   template <class... Args>
   explicit CachePadded(std::in_place_t, Args&&... args) : value(std::forward<Args>(args)...) {}
 
+  /// The padded value.
   T& operator*() noexcept { return value; }
+  /// The padded value, read-only.
   const T& operator*() const noexcept { return value; }
+  /// Member access to the padded value.
   T* operator->() noexcept { return &value; }
+  /// Member access to the padded value, read-only.
   const T* operator->() const noexcept { return &value; }
 };
 

@@ -26,9 +26,11 @@
 
 namespace hft {
 
+/// A fixed-capacity open-addressing hash map from a 64-bit key to a 32-bit slot, allocated
+/// once: the books' order-id index. One thread.
 class FlatIndex {
  public:
-  static constexpr std::uint32_t npos = 0xFFFF'FFFFu;
+  static constexpr std::uint32_t npos = 0xFFFF'FFFFu;  ///< what find() returns for an absent key
 
   /// Room for max_keys live keys. Throws std::invalid_argument for 0 or more than 2^30.
   explicit FlatIndex(std::size_t max_keys)
@@ -82,12 +84,15 @@ class FlatIndex {
     return slot;
   }
 
+  /// Removes every key (capacity stays).
   void clear() noexcept {
     for (std::size_t i = 0; i <= mask_; ++i) table_[i] = Entry{};
     size_ = 0;
   }
 
+  /// Keys present.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The capacity given at construction.
   [[nodiscard]] std::size_t max_keys() const noexcept { return max_keys_; }
 
   /// murmur3 fmix64: sequential ids and ids differing only in high bits spread evenly.

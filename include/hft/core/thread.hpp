@@ -108,6 +108,7 @@ inline void set_current_thread_name(std::string_view name) {
   }
 }
 
+/// The calling thread's name as the OS knows it (pthread_getname_np; at most 15 characters).
 [[nodiscard]] inline std::string current_thread_name() {
   char buf[16] = {};
   if (const int rc = ::pthread_getname_np(::pthread_self(), buf, sizeof buf); rc != 0) {

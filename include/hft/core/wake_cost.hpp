@@ -30,9 +30,11 @@
 
 namespace hft {
 
+/// This machine's measured cost of waking a sleeping thread and of one cpu_relax(), from
+/// wake_cost().
 struct WakeCost {
-  std::uint64_t wake_ns = 0;   // notify -> the sleeper runs, median
-  double relax_ns = 0;         // one cpu_relax()
+  std::uint64_t wake_ns = 0;  ///< notify -> the sleeper runs, median
+  double relax_ns = 0;        ///< one cpu_relax()
   /// cpu_relax() calls that add up to one wake-up, within [64, 2^20].
   [[nodiscard]] std::uint32_t spin_iterations() const noexcept {
     const double n = relax_ns > 0 ? static_cast<double>(wake_ns) / relax_ns : 64.0;

@@ -55,17 +55,22 @@
 
 namespace hft::disruptor {
 
+/// What a BatchEventProcessor does when the handler throws: SkipAndReport (report, go on), Halt
+/// (report, stop run()) or Rethrow (stop, then rethrow from run()).
 enum class ExceptionPolicy { SkipAndReport, Halt, Rethrow };
 
+/// Settings of a BatchEventProcessor: batch bound, exception policy and work striping.
 struct BatchEventProcessorConfig {
+  /// Events handed to the handler per wait at most (>= 1)
   std::int64_t max_batch_size = std::numeric_limits<std::int64_t>::max();
-  ExceptionPolicy exception_policy = ExceptionPolicy::SkipAndReport;
+  ExceptionPolicy exception_policy = ExceptionPolicy::SkipAndReport;  ///< what a handler exception does
   /// Called with the exception and the sequence of the event that threw. Default: stderr.
-  std::function<void(std::exception_ptr, std::int64_t)> on_exception;
-  std::int64_t stripe_count = 1;
-  std::int64_t stripe_index = 0;
+  std::function<void(std::exception_ptr, std::int64_t)> on_exception{};
+  std::int64_t stripe_count = 1;  ///< N processors share the events: each sees every N-th (>= 1)
+  std::int64_t stripe_index = 0;  ///< this one's share: the sequences s with s % N == k (0 <= k < N)
 };
 
+/// The default on_exception: prints the sequence and the exception's what() to stderr.
 inline void report_to_stderr(const std::exception_ptr& e, std::int64_t seq) {
   try {
     std::rethrow_exception(e);
@@ -78,12 +83,16 @@ inline void report_to_stderr(const std::exception_ptr& e, std::int64_t seq) {
   }
 }
 
+/// A consumer thread's loop: waits on its barrier, hands each available batch to
+/// handler.on_event(event, seq, end_of_batch), then advances its sequence.
 template <class RingBufferT, class Handler>
 class BatchEventProcessor {
   using E = typename RingBufferT::event_type;
   using Barrier = SequenceBarrier<typename RingBufferT::sequencer_type>;
 
  public:
+  /// A processor of `ring`'s events behind `barrier`. `ring` and `handler` must outlive it.
+  /// Throws std::invalid_argument for a bad batch size or stripe.
   BatchEventProcessor(RingBufferT& ring, Barrier barrier, Handler& handler, BatchEventProcessorConfig cfg = {})
       : ring_(ring), barrier_(std::move(barrier)), handler_(handler), cfg_(std::move(cfg)) {
     if (cfg_.max_batch_size < 1) throw std::invalid_argument("hft::BatchEventProcessor: max_batch_size must be >= 1");
@@ -156,12 +165,16 @@ class BatchEventProcessor {
     failed_.store(false, std::memory_order_relaxed);
   }
 
+  /// The sequence of the last event processed: a gating sequence for the producers and the
+  /// consumers behind it.
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
+  /// The sequence of the last event processed, to add as a gating or dependency sequence.
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }
   /// Acquire pairs with run()'s release on exit: once false, run() has finished the handler.
   [[nodiscard]] bool running() const noexcept { return running_.load(std::memory_order_acquire); }
   /// Acquire pairs with the release store when a handler failed under Halt/Rethrow.
   [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  /// The barrier it waits on (alert() it to stop a wait).
   [[nodiscard]] Barrier& barrier() noexcept { return barrier_; }
 
  private:

@@ -75,8 +75,11 @@ namespace hft::disruptor {
 
 template <class E, ProducerType PT = ProducerType::Single, class W = BlockingWaitStrategy,
           class P = YieldingProducerWait>
+/// The Disruptor DSL: owns a RingBuffer and the processors of a consumer graph (stages in
+/// parallel or in sequence), starts one thread per processor and halts them.
 class Disruptor {
  public:
+  /// The ring buffer type it owns.
   using ring_type = RingBuffer<E, PT, W, P>;
 
  private:
@@ -107,18 +110,22 @@ class Disruptor {
   /// A set of processors the next stage can depend on.
   class Group {
    public:
+    /// A new stage of handlers, each seeing every event after all of this group's processors.
     template <class... H>
     Group then(H&... handlers) {
       return d_->create(sequences(), false, handlers...);
     }
+    /// Same as then(), in LMAX's spelling.
     template <class... H>
     Group handle_events_with(H&... handlers) {
       return then(handlers...);
     }
+    /// A new stage whose handlers share the events (each to one of them), after this group.
     template <class... H>
     Group then_workers(H&... handlers) {
       return d_->create(sequences(), true, handlers...);
     }
+    /// The sequences of this group's processors (to gate on or depend on).
     [[nodiscard]] std::vector<const Sequence*> sequences() const {
       std::vector<const Sequence*> s;
       for (std::size_t i : members_) s.push_back(&d_->processors_[i]->sequence());
@@ -132,6 +139,8 @@ class Disruptor {
     std::vector<std::size_t> members_;
   };
 
+  /// A ring of `size` slots (a power of two) with default-constructed events. Throws
+  /// std::invalid_argument for a bad size.
   explicit Disruptor(std::size_t size, W wait = W{}, P producer_wait = P{})
       : ring_(size, std::move(wait), std::move(producer_wait)) {}
   Disruptor(const Disruptor&) = delete;
@@ -165,6 +174,7 @@ class Disruptor {
     return Group(this, std::move(members));
   }
 
+  /// The ring, for producers to publish to.
   [[nodiscard]] ring_type& ring_buffer() noexcept { return ring_; }
 
   /// Controlling thread. Starts one thread per processor; with `cpus`, processor i is

@@ -25,18 +25,27 @@
 
 namespace hft::disruptor {
 
+/// What EventPoller::poll() found: Processing (events handled), Gating (published, a dependency
+/// holds it) or Idle (nothing new).
 enum class PollState {
   Processing,  // events were handled
   Gating,      // the next event is published but a dependency has not finished it yet
   Idle         // nothing new was published (a claimed, unpublished slot included)
 };
 
+/// A consumer driven by its owner's loop instead of a thread: poll() handles what is available
+/// and returns at once, never waits.
 template <class RingBufferT>
 class EventPoller {
  public:
+  /// A poller of `ring` behind `dependencies` (empty: only the producers). Add sequence() to
+  /// the ring's gating sequences.
   EventPoller(RingBufferT& ring, std::vector<const Sequence*> dependencies = {})
       : ring_(ring), deps_(std::move(dependencies)) {}
 
+  /// Owner only: calls fn(event, seq, end_of_batch) for each available event, oldest first,
+  /// until fn returns false; then advances sequence() (release) past what it handled, even if
+  /// fn throws.
   template <class F>
   PollState poll(F&& fn) {
     const std::int64_t current = sequence_.get_relaxed();
@@ -64,7 +73,9 @@ class EventPoller {
     return !deps_.empty() && ring_.sequencer().published(next) >= next ? PollState::Gating : PollState::Idle;
   }
 
+  /// The last sequence handled: gate the producers on it.
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }
+  /// The last sequence handled, read-only.
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
 
  private:

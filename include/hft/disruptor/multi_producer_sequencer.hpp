@@ -34,11 +34,15 @@
 
 namespace hft::disruptor {
 
+/// The claim protocol for several producer threads: claims by CAS on the cursor, publication by
+/// a per-slot flag, so consumers see only published slots.
 template <class W = BlockingWaitStrategy, class P = YieldingProducerWait>
 class MultiProducerSequencer : public detail::SequencerBase<W, P> {
   using Base = detail::SequencerBase<W, P>;
 
  public:
+  /// A sequencer for a ring of `buffer_size` slots (a power of two in [1, 2^40]); throws
+  /// std::invalid_argument otherwise.
   explicit MultiProducerSequencer(std::size_t buffer_size, W wait = W{}, P producer_wait = P{})
       : Base(buffer_size, std::move(wait), std::move(producer_wait)),
         mask_(static_cast<std::int64_t>(buffer_size) - 1),
@@ -80,6 +84,7 @@ class MultiProducerSequencer : public detail::SequencerBase<W, P> {
     this->wait_.signal_all_when_blocking();
   }
 
+  /// Slots free for claiming right now (a snapshot while producers run).
   [[nodiscard]] std::int64_t remaining_capacity() const noexcept {
     const std::int64_t produced = this->cursor_.get();
     return this->buffer_size_ - (produced - this->min_gating(produced));

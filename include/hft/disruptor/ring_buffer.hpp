@@ -34,15 +34,22 @@
 
 namespace hft::disruptor {
 
+/// Single: one thread claims slots (a plain store); Multi: several threads claim concurrently
+/// (a CAS on the cursor and a per-slot published flag).
 enum class ProducerType { Single, Multi };
 
 template <class E, ProducerType PT = ProducerType::Single, class W = BlockingWaitStrategy,
           class P = YieldingProducerWait>
+/// The Disruptor's preallocated ring of events and its sequencer: producers claim, fill and
+/// publish slots; consumers read them through a SequenceBarrier.
 class RingBuffer {
  public:
+  /// The event type stored in each slot.
   using event_type = E;
+  /// SingleProducerSequencer or MultiProducerSequencer, by PT.
   using sequencer_type =
       std::conditional_t<PT == ProducerType::Single, SingleProducerSequencer<W, P>, MultiProducerSequencer<W, P>>;
+  /// The consumers' wait strategy.
   using wait_strategy_type = W;
 
   /// Default-constructed events.
@@ -62,14 +69,24 @@ class RingBuffer {
   RingBuffer(const RingBuffer&) = delete;
   RingBuffer& operator=(const RingBuffer&) = delete;
 
+  /// The slot of sequence `seq` (seq modulo the size). Write only to a slot you claimed and
+  /// have not published; read only what is published.
   [[nodiscard]] E& operator[](std::int64_t seq) noexcept { return events_[static_cast<std::size_t>(seq & mask_)]; }
+  /// The slot of sequence `seq` (seq modulo the size), read-only.
   [[nodiscard]] const E& operator[](std::int64_t seq) const noexcept {
     return events_[static_cast<std::size_t>(seq & mask_)];
   }
 
+  /// Producer: claims the next n slots (1 <= n <= size), waiting with P while the ring is full;
+  /// returns the highest claimed sequence. Throws Halted if halted meanwhile.
   [[nodiscard]] std::int64_t next(std::int64_t n = 1) { return sequencer_.next(n); }
+  /// Producer: claims n slots, or returns nullopt at once (nothing claimed) when they are not
+  /// free.
   [[nodiscard]] std::optional<std::int64_t> try_next(std::int64_t n = 1) { return sequencer_.try_next(n); }
+  /// Producer: makes the claimed slot `seq` visible to consumers (release; pairs with the
+  /// barrier's acquire).
   void publish(std::int64_t seq) { sequencer_.publish(seq); }
+  /// Producer: publishes the claimed slots lo..hi, as from one next(n).
   void publish(std::int64_t lo, std::int64_t hi) { sequencer_.publish(lo, hi); }
 
   /// Translator style: claims (waiting while full), calls fn(event, seq, args...), publishes.
@@ -98,6 +115,7 @@ class RingBuffer {
     PublishGuard g{*this, lo, hi};
     for (std::int64_t s = lo; s <= hi; ++s) fn((*this)[s], s, s - lo);
   }
+  /// As publish_events, but returns false at once (nothing claimed) when n slots are not free.
   template <class F>
   [[nodiscard]] bool try_publish_events(std::int64_t n, F&& fn) {
     const auto hi = try_next(n);
@@ -108,11 +126,17 @@ class RingBuffer {
     return true;
   }
 
+  /// The sequencer, to make barriers and add gating sequences.
   [[nodiscard]] sequencer_type& sequencer() noexcept { return sequencer_; }
+  /// The sequencer, read-only.
   [[nodiscard]] const sequencer_type& sequencer() const noexcept { return sequencer_; }
+  /// The number of slots (a power of two).
   [[nodiscard]] std::int64_t buffer_size() const noexcept { return sequencer_.buffer_size(); }
+  /// The highest claimed sequence (single producer: published too); -1 before the first claim.
   [[nodiscard]] std::int64_t cursor() const noexcept { return sequencer_.cursor().get(); }
+  /// Slots free for claiming right now (producer side; a snapshot for others).
   [[nodiscard]] std::int64_t remaining_capacity() const noexcept { return sequencer_.remaining_capacity(); }
+  /// Adds consumers' sequences the producers must not lap. Configure before publishing starts.
   void add_gating_sequences(std::initializer_list<const Sequence*> s) { sequencer_.add_gating_sequences(s); }
 
  private:

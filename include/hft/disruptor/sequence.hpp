@@ -26,10 +26,13 @@
 
 namespace hft::disruptor {
 
+/// The value of a Sequence before anything was claimed or processed.
 inline constexpr std::int64_t kInitialSequence = -1;
 
+/// A padded atomic 64-bit sequence number: a cursor, or how far a consumer has processed.
 class alignas(cache_line_size) Sequence {
  public:
+  /// A sequence starting at `initial`.
   explicit Sequence(std::int64_t initial = kInitialSequence) noexcept : value_(initial) {}
   Sequence(const Sequence&) = delete;
   Sequence& operator=(const Sequence&) = delete;
@@ -49,6 +52,7 @@ class alignas(cache_line_size) Sequence {
   [[nodiscard]] bool compare_and_set(std::int64_t expected, std::int64_t desired) noexcept {
     return value_.compare_exchange_strong(expected, desired, std::memory_order_seq_cst);
   }
+  /// Adds n (seq_cst RMW) and returns the new value.
   std::int64_t add_and_get(std::int64_t n) noexcept { return value_.fetch_add(n, std::memory_order_seq_cst) + n; }
 
  private:

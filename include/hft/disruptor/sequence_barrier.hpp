@@ -32,12 +32,17 @@
 
 namespace hft::disruptor {
 
+/// What a consumer waits on: the sequencer's published cursor and the sequences of the
+/// consumers it depends on, through the ring's wait strategy. One consumer per barrier.
 template <class Sequencer>
 class SequenceBarrier {
  public:
+  /// A barrier on `sequencer` and `dependencies` (the consumers this one must not overtake;
+  /// empty: only the producers). Both must outlive it.
   SequenceBarrier(Sequencer& sequencer, std::vector<const Sequence*> dependencies)
       : sequencer_(&sequencer), deps_(std::move(dependencies)) {}
 
+  /// Takes `o`'s sequencer, dependencies and alert flag; not while a consumer waits on `o`.
   SequenceBarrier(SequenceBarrier&& o) noexcept
       : sequencer_(o.sequencer_), deps_(std::move(o.deps_)), alerted_(o.alerted_.load()) {}
 
@@ -50,13 +55,16 @@ class SequenceBarrier {
 
   /// What this consumer may process, as the wait strategies see it (wait_strategy.hpp).
   struct Gate {
-    const Sequencer* sequencer;
-    std::span<const Sequence* const> deps;
+    const Sequencer* sequencer;             ///< the ring's sequencer
+    std::span<const Sequence* const> deps;  ///< the sequences this consumer must not overtake
+    /// The highest sequence published contiguously from `seq` (acquire).
     [[nodiscard]] std::int64_t published(std::int64_t seq) const noexcept { return sequencer->published(seq); }
+    /// As published(), with seq_cst loads (the blocking strategy's handshake).
     [[nodiscard]] std::int64_t published_seq_cst(std::int64_t seq) const noexcept {
       return sequencer->published_seq_cst(seq);
     }
     // Dependencies only ever pass published events, so their minimum needs no further cap.
+    /// What the consumer may process: published, capped by the slowest dependency.
     [[nodiscard]] std::int64_t available(std::int64_t seq) const noexcept {
       return deps.empty() ? sequencer->published(seq) : min_sequence(deps);
     }
@@ -67,9 +75,13 @@ class SequenceBarrier {
     alerted_.store(true, std::memory_order_seq_cst);  // seq_cst: pairs with BlockingWaitStrategy's check
     sequencer_->wait_strategy().signal_all_when_blocking();
   }
+  /// Clears alert() so wait_for waits again (before a restart).
   void clear_alert() noexcept { alerted_.store(false, std::memory_order_release); }
+  /// True after alert() until clear_alert() (acquire).
   [[nodiscard]] bool is_alerted() const noexcept { return alerted_.load(std::memory_order_acquire); }
+  /// The sequencer's cursor: the highest claimed sequence.
   [[nodiscard]] std::int64_t cursor() const noexcept { return sequencer_->cursor().get(); }
+  /// The dependencies given at construction.
   [[nodiscard]] const std::vector<const Sequence*>& dependencies() const noexcept { return deps_; }
 
  private:

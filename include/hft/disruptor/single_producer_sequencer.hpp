@@ -31,11 +31,15 @@
 
 namespace hft::disruptor {
 
+/// The claim protocol for one producer thread: claims with plain arithmetic, publishes by a
+/// release store of the cursor.
 template <class W = BlockingWaitStrategy, class P = YieldingProducerWait>
 class SingleProducerSequencer : public detail::SequencerBase<W, P> {
   using Base = detail::SequencerBase<W, P>;
 
  public:
+  /// A sequencer for a ring of `buffer_size` slots (a power of two in [1, 2^40]); throws
+  /// std::invalid_argument otherwise.
   explicit SingleProducerSequencer(std::size_t buffer_size, W wait = W{}, P producer_wait = P{})
       : Base(buffer_size, std::move(wait), std::move(producer_wait)) {}
 
@@ -72,6 +76,7 @@ class SingleProducerSequencer : public detail::SequencerBase<W, P> {
     return this->buffer_size_ - (next_value_ - consumed);
   }
 
+  /// Any thread. True when `seq` is published (acquire).
   [[nodiscard]] bool is_available(std::int64_t seq) const noexcept { return seq <= this->cursor_.get(); }
   /// Any thread. The cursor is the published position: `available` (a cursor read) as is.
   [[nodiscard]] std::int64_t highest_published(std::int64_t /*lo*/, std::int64_t available) const noexcept {

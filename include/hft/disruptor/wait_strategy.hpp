@@ -73,15 +73,24 @@
 
 namespace hft::disruptor {
 
+/// How a wait_for call ended: Ok (the sequence is available), Alerted (halt() was called) or Timeout (the strategy's
+/// timeout passed).
 enum class WaitStatus { Ok, Alerted, Timeout };
 
+/// What wait_for returns: the highest available sequence and why the wait ended.
 struct WaitResult {
-  std::int64_t available;  // highest sequence known to be available (>= requested when Ok)
-  WaitStatus status;
+  std::int64_t available = 0;  ///< highest sequence known to be available (>= requested when Ok)
+  /// Why the wait ended; `available` may be below the requested sequence unless Ok
+  WaitStatus status = WaitStatus::Ok;
 };
 
+/// Consumers spin with cpu_relax() until the sequence is available: the lowest wake-up latency, a whole core per
+/// consumer while idle.
 struct BusySpinWaitStrategy {
+  /// False: no consumer sleeps, so the sequencer may publish with release stores.
   static constexpr bool kNeedsSeqCstPublish = false;
+  /// Consumer: spins until `gate` reports `seq` available or `alerted` is set. Returns the highest available sequence
+  /// (>= seq when Ok).
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
@@ -91,19 +100,27 @@ struct BusySpinWaitStrategy {
     }
     return {avail, WaitStatus::Ok};
   }
+  /// Publisher: nothing to do, no consumer ever sleeps.
   void signal_all_when_blocking() noexcept {}
 };
 
+/// Settings of YieldingWaitStrategy.
 struct YieldingWaitStrategyConfig {
-  std::uint32_t spin_tries = 100;  // cpu_relax rounds before each wait starts yielding
+  std::uint32_t spin_tries = 100;  ///< cpu_relax rounds before each wait starts yielding
 };
 
+/// Consumers spin spin_tries rounds, then yield the CPU between checks: low latency, and a core shared with other
+/// threads stays usable.
 class YieldingWaitStrategy {
  public:
+  /// False: no consumer sleeps, so the sequencer may publish with release stores.
   static constexpr bool kNeedsSeqCstPublish = false;
+  /// A strategy with the given spin count (copied into the sequencer).
   explicit YieldingWaitStrategy(const YieldingWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  /// The configuration it was built with.
   [[nodiscard]] const YieldingWaitStrategyConfig& config() const noexcept { return cfg_; }
 
+  /// Consumer: spins, then yields, until `seq` is available or `alerted` is set; never times out.
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     std::int64_t avail;
@@ -118,6 +135,7 @@ class YieldingWaitStrategy {
     }
     return {avail, WaitStatus::Ok};
   }
+  /// Publisher: nothing to do, no consumer ever sleeps.
   void signal_all_when_blocking() noexcept {}
 
  private:
@@ -127,19 +145,26 @@ class YieldingWaitStrategy {
 /// Spin `spin_tries`, then yield `yield_tries`, then sleep doubling from min_sleep up to
 /// max_sleep. Optional timeout (zero: none; nanoseconds::max(): none either).
 struct BackoffWaitStrategyConfig {
-  std::uint32_t spin_tries = 200;
-  std::uint32_t yield_tries = 100;
-  std::chrono::microseconds min_sleep{1};
-  std::chrono::microseconds max_sleep{1000};
-  std::chrono::nanoseconds timeout{0};
+  std::uint32_t spin_tries = 200;             ///< cpu_relax rounds before the wait starts yielding
+  std::uint32_t yield_tries = 100;            ///< yield rounds after the spins, before it starts sleeping
+  std::chrono::microseconds min_sleep{1};     ///< the first sleep; each further sleep doubles, up to max_sleep
+  std::chrono::microseconds max_sleep{1000};  ///< the longest single sleep: bounds the wake-up latency once asleep
+  std::chrono::nanoseconds timeout{0};        ///< a wait longer than this returns WaitStatus::Timeout (0: never)
 };
 
+/// Consumers spin, then yield, then sleep with exponential backoff (min_sleep doubling to max_sleep): little CPU while
+/// idle, no publisher cost.
 class BackoffWaitStrategy {
  public:
+  /// False: the sleeper polls, it is never woken, so the sequencer may publish with release stores.
   static constexpr bool kNeedsSeqCstPublish = false;
+  /// A strategy with the given tries, sleeps and timeout (copied into the sequencer).
   explicit BackoffWaitStrategy(const BackoffWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  /// The configuration it was built with.
   [[nodiscard]] const BackoffWaitStrategyConfig& config() const noexcept { return cfg_; }
 
+  /// Consumer: spins, yields, then sleeps until `seq` is available, `alerted` is set, or the timeout passes (checked
+  /// once the spins are done).
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) noexcept {
     const std::uint32_t spin_tries = cfg_.spin_tries, yield_tries = cfg_.yield_tries;
@@ -167,6 +192,7 @@ class BackoffWaitStrategy {
     }
     return {avail, WaitStatus::Ok};
   }
+  /// Publisher: nothing to do, a sleeping consumer wakes on its own.
   void signal_all_when_blocking() noexcept {}
 
  private:
@@ -178,9 +204,10 @@ class BackoffWaitStrategy {
 /// batch makes each publish pay a lock and a futex wake (measured: a diamond fell from
 /// ~100M to ~1.3M events/s). Optional timeout (zero: none; nanoseconds::max(): none either).
 struct BlockingWaitStrategyConfig {
-  std::uint32_t spin_tries = 100;
+  std::uint32_t spin_tries = 100;  ///< cpu_relax rounds before the wait starts yielding
+  /// Yield rounds after the spins, before the consumer sleeps on the condition variable
   std::uint32_t yield_tries = 10;
-  std::chrono::nanoseconds timeout{0};
+  std::chrono::nanoseconds timeout{0};  ///< a wait longer than this returns WaitStatus::Timeout (0: never)
 };
 
 /// Consumers sleep on a condition variable until the producers have published `seq`; the
@@ -190,13 +217,19 @@ class BlockingWaitStrategy {
  public:
   // The sequencer publishes seq_cst so that "publish; load waiters" on the publisher and
   // "increment waiters; load what is published" on the waiter cannot both miss.
+  /// True: the sequencer publishes seq_cst, so a publisher and a consumer going to sleep cannot both miss each other.
   static constexpr bool kNeedsSeqCstPublish = true;
 
+  /// A strategy with the given tries and timeout and no waiters (copied into the sequencer).
   explicit BlockingWaitStrategy(const BlockingWaitStrategyConfig& cfg = {}) noexcept : cfg_(cfg) {}
   /// Copies the configuration only: a strategy is copied into a sequencer before use.
   BlockingWaitStrategy(const BlockingWaitStrategy& o) noexcept : cfg_(o.cfg_) {}
+  /// The configuration it was built with.
   [[nodiscard]] const BlockingWaitStrategyConfig& config() const noexcept { return cfg_; }
 
+  /// Consumer: spins and yields, then sleeps on the condition variable until the producers have published `seq`, then
+  /// spins and yields for the dependencies. Returns early on `alerted` or the timeout. May throw std::system_error from
+  /// the mutex.
   template <class Gate>
   WaitResult wait_for(std::int64_t seq, const Gate& gate, const std::atomic<bool>& alerted) {
     const std::uint32_t spin_tries = cfg_.spin_tries;
@@ -264,16 +297,24 @@ class BlockingWaitStrategy {
 
 // ---- producer waits (next() on a full ring) ----------------------------------------------
 
+/// Producer wait for next() on a full ring: spins with cpu_relax(); for a producer with a core of its own.
 struct BusySpinProducerWait {
+  /// Called by the producer for each failed attempt to claim room; one cpu_relax().
   void idle(std::uint32_t) noexcept { cpu_relax(); }
 };
+/// Settings of YieldingProducerWait.
 struct YieldingProducerWaitConfig {
-  std::uint32_t spin_tries = 100;  // cpu_relax rounds before the producer starts yielding
+  std::uint32_t spin_tries = 100;  ///< cpu_relax rounds before the producer starts yielding
 };
+/// Producer wait for next() on a full ring (the default): spins spin_tries rounds, then yields the CPU between
+/// attempts.
 class YieldingProducerWait {
  public:
+  /// A producer wait with the given spin count.
   explicit YieldingProducerWait(const YieldingProducerWaitConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  /// The configuration it was built with.
   [[nodiscard]] const YieldingProducerWaitConfig& config() const noexcept { return cfg_; }
+  /// Called by the producer after failed attempt number `attempt` (from 0): cpu_relax() below spin_tries, else a yield.
   void idle(std::uint32_t attempt) noexcept {
     if (attempt < cfg_.spin_tries) {
       cpu_relax();
@@ -285,14 +326,21 @@ class YieldingProducerWait {
  private:
   YieldingProducerWaitConfig cfg_;
 };
+/// Settings of SleepingProducerWait.
 struct SleepingProducerWaitConfig {
-  std::uint32_t spin_tries = 100;  // cpu_relax rounds before the producer starts sleeping
-  std::chrono::microseconds sleep{50};
+  std::uint32_t spin_tries = 100;       ///< cpu_relax rounds before the producer starts sleeping
+  std::chrono::microseconds sleep{50};  ///< each sleep once the spins are done; bounds how late the producer sees room
 };
+/// Producer wait for next() on a full ring: spins spin_tries rounds, then sleeps `sleep` between attempts; for
+/// producers that may be slow.
 class SleepingProducerWait {
  public:
+  /// A producer wait with the given spin count and sleep.
   explicit SleepingProducerWait(const SleepingProducerWaitConfig& cfg = {}) noexcept : cfg_(cfg) {}
+  /// The configuration it was built with.
   [[nodiscard]] const SleepingProducerWaitConfig& config() const noexcept { return cfg_; }
+  /// Called by the producer after failed attempt number `attempt` (from 0): cpu_relax() below spin_tries, else a sleep
+  /// of `sleep`.
   void idle(std::uint32_t attempt) noexcept {
     if (attempt < cfg_.spin_tries) {
       cpu_relax();

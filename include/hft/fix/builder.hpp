@@ -36,6 +36,8 @@
 
 namespace hft::fix {
 
+/// Why MessageBuilder refused a field; the first error sticks and finish() then returns an
+/// empty view.
 enum class BuildError : std::uint8_t {
   None,
   NotStarted,   // add() or finish() before start()
@@ -45,6 +47,7 @@ enum class BuildError : std::uint8_t {
   SohInValue,   // a value holding SOH would split into two fields on the wire
 };
 
+/// A short English description of `e`, for logs.
 [[nodiscard]] constexpr std::string_view to_string(BuildError e) noexcept {
   switch (e) {
     case BuildError::None: return "none";
@@ -57,6 +60,8 @@ enum class BuildError : std::uint8_t {
   return "unknown";
 }
 
+/// Writes a FIX message into a caller's buffer: start(), add() fields, finish() fills in
+/// BodyLength and CheckSum. No allocation; errors stick instead of throwing.
 class MessageBuilder {
  public:
   /// Largest BodyLength the builder writes (6 digits are reserved for it).
@@ -119,6 +124,7 @@ class MessageBuilder {
   }
   MessageBuilder& add(std::uint32_t, char) = delete;  // use add_char: a char is not a number
 
+  /// A one-character field (Side, OrdType, ExecType...).
   MessageBuilder& add_char(std::uint32_t t, char c) noexcept { return add(t, std::string_view(&c, 1)); }
   /// A Boolean field: 'Y' or 'N'.
   MessageBuilder& add_bool(std::uint32_t t, bool b) noexcept { return add_char(t, b ? 'Y' : 'N'); }
@@ -167,9 +173,11 @@ class MessageBuilder {
     return {buf_ + start, pos_ + kTrailer - start};
   }
 
+  /// The first error since start(); None when every field fitted.
   [[nodiscard]] BuildError error() const noexcept { return error_; }
   /// The tag whose add() failed (0 when none did).
   [[nodiscard]] std::uint32_t error_tag() const noexcept { return error_tag_; }
+  /// The buffer's size in bytes.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
   /// "YYYYMMDD-HH:MM:SS.sss" (21 characters, UTC) into out.

@@ -52,11 +52,12 @@
 
 namespace hft::fix {
 
+/// Settings of a JournalMessageStore: the resend cache's bounds and the journal's.
 struct JournalMessageStoreConfig {
   std::size_t max_messages = std::size_t{1} << 15;  ///< newest messages kept in memory for resend
   std::size_t max_bytes = std::size_t{8} << 20;     ///< and at most these bytes of them
   std::size_t segment_size = std::size_t{4} << 20;  ///< the journal's segment files
-  Durability durability = Durability::none;
+  Durability durability = Durability::none;         ///< when appends reach the disk (Journal's Durability)
   /// JournalConfig::prepare_next: a thread prepares the next segment, so a roll (every few
   /// tens of thousands of messages at 4 MiB) is a rename on the session's thread rather than
   /// a ~2 ms file creation.
@@ -68,9 +69,11 @@ struct JournalMessageStoreReplay {
   std::uint64_t records = 0;      ///< journal records replayed
   std::uint64_t messages = 0;     ///< outbound messages among them
   std::uint64_t app_records = 0;  ///< the application's records among them
-  std::uint64_t resets = 0;
+  std::uint64_t resets = 0;       ///< sequence resets (Logon with ResetSeqNumFlag=Y) among them
 };
 
+/// A MessageStore that journals sequence numbers and sent messages to disk and replays them on
+/// open, so a restarted session resumes; also carries the application's own records in order.
 class JournalMessageStore final : public MessageStore {
  public:
   /// Opens (creating if needed) the store in `dir` and replays it; each application record
@@ -84,6 +87,8 @@ class JournalMessageStore final : public MessageStore {
     while (reader.poll([&](const JournalRecord& r) { replay(r.payload, on_app_record); }) > 0) {
     }
   }
+  /// Opens (creating if needed) the store in `dir` and replays it, ignoring application
+  /// records. Throws JournalError on I/O errors.
   explicit JournalMessageStore(std::string dir, const JournalMessageStoreConfig& cfg = {})
       : JournalMessageStore(std::move(dir), cfg, [](std::span<const std::byte>) {}) {}
 
@@ -123,11 +128,14 @@ class JournalMessageStore final : public MessageStore {
   void append_app(std::span<const std::byte> bytes) {
     put(Kind::App, 0, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
   }
+  /// The largest record append_app() takes, in bytes.
   [[nodiscard]] std::size_t max_app_record() const noexcept { return journal_.max_payload() - sizeof(Head); }
 
+  /// What opening the store replayed.
   [[nodiscard]] const JournalMessageStoreReplay& replayed() const noexcept { return replayed_; }
   /// The cache's bounds and evictions (what a resend can still serve).
   [[nodiscard]] InMemoryMessageStoreStats cache_stats() const noexcept { return cache_.stats(); }
+  /// The underlying journal (stats, recovery report).
   [[nodiscard]] const Journal& journal() const noexcept { return journal_; }
   /// Any thread: makes everything appended durable (see Journal::flush).
   void flush() { journal_.flush(); }

@@ -53,6 +53,7 @@
 
 namespace hft::fix {
 
+/// SOH, the byte that ends every FIX field.
 inline constexpr char kSoh = '\x01';
 
 /// What parse() found. Ok and Incomplete are not errors; the garbled group comes first
@@ -76,6 +77,7 @@ enum class ParseStatus : std::uint8_t {
   TooManyFields,        // more than Message::kMaxFields fields
 };
 
+/// A short English description of `s`, for logs and a Reject's Text(58).
 [[nodiscard]] constexpr std::string_view to_string(ParseStatus s) noexcept {
   switch (s) {
     case ParseStatus::Ok: return "ok";
@@ -96,13 +98,17 @@ enum class ParseStatus : std::uint8_t {
   return "unknown";
 }
 
+/// True for the statuses whose frame is ignored without a Reject: BadBeginString to
+/// MissingMsgType.
 [[nodiscard]] constexpr bool is_garbled(ParseStatus s) noexcept {
   return s >= ParseStatus::BadBeginString && s <= ParseStatus::MissingMsgType;
 }
+/// True for the statuses a Reject(3) answers: the frame is sound, a field is not.
 [[nodiscard]] constexpr bool is_rejectable(ParseStatus s) noexcept { return s >= ParseStatus::InvalidTag; }
 
+/// What parse() returns: the status, how many bytes to drop, and where the problem lies.
 struct ParseResult {
-  ParseStatus status = ParseStatus::Incomplete;
+  ParseStatus status = ParseStatus::Incomplete;  ///< Ok, Incomplete, or the rule the message broke
   /// Bytes to drop from the front of the buffer: the message (Ok, rejectable), the garbage
   /// to skip (garbled), 0 for Incomplete.
   std::uint32_t consumed = 0;
@@ -111,6 +117,7 @@ struct ParseResult {
   /// Byte offset of the offending field in the buffer.
   std::uint32_t offset = 0;
 
+  /// True when a whole valid message was parsed.
   [[nodiscard]] constexpr bool ok() const noexcept { return status == ParseStatus::Ok; }
   /// The SessionRejectReason(373) a Reject(3) for a rejectable status carries.
   [[nodiscard]] constexpr SessionRejectReason reason() const noexcept {
@@ -124,6 +131,7 @@ struct ParseResult {
   }
 };
 
+/// Limits the parser enforces.
 struct ParserConfig {
   /// Largest BodyLength accepted. A larger one is garbled at once instead of making the
   /// reader wait for (and buffer) bytes that may never come.
@@ -132,15 +140,17 @@ struct ParserConfig {
 
 /// One field: the tag and where its value lies in the parsed buffer.
 struct Field {
-  std::uint32_t tag;
-  std::uint32_t offset;  // of the value, from the start of the message
-  std::uint32_t length;  // of the value
+  std::uint32_t tag;     ///< the field's tag number
+  std::uint32_t offset;  ///< of the value, from the start of the message
+  std::uint32_t length;  ///< of the value
 };
 
+/// A parsed FIX message: views of its fields into the caller's buffer (valid while it is
+/// unchanged), found by tag in O(1) for tags below kIndexedTags.
 class Message {
  public:
-  static constexpr std::size_t kMaxFields = 128;
-  static constexpr std::uint32_t kIndexedTags = 192;  // covers every session and order tag we use but 371-380
+  static constexpr std::size_t kMaxFields = 128;      ///< fields a message may hold; more is TooManyFields
+  static constexpr std::uint32_t kIndexedTags = 192;  ///< covers every session and order tag we use but 371-380
 
   /// The whole frame, from "8=" to the SOH after CheckSum.
   [[nodiscard]] std::string_view raw() const noexcept { return {base_, size_}; }
@@ -150,6 +160,7 @@ class Message {
   [[nodiscard]] std::string_view msg_type() const noexcept { return count_ > 2 ? value_at(2) : std::string_view{}; }
   /// Every field in wire order, BeginString to CheckSum, repeats included.
   [[nodiscard]] std::span<const Field> fields() const noexcept { return {fields_.data(), count_}; }
+  /// The value of field `f` (one of fields()).
   [[nodiscard]] std::string_view value(const Field& f) const noexcept { return {base_ + f.offset, f.length}; }
 
   /// The first value of `tag`, or an empty view when the message has no such field.
@@ -162,6 +173,7 @@ class Message {
       if (fields_[i].tag == t) return value_at(i);
     return {};
   }
+  /// True when the message has a non-empty field `t`.
   [[nodiscard]] bool has(std::uint32_t t) const noexcept { return !get(t).empty(); }
 
   /// An int field ([-]digits, at most 18 digits); nullopt when absent or malformed.

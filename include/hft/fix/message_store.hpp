@@ -32,6 +32,8 @@
 
 namespace hft::fix {
 
+/// Where a Session keeps its sequence numbers and the application messages it sent, for
+/// resends. One thread (the session's).
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
@@ -39,20 +41,27 @@ class MessageStore {
   virtual void store(std::uint64_t seq, std::string_view wire) = 0;
   /// The message sent as `seq`, or empty when it is not kept. Valid until the next store().
   [[nodiscard]] virtual std::string_view load(std::uint64_t seq) const = 0;
+  /// The MsgSeqNum the next outbound message gets.
   [[nodiscard]] virtual std::uint64_t next_sender_seq() const = 0;
+  /// The MsgSeqNum expected on the next inbound message.
   [[nodiscard]] virtual std::uint64_t next_target_seq() const = 0;
+  /// Sets the next outbound MsgSeqNum (>= 1).
   virtual void set_next_sender_seq(std::uint64_t seq) = 0;
+  /// Sets the next expected inbound MsgSeqNum (>= 1).
   virtual void set_next_target_seq(std::uint64_t seq) = 0;
   /// Forgets every message and sets both numbers to 1 (Logon with ResetSeqNumFlag=Y).
   virtual void reset() = 0;
 };
 
+/// Counters of an InMemoryMessageStore, returned by value from stats().
 struct InMemoryMessageStoreStats {
-  std::uint64_t stored = 0;
-  std::uint64_t evicted = 0;
-  std::uint64_t too_large = 0;  // larger than the whole byte ring: not kept
+  std::uint64_t stored = 0;     ///< messages store() kept
+  std::uint64_t evicted = 0;    ///< old messages dropped to make room (by count or bytes)
+  std::uint64_t too_large = 0;  ///< larger than the whole byte ring: not kept
 };
 
+/// A MessageStore in memory: the newest messages in a byte ring, bounded by count and bytes;
+/// lost on restart (JournalMessageStore persists).
 class InMemoryMessageStore final : public MessageStore {
  public:
   /// Keeps at most `max_messages` messages and `max_bytes` bytes of them.
@@ -112,7 +121,9 @@ class InMemoryMessageStore final : public MessageStore {
     next_sender_ = next_target_ = 1;
   }
 
+  /// Messages kept now.
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  /// A copy of the counters.
   [[nodiscard]] InMemoryMessageStoreStats stats() const noexcept { return stats_; }
 
  private:

@@ -90,8 +90,10 @@
 
 namespace hft::fix {
 
+/// Which side of the connection this session is: the acceptor waits for Logon, the initiator sends it.
 enum class SessionRole : std::uint8_t { Acceptor, Initiator };
 
+/// Where the session stands in the FIX session protocol; state() returns it.
 enum class SessionState : std::uint8_t {
   Idle,           // before start()
   AwaitingLogon,  // acceptor: waiting for the peer's Logon
@@ -104,6 +106,7 @@ enum class SessionState : std::uint8_t {
 
 /// CLOCK_REALTIME in nanoseconds as a NanoClock: SendingTime must be UTC.
 struct UtcClock {
+  /// Nanoseconds since the Unix epoch, UTC (std::chrono::system_clock).
   [[nodiscard]] std::uint64_t now_ns() const noexcept {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -111,16 +114,20 @@ struct UtcClock {
   }
 };
 
+/// The settings of a Session: identities, role, timers, limits and the dictionary inbound messages are validated
+/// against.
 struct SessionConfig {
-  std::string begin_string = "FIX.4.4";
-  std::string sender_comp_id;  // ours: SenderCompID(49) of what we send
-  std::string target_comp_id;  // the peer's
-  SessionRole role = SessionRole::Acceptor;
+  std::string begin_string = "FIX.4.4";      ///< BeginString(8) sent and required on every message
+  std::string sender_comp_id{};              ///< ours: SenderCompID(49) of what we send
+  std::string target_comp_id{};              ///< the peer's
+  SessionRole role = SessionRole::Acceptor;  ///< acceptor waits for the peer's Logon; initiator sends one at start()
   /// HeartBtInt(108) an initiator proposes; an acceptor adopts the peer's.
   std::uint32_t heartbeat_interval_s = 30;
   /// Initiator: send ResetSeqNumFlag=Y on Logon (both sides start at 1).
   bool reset_on_logon = false;
+  /// No answer to our Logon (or no Logon from the peer) in this time ends the session
   std::uint64_t logon_timeout_ns = 10'000'000'000;
+  /// No Logout answer in this time after ours ends the session anyway
   std::uint64_t logout_timeout_ns = 2'000'000'000;
   /// false: a peer's Logout is answered only when the application calls logout() (or after
   /// logout_timeout_ns), so replies it still owes go out first.
@@ -139,6 +146,7 @@ struct SessionConfig {
   const Dictionary* dictionary = &Dictionary::fix44();
 };
 
+/// What a SessionEvent reports to the handler's on_event().
 enum class SessionEventKind : std::uint8_t {
   LoggedOn,
   Garbled,          // a garbled message was ignored
@@ -151,24 +159,26 @@ enum class SessionEventKind : std::uint8_t {
   Disconnect,       // close the transport now; text says why
 };
 
+/// Something the session did or saw that the application may log or act on; text is valid only during the call.
 struct SessionEvent {
-  SessionEventKind kind;
-  std::string_view text;
-  std::uint64_t seq = 0;  // the MsgSeqNum concerned, when there is one
+  SessionEventKind kind{};  ///< what happened
+  std::string_view text{};  ///< why, for rejects and disconnects; empty otherwise
+  std::uint64_t seq = 0;    ///< the MsgSeqNum concerned, when there is one
 };
 
+/// Counters of a Session since construction, returned by value from stats().
 struct SessionStats {
-  std::uint64_t received = 0;
-  std::uint64_t sent = 0;
-  std::uint64_t app_received = 0;
-  std::uint64_t garbled = 0;
-  std::uint64_t rejects_sent = 0;
-  std::uint64_t duplicates_dropped = 0;
-  std::uint64_t resend_requests_sent = 0;
-  std::uint64_t resent = 0;
-  std::uint64_t gap_fills_sent = 0;
-  std::uint64_t heartbeats_sent = 0;
-  std::uint64_t test_requests_sent = 0;
+  std::uint64_t received = 0;              ///< messages from the peer not garbled, admin and application
+  std::uint64_t sent = 0;                  ///< messages sent (resent ones included)
+  std::uint64_t app_received = 0;          ///< application messages delivered to the handler
+  std::uint64_t garbled = 0;               ///< inbound messages ignored as garbled (framing, BodyLength, CheckSum)
+  std::uint64_t rejects_sent = 0;          ///< Reject(3) messages sent
+  std::uint64_t duplicates_dropped = 0;    ///< PossDupFlag=Y messages below the expected number, ignored
+  std::uint64_t resend_requests_sent = 0;  ///< ResendRequest(2) messages sent for gaps
+  std::uint64_t resent = 0;                ///< application messages resent for the peer's ResendRequest
+  std::uint64_t gap_fills_sent = 0;        ///< SequenceReset-GapFill sent in place of messages not resent
+  std::uint64_t heartbeats_sent = 0;       ///< Heartbeat(0) messages sent
+  std::uint64_t test_requests_sent = 0;    ///< TestRequest(1) messages sent after a silent interval
 };
 
 /// Handler: send(std::string_view) writes bytes to the transport; on_app_message(const
@@ -188,6 +198,8 @@ concept HandlesInvalidAppMessage = requires(H& h, const Message& m, const Violat
   h.on_invalid_app_message(m, v);
 };
 
+/// A FIX 4.4 session state machine: logon, sequence numbers, gap fill, resend, heartbeats and logout, over a transport
+/// and a message store the caller provides.
 template <class Handler, NanoClock Clock>
 requires SessionHandler<Handler>
 class Session {
@@ -340,12 +352,17 @@ class Session {
     if (state_ != SessionState::Disconnected) drop(why);
   }
 
+  /// Where the session stands.
   [[nodiscard]] SessionState state() const noexcept { return state_; }
+  /// The MsgSeqNum(34) our next outbound message gets.
   [[nodiscard]] std::uint64_t next_sender_seq() const noexcept { return next_out_; }
+  /// The MsgSeqNum(34) expected on the peer's next message.
   [[nodiscard]] std::uint64_t next_target_seq() const noexcept { return expected_; }
   /// The HeartBtInt in force, in seconds (the peer's, for an acceptor).
   [[nodiscard]] std::uint64_t heartbeat_interval_s() const noexcept { return heartbeat_ns_ / 1'000'000'000; }
+  /// A copy of the counters.
   [[nodiscard]] SessionStats stats() const noexcept { return stats_; }
+  /// The configuration the session was built with.
   [[nodiscard]] const SessionConfig& config() const noexcept { return cfg_; }
 
  private:

@@ -15,6 +15,9 @@
 namespace hft::fix {
 
 namespace tag {
+///@{
+/// The tag number of the FIX 4.4 field the name spells after the `k`: kMsgSeqNum is
+/// MsgSeqNum(34). Compare with Field::tag, or pass to Message::get() and MessageBuilder::add().
 inline constexpr std::uint32_t kAccount = 1;
 inline constexpr std::uint32_t kAvgPx = 6;
 inline constexpr std::uint32_t kBeginSeqNo = 7;
@@ -63,9 +66,12 @@ inline constexpr std::uint32_t kSessionRejectReason = 373;
 inline constexpr std::uint32_t kBusinessRejectRefID = 379;
 inline constexpr std::uint32_t kBusinessRejectReason = 380;
 inline constexpr std::uint32_t kCxlRejResponseTo = 434;
+///@}
 }  // namespace tag
 
 namespace msg_type {
+///@{
+/// The MsgType(35) value of the FIX 4.4 message the name spells after the `k`: kLogon is "A".
 inline constexpr std::string_view kHeartbeat = "0";
 inline constexpr std::string_view kTestRequest = "1";
 inline constexpr std::string_view kResendRequest = "2";
@@ -78,6 +84,7 @@ inline constexpr std::string_view kLogon = "A";
 inline constexpr std::string_view kNewOrderSingle = "D";
 inline constexpr std::string_view kOrderCancelRequest = "F";
 inline constexpr std::string_view kBusinessMessageReject = "j";
+///@}
 }  // namespace msg_type
 
 /// True for the session (admin) message types of FIX 4.4: Heartbeat, TestRequest,

@@ -36,6 +36,8 @@
 
 namespace hft {
 
+/// The system calls of Journal and JournalReader, as virtual functions: the default is plain
+/// POSIX; tests override them to inject faults or simulate a power loss.
 class JournalIo {
  public:
   JournalIo() = default;
@@ -49,6 +51,9 @@ class JournalIo {
     return io;
   }
 
+  ///@{
+  /// As the POSIX function of the same name: same arguments and result (-1 and errno on
+  /// failure unless said otherwise). A subclass overrides it to inject a fault.
   virtual int open(const char* path, int flags, mode_t mode) noexcept { return ::open(path, flags, mode); }
   virtual int close(int fd) noexcept { return ::close(fd); }
   virtual int fstat(int fd, struct stat* st) noexcept { return ::fstat(fd, st); }
@@ -66,6 +71,7 @@ class JournalIo {
   virtual int unlink(const char* path) noexcept { return ::unlink(path); }
   virtual int flock(int fd, int op) noexcept { return ::flock(fd, op); }
   virtual int access(const char* path, int mode) noexcept { return ::access(path, mode); }
+  ///@}
   /// MADV_POPULATE_WRITE write-faults a range, which marks each page dirty: the journal
   /// pre-faults with it, and recovery re-dirties what it is about to sync with it.
   virtual int madvise(void* addr, size_t len, int advice) noexcept { return ::madvise(addr, len, advice); }

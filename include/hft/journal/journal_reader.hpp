@@ -38,12 +38,15 @@
 
 namespace hft {
 
+/// Settings of a JournalReader: where to start, whether to check CRCs, the system-call layer.
 struct JournalReaderConfig {
   std::uint64_t start_sequence = 1;  ///< the first record delivered (earlier ones are skipped)
   bool verify_crc = true;            ///< check each record's CRC32C before delivering it
   JournalIo* io = nullptr;           ///< the system calls (null: JournalIo::posix()); must outlive the reader
 };
 
+/// Reads a Journal's records in sequence order, from another thread or process or after a
+/// restart; poll() delivers what has been committed since.
 class JournalReader {
  public:
   /// Opens the journal in `dir` at cfg.start_sequence. The directory may not exist yet or be

@@ -49,14 +49,19 @@
 
 namespace hft {
 
+/// How a MemoryArena gets its memory: operator new or mmap, huge pages, pre-faulting.
 struct MemoryArenaConfig {
-  bool use_mmap = false;    // map the region instead of operator new
-  bool huge_pages = false;  // implies use_mmap: MAP_HUGETLB, else MADV_HUGEPAGE
-  bool prefault = false;    // touch every page now so the hot path never page-faults
+  bool use_mmap = false;    ///< map the region instead of operator new
+  bool huge_pages = false;  ///< implies use_mmap: MAP_HUGETLB, else MADV_HUGEPAGE
+  bool prefault = false;    ///< touch every page now so the hot path never page-faults
 };
 
+/// What a MemoryArena got: NotRequested, Explicit (MAP_HUGETLB), Transparent (MADV_HUGEPAGE
+/// accepted) or Unavailable (small pages).
 enum class HugePages { NotRequested, Explicit, Transparent, Unavailable };
 
+/// A bump allocator over one fixed region: O(1) allocation, no per-object free, rewind to a
+/// mark or reset. One thread.
 class MemoryArena {
  public:
   /// Reserves `capacity` bytes. Throws std::invalid_argument for 0, std::bad_alloc when
@@ -83,6 +88,7 @@ class MemoryArena {
         used_(std::exchange(o.used_, 0)), mapped_(std::exchange(o.mapped_, false)),
         map_len_(std::exchange(o.map_len_, 0)), huge_(std::exchange(o.huge_, HugePages::NotRequested)) {}
   // cppcheck-suppress operatorEqVarError ; it takes the member template make<T> for a variable
+  /// Releases this arena's region and takes `o`'s; `o` is left empty and usable (capacity 0).
   MemoryArena& operator=(MemoryArena&& o) noexcept {
     if (this != &o) {
       release();
@@ -124,9 +130,11 @@ class MemoryArena {
     return ::new (allocate(sizeof(T), alignof(T))) T(std::forward<A>(args)...);
   }
 
+  /// A position in the arena, from mark(), to rewind() to.
   struct Marker {
-    std::size_t offset;
+    std::size_t offset;  ///< bytes in use when the mark was taken
   };
+  /// The current position, for a later rewind().
   [[nodiscard]] Marker mark() const noexcept { return {used_}; }
   /// Frees everything allocated since `m` was taken. Precondition: m is not ahead of the
   /// current position (no rewinding "forward").
@@ -134,21 +142,28 @@ class MemoryArena {
     HFT_ASSERT(m.offset <= used_, "MemoryArena::rewind: marker is ahead of the current position");
     if (m.offset <= used_) used_ = m.offset;
   }
+  /// Frees everything: the whole capacity is available again (no destructor runs).
   void reset() noexcept { used_ = 0; }
 
+  /// True when `p` points into the arena's region.
   [[nodiscard]] bool owns(const void* p) const noexcept {
     const auto a = reinterpret_cast<std::uintptr_t>(p);
     const auto b = reinterpret_cast<std::uintptr_t>(base_);
     return a >= b && a < b + capacity_;
   }
+  /// Bytes in use, alignment padding included.
   [[nodiscard]] std::size_t used() const noexcept { return used_; }
+  /// Bytes after the current position (an aligned request may fit fewer).
   [[nodiscard]] std::size_t remaining() const noexcept { return capacity_ - used_; }
+  /// The region's size in bytes.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// Whether the region got huge pages.
   [[nodiscard]] HugePages huge_pages_state() const noexcept { return huge_; }
 
   /// std::pmr adapter: allocations come from the arena; deallocate does nothing.
   class Resource final : public std::pmr::memory_resource {
    public:
+    /// A memory_resource over `a`, which must outlive it.
     explicit Resource(MemoryArena& a) noexcept : arena_(&a) {}
 
    private:

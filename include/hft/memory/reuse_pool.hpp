@@ -71,8 +71,9 @@ class ReusePool;
 /// Deleter that returns the object to its pool (or, if remote, via the return stack).
 template <class T>
 struct PoolDeleter {
-  ReusePool<T>* pool = nullptr;
-  bool remote = false;
+  ReusePool<T>* pool = nullptr;  ///< the pool the object came from
+  bool remote = false;           ///< true: hand back through the pool's thread-safe return stack
+  /// Destroys `*p` and returns its slot to the pool (remotely when `remote`).
   void operator()(T* p) const noexcept {
     if (remote) {
       pool->release_from_any_thread(p);
@@ -82,13 +83,17 @@ struct PoolDeleter {
   }
 };
 
+/// A unique_ptr that returns its object to the ReusePool it came from.
 template <class T>
 using PoolPtr = std::unique_ptr<T, PoolDeleter<T>>;
 
+/// Settings of a ReusePool.
 struct ReusePoolConfig {
-  bool grow = false;  // allocate another slab of `capacity` slots when empty
+  bool grow = false;  ///< allocate another slab of `capacity` slots when empty
 };
 
+/// A fixed pool of T slots with an intrusive free list: O(1) create and destroy, no malloc
+/// after construction; objects may be released from other threads. Owner thread allocates.
 template <class T>
 class ReusePool {
   union Slot {
@@ -236,6 +241,7 @@ class ReusePool {
 
   /// Whether p points at a slot of this pool.
   [[nodiscard]] bool owns(const void* p) const noexcept { return find(p).slab != nullptr; }
+  /// Slots over all slabs.
   [[nodiscard]] std::size_t capacity() const noexcept { return slab_size_ * slabs_.size(); }
   /// Owner thread; a diagnostic. Objects created and not yet destroyed (remote releases
   /// count once the owner has drained the return stack). O(1) in debug builds; in release
@@ -257,6 +263,7 @@ class ReusePool {
     return capacity() - free_count;
 #endif
   }
+  /// Slabs allocated (1 unless grow is set).
   [[nodiscard]] std::size_t slab_count() const noexcept { return slabs_.size(); }
 
  private:

@@ -148,13 +148,20 @@ class PoolSet {
   std::vector<std::unique_ptr<detail::BlockPool>> pools_;
 };
 
+/// A standard allocator whose single-object allocations come from shared free-list pools, so
+/// node containers stop calling malloc after warm-up. One thread per PoolSet.
 template <class T>
 class ReusePoolAllocator {
  public:
+  /// The allocated type (Allocator requirement).
   using value_type = T;
+  /// Memory travels with its pool: a container copy-assigned takes the source's allocator.
   using propagate_on_container_copy_assignment = std::true_type;
+  /// A container move-assigned takes the source's allocator (and its pools).
   using propagate_on_container_move_assignment = std::true_type;
+  /// Swapped containers swap allocators.
   using propagate_on_container_swap = std::true_type;
+  /// Allocators are equal only when they share a PoolSet.
   using is_always_equal = std::false_type;
 
   /// A new PoolSet.
@@ -163,13 +170,18 @@ class ReusePoolAllocator {
   explicit ReusePoolAllocator(std::shared_ptr<PoolSet> set) : set_(std::move(set)) {
     HFT_ASSERT(set_ != nullptr, "ReusePoolAllocator: null PoolSet");
   }
+  /// The rebind: shares `o`'s PoolSet, so it is equal to `o`.
   template <class U>
   ReusePoolAllocator(const ReusePoolAllocator<U>& o) noexcept : set_(o.pool_set()) {}
   // Moves are copies: a moved-from allocator must stay equal to what it was, and usable.
+  /// Shares the PoolSet: the copy is equal to the original.
   ReusePoolAllocator(const ReusePoolAllocator&) noexcept = default;
+  /// A copy: a moved-from allocator stays equal to what it was, and usable.
   // NOLINTNEXTLINE(performance-move-constructor-init,cert-oop11-cpp): the copy is the point (above)
   ReusePoolAllocator(ReusePoolAllocator&& o) noexcept : set_(o.set_), pool_(o.pool_) {}
+  /// Shares `o`'s PoolSet from now on.
   ReusePoolAllocator& operator=(const ReusePoolAllocator&) noexcept = default;
+  /// Copies: `o` keeps its PoolSet.
   ReusePoolAllocator& operator=(ReusePoolAllocator&& o) noexcept {
     set_ = o.set_;
     pool_ = o.pool_;
@@ -177,6 +189,8 @@ class ReusePoolAllocator {
   }
   ~ReusePoolAllocator() = default;
 
+  /// n == 1: a block from the pool for T (O(1); grows by a slab when empty); n > 1:
+  /// std::allocator<T>. Throws std::bad_alloc.
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n == 1) {
       // NOLINTNEXTLINE(bugprone-sizeof-expression): the element's size, and T may be a pointer
@@ -198,8 +212,10 @@ class ReusePoolAllocator {
     std::allocator<T>{}.deallocate(p, n);
   }
 
+  /// The PoolSet this allocator and its copies and rebinds share.
   [[nodiscard]] const std::shared_ptr<PoolSet>& pool_set() const noexcept { return set_; }
 
+  /// True when both share a PoolSet: memory from one may be freed by the other.
   template <class U>
   bool operator==(const ReusePoolAllocator<U>& o) const noexcept {
     return set_ == o.pool_set();

@@ -44,8 +44,11 @@ namespace hft {
 /// One relaxed counter on its own padded block.
 class alignas(cache_line_size) Counter {
  public:
+  /// Any thread: adds n (relaxed).
   void add(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
+  /// Any thread: adds 1.
   void inc() noexcept { add(1); }
+  /// Any thread: the current value (relaxed: a statistic).
   [[nodiscard]] std::uint64_t load() const noexcept { return value_.load(std::memory_order_relaxed); }
   /// Sets the counter to 0; increments racing with it may be lost.
   void reset() noexcept { value_.store(0, std::memory_order_relaxed); }
@@ -55,6 +58,8 @@ class alignas(cache_line_size) Counter {
 };
 static_assert(sizeof(Counter) == cache_line_size && alignof(Counter) == cache_line_size);
 
+/// Named counters updated from any thread and read as one consistent-enough snapshot, printed
+/// as one `name=value` line.
 class CounterGroup {
  public:
   /// Throws std::invalid_argument for an empty list, an empty or duplicate name, or a
@@ -73,7 +78,9 @@ class CounterGroup {
     }
   }
 
+  /// The number of counters.
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
+  /// The name of counter `i`; throws std::out_of_range past size().
   [[nodiscard]] const std::string& name(std::size_t i) const { return names_.at(i); }
   /// Index of a name (linear search: look it up once, keep the index). Throws
   /// std::out_of_range for an unknown name.
@@ -89,6 +96,7 @@ class CounterGroup {
     HFT_ASSERT(i < names_.size(), "CounterGroup::add: index out of range");
     values_[i].value.fetch_add(n, std::memory_order_release);
   }
+  /// Any thread: counter `i` (acquire; pairs with add()'s release).
   [[nodiscard]] std::uint64_t load(std::size_t i) const noexcept {
     HFT_ASSERT(i < names_.size(), "CounterGroup::load: index out of range");
     return values_[i].value.load(std::memory_order_acquire);  // pairs with add()'s release
@@ -102,6 +110,7 @@ class CounterGroup {
       out[i] = values_[i].value.load(std::memory_order_acquire);  // pairs with add()'s release
     }
   }
+  /// Any thread: every counter, as snapshot(span) reads them, in a new vector.
   [[nodiscard]] std::vector<std::uint64_t> snapshot() const {
     std::vector<std::uint64_t> v(names_.size());
     snapshot(v);

@@ -146,6 +146,7 @@ inline void append_java_fixed(std::string& out, double v, int decimals, int widt
   return out;
 }
 
+/// The value axis of percentile_svg(): Linear, Log, or Auto (log when max / p50 > 100).
 enum class YScale { Auto, Linear, Log };
 
 namespace detail {

@@ -55,6 +55,8 @@
 
 namespace hft {
 
+/// A LatencyHistogram that many threads record into while one reader takes interval snapshots,
+/// without locks on the recording path (a slot and two histograms per writer).
 class IntervalRecorder {
   static constexpr std::int64_t kOddPhaseStart = std::numeric_limits<std::int64_t>::min();
 
@@ -147,6 +149,7 @@ class IntervalRecorder {
     return h;
   }
 
+  /// The number of writer slots given at construction.
   [[nodiscard]] std::size_t max_writers() const noexcept { return slots_.size(); }
 
  private:

@@ -64,9 +64,9 @@ namespace hft {
 /// 1 minute at 3 significant digits (0.1%). `LatencyHistogramConfig::up_to(1h)` names
 /// another range in nanoseconds; designated initializers name anything else.
 struct LatencyHistogramConfig {
-  std::uint64_t lowest_discernible = 1;
-  std::uint64_t highest_trackable = 60'000'000'000ULL;  // 1 min in ns
-  int significant_digits = 3;
+  std::uint64_t lowest_discernible = 1;  ///< the smallest value told apart from 0, in the recorded unit (ns); >= 1
+  std::uint64_t highest_trackable = 60'000'000'000ULL;  ///< 1 min in ns
+  int significant_digits = 3;  ///< decimal digits of precision kept at every magnitude, 1..5 (3: 0.1%)
 
   /// 1 ns .. `highest` (in nanoseconds) at `digits` significant digits.
   [[nodiscard]] static constexpr LatencyHistogramConfig up_to(std::chrono::nanoseconds highest,
@@ -76,6 +76,9 @@ struct LatencyHistogramConfig {
   friend constexpr bool operator==(const LatencyHistogramConfig&, const LatencyHistogramConfig&) = default;
 };
 
+/// An HdrHistogram-layout histogram of latencies: records in O(1), answers percentiles within
+/// the configured precision, merges with histograms of the same layout. One writer;
+/// IntervalRecorder for a concurrent one.
 class LatencyHistogram {
  public:
   /// Throws std::invalid_argument unless 1 <= lowest_discernible, 2 * lowest_discernible
@@ -126,10 +129,12 @@ class LatencyHistogram {
     HFT_ASSERT(index_of(highest_) < counts_len_, "LatencyHistogram: layout does not cover highest_trackable");
   }
 
+  /// A histogram of the same layout and counts as `o` (allocates).
   LatencyHistogram(const LatencyHistogram& o)
       : LatencyHistogram(o.config()) {
     merge(o);
   }
+  /// Takes `o`'s layout and counts (allocates; strong guarantee).
   LatencyHistogram& operator=(const LatencyHistogram& o) {
     if (this != &o) {
       LatencyHistogram tmp(o);
@@ -139,8 +144,10 @@ class LatencyHistogram {
   }
   /// A moved-from histogram may only be assigned to or destroyed.
   LatencyHistogram(LatencyHistogram&&) noexcept = default;
+  /// Takes the other's buckets; the other may then only be assigned to or destroyed.
   LatencyHistogram& operator=(LatencyHistogram&&) noexcept = default;
 
+  /// Exchanges layouts and counts with `o`.
   void swap(LatencyHistogram& o) noexcept {
     std::swap(*this, o);
   }
@@ -186,13 +193,18 @@ class LatencyHistogram {
 
   // ---- queries -----------------------------------------------------------------------
 
+  /// Values recorded, out-of-range ones included.
   [[nodiscard]] std::uint64_t count() const noexcept { return total_; }
+  /// Values above highest_trackable, recorded as highest_trackable.
   [[nodiscard]] std::uint64_t overflow_count() const noexcept { return overflow_; }
+  /// Values below lowest_discernible, recorded in the lowest bucket.
   [[nodiscard]] std::uint64_t underflow_count() const noexcept { return underflow_; }
+  /// True when nothing was recorded since construction or reset().
   [[nodiscard]] bool empty() const noexcept { return total_ == 0; }
 
   /// Exact smallest / largest value recorded (after clamping); 0 when empty.
   [[nodiscard]] std::uint64_t min() const noexcept { return total_ ? min_ : 0; }
+  /// Exact largest value recorded (after clamping); 0 when empty.
   [[nodiscard]] std::uint64_t max() const noexcept { return total_ ? max_ : 0; }
 
   /// The value at percentile p (0..100, clamped), with HdrHistogram's semantics: the
@@ -306,18 +318,26 @@ class LatencyHistogram {
     max_ = 0;
   }
 
+  /// True when `o` has the same range and digits, so its buckets line up with ours.
   [[nodiscard]] bool same_layout(const LatencyHistogram& o) const noexcept {
     return lowest_ == o.lowest_ && highest_ == o.highest_ && digits_ == o.digits_;
   }
 
   // ---- configuration and value equivalence -------------------------------------------------
 
+  /// The configured lowest_discernible.
   [[nodiscard]] std::uint64_t lowest_discernible() const noexcept { return lowest_; }
+  /// The configured highest_trackable.
   [[nodiscard]] std::uint64_t highest_trackable() const noexcept { return highest_; }
+  /// The configured significant_digits.
   [[nodiscard]] int significant_digits() const noexcept { return digits_; }
+  /// The configuration, to build a histogram of the same layout.
   [[nodiscard]] LatencyHistogramConfig config() const noexcept { return {lowest_, highest_, digits_}; }
+  /// HdrHistogram's bucket count: power-of-two magnitudes the layout spans.
   [[nodiscard]] int bucket_count() const noexcept { return bucket_count_; }
+  /// HdrHistogram's sub-bucket count: linear slots per bucket (2^ceil(log2(2 x 10^digits))).
   [[nodiscard]] std::uint64_t sub_bucket_count() const noexcept { return sub_bucket_count_; }
+  /// Length of the counts array (HdrHistogram's countsArrayLength).
   [[nodiscard]] std::size_t counts_length() const noexcept { return counts_len_; }
 
   /// Smallest value that shares v's bucket.
@@ -345,9 +365,9 @@ class LatencyHistogram {
 
   /// One point of HdrHistogram's percentile distribution.
   struct PercentilePoint {
-    std::uint64_t value;        // highest equivalent value of the bucket reached
-    double percentile;          // 0..100
-    std::uint64_t count_to;     // samples <= value
+    std::uint64_t value;      ///< highest equivalent value of the bucket reached
+    double percentile;        ///< 0..100
+    std::uint64_t count_to;   ///< samples <= value
   };
 
   /// HdrHistogram's percentile iteration: steps that halve the remaining distance to

@@ -28,8 +28,10 @@
 
 namespace hft {
 
+/// The mean of the last n samples, O(1) per add (re-summed every n adds against drift).
 class SimpleMovingAverage {
  public:
+  /// A window of `n` samples; throws std::invalid_argument for 0.
   explicit SimpleMovingAverage(std::size_t n) : n_(n), ring_(new double[n ? n : 1]) {
     if (n == 0) throw std::invalid_argument("hft::SimpleMovingAverage: n must be >= 1");
   }
@@ -46,8 +48,11 @@ class SimpleMovingAverage {
     if (++since_resum_ == n_) resum();
     return value();
   }
+  /// The mean of the last min(count, n) samples; 0 before the first.
   [[nodiscard]] double value() const noexcept { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
+  /// Samples in the window (at most n).
   [[nodiscard]] std::size_t count() const noexcept { return count_; }
+  /// True once n samples have been added.
   [[nodiscard]] bool full() const noexcept { return count_ == n_; }
 
  private:
@@ -63,6 +68,8 @@ class SimpleMovingAverage {
   double sum_ = 0;
 };
 
+/// An exponential moving average, with a fixed alpha or time-aware with a half-life; O(1), no
+/// allocation.
 class ExponentialMovingAverage {
  public:
   /// v += alpha (x - v); alpha in (0, 1].
@@ -100,7 +107,9 @@ class ExponentialMovingAverage {
     last_ = now_ns;
     return v_;
   }
+  /// The current average; 0 before the first sample.
   [[nodiscard]] double value() const noexcept { return v_; }
+  /// True once a sample has been added (the first sample sets the average).
   [[nodiscard]] bool initialised() const noexcept { return init_; }
 
  private:

@@ -24,6 +24,8 @@
 
 namespace hft {
 
+/// One quantile of a stream in O(1) memory and time (Jain and Chlamtac's P-square algorithm):
+/// an estimate, exact for the first five samples.
 class P2Quantile {
  public:
   /// The p-quantile, 0 < p < 1 (0.5: the median).
@@ -32,6 +34,7 @@ class P2Quantile {
     const double dn[5] = {0, p / 2, p, (1 + p) / 2, 1};
     std::copy(dn, dn + 5, dn_);
   }
+  /// Adds a sample.
   void add(double x) noexcept {
     if (count_ < 5) {
       q_[count_++] = x;
@@ -79,6 +82,7 @@ class P2Quantile {
     }
     return q_[2];
   }
+  /// Samples added.
   [[nodiscard]] std::size_t count() const noexcept { return count_; }
 
  private:

@@ -40,6 +40,8 @@
 
 namespace hft {
 
+/// Mean, variance, min and max over a sliding window of samples (the last N, or the last T ns),
+/// O(1) amortised per add. One thread.
 class RollingStats {
  public:
   /// Whether min()/max() are tracked: the two monotonic queues cost about as much as the
@@ -102,22 +104,31 @@ class RollingStats {
     while (n_ > 0 && now >= vals_[head_].t && now - vals_[head_].t >= window_ns_) remove_oldest();
   }
 
+  /// Samples in the window.
   [[nodiscard]] std::size_t count() const noexcept { return n_; }
+  /// Mean of the window; 0 when empty.
   [[nodiscard]] double mean() const noexcept { return n_ ? mean_ : 0.0; }
+  /// Sum of the window (mean x count).
   [[nodiscard]] double sum() const noexcept { return mean_ * static_cast<double>(n_); }
   /// Sample variance (n - 1); 0 for fewer than two samples.
   [[nodiscard]] double variance() const noexcept { return n_ > 1 ? clamp0(m2_) / static_cast<double>(n_ - 1) : 0.0; }
+  /// Population variance (divides by n); 0 when empty.
   [[nodiscard]] double population_variance() const noexcept { return n_ ? clamp0(m2_) / static_cast<double>(n_) : 0.0; }
+  /// Sample standard deviation: sqrt(variance()).
   [[nodiscard]] double stddev() const noexcept { return std::sqrt(variance()); }
   /// Smallest / largest sample in the window (NaN when empty or when made with Extremes::No).
   [[nodiscard]] double min() const noexcept {
     return min_n_ ? min_q_[min_head_].x : std::numeric_limits<double>::quiet_NaN();
   }
+  /// Largest sample in the window (NaN when empty or made with Extremes::No).
   [[nodiscard]] double max() const noexcept {
     return max_n_ ? max_q_[max_head_].x : std::numeric_limits<double>::quiet_NaN();
   }
+  /// The most samples the window holds.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// Time window: samples dropped before their time because the window was at capacity.
   [[nodiscard]] std::uint64_t evicted_early() const noexcept { return evicted_early_; }
+  /// Empties the window.
   void clear() noexcept {
     n_ = head_ = min_head_ = min_n_ = max_head_ = max_n_ = 0;
     mean_ = m2_ = 0;

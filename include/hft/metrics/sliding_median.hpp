@@ -44,6 +44,8 @@
 
 namespace hft {
 
+/// The exact median of the last W samples, two indexed heaps: O(log W) per add, any window
+/// size.
 class SlidingMedian {
  public:
   /// Throws std::invalid_argument for a window of 0 or above 2^31.
@@ -86,11 +88,14 @@ class SlidingMedian {
     }
     return median();
   }
+  /// The median of the window (mean of the middle two for an even count); NaN when empty.
   [[nodiscard]] double median() const noexcept {
     if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();
     return nlo_ > nhi_ ? lo_[0].v : (lo_[0].v + hi_[0].v) / 2.0;
   }
+  /// Samples in the window (at most window()).
   [[nodiscard]] std::size_t count() const noexcept { return n_; }
+  /// The window size W.
   [[nodiscard]] std::size_t window() const noexcept { return w_; }
 
  private:
@@ -167,6 +172,8 @@ class SlidingMedian {
   std::size_t n_ = 0, pos_ = 0, nlo_ = 0, nhi_ = 0;
 };
 
+/// The exact median of the last W samples in one sorted array: O(W) per add, fastest for tiny
+/// windows.
 class SortedWindowMedian {
  public:
   /// Throws std::invalid_argument for a window of 0.
@@ -203,11 +210,14 @@ class SortedWindowMedian {
     }
     return median();
   }
+  /// The median of the window (mean of the middle two for an even count); NaN when empty.
   [[nodiscard]] double median() const noexcept {
     if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();
     return (n_ & 1) ? sorted_[n_ / 2] : (sorted_[n_ / 2 - 1] + sorted_[n_ / 2]) / 2.0;
   }
+  /// Samples in the window (at most window()).
   [[nodiscard]] std::size_t count() const noexcept { return n_; }
+  /// The window size W.
   [[nodiscard]] std::size_t window() const noexcept { return w_; }
 
  private:

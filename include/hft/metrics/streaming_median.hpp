@@ -23,12 +23,15 @@
 
 namespace hft {
 
+/// The exact median of every sample so far, two heaps: O(log n) per add, O(n) memory.
 class StreamingMedian {
  public:
+  /// Reserves room for n samples, so adds up to n do not reallocate.
   void reserve(std::size_t n) {
     lo_.reserve(n / 2 + 1);
     hi_.reserve(n / 2 + 1);
   }
+  /// Adds a sample (may allocate).
   void add(double x) {
     if (lo_.empty() || x <= lo_.front()) {
       lo_.push_back(x);
@@ -56,6 +59,7 @@ class StreamingMedian {
     if (lo_.size() > hi_.size()) return lo_.front();
     return (lo_.front() + hi_.front()) / 2.0;
   }
+  /// Samples added.
   [[nodiscard]] std::size_t count() const noexcept { return lo_.size() + hi_.size(); }
 
  private:

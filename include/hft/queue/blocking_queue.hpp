@@ -65,6 +65,8 @@ struct QueueClosed : std::runtime_error {
   QueueClosed() : std::runtime_error("hft::BlockingQueue: push on a closed queue") {}
 };
 
+/// A bounded MPMC queue under one mutex with two condition variables: push and pop sleep
+/// instead of spinning, and close() wakes everyone.
 template <class T>
 class BlockingQueue {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::BlockingQueue<T> needs a nothrow destructor");
@@ -93,6 +95,7 @@ class BlockingQueue {
   }
   /// Any thread. Never blocks: false if full or closed (`v` untouched).
   [[nodiscard]] bool try_push(T&& v) { return try_push_now(std::move(v)); }
+  /// Any thread. As try_push(T&&), copying `v` when it is stored.
   [[nodiscard]] bool try_push(const T& v) { return try_push_now(v); }
   /// Any thread. Waits at most `timeout` for room: false on timeout or close (`v` untouched).
   template <class Rep, class Period>
@@ -100,6 +103,7 @@ class BlockingQueue {
     const Deadline deadline = deadline_after(timeout);
     return push_until(std::move(v), &deadline);
   }
+  /// Any thread. As try_push_for(T&&, timeout), copying `v` when it is stored.
   template <class Rep, class Period>
   [[nodiscard]] bool try_push_for(const T& v, std::chrono::duration<Rep, Period> timeout) {
     const Deadline deadline = deadline_after(timeout);
@@ -143,14 +147,17 @@ class BlockingQueue {
     not_empty_.notify_all();
   }
 
+  /// Any thread. True after close().
   [[nodiscard]] bool closed() const {
     std::lock_guard lock(mutex_);
     return closed_;
   }
+  /// Any thread. Items queued now (a snapshot).
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
     return size_;
   }
+  /// The most items the queue holds.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   /// The largest capacity the constructor accepts.
   [[nodiscard]] static constexpr std::size_t max_capacity() noexcept {

@@ -67,6 +67,8 @@
 
 namespace hft {
 
+/// A bounded lock-free multi-producer multi-consumer queue (Vyukov's per-slot sequence ring),
+/// with cache-line-spread slots.
 template <class T, class Allocator = std::allocator<T>>
 class MpmcQueue : public detail::VyukovQueue<T, 64, Allocator> {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::MpmcQueue<T> needs a nothrow destructor");

@@ -64,6 +64,8 @@
 
 namespace hft {
 
+/// A bounded lock-free multi-producer single-consumer queue (Vyukov's per-slot sequence ring)
+/// with the in-place front() and pop() of the single consumer.
 template <class T, class Allocator = std::allocator<T>>
 class MpscQueue : public detail::VyukovQueue<T, 1, Allocator>,
                   public detail::FrontPopForms<MpscQueue<T, Allocator>, T> {

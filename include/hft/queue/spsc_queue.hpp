@@ -76,6 +76,8 @@
 
 namespace hft {
 
+/// A bounded wait-free single-producer single-consumer queue: per-slot sequence numbers, cached
+/// indices, any capacity.
 template <class T, class Allocator = std::allocator<T>>
 class SpscQueue : public detail::FrontPopForms<SpscQueue<T, Allocator>, T> {
   static_assert(std::is_nothrow_destructible_v<T>, "hft::SpscQueue<T> needs a nothrow destructor");
@@ -84,8 +86,11 @@ class SpscQueue : public detail::FrontPopForms<SpscQueue<T, Allocator>, T> {
   static constexpr std::size_t kPadSlots = (cache_line_size + sizeof(Slot) - 1) / sizeof(Slot);
 
  public:
+  /// The element type.
   using value_type = T;
+  /// The type of sizes and capacities.
   using size_type = std::size_t;
+  /// The allocator of the slot array (Allocator rebound to the slot type).
   using allocator_type = typename detail::SlotArray<Slot, Allocator>::allocator_type;
 
   /// Creates a queue that holds exactly `capacity` items (the family's rule:
@@ -140,7 +145,9 @@ class SpscQueue : public detail::FrontPopForms<SpscQueue<T, Allocator>, T> {
     while (free_slots(tail, 1) == 0) cpu_relax();
     publish(tail, std::forward<Args>(args)...);
   }
+  /// Producer only. Copies `v` in, spinning while the queue is full.
   void push(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>) { emplace(v); }
+  /// Producer only. Moves `v` in, spinning while the queue is full.
   void push(T&& v) noexcept(std::is_nothrow_move_constructible_v<T>) { emplace(std::move(v)); }
 
   /// Producer only. Constructs as many items of [first, last) as fit (from *it: pass
@@ -232,8 +239,11 @@ class SpscQueue : public detail::FrontPopForms<SpscQueue<T, Allocator>, T> {
     if (n <= 0) return 0;
     return static_cast<size_type>(n) < capacity_ ? static_cast<size_type>(n) : capacity_;
   }
+  /// Any thread. True when size() is 0 (a snapshot).
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  /// The number of items the queue holds when full.
   [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
+  /// A copy of the slot array's allocator.
   [[nodiscard]] allocator_type get_allocator() const noexcept { return slots_.get_allocator(); }
 
   /// The largest capacity a constructor accepts.

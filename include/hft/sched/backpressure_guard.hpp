@@ -35,12 +35,16 @@ namespace hft {
 
 /// Hysteresis thresholds: pause at level >= high, resume at level <= low (low < high).
 struct BackpressureGuardConfig {
-  std::uint64_t high = 0;
-  std::uint64_t low = 0;
+  std::uint64_t high = 0;  ///< pause when the level reaches this
+  std::uint64_t low = 0;   ///< resume when the level falls to this (< high)
 };
 
+/// Pause/resume with hysteresis on a level (a queue depth, bytes in flight): pauses at high,
+/// resumes at low, and counts and times the pauses. update() from one thread.
 class BackpressureGuard {
  public:
+  /// Called on each pause and resume with the new state, the level and the time, on the
+  /// updating thread.
   using OnChange = std::function<void(bool paused, std::uint64_t level, std::uint64_t now_ns)>;
 
   /// Throws std::invalid_argument unless low < high.
@@ -76,14 +80,18 @@ class BackpressureGuard {
 
   /// Any thread. Acquire pairs with update()'s release store of the flag.
   [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+  /// Pauses so far (the updating thread's count).
   [[nodiscard]] std::uint64_t pauses() const noexcept { return pauses_; }
+  /// Resumes so far (the updating thread's count).
   [[nodiscard]] std::uint64_t resumes() const noexcept { return resumes_; }
   /// Total time spent paused up to now_ns (including a pause still in progress);
   /// saturates at UINT64_MAX.
   [[nodiscard]] std::uint64_t paused_ns(std::uint64_t now_ns) const noexcept {
     return saturating_add(paused_ns_, paused_.load(std::memory_order_relaxed) ? elapsed(now_ns) : 0);
   }
+  /// The configured high threshold.
   [[nodiscard]] std::uint64_t high() const noexcept { return high_; }
+  /// The configured low threshold.
   [[nodiscard]] std::uint64_t low() const noexcept { return low_; }
 
  private:

@@ -53,8 +53,11 @@
 
 namespace hft {
 
+/// Closed: calls pass; Open: calls are refused until the cool-down ends; HalfOpen: a few trial
+/// calls decide.
 enum class BreakerState : std::uint8_t { Closed, Open, HalfOpen };
 
+/// "CLOSED", "OPEN" or "HALF_OPEN", for logs and metrics labels.
 [[nodiscard]] constexpr const char* to_string(BreakerState s) noexcept {
   switch (s) {
     case BreakerState::Closed: return "CLOSED";
@@ -64,29 +67,44 @@ enum class BreakerState : std::uint8_t { Closed, Open, HalfOpen };
   return "?";
 }
 
+/// When a CircuitBreaker opens, how long it stays open, and how it closes again.
 struct CircuitBreakerConfig {
+  /// How failures are counted: over the last window_calls outcomes (Count) or the last
+  /// window_ns nanoseconds (Time).
   enum class Window : std::uint8_t { Count, Time };
-  Window window = Window::Count;
-  std::uint32_t window_calls = 100;             // Count: the last N outcomes
-  std::uint64_t window_ns = 10'000'000'000ULL;  // Time: outcomes of the last T ns ...
-  std::uint32_t buckets = 10;                   // ... kept in this many buckets
-  std::uint32_t min_calls = 20;                 // no rate decision with fewer in the window
-  std::uint32_t failure_rate_pct = 50;          // open at >= this failure rate (1..100; 0 = off)
-  std::uint32_t consecutive_failures = 0;       // open after this many in a row (0 = off)
+  Window window = Window::Count;                ///< which of the two windows the failure rate is measured over
+  std::uint32_t window_calls = 100;             ///< Count: the last N outcomes
+  std::uint64_t window_ns = 10'000'000'000ULL;  ///< Time: outcomes of the last T ns ...
+  std::uint32_t buckets = 10;                   ///< ... kept in this many buckets
+  std::uint32_t min_calls = 20;                 ///< no rate decision with fewer in the window
+  std::uint32_t failure_rate_pct = 50;          ///< open at >= this failure rate (1..100; 0 = off)
+  std::uint32_t consecutive_failures = 0;       ///< open after this many in a row (0 = off)
+  /// Time Open refuses every call before it lets trials through (HalfOpen)
   std::uint64_t open_cooldown_ns = 1'000'000'000ULL;
-  std::uint32_t half_open_trials = 3;
-  std::uint64_t half_open_timeout_ns = 0;       // trials unanswered this long re-open (0: open_cooldown_ns)
+  std::uint32_t half_open_trials = 3;      ///< trial calls admitted in HalfOpen; all succeed: Closed, one fails: Open
+  std::uint64_t half_open_timeout_ns = 0;  ///< trials unanswered this long re-open (0: open_cooldown_ns)
 };
 
+/// Counters of a CircuitBreaker since construction, returned by value from stats().
 struct CircuitBreakerStats {
-  std::uint64_t permitted = 0, rejected = 0, successes = 0, failures = 0;
-  std::uint64_t opened = 0, half_opened = 0, closed = 0;
-  std::uint64_t stale = 0;           // outcomes of calls admitted in an earlier state, ignored
-  std::uint64_t trial_timeouts = 0;  // half-open trials that did not report in time
+  std::uint64_t permitted = 0;       ///< permits try_acquire() handed out
+  std::uint64_t rejected = 0;        ///< calls try_acquire() refused
+  std::uint64_t successes = 0;       ///< outcomes recorded as success
+  std::uint64_t failures = 0;        ///< outcomes recorded as failure
+  std::uint64_t opened = 0;          ///< transitions into Open
+  std::uint64_t half_opened = 0;     ///< transitions into HalfOpen
+  std::uint64_t closed = 0;          ///< transitions into Closed
+  std::uint64_t stale = 0;           ///< outcomes of calls admitted in an earlier state, ignored
+  std::uint64_t trial_timeouts = 0;  ///< half-open trials that did not report in time
 };
 
+/// A circuit breaker for calls to a failing dependency: refuses calls while the failure rate
+/// (or a run of failures) is too high, then lets a few trials through. One thread;
+/// ThreadSafeCircuitBreaker for several.
 class CircuitBreaker {
  public:
+  /// Called on every state change with the old and new state and the time, on the thread that
+  /// caused it.
   using OnChange = std::function<void(BreakerState from, BreakerState to, std::uint64_t now_ns)>;
 
   /// What try_acquire() hands out: true when the call may go ahead. Pass it back to
@@ -94,6 +112,7 @@ class CircuitBreaker {
   class Permit {
    public:
     Permit() = default;  // a refusal
+    /// True when the call may go ahead.
     explicit operator bool() const noexcept { return permitted_; }
 
    private:
@@ -164,7 +183,9 @@ class CircuitBreaker {
         break;  // unreachable: a permit is never handed out in the Open generation
     }
   }
+  /// Records that the call `p` admitted succeeded (record(p, true, now_ns)).
   void record_success(const Permit& p, std::uint64_t now_ns) { record(p, true, now_ns); }
+  /// Records that the call `p` admitted failed (record(p, false, now_ns)).
   void record_failure(const Permit& p, std::uint64_t now_ns) { record(p, false, now_ns); }
 
   /// The state as a caller would see it at now_ns (Open turns HalfOpen after the cool-down
@@ -173,6 +194,7 @@ class CircuitBreaker {
     if (state_ == BreakerState::Open && !cooling(now_ns)) return BreakerState::HalfOpen;
     return state_;
   }
+  /// A copy of the counters.
   [[nodiscard]] CircuitBreakerStats stats() const noexcept { return stats_; }
   /// Failure rate of the current window in percent (0 when empty).
   [[nodiscard]] double failure_rate_pct(std::uint64_t now_ns) {
@@ -316,20 +338,26 @@ class CircuitBreaker {
 /// CircuitBreaker for any thread: each call under a std::mutex.
 class ThreadSafeCircuitBreaker {
  public:
+  /// A breaker with `cfg`; `on_change` runs under the lock, so it must not call back into the
+  /// breaker. Throws as CircuitBreaker's constructor.
   explicit ThreadSafeCircuitBreaker(const CircuitBreakerConfig& cfg, CircuitBreaker::OnChange on_change = {})
       : cb_(cfg, std::move(on_change)) {}
+  /// CircuitBreaker::try_acquire under the lock: any thread.
   [[nodiscard]] CircuitBreaker::Permit try_acquire(std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     return cb_.try_acquire(now_ns);
   }
+  /// CircuitBreaker::record under the lock: any thread.
   void record(const CircuitBreaker::Permit& permit, bool success, std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     cb_.record(permit, success, now_ns);
   }
+  /// CircuitBreaker::state under the lock: any thread.
   [[nodiscard]] BreakerState state(std::uint64_t now_ns) const {
     std::lock_guard lock(mutex_);
     return cb_.state(now_ns);
   }
+  /// A copy of the counters, taken under the lock.
   [[nodiscard]] CircuitBreakerStats stats() const {
     std::lock_guard lock(mutex_);
     return cb_.stats();

@@ -90,6 +90,8 @@
 
 namespace hft {
 
+/// What FamilyScheduler::submit() did with a task: accepted (Dispatched, Queued) or rejected,
+/// and why.
 enum class SubmitStatus : std::uint8_t {
   Dispatched,       // family was idle: its Job went to the executor
   Queued,           // family busy: queued behind its earlier tasks
@@ -98,6 +100,7 @@ enum class SubmitStatus : std::uint8_t {
   NoFamilyCapacity  // rejected: max_families families are live (none idle to reclaim)
 };
 
+/// The status in upper case ("FAMILY_FULL"), for logs and metrics labels.
 [[nodiscard]] constexpr const char* to_string(SubmitStatus s) noexcept {
   switch (s) {
     case SubmitStatus::Dispatched: return "DISPATCHED";
@@ -108,32 +111,34 @@ enum class SubmitStatus : std::uint8_t {
   }
   return "?";
 }
+/// True for Dispatched and Queued: the task will run.
 [[nodiscard]] constexpr bool accepted(SubmitStatus s) noexcept {
   return s == SubmitStatus::Dispatched || s == SubmitStatus::Queued;
 }
 
+/// Capacity bounds and the fairness slice of a FamilyScheduler.
 struct FamilySchedulerConfig {
-  std::uint32_t max_families = 1u << 16;         // live families (queued or running work)
-  std::uint32_t max_pending_tasks = 1u << 16;    // accepted, not completed, all families
-  std::uint32_t max_pending_per_family = 1024;   // FamilyFull past this
-  std::uint32_t max_tasks_per_slice = 8;         // fairness: consecutive tasks per turn
+  std::uint32_t max_families = 1u << 16;        ///< live families (queued or running work)
+  std::uint32_t max_pending_tasks = 1u << 16;   ///< accepted, not completed, all families
+  std::uint32_t max_pending_per_family = 1024;  ///< FamilyFull past this
+  std::uint32_t max_tasks_per_slice = 8;        ///< fairness: consecutive tasks per turn
 };
 
 /// Counter snapshot. tasks_in == dispatched + enqueued_busy + rejected_*; completed counts
 /// tasks whose handler returned (added once per slice).
 struct FamilySchedulerStats {
-  std::uint64_t tasks_in = 0;
-  std::uint64_t dispatched = 0;        // found the family idle: sent to the executor at once
-  std::uint64_t enqueued_busy = 0;     // found the family busy: waited behind it
-  std::uint64_t completed = 0;
-  std::uint64_t rejected_family_full = 0;
-  std::uint64_t rejected_no_capacity = 0;  // NoTaskCapacity + NoFamilyCapacity
-  std::uint64_t slices_requeued = 0;   // a family sent to the back after a full slice
-  std::uint64_t max_pending_depth = 0; // deepest family seen (queued + running)
-  std::uint64_t max_pending_family = 0;
-  std::uint64_t families_live = 0;
-  std::uint64_t families_reclaimed = 0;
-  std::uint64_t handler_exceptions = 0;  // tasks whose handler threw (counted as completed)
+  std::uint64_t tasks_in = 0;              ///< submit() and emplace() calls, accepted or not
+  std::uint64_t dispatched = 0;            ///< found the family idle: sent to the executor at once
+  std::uint64_t enqueued_busy = 0;         ///< found the family busy: waited behind it
+  std::uint64_t completed = 0;             ///< tasks whose handler returned or threw
+  std::uint64_t rejected_family_full = 0;  ///< submits refused with FamilyFull
+  std::uint64_t rejected_no_capacity = 0;  ///< NoTaskCapacity + NoFamilyCapacity
+  std::uint64_t slices_requeued = 0;       ///< a family sent to the back after a full slice
+  std::uint64_t max_pending_depth = 0;     ///< deepest family seen (queued + running)
+  std::uint64_t max_pending_family = 0;    ///< the family key that reached max_pending_depth
+  std::uint64_t families_live = 0;         ///< families with queued or running work, or not yet reclaimed
+  std::uint64_t families_reclaimed = 0;    ///< idle family records freed for reuse
+  std::uint64_t handler_exceptions = 0;    ///< tasks whose handler threw (counted as completed)
 };
 
 template <class Task>
@@ -145,16 +150,20 @@ concept NoexceptExecutor = requires(E& e, Job j) {
   { e.execute(j) } noexcept;
 };
 
+/// Runs tasks in order within a family (a key) and families in parallel on an executor, with
+/// bounded memory and a fairness slice.
 template <class Task>
 class FamilyScheduler {
   static_assert(std::is_nothrow_destructible_v<Task>, "tasks must be nothrow destructible");
 
  public:
+  /// The family key: tasks with the same key run one at a time, in submission order.
   using Key = std::uint64_t;
 
+  /// What a task's handler is told about the task it runs.
   struct TaskInfo {
-    Key family;
-    std::uint64_t seq;  // 1, 2, 3, ... per family since the family record was created
+    Key family;         ///< the task's family key
+    std::uint64_t seq;  ///< 1, 2, 3, ... per family since the family record was created
   };
 
   /// The unit the executor runs: "run the next slice of this family". Trivially copyable,
@@ -162,7 +171,10 @@ class FamilyScheduler {
   class Job {
    public:
     Job() = default;
+    /// Runs the family's next slice (at most max_tasks_per_slice tasks). Call exactly once, on
+    /// a worker thread.
     void operator()() const noexcept { sched_->slice_fn_(sched_, slot_); }
+    /// The family record's slot index (for tracing).
     [[nodiscard]] std::uint32_t slot() const noexcept { return slot_; }
 
    private:
@@ -311,9 +323,11 @@ class FamilyScheduler {
     return n;
   }
 
+  /// Families with work or not yet reclaimed (relaxed load: a statistic).
   [[nodiscard]] std::uint64_t families_live() const noexcept {
     return families_live_.load(std::memory_order_relaxed);
   }
+  /// The configuration it was built with.
   [[nodiscard]] const FamilySchedulerConfig& config() const noexcept { return cfg_; }
 
  private:

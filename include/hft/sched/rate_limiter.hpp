@@ -33,10 +33,12 @@ namespace hft {
 /// Both fields are required (0 is rejected): 10 tokens/s with a burst of 5 is
 /// `RateLimiter({.rate_per_sec = 10, .burst = 5}, now_ns)`.
 struct RateLimiterConfig {
-  std::uint64_t rate_per_sec = 0;  // tokens added per second, >= 1
-  std::uint64_t burst = 0;         // bucket size: tokens available at once, >= 1
+  std::uint64_t rate_per_sec = 0;  ///< tokens added per second, >= 1
+  std::uint64_t burst = 0;         ///< bucket size: tokens available at once, >= 1
 };
 
+/// A token bucket: rate_per_sec tokens a second, up to burst at once, exact integer arithmetic
+/// on the caller's clock. One thread; ThreadSafeRateLimiter for several.
 class RateLimiter {
   __extension__ typedef unsigned __int128 u128;  // -Wpedantic-clean via __extension__
   static constexpr std::uint64_t kNano = 1'000'000'000ULL;
@@ -79,7 +81,9 @@ class RateLimiter {
   [[nodiscard]] std::uint64_t available(std::uint64_t now_ns) const noexcept {
     return static_cast<std::uint64_t>(tokens_at(now_ns) / kNano);
   }
+  /// The configured refill rate, tokens per second.
   [[nodiscard]] std::uint64_t rate_per_sec() const noexcept { return rate_; }
+  /// The configured bucket size, in tokens.
   [[nodiscard]] std::uint64_t burst() const noexcept { return burst_; }
 
  private:
@@ -103,15 +107,19 @@ class RateLimiter {
 /// integer operations).
 class ThreadSafeRateLimiter {
  public:
+  /// A limiter with `cfg`, full at now_ns. Throws as RateLimiter's constructor.
   ThreadSafeRateLimiter(const RateLimiterConfig& cfg, std::uint64_t now_ns) : inner_(cfg, now_ns) {}
+  /// RateLimiter::try_acquire under the lock: any thread.
   [[nodiscard]] bool try_acquire(std::uint64_t n, std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     return inner_.try_acquire(n, now_ns);
   }
+  /// RateLimiter::time_until_available under the lock: any thread.
   [[nodiscard]] std::uint64_t time_until_available(std::uint64_t n, std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     return inner_.time_until_available(n, now_ns);
   }
+  /// RateLimiter::available under the lock: any thread.
   [[nodiscard]] std::uint64_t available(std::uint64_t now_ns) {
     std::lock_guard lock(mutex_);
     return inner_.available(now_ns);

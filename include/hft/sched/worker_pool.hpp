@@ -105,23 +105,27 @@ class JobRing {
 
 }  // namespace detail
 
+/// Settings of a WorkerPool: threads, queue bound, spinning, CPU pinning, names and a start
+/// hook.
 struct WorkerPoolConfig {
-  static constexpr unsigned kAutoSpin = ~0u;  // spin as long as this machine's wake-up costs
-  unsigned threads = 2;
-  std::size_t queue_capacity = 1u << 16;  // bound on outstanding jobs (>= 1, rounded up to a power of two)
-  unsigned spin_iterations = kAutoSpin;   // cpu_relax rounds before a worker sleeps
-  std::vector<int> cpus;                  // optional: worker i pinned to cpus[i % size]
-  std::string name = "hft-worker";        // thread name prefix (visible in top/perf)
-  unsigned max_spinners = 1;              // idle workers spinning at once (0: never spin)
-  std::function<void()> on_start;         // optional: runs first on every worker thread (must not throw)
+  static constexpr unsigned kAutoSpin = ~0u;  ///< spin as long as this machine's wake-up costs
+  unsigned threads = 2;                       ///< worker threads (>= 1)
+  std::size_t queue_capacity = 1u << 16;      ///< bound on outstanding jobs (>= 1, rounded up to a power of two)
+  unsigned spin_iterations = kAutoSpin;       ///< cpu_relax rounds before a worker sleeps
+  std::vector<int> cpus{};                    ///< optional: worker i pinned to cpus[i % size]
+  std::string name = "hft-worker";            ///< thread name prefix (visible in top/perf)
+  unsigned max_spinners = 1;                  ///< idle workers spinning at once (0: never spin)
+  std::function<void()> on_start{};           ///< optional: runs first on every worker thread (must not throw)
 };
 
 /// A snapshot of WorkerPool's counters (relaxed loads: for statistics, not for
 /// synchronisation).
 struct WorkerPoolStats {
-  std::uint64_t jobs_run = 0;  // jobs finished, less up to kStatsBatch - 1 per worker not yet added
+  std::uint64_t jobs_run = 0;  ///< jobs finished, less up to kStatsBatch - 1 per worker not yet added
 };
 
+/// A fixed set of worker threads running small trivially copyable noexcept jobs from one
+/// bounded queue; idle workers spin briefly, then sleep.
 template <class Job>
 class WorkerPool {
   static_assert(std::is_trivially_copyable_v<Job>, "WorkerPool jobs are small trivially copyable handles");
@@ -182,6 +186,7 @@ class WorkerPool {
     joined_.store(true, std::memory_order_relaxed);  // only read by execute()'s debug assert
   }
 
+  /// The number of worker threads.
   [[nodiscard]] unsigned threads() const noexcept { return cfg_.threads; }
   /// How many jobs the ring holds: cfg.queue_capacity rounded up to a power of two >= 2.
   [[nodiscard]] std::size_t queue_capacity() const noexcept { return ring_.capacity(); }

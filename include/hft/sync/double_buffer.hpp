@@ -51,6 +51,8 @@
 
 namespace hft {
 
+/// Left-Right: two copies of a T, readers wait-free on one while the writer updates the other
+/// and then waits for the readers to leave.
 template <class T>
 class DoubleBuffer {
  public:

@@ -48,12 +48,15 @@
 
 namespace hft {
 
+/// A sequence lock for a trivially copyable T: one writer stores without waiting, readers copy
+/// and retry if a write overlapped.
 template <class T>
 class SeqLock {
   static_assert(std::is_trivially_copyable_v<T>, "SeqLock<T> needs a trivially copyable T (else: DoubleBuffer)");
   static constexpr std::size_t kWords = (sizeof(T) + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
 
  public:
+  /// A lock holding `initial`.
   explicit SeqLock(const T& initial = T{}) noexcept { write_words(initial); }
 
   SeqLock(const SeqLock&) = delete;

@@ -48,37 +48,46 @@
 
 namespace hft {
 
+/// Limit: trades at the limit price or better; Market: takes any price (its price is ignored).
 enum class OrderType : std::uint8_t { Limit, Market };
+/// GoodTillCancel: the unfilled rest of a limit order rests on the book; ImmediateOrCancel: it
+/// is cancelled.
 enum class TimeInForce : std::uint8_t { GoodTillCancel, ImmediateOrCancel };
 
+/// An order for MatchingEngine::submit().
 struct NewOrder {
-  OrderId id;
-  Side side = Side::Buy;
-  OrderType type = OrderType::Limit;
-  TimeInForce tif = TimeInForce::GoodTillCancel;
-  Price price;  // ignored for market orders
-  Qty qty;
+  OrderId id{};  ///< unique among the engine's resting orders (DuplicateOrder otherwise)
+  Side side = Side::Buy;  ///< Buy takes asks, Sell takes bids
+  OrderType type = OrderType::Limit;  ///< Limit or Market (a market order never rests)
+  TimeInForce tif = TimeInForce::GoodTillCancel;  ///< what happens to the unfilled rest
+  Price price{};  ///< ignored for market orders
+  Qty qty{};  ///< units wanted, >= 1 (InvalidQty otherwise)
 };
 
+/// One trade against a resting order, in the span submit() fills.
 struct Fill {
-  OrderId resting_id;
-  Price price;
-  Qty qty;
+  OrderId resting_id{};  ///< the resting (maker) order traded against
+  Price price{};         ///< the resting order's price: the trade price
+  Qty qty{};             ///< units traded
 };
 
+/// What submit() did with a NewOrder: how much traded, rested and was cancelled, and why not
+/// all.
 struct ExecReport {
-  BookError error = BookError::None;  // DuplicateOrder / InvalidQty: nothing happened
-  Qty filled;
-  Qty resting;      // left on the book (limit GTC only)
-  Qty cancelled;    // remainder not filled and not resting
-  std::size_t fills = 0;
-  bool truncated = false;  // the fill span filled up before liquidity did
-  BookError rest_error = BookError::None;  // OrderTableFull / DepthFull / QtyOverflow: remainder cancelled
-  Notional notional_ticks = 0;  // sum of fill price x qty, in tick-units
+  BookError error = BookError::None;       ///< DuplicateOrder / InvalidQty: nothing happened
+  Qty filled{};                            ///< units traded in total (over `fills` fills)
+  Qty resting{};                           ///< left on the book (limit GTC only)
+  Qty cancelled{};                         ///< remainder not filled and not resting
+  std::size_t fills = 0;                   ///< fills written to the caller's span
+  bool truncated = false;                  ///< the fill span filled up before liquidity did
+  BookError rest_error = BookError::None;  ///< OrderTableFull / DepthFull / QtyOverflow: remainder cancelled
+  Notional notional_ticks = 0;             ///< sum of fill price x qty, in tick-units
 };
 
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
+/// A price-time priority matching engine over one instrument: limit and market orders, GTC and
+/// IOC, cancels. One thread.
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 class MatchingEngine {
  public:
@@ -163,6 +172,7 @@ class MatchingEngine {
     return BookError::None;
   }
 
+  /// The best level of `side` (highest bid, lowest ask), or nullopt when that side is empty.
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
     const Levels_& s = sides_[idx(side)];
     if (s.empty()) return std::nullopt;
@@ -174,6 +184,7 @@ class MatchingEngine {
     const auto f = s.find(detail::level_key(side, price));
     return f.found ? s[f.pos].value.qty : Qty{};
   }
+  /// Price levels on `side`.
   [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].size(); }
   /// The i-th level from the touch (0 = best). Precondition: i < level_count(side).
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
@@ -181,6 +192,7 @@ class MatchingEngine {
     HFT_ASSERT(i < s.size(), "MatchingEngine::level: index past the last level");
     return level_of(side, s.from_best(i));
   }
+  /// Resting orders on both sides.
   [[nodiscard]] std::size_t order_count() const noexcept { return index_.size(); }
   /// Calls fn(OrderId, Qty) for the orders at the i-th level of side, oldest first.
   template <class F>

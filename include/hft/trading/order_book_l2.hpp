@@ -58,12 +58,14 @@
 
 namespace hft {
 
+/// One price level of a book: its price and the total quantity resting there.
 struct Level {
-  Price price;
-  Qty qty;
+  Price price{};  ///< the level's price
+  Qty qty{};      ///< total quantity at that price, > 0 for a level in the book
   friend constexpr bool operator==(const Level&, const Level&) noexcept = default;
 };
 
+/// Why a book operation did nothing (None: it succeeded); to_string() names it.
 enum class BookError : std::uint8_t {
   None = 0,
   InvalidQty,       // negative quantity, or a zero delta
@@ -76,6 +78,7 @@ enum class BookError : std::uint8_t {
   QtyOverflow,      // the level's total would pass INT64_MAX units (found by fuzzing)
 };
 
+/// The error in upper case ("DEPTH_FULL"; "OK" for None), for logs and metrics labels.
 [[nodiscard]] constexpr const char* to_string(BookError e) noexcept {
   switch (e) {
     case BookError::None: return "OK";
@@ -91,12 +94,16 @@ enum class BookError : std::uint8_t {
   return "?";
 }
 
+/// What an L2 update did: an error, or whether the touch of the updated side changed.
 struct BookUpdate {
-  BookError error = BookError::None;
-  bool top_changed = false;  // best price or best quantity of the updated side changed
+  BookError error = BookError::None;  ///< None when the update was applied
+  bool top_changed = false;           ///< best price or best quantity of the updated side changed
+  /// True when the update was applied.
   [[nodiscard]] constexpr bool ok() const noexcept { return error == BookError::None; }
 };
 
+/// What a full side does with a new level: DropWorst evicts the worst stored level (a better
+/// one arrived), Reject refuses the new one with DepthFull.
 enum class DepthPolicy : std::uint8_t { DropWorst, Reject };
 
 namespace detail {
@@ -157,6 +164,8 @@ class L2BookQueries {
 
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
+/// A price-level (L2) book: total quantity per price, at most max_levels levels per side,
+/// sorted arrays. One thread.
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 class OrderBookL2 : public detail::L2BookQueries<OrderBookL2> {
  public:
@@ -214,11 +223,13 @@ class OrderBookL2 : public detail::L2BookQueries<OrderBookL2> {
     return {BookError::None, f.pos + 1 == s.size()};
   }
 
+  /// The best level of `side` (highest bid, lowest ask), or nullopt when that side is empty.
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
     const Levels_& s = sides_[idx(side)];
     if (s.empty()) return std::nullopt;
     return level_of(side, s.back());
   }
+  /// Levels on `side`.
   [[nodiscard]] std::size_t level_count(Side side) const noexcept { return sides_[idx(side)].size(); }
   /// The i-th level from the touch (0 = best). Precondition: i < level_count(side).
   [[nodiscard]] Level level(Side side, std::size_t i) const noexcept {
@@ -234,11 +245,14 @@ class OrderBookL2 : public detail::L2BookQueries<OrderBookL2> {
     for (std::size_t i = 0; i < k; ++i) fn(level_of(side, s.from_best(i)));
   }
 
+  /// Removes every level of both sides (capacity stays).
   void clear() noexcept {
     sides_[0].clear();
     sides_[1].clear();
   }
+  /// The per-side level bound given at construction.
   [[nodiscard]] std::size_t max_levels() const noexcept { return max_levels_; }
+  /// Levels evicted by DepthPolicy::DropWorst since construction.
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
 
  private:

@@ -33,13 +33,16 @@
 
 namespace hft {
 
+/// An order-level (L3, market-by-order) book: add, cancel, execute, delete, replace by order
+/// id, keeping an L2 view in step. One thread.
 class OrderBookL3 {
  public:
+  /// One resting order as find() returns it.
   struct Order {
-    OrderId id;
-    Side side = Side::Buy;
-    Price price;
-    Qty qty;  // remaining
+    OrderId id;             ///< the order's id
+    Side side = Side::Buy;  ///< the order's side
+    Price price;            ///< the order's limit price
+    Qty qty;                ///< remaining
   };
 
   /// Room for max_orders live orders and max_levels levels per side in the L2 view.
@@ -105,8 +108,11 @@ class OrderBookL3 {
     const std::uint32_t slot = index_.find(id.value());
     return slot == FlatIndex::npos ? nullptr : &orders_[slot];
   }
+  /// The book's price levels (the L2 view it keeps in step).
   [[nodiscard]] const OrderBookL2& l2() const noexcept { return l2_; }
+  /// Live orders.
   [[nodiscard]] std::size_t order_count() const noexcept { return max_orders_ - nfree_; }
+  /// Removes every order and level (capacity stays).
   void clear() noexcept {
     index_.clear();
     l2_.clear();

@@ -67,18 +67,22 @@
 
 namespace hft {
 
+/// Counters of a TickWindowBookL2, returned by value from stats().
 struct TickWindowBookL2Stats {
-  std::uint64_t levels_dropped = 0;  // far levels dropped for better ones (DropWorst)
-  std::uint64_t recentres = 0;       // window moves, both sides: what the re-centring policy cost
+  std::uint64_t levels_dropped = 0;  ///< far levels dropped for better ones (DropWorst)
+  std::uint64_t recentres = 0;       ///< window moves, both sides: what the re-centring policy cost
 };
 
 // '__i0' below is the loop index of the compiler's implicit move of sides_[2], not a name in
 // this code (a clang-tidy 14 false positive).
+/// An L2 book indexed by price: a window of window_ticks tick slots per side around the touch,
+/// with bitmaps for the next level, and a sorted store for levels beyond the window. One
+/// thread.
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
  public:
-  static constexpr std::size_t kMinWindow = 64;
-  static constexpr std::size_t kMaxWindow = std::size_t{1} << 24;
+  static constexpr std::size_t kMinWindow = 64;                    ///< the smallest window_ticks
+  static constexpr std::size_t kMaxWindow = std::size_t{1} << 24;  ///< the largest window_ticks (2^24)
 
   /// A window of window_ticks prices per side (a multiple of 64 in [64, 2^24]) and room for
   /// max_far_levels levels beyond it (>= 1). Throws std::invalid_argument otherwise.
@@ -144,11 +148,13 @@ class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
     return {BookError::UnknownLevel, false};
   }
 
+  /// The best level of `side` (highest bid, lowest ask), or nullopt when that side is empty.
   [[nodiscard]] std::optional<Level> best(Side side) const noexcept {
     const Window_& s = sides_[idx(side)];
     if (s.count == 0) return std::nullopt;  // an empty window means an empty far store too
     return Level{detail::level_price(side, s.best_key), s.qty[s.best]};
   }
+  /// Levels on `side`, in the window and beyond it.
   [[nodiscard]] std::size_t level_count(Side side) const noexcept {
     const Window_& s = sides_[idx(side)];
     return s.count + s.far.size();
@@ -179,6 +185,7 @@ class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
     }
   }
 
+  /// Removes every level of both sides (the window and the far store keep their memory).
   void clear() noexcept {
     for (Window_& s : sides_) {
       for (std::size_t w = 0; w < window_ / 64; ++w) {
@@ -192,10 +199,13 @@ class TickWindowBookL2 : public detail::L2BookQueries<TickWindowBookL2> {
       s.far.clear();
     }
   }
+  /// Tick slots per side in the window, as constructed.
   [[nodiscard]] std::size_t window_ticks() const noexcept { return window_; }
+  /// Room for levels beyond the window, per side, as constructed.
   [[nodiscard]] std::size_t max_far_levels() const noexcept { return sides_[0].far.capacity(); }
   /// As OrderBookL2::levels_dropped (the interface the two books share).
   [[nodiscard]] std::uint64_t levels_dropped() const noexcept { return dropped_; }
+  /// A copy of the counters.
   [[nodiscard]] TickWindowBookL2Stats stats() const noexcept { return {dropped_, recentres_}; }
 
  private:

@@ -41,16 +41,23 @@
 
 namespace hft {
 
+/// The side of an order or a book: Buy (bids) or Sell (asks).
 enum class Side : std::uint8_t { Buy = 0, Sell = 1 };
+/// The other side: the one an order of side `s` trades against.
 [[nodiscard]] constexpr Side opposite(Side s) noexcept { return s == Side::Buy ? Side::Sell : Side::Buy; }
+/// 'B' for Buy, 'S' for Sell.
 [[nodiscard]] constexpr char to_char(Side s) noexcept { return s == Side::Buy ? 'B' : 'S'; }
 
+/// A price as a whole number of ticks (TickSize converts to decimals), so prices compare and add exactly.
 class Price {
  public:
   constexpr Price() noexcept = default;
+  /// The price of `t` ticks (may be zero or negative).
   [[nodiscard]] static constexpr Price from_ticks(std::int64_t t) noexcept { return Price(t); }
+  /// The price in ticks.
   [[nodiscard]] constexpr std::int64_t ticks() const noexcept { return ticks_; }
 
+  /// Orders prices by their tick count.
   constexpr auto operator<=>(const Price&) const noexcept = default;
 
   [[nodiscard]] friend constexpr Price operator+(Price p, std::int64_t ticks) noexcept {
@@ -72,21 +79,28 @@ class Price {
   std::int64_t ticks_ = 0;
 };
 
+/// A quantity in whole units (shares, contracts, lots), signed so that deltas fit.
 class Qty {
  public:
   constexpr Qty() noexcept = default;
+  /// A quantity of `units`.
   constexpr explicit Qty(std::int64_t units) noexcept : units_(units) {}
+  /// The quantity in units.
   [[nodiscard]] constexpr std::int64_t value() const noexcept { return units_; }
+  /// Orders quantities by their units.
   constexpr auto operator<=>(const Qty&) const noexcept = default;
+  /// True for a quantity of 0 units.
   [[nodiscard]] constexpr bool zero() const noexcept { return units_ == 0; }
 
   [[nodiscard]] friend constexpr Qty operator+(Qty a, Qty b) noexcept { return Qty(a.units_ + b.units_); }
   [[nodiscard]] friend constexpr Qty operator-(Qty a, Qty b) noexcept { return Qty(a.units_ - b.units_); }
   [[nodiscard]] friend constexpr Qty operator*(Qty a, std::int64_t k) noexcept { return Qty(a.units_ * k); }
+  /// Adds `o`; the caller keeps the sum within int64 (not checked).
   constexpr Qty& operator+=(Qty o) noexcept {
     units_ += o.units_;
     return *this;
   }
+  /// Subtracts `o`; the caller keeps the difference within int64 (not checked).
   constexpr Qty& operator-=(Qty o) noexcept {
     units_ -= o.units_;
     return *this;
@@ -99,15 +113,20 @@ class Qty {
 
 /// Price x quantity in tick-units, widened so that any Price and Qty multiply exactly.
 __extension__ typedef __int128 Notional;
+/// Price x quantity in tick-units, exact for any Price and Qty.
 [[nodiscard]] constexpr Notional notional(Price p, Qty q) noexcept {
   return static_cast<Notional>(p.ticks()) * static_cast<Notional>(q.value());
 }
 
+/// An order's identifier, opaque to the books: unique among the live orders of one book.
 class OrderId {
  public:
   constexpr OrderId() noexcept = default;
+  /// The identifier `v`.
   constexpr explicit OrderId(std::uint64_t v) noexcept : v_(v) {}
+  /// The identifier as an integer.
   [[nodiscard]] constexpr std::uint64_t value() const noexcept { return v_; }
+  /// Orders identifiers by their integer value.
   constexpr auto operator<=>(const OrderId&) const noexcept = default;
 
  private:
@@ -117,7 +136,7 @@ class OrderId {
 /// Up to 8 characters of [A-Z0-9.], stored inline (trivially copyable, 8 bytes).
 class Symbol {
  public:
-  static constexpr std::size_t kMaxLen = 8;
+  static constexpr std::size_t kMaxLen = 8;  ///< the longest symbol, in characters
   constexpr Symbol() noexcept = default;
 
   /// The symbol, or nullopt unless text is 1..8 characters of A-Z, 0-9 and '.'.
@@ -138,6 +157,7 @@ class Symbol {
     if (!s) throw std::invalid_argument("hft::Symbol: 1-8 characters of A-Z 0-9 '.' expected");
     return *s;
   }
+  /// The characters, without the padding (valid while the Symbol lives).
   [[nodiscard]] constexpr std::string_view view() const noexcept {
     std::size_t n = 0;
     while (n < kMaxLen && chars_[n] != '\0') ++n;
@@ -165,8 +185,8 @@ static_assert(std::is_trivially_copyable_v<Qty> && sizeof(Qty) == 8);
 
 /// Tick size = mantissa x 10^-decimals (0.01 = {1, 2}; 0.05 = {5, 2}; 0.0001 = {1, 4}).
 struct TickSize {
-  std::int64_t mantissa = 1;
-  int decimals = 2;
+  std::int64_t mantissa = 1;  ///< the tick is mantissa x 10^-decimals, mantissa >= 1
+  int decimals = 2;           ///< 0..13: the powers of ten detail::kPow10 holds
 };
 
 namespace detail {
@@ -240,6 +260,7 @@ inline std::size_t format_price(Price p, TickSize tick, char* buf) noexcept {
   return n;
 }
 
+/// The price as a decimal number of currency units (ticks x tick size); inexact beyond double's 53 bits.
 [[nodiscard]] constexpr double to_double(Price p, TickSize tick) noexcept {
   return static_cast<double>(p.ticks()) * static_cast<double>(tick.mantissa) /
          static_cast<double>(detail::kPow10[tick.decimals]);
@@ -247,11 +268,15 @@ inline std::size_t format_price(Price p, TickSize tick, char* buf) noexcept {
 
 }  // namespace hft
 
+/// Hashes an OrderId by its value, for unordered containers.
 template <>
 struct std::hash<hft::OrderId> {
+  /// The hash of id.value().
   std::size_t operator()(hft::OrderId id) const noexcept { return std::hash<std::uint64_t>{}(id.value()); }
 };
+/// Hashes a Symbol by its 8 bytes, for unordered containers.
 template <>
 struct std::hash<hft::Symbol> {
+  /// The hash of s.key().
   std::size_t operator()(hft::Symbol s) const noexcept { return std::hash<std::uint64_t>{}(s.key()); }
 };

@@ -33,6 +33,8 @@
 
 namespace hft {
 
+/// A volume-weighted average price over every trade added: exact 128-bit sums of price x qty
+/// and qty.
 class Vwap {
  public:
   /// Adds a trade; qty <= 0 is ignored (returns false), and so is a trade that would take
@@ -66,7 +68,9 @@ class Vwap {
     if (r >= q_ - r) ++d;  // r / q >= 1/2, with 0 <= r < q
     return Price::from_ticks(static_cast<std::int64_t>(d));
   }
+  /// Sum of price x qty over the trades, in tick-units.
   [[nodiscard]] Notional notional_ticks() const noexcept { return pq_; }
+  /// Sum of qty over the trades, in units.
   [[nodiscard]] Notional volume() const noexcept { return q_; }
   /// Takes back a trade add() counted: the exact inverse of add (qty <= 0 is ignored, as
   /// add ignores it). Precondition: the trade was added.
@@ -75,16 +79,20 @@ class Vwap {
     pq_ -= notional(price, qty);
     q_ -= static_cast<Notional>(qty.value());
   }
+  /// Forgets every trade.
   void reset() noexcept { pq_ = q_ = 0; }
 
  private:
   Notional pq_ = 0, q_ = 0;
 };
 
+/// Settings of a WindowedVwap.
 struct WindowedVwapConfig {
-  std::uint64_t window_ns = 0;  // trades older than this leave the average; required, >= 1
+  std::uint64_t window_ns = 0;  ///< trades older than this leave the average; required, >= 1
 };
 
+/// A VWAP over the trades of the last window_ns nanoseconds, in a ring of at most max_trades
+/// trades. One thread.
 class WindowedVwap {
  public:
   /// Keeps at most `max_trades` trades (a full window evicts its oldest early, counted
@@ -120,9 +128,13 @@ class WindowedVwap {
     // The age, not t + window: that sum wraps for a window or a time near 2^64.
     while (n_ > 0 && now_ns >= ring_[head_].t && now_ns - ring_[head_].t >= window_) pop();
   }
+  /// The VWAP in ticks, unrounded; nullopt with no trade in the window.
   [[nodiscard]] std::optional<double> value_ticks() const noexcept { return v_.value_ticks(); }
+  /// The VWAP rounded to the nearest tick (halves up); nullopt with no trade in the window.
   [[nodiscard]] std::optional<Price> value() const noexcept { return v_.value(); }
+  /// Trades in the window now.
   [[nodiscard]] std::size_t trades() const noexcept { return n_; }
+  /// Trades dropped before their time because the ring was full (raise max_trades if not 0).
   [[nodiscard]] std::uint64_t evicted_early() const noexcept { return evicted_early_; }
 
  private:
@@ -144,8 +156,10 @@ class WindowedVwap {
   Vwap v_;
 };
 
+/// One Vwap per symbol for up to max_symbols symbols, allocated up front. One thread.
 class VwapTable {
  public:
+  /// Room for `max_symbols` symbols (allocates their Vwaps now).
   explicit VwapTable(std::size_t max_symbols)
       : index_(max_symbols), vwaps_(new Entry[max_symbols]), capacity_(max_symbols) {}
   /// Adds a trade for symbol; false when the symbol is new and the table is full, or when
@@ -161,10 +175,12 @@ class VwapTable {
     }
     return vwaps_[slot].vwap.add(price, qty);
   }
+  /// The symbol's Vwap, or nullptr when it has no trade yet.
   [[nodiscard]] const Vwap* find(Symbol symbol) const noexcept {
     const std::uint32_t slot = index_.find(symbol.key());
     return slot == FlatIndex::npos ? nullptr : &vwaps_[slot].vwap;
   }
+  /// Symbols with at least one trade.
   [[nodiscard]] std::size_t size() const noexcept { return used_; }
 
  private:
