@@ -11,7 +11,8 @@
 //     the median of those paired ratios: drift between rounds cancels in the quotient;
 //   - pins threads to the CPUs given by --cpus;
 //   - prints a table and, with --json FILE, writes the machine-readable results, with the
-//     date, the commit, the build type and flags, the CPU and the compiler.
+//     date, the commit, the build type and flags, the CPU model, the core count (online
+//     and allowed to this process), the kernel and the compiler.
 // Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE (opened before the run,
 //   so a bad path fails at once), --filter TEXT (run only cases whose name contains TEXT),
 //   --quick (shorter runs, for CI smoke tests); --help lists them.
@@ -545,10 +546,19 @@ class Suite {
     utsname u{};
     ::uname(&u);
     std::ostringstream o;
+    // online_cpus: the machine's logical CPUs; allowed_cpus: those this process may run on
+    // (fewer under taskset or a container's cpuset).
     o << "{\"cpu\": " << quote(model) << ", \"online_cpus\": " << ::sysconf(_SC_NPROCESSORS_ONLN)
-      << ", \"kernel\": " << quote(std::string(u.sysname) + " " + u.release) << ", \"compiler\": " << quote(compiler())
-      << ", \"pinned_cpus\": " << quote(cpus_text()) << "}";
+      << ", \"allowed_cpus\": " << allowed_cpus() << ", \"kernel\": " << quote(std::string(u.sysname) + " " + u.release)
+      << ", \"compiler\": " << quote(compiler()) << ", \"pinned_cpus\": " << quote(cpus_text()) << "}";
     return o.str();
+  }
+  static std::size_t allowed_cpus() {
+    try {
+      return hft::available_cpus().size();
+    } catch (const std::exception&) {
+      return 0;  // unknown: the affinity could not be read
+    }
   }
   static std::string compiler() {
 #if defined(__clang__)
