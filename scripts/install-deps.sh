@@ -10,16 +10,19 @@
 #         builds with (g++-11, clang-16), Catch2, the benchmark anchors (Boost, moodycamel,
 #         TBB), valgrind, spin (the model checker), and pkg-config and python3 (the
 #         package test: a Make consumer, the Conan recipe's logic), clang-format (the
-#         format check), clang-tidy and cppcheck (scripts/check-static.sh).
+#         format check), clang-tidy and cppcheck (scripts/check-static.sh), ninja-build (the
+#         presets' generator: it builds on every core, where a preset's Makefile build ran on
+#         one), doxygen (the API reference, scripts/api-docs.sh), and a JDK with Debian's Java
+#         HdrHistogram (the .hgrm/.hlog oracle, scripts/hdr_oracle).
 # scripts/check-deps.sh proves the test list from an empty package state.
 set -euo pipefail
 
 packages() {
   local pkgs=(cmake make g++)
   if [[ "$1" == "test" ]]; then
-    pkgs+=(clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
+    pkgs+=(ninja-build clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
            libreaderwriterqueue-dev libtbb-dev libquickfix-dev valgrind spin pkg-config python3 clang-format
-           clang-tidy cppcheck)
+           clang-tidy cppcheck doxygen default-jdk-headless libhdrhistogram-java)
   elif [[ "$1" != "demo" ]]; then
     echo "install-deps.sh: unknown profile '$1' (demo or test)" >&2
     exit 2
