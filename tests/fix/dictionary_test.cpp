@@ -628,8 +628,7 @@ TEST_CASE("dictionary: tables, no tag both at top level and in a group, nesting 
   // exact only while no described type has a tag both at top level and inside one of its
   // groups. And the group stack holds kMaxGroupDepth levels.
   using hft::fix::detail::GroupDef;
-  using hft::fix::detail::kFix44Tables;
-  const auto& t = kFix44Tables;
+  const auto& t = hft::fix::detail::fix44_tables();
   auto group_of = [&](std::uint32_t tag) -> const GroupDef* {
     const std::uint8_t g = tag <= Dictionary::kMaxTag ? t.info[tag].group : 0;
     return g == 0 ? nullptr : &t.groups[g - 1u];

@@ -1,6 +1,7 @@
 #include "hft/metrics/histogram_report.hpp"
 
 #include <cstdint>
+#include <random>
 #include <string>
 
 #include "../support/catch.hpp"

@@ -2,7 +2,7 @@
 // inbound message against: MsgType, tag numbers, tags per message type, repeated tags,
 // repeating-group counts, data formats, enumerated values and required fields.
 //
-// What: constant, flat tables built at compile time from hand-written FIX 4.4 facts: a FIX type
+// What: immutable, flat tables built once from hand-written FIX 4.4 facts: a FIX type
 //   and an enumeration id per tag 1..kMaxTag (956, FIX 4.4's highest), one bitset of allowed
 //   tags and one list of required tags per described message type, and repeating-group
 //   definitions (NumInGroup tag, delimiter tag, member bitset; groups nest, e.g.
@@ -18,14 +18,14 @@
 //   the Message. When not: another FIX version, custom tags, or counterparty-specific rules
 //   (required Account, allowed Symbols): those are application checks, or a dictionary loaded
 //   at start-up such as QuickFIX's.
-// Thread-safety: fix44() is constant data built at compile time; any thread may call every
-//   operation at once.
+// Thread-safety: fix44() returns immutable tables built on its first call (a thread-safe
+//   function-local static, a few microseconds); any thread may call every operation at once.
 // Progress: wait-free (bounded by the message's field count).
 // Memory ordering: none (not shared mutable state).
 // Complexity: validate() O(fields), plus O(instance length) per group field and O(fields) per
 //   top-level tag of 192 and up (Message::get() scans for those). A 14-field NewOrderSingle
 //   costs about 0.6x its parse (95-125 ns on a shared 2.3 GHz VM where parse() takes 185 ns).
-//   Allocates nothing; the tables are about 11 KiB of read-only data, the per-call state about
+//   Allocates nothing; the tables are about 11 KiB, built on fix44()'s first call, the per-call state about
 //   150 bytes of stack.
 // Compared with: QuickFIX's DataDictionary loads FIX44.xml at run time into a std::map/std::set
 //   per message type and allocates while validating (groups are copied into FieldMaps); it
@@ -52,15 +52,17 @@ namespace hft::fix {
 
 /// What validate() found. ok() when nothing: every violation carries a non-empty static text.
 struct Violation {
+  /// SessionRejectReason(373) for the Reject(3) that answers it
   SessionRejectReason reason = SessionRejectReason::Other;
-  std::uint32_t tag = 0;  // the offending tag, for RefTagID(371); 0 when none
-  std::string_view text;  // static text for Text(58), e.g. "value is incorrect (out of range) for this tag"
+  std::uint32_t tag = 0;    ///< the offending tag, for RefTagID(371); 0 when none
+  std::string_view text{};  ///< static text for Text(58), e.g. "value is incorrect (out of range) for this tag"
   /// True when a field value is wrong (a required body field missing, reason 1; an enumeration
   /// out of range, 5; a bad data format, 6) in an application message's body: the application
   /// may answer with a business-level reject. False for structure (0, 2, 11, 13, 15, 16), for
   /// header and trailer fields, and for anything in an admin message (0-5, A).
   bool value_level = false;
 
+  /// True when validate() found nothing wrong.
   [[nodiscard]] constexpr bool ok() const noexcept { return text.empty(); }
 };
 
@@ -340,7 +342,10 @@ struct DictTables {
   std::array<std::uint8_t, 128> msg_index{};  // a one-character MsgType -> msgs[id - 1], 0: undescribed
 };
 
-[[nodiscard]] constexpr MsgDef make_msg(std::string_view type,
+// The tables are built at run time, once (fix44_tables()), not as a constexpr variable: evaluating
+// them at compile time cost every translation unit that includes this header ~0.25 s of g++ CPU
+// time (docs/headers.md), and building them takes microseconds, once per process.
+[[nodiscard]] inline MsgDef make_msg(std::string_view type,
                                         std::initializer_list<std::span<const std::uint16_t>> parts,
                                         std::span<const std::uint16_t> required, bool admin,
                                         const std::array<GroupDef, kGroups>& groups) noexcept {
@@ -360,7 +365,7 @@ struct DictTables {
   return m;
 }
 
-[[nodiscard]] constexpr DictTables build_fix44() noexcept {
+[[nodiscard]] inline DictTables build_fix44() noexcept {
   DictTables d;
   for (std::uint32_t t = 1; t <= kDictMaxTag; ++t) d.info[t].type = FixType::String;
   for (const auto t : kFix44Gaps) d.info[t].type = FixType::Undefined;
@@ -423,7 +428,10 @@ struct DictTables {
   return d;
 }
 
-inline constexpr DictTables kFix44Tables = build_fix44();
+[[nodiscard]] inline const DictTables& fix44_tables() noexcept {
+  static const DictTables tables = build_fix44();  // C++11 magic static: built once, thread-safe
+  return tables;
+}
 
 // ---- Formats ----
 
@@ -554,6 +562,8 @@ inline constexpr DictTables kFix44Tables = build_fix44();
 
 }  // namespace detail
 
+/// The FIX 4.4 data dictionary: which fields each message type allows and requires, their types
+/// and enumerations, and repeating groups; validate() checks a parsed message against it.
 class Dictionary {
  public:
   /// The highest tag FIX 4.4 defines; tags above it (user-defined 5000-9999, 10000 and up,
@@ -569,6 +579,7 @@ class Dictionary {
   /// any place (counterparties add their own: a venue's order tags, a broker's routing
   /// fields), unchecked beyond being a non-empty value; without it, it is reason 0.
   static const Dictionary& fix44(bool allow_user_defined_fields = false) noexcept;
+  /// True when tags of 5000 and up are accepted anywhere (fix44(true)).
   [[nodiscard]] constexpr bool allows_user_defined_fields() const noexcept { return allow_udf_; }
 
   /// True when `type` is one of FIX 4.4's 93 MsgType values (0-9, A-Z but I, O and U, a-z,
@@ -729,8 +740,8 @@ class Dictionary {
 };
 
 inline const Dictionary& Dictionary::fix44(bool allow_user_defined_fields) noexcept {
-  static constexpr Dictionary kFix44{&detail::kFix44Tables, false};
-  static constexpr Dictionary kFix44Udf{&detail::kFix44Tables, true};
+  static const Dictionary kFix44{&detail::fix44_tables(), false};
+  static const Dictionary kFix44Udf{&detail::fix44_tables(), true};
   return allow_user_defined_fields ? kFix44Udf : kFix44;
 }
 

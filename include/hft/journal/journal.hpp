@@ -77,16 +77,17 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <span>
 #include <string>
@@ -146,14 +147,19 @@ class JournalLocks {
 };
 }  // namespace detail
 
+/// When committed records reach the disk: none (the OS decides; a process crash loses nothing,
+/// a power loss may), batch (a flusher thread msyncs every batch_interval) or every (each
+/// commit msyncs).
 enum class Durability { none, batch, every };
 
+/// Settings of a Journal: segment size, durability, the first sequence, preparation of the next
+/// segment, and the system-call layer.
 struct JournalConfig {
   std::size_t segment_size = std::size_t{64} << 20;  ///< bytes per segment file, a multiple of 4096
-  Durability durability = Durability::none;
-  std::chrono::microseconds batch_interval{1000};  ///< batch: the flusher's period
-  std::uint64_t batch_records = 0;                 ///< batch: also flush after this many appends (0: time only)
-  std::uint64_t first_sequence = 1;                ///< the sequence of a new journal's first record
+  Durability durability = Durability::none;          ///< when commits reach the disk
+  std::chrono::microseconds batch_interval{1000};    ///< batch: the flusher's period
+  std::uint64_t batch_records = 0;                   ///< batch: also flush after this many appends (0: time only)
+  std::uint64_t first_sequence = 1;                  ///< the sequence of a new journal's first record
   /// A background thread prepares (preallocates and pre-faults) the next segment ahead, so
   /// a roll costs a rename (~20 us) instead of the whole creation (~25 ms for 64 MiB) on
   /// the writer's thread. Costs one thread, asleep but for that work, and one segment of disk.
@@ -177,23 +183,26 @@ struct JournalRecovery {
   std::uint64_t dropped_whole_records = 0;
   std::uint64_t dropped_bytes = 0;       ///< bytes cleared from the tail
   std::uint64_t removed_segments = 0;    ///< empty last segments (and temporary files) removed
-  std::string truncated_segment;         ///< the file that was cut, empty if none
-  std::string resealed_segment;          ///< the segment before the last, if its end marker was missing and written
+  std::string truncated_segment{};       ///< the file that was cut, empty if none
+  std::string resealed_segment{};        ///< the segment before the last, if its end marker was missing and written
   std::uint64_t truncated_offset = 0;    ///< where it was cut
 };
 
+/// Counters of a Journal since it was opened, returned by value from stats().
 struct JournalStats {
-  std::uint64_t appended = 0;        ///< records committed by this object
-  std::uint64_t payload_bytes = 0;   ///< their payload bytes
-  std::uint64_t segments_created = 0;
-  std::uint64_t syncs = 0;           ///< msync calls that advanced durable_sequence()
-  std::uint64_t sync_failures = 0;   ///< syncs that failed: the first one makes failed() true
-  std::uint64_t append_failures = 0; ///< try_append calls that returned false
-  std::uint64_t rolls = 0;           ///< segments this object moved on to
+  std::uint64_t appended = 0;          ///< records committed by this object
+  std::uint64_t payload_bytes = 0;     ///< their payload bytes
+  std::uint64_t segments_created = 0;  ///< segment files this object created
+  std::uint64_t syncs = 0;             ///< msync calls that advanced durable_sequence()
+  std::uint64_t sync_failures = 0;     ///< syncs that failed: the first one makes failed() true
+  std::uint64_t append_failures = 0;   ///< try_append calls that returned false
+  std::uint64_t rolls = 0;             ///< segments this object moved on to
   std::uint64_t rolls_unprepared = 0;  ///< of those, created on the writer's thread (no spare ready)
   std::uint64_t prepare_failures = 0;  ///< the preparer's failed attempts (it retries after 1 s)
 };
 
+/// An append-only, memory-mapped journal of sequenced, CRC-checked records in segment files:
+/// writers append and commit, JournalReader replays, recovery cuts a torn tail.
 class Journal {
  public:
   /// Opens (creating the directory and first segment if needed) and recovers the journal
@@ -367,8 +376,11 @@ class Journal {
   [[nodiscard]] std::uint64_t next_sequence() const noexcept { return next_seq_; }
   /// The largest payload one record can hold (segment_size - 88).
   [[nodiscard]] std::size_t max_payload() const noexcept { return detail::max_payload_for(cfg_.segment_size); }
+  /// What opening the journal found and repaired.
   [[nodiscard]] const JournalRecovery& recovery() const noexcept { return recovery_; }
+  /// The configuration it was opened with.
   [[nodiscard]] const JournalConfig& config() const noexcept { return cfg_; }
+  /// The journal's directory.
   [[nodiscard]] const std::string& directory() const noexcept { return dir_; }
 
   /// Any thread. Relaxed loads: statistics, not synchronisation.
@@ -426,25 +438,34 @@ class Journal {
   // each new entry synced in its parent: a directory whose own entry a power loss can take
   // takes every record in it, however durable_sequence() was.
   void make_directories() {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!durable_policy()) {
-      fs::create_directories(dir_, ec);
-      if (ec) throw JournalError("hft::Journal: cannot create " + dir_ + ": " + ec.message());
-      return;
+    // The prefixes of dir_ ("a", "a/b", ...), without empty and "." components.
+    const bool absolute = !dir_.empty() && dir_[0] == '/';
+    std::vector<std::string> prefixes;
+    std::string p = absolute ? "/" : "";
+    std::size_t i = 0;
+    while (i < dir_.size()) {
+      const std::size_t end = std::min(dir_.find('/', i), dir_.size());
+      const std::string_view part(dir_.data() + i, end - i);
+      i = end + 1;
+      if (part.empty() || part == ".") continue;
+      if (!p.empty() && p.back() != '/') p += '/';
+      p += part;
+      prefixes.push_back(p);
     }
-    fs::path target = fs::path(dir_).lexically_normal();
-    if (!target.has_filename()) target = target.parent_path();  // a trailing '/'
-    std::vector<fs::path> missing;
-    for (fs::path p = target; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-      missing.push_back(p);
-      if (p == p.parent_path()) break;
-    }
-    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      fs::create_directory(*it, ec);
-      if (ec) throw JournalError("hft::Journal: cannot create " + it->string() + ": " + ec.message());
-      const fs::path parent = it->parent_path();
-      detail::MappedSegment::sync_directory(io_, parent.empty() ? std::string(".") : parent.string());
+    std::size_t first_missing = prefixes.size();
+    struct stat st{};
+    while (first_missing > 0 && ::stat(prefixes[first_missing - 1].c_str(), &st) != 0) --first_missing;
+    for (std::size_t k = first_missing; k < prefixes.size(); ++k) {
+      const std::string& d = prefixes[k];
+      if (::mkdir(d.c_str(), 0777) != 0 && errno != EEXIST) {
+        const int e = errno;
+        throw JournalError("hft::Journal: cannot create " + d + ": " + std::generic_category().message(e));
+      }
+      if (!durable_policy()) continue;
+      const std::size_t slash = d.find_last_of('/');
+      detail::MappedSegment::sync_directory(io_, slash == std::string::npos ? std::string(".")
+                                                 : slash == 0               ? std::string("/")
+                                                                            : d.substr(0, slash));
     }
   }
 
@@ -473,13 +494,13 @@ class Journal {
 
   void recover() {
     auto segs = detail::list_segments(dir_);
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-      if (e.path().extension() == ".tmp" && e.path().stem().extension() == ".journal") {
-        (void)io_.unlink(e.path().c_str());  // a crash during a roll left it
+    constexpr std::string_view kTmp = ".journal.tmp";
+    (void)detail::for_each_dir_entry(dir_, [&](std::string_view name) {
+      if (name.size() > kTmp.size() && name.substr(name.size() - kTmp.size()) == kTmp) {
+        (void)io_.unlink(detail::path_join(dir_, name).c_str());  // a crash during a roll left it
         ++recovery_.removed_segments;
       }
-    }
+    });
     // What recovery keeps becomes durable (under batch/every) before anything new: the pages
     // it declares durable, and the pages it cleared (so a cut tail cannot come back).
     std::size_t sync_prev_to = 0;

@@ -7,7 +7,7 @@
 //   never exceed the order, the book is never crossed. Shape, per the usual studies of
 //   equity ITCH feeds: most adds land within a few ticks of the touch (distance from the
 //   touch is power-law: P(d >= k) ~ k^-a, a = 1.5 by default, capped at max_distance; the
-//   deep_book() profile has a = 0.8 and 2,000 ticks), deletes and partial
+//   deep_book() profile has a = 0.6 and 2,000 ticks), deletes and partial
 //   cancels together outnumber executions several times over, and occasionally (sweep_ppm)
 //   an aggressive order sweeps the best few levels of one side (a burst of executions).
 //   The same seed and config always give the same stream.
@@ -29,11 +29,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
 #include <cmath>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -44,27 +44,31 @@
 
 namespace hft {
 
+/// The market-by-order message kinds, as in ITCH: Add, Cancel (partial), Execute (partial),
+/// Delete, Replace.
 enum class MdType : std::uint8_t { Add, Cancel, Execute, Delete, Replace };
 
+/// One market-by-order message: what the generator emits and OrderBookL3 replays.
 struct MdMessage {
-  MdType type = MdType::Add;
-  Side side = Side::Buy;
-  OrderId id;      // the order added / referenced
-  OrderId new_id;  // Replace only
-  Price price;     // Add and Replace (new price)
-  Qty qty;         // Add / Replace: size; Cancel / Execute: amount removed
+  MdType type = MdType::Add;  ///< which kind of message
+  Side side = Side::Buy;      ///< the order's side
+  OrderId id{};               ///< the order added / referenced
+  OrderId new_id{};           ///< Replace only
+  Price price{};              ///< Add and Replace (new price)
+  Qty qty{};                  ///< Add / Replace: size; Cancel / Execute: amount removed
   friend constexpr bool operator==(const MdMessage&, const MdMessage&) noexcept = default;
 };
 static_assert(std::is_trivially_copyable_v<MdMessage>);
 
+/// The shape of the synthetic order flow: price level, book size, depth, sweeps and sizes.
 struct MarketDataGeneratorConfig {
-  std::int64_t start_mid_ticks = 10'000;
-  std::size_t target_live_orders = 5'000;  // the book hovers around this many orders
-  std::int64_t max_distance = 200;         // ticks from the touch
-  std::uint32_t sweep_ppm = 2'000;         // sweeps per million messages
-  std::int64_t max_qty = 1'000;
-  double distance_exponent = 1.5;          // a: P(distance >= k) ~ k^-a; smaller, a longer tail
-  std::size_t max_levels = 8192;           // per side, of the generator's own book
+  std::int64_t start_mid_ticks = 10'000;   ///< the mid price the flow starts at, in ticks
+  std::size_t target_live_orders = 5'000;  ///< the book hovers around this many orders
+  std::int64_t max_distance = 200;         ///< ticks from the touch
+  std::uint32_t sweep_ppm = 2'000;         ///< sweeps per million messages
+  std::int64_t max_qty = 1'000;            ///< largest order size, in units (sizes are 1..max_qty)
+  double distance_exponent = 1.5;          ///< a: P(distance >= k) ~ k^-a; smaller, a longer tail
+  std::size_t max_levels = 8192;           ///< per side, of the generator's own book
 
   /// A deep book, as one of the active names of a full-depth US equity or futures feed
   /// carries (docs/trading.md, "The deep-book profile"): 20,000 live orders spread over a
@@ -83,14 +87,58 @@ struct MarketDataGeneratorConfig {
   }
 };
 
+namespace detail {
+
+/// MT19937-64 exactly as [rand.eng.mers] specifies std::mt19937_64 (same outputs for the
+/// same seed; a test checks both), so that this header need not include <random>, which cost
+/// every includer ~0.1 s of compile time for one engine.
+class Mt19937_64 {
+ public:
+  /// Seeds as std::mt19937_64(seed) does.
+  explicit Mt19937_64(std::uint64_t seed) noexcept {
+    x_[0] = seed;
+    for (std::size_t i = 1; i < kN; ++i) x_[i] = 6364136223846793005ULL * (x_[i - 1] ^ (x_[i - 1] >> 62)) + i;
+  }
+  /// The next 64-bit output, as std::mt19937_64::operator() gives it.
+  std::uint64_t operator()() noexcept {
+    if (i_ >= kN) twist();
+    std::uint64_t z = x_[i_++];
+    z ^= (z >> 29) & 0x5555555555555555ULL;
+    z ^= (z << 17) & 0x71D67FFFEDA60000ULL;
+    z ^= (z << 37) & 0xFFF7EEE000000000ULL;
+    return z ^ (z >> 43);
+  }
+
+ private:
+  static constexpr std::size_t kN = 312;
+  static constexpr std::size_t kM = 156;
+  void twist() noexcept {
+    constexpr std::uint64_t kLower = (std::uint64_t{1} << 31) - 1;
+    for (std::size_t i = 0; i < kN; ++i) {
+      const std::uint64_t y = (x_[i] & ~kLower) | (x_[(i + 1) % kN] & kLower);
+      x_[i] = x_[(i + kM) % kN] ^ (y >> 1) ^ ((y & 1) != 0 ? 0xB5026F5AA96619E9ULL : 0);
+    }
+    i_ = 0;
+  }
+  std::uint64_t x_[kN];
+  std::size_t i_ = kN;
+};
+
+}  // namespace detail
+
+/// A deterministic synthetic market-by-order feed for tests and benchmarks: adds, cancels,
+/// executes, deletes, replaces and sweeps around a drifting mid, valid against its own book.
 class MarketDataGenerator {
  public:
+  /// A generator whose messages depend only on `seed` and `cfg`. Throws std::invalid_argument
+  /// for an invalid config.
   explicit MarketDataGenerator(std::uint64_t seed, MarketDataGeneratorConfig cfg = {})
       : cfg_(check(cfg)), rng_(seed), book_(cfg.target_live_orders * 4, cfg.max_levels), mid_(cfg.start_mid_ticks) {
     live_.reserve(cfg.target_live_orders * 4);
     pending_.reserve(64);
   }
 
+  /// The next message, already applied to book().
   MdMessage next() {
     if (!pending_.empty()) {
       const MdMessage m = pending_.back();
@@ -111,6 +159,7 @@ class MarketDataGenerator {
     return apply(make_replace());
   }
 
+  /// The generator's own book: every message so far applied.
   [[nodiscard]] const OrderBookL3& book() const noexcept { return book_; }
 
   /// Writes messages to a binary file: "HFTMD001", a count, then the raw records.
@@ -301,7 +350,7 @@ class MarketDataGenerator {
 
   MarketDataGeneratorConfig cfg_;
   double inv_exponent_ = -1.0 / cfg_.distance_exponent;
-  std::mt19937_64 rng_;
+  detail::Mt19937_64 rng_;
   OrderBookL3 book_;
   std::int64_t mid_;
   std::uint64_t next_id_ = 0;
