@@ -27,6 +27,8 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <ostream>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -34,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hft/metrics/histogram_log.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "net.hpp"
 #include "protocol.hpp"
@@ -57,6 +60,10 @@ struct LoadConfig {
   // When it turns true: send nothing new, wait for the replies owed, verify what was sent
   // (a caller that runs the load for as long as something else takes). Null: never.
   const std::atomic<bool>* stop_sending = nullptr;
+  // --hlog: the round trips, one HdrHistogram interval per hlog_interval_ms, go here
+  // (hft/metrics/histogram_log.hpp); every round trip of `rtt` is in exactly one interval.
+  std::ostream* hlog = nullptr;
+  std::uint32_t hlog_interval_ms = 1000;
 };
 
 struct LoadResult {
@@ -311,8 +318,32 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     ++res.reconnects;
   };
   bool stopped = false;
+  std::optional<hft::HistogramLogWriter> hlog;
+  std::optional<hft::LatencyHistogram> interval;
+  std::uint64_t interval_start = t0;
+  const auto write_interval = [&](std::uint64_t now) {
+    hlog->write_interval(static_cast<double>(interval_start - t0) / 1e9,
+                         static_cast<double>(now - interval_start) / 1e9, *interval);
+    hlog->flush();
+    interval->reset();
+    interval_start = now;
+  };
+  if (cfg.hlog != nullptr) {
+    hlog.emplace(*cfg.hlog);
+    interval.emplace(res.rtt.config());
+    hlog->write_comment("[mini_oms loadgen: round-trip latency, ns; scenario " + cfg.scenario + "]");
+    hlog->write_header(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()) /
+                       1e3);
+  }
+  const auto record_rtt = [&](std::uint64_t rtt) {
+    res.rtt.record(rtt);
+    if (interval) interval->record(rtt);
+  };
   while (replied_total < res.requests) {
     const std::uint64_t now = now_ns();
+    if (hlog && now - interval_start >= std::uint64_t{cfg.hlog_interval_ms} * 1'000'000) write_interval(now);
     // Acquire pairs with the caller's release store: what it did before stopping happened first.
     if (!stopped && cfg.stop_sending != nullptr && cfg.stop_sending->load(std::memory_order_acquire)) {
       stopped = true;
@@ -412,7 +443,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
           }
           Req& r = per[c][k.replied];
           r.reply_order = static_cast<int>(k.replied++);
-          res.rtt.record(t - r.sent_ns);
+          record_rtt(t - r.sent_ns);
           ++res.by_type["ECHO"];
           continue;
         }
@@ -442,7 +473,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
         }
         r.reply_order = static_cast<int>(k.replied++);
         r.reply = type == "ACK" ? "ACK " + std::to_string(seq) : type;
-        res.rtt.record(t - r.sent_ns);
+        record_rtt(t - r.sent_ns);
         if (cfg.scenario == "hot-family" && !r.hot) res.rtt_cold.record(t - r.sent_ns);
         if (r.expect_bad && type != "REJ:BAD_MSG" && type != "REJ:BUSY" && type != "REJ:SHUTDOWN") {
           res.violation("malformed line '" + r.line.substr(0, 40) + "' answered " + type);
@@ -459,6 +490,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     }
   }
   res.seconds = static_cast<double>(now_ns() - t0) / 1e9;
+  if (hlog) write_interval(now_ns());  // the rest of the last interval
   for (auto& k : conns) {
     if (k.fd >= 0) ::close(k.fd);
   }

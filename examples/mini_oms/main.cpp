@@ -170,7 +170,15 @@ int cmd_serve(int argc, char** argv, int first) {
            "Runs the mini-OMS server until SIGINT or SIGTERM, then stops accepting, answers what it\n"
            "admitted, flushes and prints its counters.");
   add_server_options(p, c);
+  hft::cli::OutputFile hlog;
+  p.output("--hlog", hlog,
+           "write the dispatch -> reply built latency here as an HdrHistogram interval log (.hlog, ns), one "
+           "interval per --stats-interval-ms");
   p.parse(argc, argv, first);
+  if (hlog.is_set()) {
+    if (c.stats_interval_ms == 0) p.fail("--hlog needs --stats-interval-ms > 0 (one interval per stats interval)");
+    c.hlog = &hlog.stream();
+  }
   // Signals go to this thread only (sigwait below): every other thread inherits the mask.
   sigset_t set;
   sigemptyset(&set);
@@ -203,6 +211,7 @@ int cmd_serve(int argc, char** argv, int first) {
                 static_cast<unsigned long long>(server.journal()->last_sequence()),
                 static_cast<unsigned long long>(server.book_digest()));
   }
+  hlog.finish();
   return 0;
 }
 
@@ -227,7 +236,7 @@ int cmd_replay(int argc, char** argv, int first) {
 int cmd_loadgen(int argc, char** argv, int first) {
   LoadConfig l;
   std::string target = "oms";
-  hft::cli::OutputFile hgrm, svg;
+  hft::cli::OutputFile hgrm, svg, hlog;
   Parser p("mini_oms loadgen", "--port P [options]",
            "Drives a running `mini_oms serve` (or the built-in echo server: --target echo) and verifies\n"
            "every reply; exits 1 on any verification failure.");
@@ -246,8 +255,13 @@ int cmd_loadgen(int argc, char** argv, int first) {
       .integer("--seed", l.seed, 0, std::numeric_limits<std::uint64_t>::max(), "random seed")
       .choice("--target", target, {"oms", "echo"}, "echo: start the built-in echo server and drive it")
       .output("--hgrm", hgrm, "write the round-trip distribution here (HdrHistogram .hgrm, microseconds)")
-      .output("--svg", svg, "write a percentile plot of the round trips here (SVG)");
+      .output("--svg", svg, "write a percentile plot of the round trips here (SVG)")
+      .output("--hlog", hlog,
+              "write the round trips here as an HdrHistogram interval log (.hlog, ns), one interval per "
+              "--hlog-interval-ms")
+      .integer("--hlog-interval-ms", l.hlog_interval_ms, 1, 86'400'000, "--hlog: interval length (default 1000)");
   p.parse(argc, argv, first);
+  if (hlog.is_set()) l.hlog = &hlog.stream();
   std::unique_ptr<mini_oms::EchoServer> echo;
   if (target == "echo") {
     echo = std::make_unique<mini_oms::EchoServer>();
@@ -260,6 +274,7 @@ int cmd_loadgen(int argc, char** argv, int first) {
   print_result(r);
   if (hgrm.is_set()) hgrm.write_and_close(hft::percentile_distribution(r.rtt, 1000.0));
   if (svg.is_set()) svg.write_and_close(hft::percentile_svg(r.rtt, "mini_oms RTT (" + l.scenario + ")", 1000.0, "us"));
+  hlog.finish();
   return r.violations == 0 ? 0 : 1;
 }
 

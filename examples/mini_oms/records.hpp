@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -59,6 +60,9 @@ struct ServerConfig {
   std::uint32_t slice = 8;
   std::uint32_t work_us = 0;  // simulated work per request
   std::uint32_t stats_interval_ms = 0;
+  // serve --hlog: one HdrHistogram interval (dispatch -> reply built, ns) per stats interval
+  // goes here (hft/metrics/histogram_log.hpp). Null: off. Must outlive the server.
+  std::ostream* hlog = nullptr;
   std::uint32_t log_sample = 0;                      // log every Nth request (0 = off)
   bool busy_spin = false;                            // dedicated machine: spin instead of sleeping
   std::vector<int> cpus;                             // pin threads (busy_spin mode)

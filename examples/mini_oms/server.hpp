@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,7 @@
 #include "hft/core/clock.hpp"
 #include "hft/journal/journal_reader.hpp"
 #include "hft/metrics/counters.hpp"
+#include "hft/metrics/histogram_log.hpp"
 #include "hft/sched/worker_pool.hpp"
 #include "journaling.hpp"
 #include "net.hpp"
@@ -183,6 +185,10 @@ class Server {
   std::vector<std::unique_ptr<Gateway<Server>>> gateways_;
   std::vector<std::unique_ptr<Partition<Server>>> parts_;
   std::thread stats_thread_;
+  // --hlog: written by the stats thread while it runs, then by stop() (the last interval).
+  std::optional<hft::HistogramLogWriter> hlog_;
+  std::chrono::steady_clock::time_point hlog_start_, hlog_last_;
+  void write_hlog_interval();
   // ExecuteMode::Auto: a running estimate of a task's cost (sampled, relaxed: a heuristic).
   std::atomic<std::uint32_t> mean_task_ns_{0};
   mutable std::mutex threads_mutex_;
@@ -288,7 +294,31 @@ inline void Server::start() {
     for (auto& p : parts_) p->start_thread();
   }
   for (auto& g : gateways_) g->start_thread();
+  if (cfg_.hlog != nullptr) {
+    hlog_.emplace(*cfg_.hlog);
+    hlog_->write_comment("[mini_oms serve: dispatch -> reply built latency, ns; one interval per stats interval]");
+    hlog_->write_header(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()) /
+                        1e3);
+    hlog_start_ = hlog_last_ = std::chrono::steady_clock::now();
+  }
   if (cfg_.stats_interval_ms > 0) stats_thread_ = std::thread([this] { stats_main(); });
+}
+
+inline void Server::write_hlog_interval() {
+  if (!hlog_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const hft::LatencyHistogram h = venue_->collect_built_interval();
+  try {
+    hlog_->write_interval(std::chrono::duration<double>(hlog_last_ - hlog_start_).count(),
+                          std::chrono::duration<double>(now - hlog_last_).count(), h);
+    hlog_->flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mini_oms: --hlog: %s; no more intervals are written\n", e.what());
+    hlog_.reset();
+  }
+  hlog_last_ = now;
 }
 
 inline void Server::stop() {
@@ -319,6 +349,7 @@ inline void Server::stop() {
   for (auto& p : parts_) p->stop_thread();
   pool_->stop();
   if (stats_thread_.joinable()) stats_thread_.join();
+  write_hlog_interval();  // the rest of the last interval
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (fix_listen_fd_ >= 0) ::close(fix_listen_fd_);
 }
@@ -555,6 +586,7 @@ inline void Server::stats_main() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::fprintf(stderr, "%s\n", stats_line().c_str());
+    write_hlog_interval();
   }
 }
 
