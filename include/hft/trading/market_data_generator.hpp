@@ -29,6 +29,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -120,7 +121,7 @@ class Mt19937_64 {
     }
     i_ = 0;
   }
-  std::uint64_t x_[kN];
+  std::array<std::uint64_t, kN> x_{};
   std::size_t i_ = kN;
 };
 
