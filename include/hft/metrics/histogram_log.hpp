@@ -196,7 +196,7 @@ inline void set_be32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32
 
 // ZigZag LEB128 with HdrHistogram's 9-byte cap: the 9th byte carries 8 bits.
 inline void put_zigzag(std::vector<std::uint8_t>& out, std::int64_t value) {
-  std::uint64_t v = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
+  std::uint64_t v = (static_cast<std::uint64_t>(value) << 1) ^ (value < 0 ? ~std::uint64_t{0} : 0);
   for (int i = 0; i < 8; ++i) {
     if ((v >> 7) == 0) {
       out.push_back(static_cast<std::uint8_t>(v));
