@@ -69,25 +69,35 @@ void crash_child(Death how, const std::string& path, int k) {
   if (pid == 0) {
     // The test framework's (and a sanitizer's) handlers are not the child's business: the
     // child should die exactly as an uninstrumented process would.
-    for (const int sig : {SIGSEGV, SIGABRT, SIGTERM, SIGFPE}) ::signal(sig, SIG_DFL);
+    for (const int sig : {SIGSEGV, SIGABRT, SIGTERM, SIGFPE}) (void)::signal(sig, SIG_DFL);
     hft::LogBackendConfig cfg = small();
     cfg.crash_handler = true;
     cfg.idle_sleep = std::chrono::milliseconds(200);  // asleep when the signal comes
     cfg.reorder_window = std::chrono::seconds(5);     // nothing would be written without the handler
-    auto* backend = new hft::LogBackend(cfg);          // never destroyed: the process dies
+    auto* backend = new hft::LogBackend(cfg);         // never destroyed: the process dies
     auto* log = new hft::Logger(*backend, "crash", {std::make_shared<hft::FileSink>(path)});
     for (int i = 0; i < k; ++i) HFT_LOG_ERROR(*log, "line {} of {}", i, k);
     switch (how) {
-      case Death::Segv: ::raise(SIGSEGV); break;
-      case Death::Abort: std::abort();
-      case Death::Term: ::kill(::getpid(), SIGTERM); break;
-      case Death::Fpe: ::raise(SIGFPE); break;
+      case Death::Segv:
+        (void)::raise(SIGSEGV);
+        break;
+      case Death::Abort:
+        std::abort();
+      case Death::Term:
+        (void)::kill(::getpid(), SIGTERM);
+        break;
+      case Death::Fpe:
+        (void)::raise(SIGFPE);
+        break;
     }
     ::_exit(3);  // not reached when the handler re-raises
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
-  const int expected = how == Death::Segv ? SIGSEGV : how == Death::Abort ? SIGABRT : how == Death::Term ? SIGTERM : SIGFPE;
+  const int expected = how == Death::Segv    ? SIGSEGV
+                       : how == Death::Abort ? SIGABRT
+                       : how == Death::Term  ? SIGTERM
+                                             : SIGFPE;
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == expected);
   const std::string text = read_file(path);
@@ -112,8 +122,7 @@ TEST_CASE("LogBackendConfig fields out of range are refused at construction") {
                   std::invalid_argument);
   CHECK_THROWS_AS(hft::LogBackend(bad([](auto& c) { c.reorder_window = std::chrono::seconds(11); })),
                   std::invalid_argument);
-  CHECK_THROWS_AS(hft::LogBackend(bad([](auto& c) { c.idle_sleep = std::chrono::seconds(2); })),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(hft::LogBackend(bad([](auto& c) { c.idle_sleep = std::chrono::seconds(2); })), std::invalid_argument);
   CHECK_THROWS_AS(hft::LogBackend(bad([](auto& c) { c.thread_name = "a-name-longer-than-15"; })),
                   std::invalid_argument);
   CHECK_THROWS_AS(hft::LogBackend(bad([](auto& c) { c.crash_signals = {SIGKILL}; })), std::invalid_argument);
@@ -197,7 +206,7 @@ TEST_CASE("a clean exit drains every ring: the destructor writes what the window
     for (int i = 0; i < 300; ++i) HFT_LOG_INFO(*log, "exit line {}", i);
     // The logger is leaked on purpose: a Logger's destructor would flush; this proves the
     // backend's own drain at exit.
-    std::exit(0);
+    std::exit(0);  // NOLINT(concurrency-mt-unsafe): the test is what exit() does; one thread logs
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);

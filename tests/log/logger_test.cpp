@@ -1,6 +1,7 @@
 #include "hft/log/logger.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -77,6 +79,17 @@ hft::LogBackendConfig quick_backend(std::size_t ring = std::size_t{1} << 16) {
 
 std::shared_ptr<CaptureSink> capture() { return std::make_shared<CaptureSink>(); }
 
+// The integer right after `key` in `text` (the first occurrence), or `fallback`.
+template <class Int>
+Int number_after(std::string_view text, std::string_view key, Int fallback = -1) {
+  const std::size_t at = text.find(key);
+  if (at == std::string_view::npos) return fallback;
+  Int v = fallback;
+  const char* first = text.data() + at + key.size();
+  const auto r = std::from_chars(first, text.data() + text.size(), v);
+  return r.ec == std::errc() ? v : fallback;
+}
+
 std::vector<std::shared_ptr<hft::LogSink>> sinks(const std::shared_ptr<CaptureSink>& s) { return {s}; }
 
 }  // namespace
@@ -142,7 +155,8 @@ TEST_CASE("the line carries level, logger, thread, file and line, laid out by th
   auto sink = capture();
   int line = 0;
   {
-    hft::Logger log(backend, "orders", sinks(sink), {.pattern = "{level}|{logger}|{thread}|{basename}:{line}|{message}"});
+    hft::Logger log(backend, "orders", sinks(sink),
+                    {.pattern = "{level}|{logger}|{thread}|{basename}:{line}|{message}"});
     std::thread t([&] {
       hft::set_current_thread_name("worker-7");
       line = __LINE__ + 1;
@@ -161,9 +175,8 @@ TEST_CASE("the line carries level, logger, thread, file and line, laid out by th
   CHECK(l[0].file.find("logger_test.cpp") != std::string::npos);
   CHECK(l[0].text == "WARN|orders|worker-7|logger_test.cpp:" + std::to_string(line) + "|qty=100\n");
   // The timestamp is UTC now, within a generous minute.
-  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   CHECK(std::llabs(now - l[0].time_ns) < 60'000'000'000LL);
 }
 
@@ -212,12 +225,13 @@ TEST_CASE("exactly once: every line from N threads under Block appears once with
   }
   std::vector<std::vector<int>> seen(threads);
   for (const auto& m : sink->messages()) {
-    int t = -1, i = -1;
-    char s[32] = {};
-    REQUIRE(std::sscanf(m.c_str(), "t=%d i=%d s=%31s", &t, &i, s) == 3);
+    const int t = number_after<int>(m, "t=");
+    const int i = number_after<int>(m, " i=");
+    const auto s = m.find(" s=");
     REQUIRE(t >= 0);
     REQUIRE(t < threads);
-    REQUIRE(std::string(s) == std::to_string(i * 7));
+    REQUIRE(s != std::string::npos);
+    REQUIRE(m.substr(s + 3) == std::to_string(i * 7));
     seen[static_cast<std::size_t>(t)].push_back(i);
   }
   for (int t = 0; t < threads; ++t) {
@@ -255,14 +269,19 @@ TEST_CASE("exactly once under Drop: lines written plus lines dropped is lines lo
   for (const auto& l : sink->lines()) {
     if (l.message.rfind("hft::Logger: ", 0) == 0) {
       CHECK(l.level == hft::LogLevel::Warn);
-      unsigned long long n = 0, total = 0;
-      REQUIRE(std::sscanf(l.message.c_str(), "hft::Logger: %llu lines dropped %*[^;]; %llu in total", &n, &total) == 2);
+      const auto n = number_after<std::uint64_t>(l.message, "hft::Logger: ", 0);
+      const auto total = number_after<std::uint64_t>(l.message, "; ", 0);
+      REQUIRE(n > 0);
+      REQUIRE(l.message.find(" lines dropped ") != std::string::npos);
+      REQUIRE(l.message.find(" in total") != std::string::npos);
       reported += n;
       CHECK(total == reported);  // each notice's total is the running sum
       continue;
     }
-    int t = -1, i = -1;
-    REQUIRE(std::sscanf(l.message.c_str(), "t=%d i=%d", &t, &i) == 2);
+    const int t = number_after<int>(l.message, "t=");
+    const int i = number_after<int>(l.message, " i=");
+    REQUIRE(t >= 0);
+    REQUIRE(i >= 0);
     auto it = last.find(t);
     if (it != last.end()) REQUIRE(i > it->second);  // no duplicate, per-thread order
     last[t] = i;
@@ -515,4 +534,23 @@ TEST_CASE("no allocation on the calling thread after its ring exists and its sit
   log.flush();
   HFT_CHECK_NO_NEW(before, after);
   CHECK(sink->lines.load() == 1001);
+}
+
+TEST_CASE("preallocate creates the calling thread's ring before its first line") {
+  hft::LogBackend backend(quick_backend());
+  auto sink = capture();
+  hft::Logger log(backend, "t", sinks(sink));
+  std::thread([&] {
+    hft::set_current_thread_name("prealloc");
+    CHECK(backend.preallocate());
+    CHECK(backend.stats().rings_created == 1);
+    CHECK(backend.preallocate());  // once per thread
+    CHECK(backend.stats().rings_created == 1);
+    HFT_LOG_INFO(log, "first line");
+  }).join();
+  log.flush();
+  const auto l = sink->lines();
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].thread == "prealloc");
+  CHECK(backend.stats().rings_created == 1);
 }

@@ -158,19 +158,21 @@ class Logger {
   void flush() { backend_->flush(); }
 
   /// The macros' entry point: logs one line from `site` (see the header comment).
+  /// `fmt` is checked at compile time here; the site holds the same literal (the macro put it
+  /// there), which is what the backend formats with.
   template <class... Args>
-  void log(detail::LogSite& site, LogFormatString<Args...> fmt, const Args&... args) noexcept {
-    write(site, fmt.get(), detail::log_prepare(args)...);
+  void log(detail::LogSite& site, [[maybe_unused]] LogFormatString<Args...> fmt, const Args&... args) noexcept {
+    write(site, detail::log_prepare(args)...);
   }
 
  private:
   static constexpr std::size_t kHeader = sizeof(detail::LogRecordHeader);
 
   template <class... Ps>
-  void write(detail::LogSite& site, std::string_view fmt, const Ps&... ps) noexcept {
+  void write(detail::LogSite& site, const Ps&... ps) noexcept {
     std::uint32_t site_id = site.id.load(std::memory_order_acquire);  // pairs with LogSiteTable::add
     if (site_id == 0) [[unlikely]] {
-      site_id = detail::LogSiteTable::instance().add(site, fmt, &detail::log_format_record<Ps...>);
+      site_id = detail::LogSiteTable::instance().add(site, &detail::log_format_record<Ps...>);
       if (site_id == 0) {
         LogBackend::count_drop(*state_);
         return;
@@ -285,13 +287,19 @@ class Logger {
 }  // namespace hft
 
 // The call: a per-site static (constant-initialised, no guard), the level test, the call.
-// The logger expression is evaluated once; arguments only when the level passes.
+// The logger expression is evaluated once; arguments only when the level passes. The site
+// holds the format string itself, so it must be a string literal at the macro: a wrapper
+// function cannot pass one through (every caller of the wrapper would share one site and
+// print the first format string it saw); write a wrapper as a macro. Passing anything but a
+// literal fails to compile here, as with Quill's macros.
+#define HFT_LOG_FORMAT_(hft_format_, ...) ::std::string_view(hft_format_)
 #define HFT_LOG_AT_(hft_level_, hft_logger_, ...)                                                   \
   do {                                                                                              \
     if constexpr (::hft::detail::log_compiled_in(static_cast<int>(hft_level_))) {                 \
       ::hft::Logger& hft_log_logger_ = (hft_logger_);                                               \
       if (hft_log_logger_.should_log(hft_level_)) {                                                 \
-        static constinit ::hft::detail::LogSite hft_log_site_{hft_level_, __FILE__, __LINE__};      \
+        static constinit ::hft::detail::LogSite hft_log_site_{hft_level_, __FILE__, __LINE__,        \
+                                                               HFT_LOG_FORMAT_(__VA_ARGS__)};        \
         hft_log_logger_.log(hft_log_site_, __VA_ARGS__);                                            \
       }                                                                                             \
     }                                                                                               \
