@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +23,7 @@
 #include "hft/disruptor/sequence_barrier.hpp"
 #include "hft/sched/family_scheduler.hpp"
 #include "journaling.hpp"
+#include "logging.hpp"
 #include "records.hpp"
 
 namespace mini_oms {
@@ -183,8 +183,8 @@ class Partition {
     if (fslot != FamilyTable::npos) families_.admitted(fslot, seq);
     const std::uint32_t every = pipeline_.config().log_sample;
     if (every != 0 && ++admitted_count_ % every == 0) {
-      std::fprintf(stderr, "mini_oms: partition=%u correlation_id=%lld seq_in_family=%llu\n", index_,
-                   in.correlated ? static_cast<long long>(in.family) : -1LL, static_cast<unsigned long long>(seq));
+      HFT_LOG_INFO(pipeline_.log().io(), "partition={} correlation_id={} seq_in_family={}", index_,
+                   in.correlated ? static_cast<std::int64_t>(in.family) : std::int64_t{-1}, seq);
     }
     return Reason::None;
   }
@@ -215,6 +215,7 @@ class Partition {
     const ServerConfig& cfg = pipeline_.config();
     pipeline_.thread_started();
     hft::set_current_thread_name("oms-disp-" + std::to_string(index_));
+    (void)pipeline_.log().io().backend().preallocate();  // the thread's log ring now, not at its first line
     if (cfg.busy_spin && !cfg.cpus.empty()) {
       try {
         hft::pin_current_thread(cfg.cpus[(cfg.io_threads + index_) % cfg.cpus.size()]);

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -42,6 +41,7 @@
 #include "hft/fix/message.hpp"
 #include "hft/fix/message_store.hpp"
 #include "hft/fix/tags.hpp"
+#include "logging.hpp"
 #include "protocol.hpp"
 
 namespace mini_oms {
@@ -337,15 +337,16 @@ static_assert(sizeof(FixAppRecord) == 16, "the record's size is part of the jour
 /// A journal append that fails (disk full at a roll, a failed msync under `every`) stops the
 /// process, as OmsJournal does: a report would leave whose number or outcome a restart
 /// forgets, and a crash is the state the journal recovers from exactly.
-[[noreturn]] inline void fix_journal_fatal(const std::exception& e) noexcept {
-  std::fprintf(stderr, "mini_oms: FATAL: FIX session journal append failed (%s); stopping\n", e.what());
+[[noreturn]] inline void fix_journal_fatal(const std::exception& e, ServerLog& log) noexcept {
+  HFT_LOG_CRITICAL(log.main(), "FIX session journal append failed ({}); stopping", e.what());
+  log.flush_before_abort();
   std::abort();
 }
 
 /// --journal: the session's JournalMessageStore with fix_journal_fatal's policy.
 class FixJournalStore final : public hft::fix::MessageStore {
  public:
-  explicit FixJournalStore(std::unique_ptr<hft::fix::JournalMessageStore> s) : s_(std::move(s)) {}
+  FixJournalStore(std::unique_ptr<hft::fix::JournalMessageStore> s, ServerLog& log) : s_(std::move(s)), log_(log) {}
   void store(std::uint64_t seq, std::string_view wire) override {
     guard([&] { s_->store(seq, wire); });
   }
@@ -368,14 +369,15 @@ class FixJournalStore final : public hft::fix::MessageStore {
 
  private:
   template <class F>
-  static void guard(F&& f) noexcept {
+  void guard(F&& f) const noexcept {
     try {
       f();
     } catch (const std::exception& e) {
-      fix_journal_fatal(e);
+      fix_journal_fatal(e, log_);
     }
   }
   std::unique_ptr<hft::fix::JournalMessageStore> s_;
+  ServerLog& log_;
 };
 
 /// What a peer's session keeps between its connections (and, with --journal, across
@@ -451,11 +453,12 @@ class FixRegistry {
     hft::Durability durability = hft::Durability::none;
     std::size_t journal_segment = std::size_t{4} << 20;  // each store's segment files (a roll allocates)
   };
-  explicit FixRegistry(Limits lim) : lim_(std::move(lim)) {}
+  // `log`: the I/O threads call acquire() (a journal that cannot be opened is logged there).
+  FixRegistry(Limits lim, ServerLog& log) : lim_(std::move(lim)), log_(log) {}
 
   /// The state of `comp_id`, marked in use; nullptr when it is in use over another
   /// connection (a second logon), there are max_sessions CompIDs already, or (--journal)
-  /// its journal cannot be opened (the reason is printed). Allocates on a CompID's first
+  /// its journal cannot be opened (the reason is logged). Allocates on a CompID's first
   /// logon; with --journal that logon also opens and replays its journal.
   FixSessionState* acquire(std::string_view comp_id, const char*& why) {
     std::lock_guard lock(mutex_);
@@ -485,8 +488,7 @@ class FixRegistry {
         created = !std::filesystem::exists(session_dir(lim_.journal_dir, comp_id), ec);
         s = open_journaled(comp_id);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "mini_oms: FIX session %.*s: %s\n", static_cast<int>(comp_id.size()), comp_id.data(),
-                     e.what());
+        HFT_LOG_ERROR(log_.io(), "FIX session {}: {}", comp_id, e.what());
         why = "its journal cannot be opened";
         return nullptr;
       }
@@ -542,13 +544,14 @@ class FixRegistry {
                                             .segment_size = lim_.journal_segment,
                                             .durability = lim_.durability},
         [&](std::span<const std::byte> p) { s->replay(p); });
-    auto fatal = std::make_unique<FixJournalStore>(std::move(store));
+    auto fatal = std::make_unique<FixJournalStore>(std::move(store), log_);
     s->journal = fatal.get();
     s->store = std::move(fatal);
     return s;
   }
 
   Limits lim_;
+  ServerLog& log_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<FixSessionState>> sessions_;
 };

@@ -58,6 +58,7 @@
 #include "hft/fix/dictionary.hpp"
 #include "hft/fix/session.hpp"
 #include "hft/queue/mpsc_queue.hpp"
+#include "logging.hpp"
 #include "net.hpp"
 #include "records.hpp"
 
@@ -231,6 +232,9 @@ class Gateway {
     current() = this;
     pipeline_.thread_started();
     hft::set_current_thread_name("oms-io-" + std::to_string(index_));
+    // The thread's log ring now: a line logged later (a slow reader, out of descriptors)
+    // allocates nothing, and needs no descriptor (the thread name is read from /proc now).
+    (void)pipeline_.log().io().backend().preallocate();
     if (cfg.busy_spin && !cfg.cpus.empty()) {
       try {
         hft::pin_current_thread(cfg.cpus[index_ % cfg.cpus.size()]);
@@ -479,7 +483,7 @@ class Gateway {
     }
     if (c.out_tail + len > cfg.out_buffer) {  // a client that does not read: cut it
       bump(pipeline_.gateway_counters(), Count::SlowDisconnects);
-      std::fprintf(stderr, "mini_oms: closing connection fd %d: %zu bytes of replies unread (slow reader)\n", c.fd,
+      HFT_LOG_WARN(pipeline_.log().io(), "closing connection fd {}: {} bytes of replies unread (slow reader)", c.fd,
                    c.out_tail - c.out_head);
       close_conn(slot);
       return;
@@ -581,12 +585,10 @@ class Gateway {
       rlimit lim{};
       ::getrlimit(RLIMIT_NOFILE, &lim);
       char text[128];
-      std::fprintf(stderr,
-                   "mini_oms: accept: %s (RLIMIT_NOFILE %llu): refusing new connections, serving the %zu open; "
-                   "%llu refused so far%s\n",
-                   net::errno_text(err, text), static_cast<unsigned long long>(lim.rlim_cur),
-                   pipeline_.open_connections(),
-                   static_cast<unsigned long long>(get(pipeline_.gateway_counters(), Count::RefusedConnLimit)),
+      HFT_LOG_WARN(pipeline_.log().io(),
+                   "accept: {} (RLIMIT_NOFILE {}): refusing new connections, serving the {} open; {} refused so far{}",
+                   net::errno_text(err, text), static_cast<std::uint64_t>(lim.rlim_cur), pipeline_.open_connections(),
+                   get(pipeline_.gateway_counters(), Count::RefusedConnLimit),
                    listen_paused_ ? "; listener paused 100 ms" : "");
     }
   }
@@ -663,7 +665,7 @@ class Gateway {
   }
 
   void fix_refuse(std::uint32_t slot, const char* why) {
-    std::fprintf(stderr, "mini_oms: FIX connection fd %d refused: %s\n", conns_[slot].fd, why);
+    HFT_LOG_WARN(pipeline_.log().io(), "FIX connection fd {} refused: {}", conns_[slot].fd, why);
     close_conn(slot);
   }
 
@@ -680,8 +682,7 @@ class Gateway {
       if (::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip) != nullptr)
         (void)std::snprintf(addr, sizeof addr, "%s:%u", ip, static_cast<unsigned>(ntohs(sa.sin_port)));
     }
-    std::fprintf(stderr, "mini_oms: FIX Logon from %s refused: SenderCompID '%.*s': %s\n", addr,
-                 static_cast<int>(peer.size()), peer.data(), why);
+    HFT_LOG_WARN(pipeline_.log().io(), "FIX Logon from {} refused: SenderCompID '{}': {}", addr, peer, why);
     close_conn(slot);
   }
 
@@ -707,8 +708,8 @@ class Gateway {
     }
     if (e.kind != hft::fix::SessionEventKind::Disconnect) return;
     const FixConn& f = *conns_[slot].fix;
-    std::fprintf(stderr, "mini_oms: FIX session %s: %.*s\n", f.state ? f.state->comp_id.c_str() : "?",
-                 static_cast<int>(e.text.size()), e.text.data());
+    HFT_LOG_INFO(pipeline_.log().io(), "FIX session {}: {}", f.state ? std::string_view(f.state->comp_id) : "?",
+                 e.text);
   }
 
   void fix_app_message(std::uint32_t slot, const hft::fix::Message& m) {

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -26,6 +25,7 @@
 
 #include "hft/core/flat_index.hpp"
 #include "hft/journal/journal.hpp"
+#include "logging.hpp"
 #include "protocol.hpp"
 
 namespace mini_oms {
@@ -74,8 +74,8 @@ inline std::optional<ExecView> decode_exec(std::span<const std::byte> p) noexcep
 // under `every`, which is the comparison policy).
 class OmsJournal {
  public:
-  OmsJournal(const std::string& dir, hft::Durability d)
-      : journal_(dir, hft::JournalConfig{.segment_size = std::size_t{64} << 20, .durability = d}) {}
+  OmsJournal(const std::string& dir, hft::Durability d, ServerLog& log)
+      : log_(log), journal_(dir, hft::JournalConfig{.segment_size = std::size_t{64} << 20, .durability = d}) {}
 
   /// Any executing thread: appends one record; returns its journal sequence. A failed
   /// append (disk full during a roll, a failed sync under `every`) stops the process: the
@@ -92,8 +92,8 @@ class OmsJournal {
       std::memcpy(out.data() + sizeof h + line.size(), reply.data(), reply.size());
       return journal_.commit(n);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "mini_oms: FATAL: journal append failed (%s); stopping, no reply leaves unjournaled\n",
-                   e.what());
+      HFT_LOG_CRITICAL(log_.main(), "journal append failed ({}); stopping, no reply leaves unjournaled", e.what());
+      log_.flush_before_abort();
       std::abort();
     }
   }
@@ -106,6 +106,7 @@ class OmsJournal {
   [[nodiscard]] std::uint64_t last_sequence() const noexcept { return journal_.last_sequence(); }
 
  private:
+  ServerLog& log_;
   std::mutex mutex_;
   hft::Journal journal_;
 };

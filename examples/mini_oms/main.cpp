@@ -24,6 +24,7 @@
 #include "harness.hpp"
 #include "hft/metrics/histogram_report.hpp"
 #include "loadgen.hpp"
+#include "logging.hpp"
 #include "server.hpp"
 
 namespace {
@@ -31,11 +32,14 @@ namespace {
 using hft::cli::Parser;
 using mini_oms::LoadConfig;
 using mini_oms::LoadResult;
+using mini_oms::LogSettings;
 using mini_oms::ServerConfig;
+using mini_oms::ServerLog;
 
 // Server options shared by serve/demo/bench. `with_cpus`: bench takes --cpus from the
-// benchmark harness instead (the same meaning: the CPUs to pin threads to).
-void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
+// benchmark harness instead (the same meaning: the CPUs to pin threads to). `log`: the
+// --log-* flags (with_crash_handler below).
+void add_server_options(Parser& p, ServerConfig& c, LogSettings& log, bool with_cpus = true) {
   p.integer("--port", c.port, 0, 65535, "TCP port to listen on (0: ephemeral)")
       .text("--host", c.host, "ADDR", "address to listen on")
       .integer("--io-threads", c.io_threads, 1, 64, "I/O threads (epoll loops)")
@@ -121,6 +125,30 @@ void add_server_options(Parser& p, ServerConfig& c, bool with_cpus = true) {
       .integer("--dedup-window", c.dedup_window, 1, std::size_t{1} << 26,
                "--journal: re-sent (correlation id, req_id) pairs remembered per partition");
   if (with_cpus) p.integer_list("--cpus", c.cpus, 0, 1023, "pin the server's threads to these CPUs (--busy-spin)");
+  p.custom("--log-level", "trace|debug|info|warn|error", "skip the server's log lines below this level (default info)",
+           [&log](std::string_view v) {
+             try {
+               log.level = mini_oms::parse_log_level(v);
+             } catch (const std::invalid_argument& e) {
+               throw hft::cli::BadValue(e.what());
+             }
+           })
+      .text("--log-file", log.file, "PATH", "also write the server's log lines here, appending (default: stderr only)")
+      .integer("--log-file-max-bytes", log.file_max_bytes, 0, std::numeric_limits<std::uint64_t>::max(),
+               "--log-file: rotate PATH to PATH.1 .. PATH.5 past this size (0: never, the default)");
+}
+
+// Each command that runs a server makes one ServerLog (logging.hpp) from these settings
+// once its command line is parsed: before the servers whose threads log through it
+// (ServerConfig::log), destroyed after them. Every log line of a running server goes there;
+// the command's own output (usage, result tables, JSON, the report at stop) stays on
+// stdout, and errors before anything runs on stderr. The crash handler is on, for
+// SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL only: SIGTERM and SIGINT are serve's graceful stop
+// (cmd_serve), never the logger's. A --log-file that cannot be opened makes ServerLog throw
+// std::invalid_argument (main: "mini_oms: error: ...", exit 2).
+LogSettings with_crash_handler(LogSettings s) {
+  s.crash_handler = true;
+  return s;
 }
 
 void print_result(const LoadResult& r, const char* label = nullptr) {
@@ -150,16 +178,13 @@ void print_result(const LoadResult& r, const char* label = nullptr) {
 
 void print_replay(mini_oms::Server& s) {
   const auto& r = s.replayed();
-  std::fprintf(stderr,
-               "mini_oms: journal %s: replayed %llu records (%llu executions, %llu mismatches); recovery dropped "
-               "%llu torn records (%llu bytes)\n",
-               s.config().journal_dir.c_str(), static_cast<unsigned long long>(r.records),
-               static_cast<unsigned long long>(r.executions), static_cast<unsigned long long>(r.mismatches),
-               static_cast<unsigned long long>(r.recovery.dropped_records),
-               static_cast<unsigned long long>(r.recovery.dropped_bytes));
+  HFT_LOG_INFO(s.log().main(),
+               "journal {}: replayed {} records ({} executions, {} mismatches); recovery dropped {} torn records ({} "
+               "bytes)",
+               s.config().journal_dir, r.records, r.executions, r.mismatches, r.recovery.dropped_records,
+               r.recovery.dropped_bytes);
   if (r.mismatches != 0)
-    std::fprintf(stderr, "mini_oms: WARNING: %llu replayed executions filled differently than journaled\n",
-                 static_cast<unsigned long long>(r.mismatches));
+    HFT_LOG_WARN(s.log().main(), "{} replayed executions filled differently than journaled", r.mismatches);
 }
 
 int cmd_serve(int argc, char** argv, int first) {
@@ -169,7 +194,8 @@ int cmd_serve(int argc, char** argv, int first) {
   Parser p("mini_oms serve", "[options]",
            "Runs the mini-OMS server until SIGINT or SIGTERM, then stops accepting, answers what it\n"
            "admitted, flushes and prints its counters.");
-  add_server_options(p, c);
+  LogSettings ls;
+  add_server_options(p, c, ls);
   hft::cli::OutputFile hlog;
   p.output("--hlog", hlog,
            "write the dispatch -> reply built latency here as an HdrHistogram interval log (.hlog, ns), one "
@@ -179,31 +205,35 @@ int cmd_serve(int argc, char** argv, int first) {
     if (c.stats_interval_ms == 0) p.fail("--hlog needs --stats-interval-ms > 0 (one interval per stats interval)");
     c.hlog = &hlog.stream();
   }
-  // Signals go to this thread only (sigwait below): every other thread inherits the mask.
+  // Signals go to this thread only (sigwait below): every other thread inherits the mask,
+  // the log's backend thread included (made after this: a thread without the mask would
+  // take SIGTERM's default action and end the process without the graceful stop).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ServerLog log(with_crash_handler(ls));
+  c.log = &log;
+  hft::Logger& out = log.main();
   mini_oms::Server server(c);
   if (!c.journal_dir.empty()) print_replay(server);
   server.start();
-  std::fprintf(stderr, "mini_oms: listening on %s:%u (io %u, partitions %u, workers %u); Ctrl-C to stop\n",
-               c.host.c_str(), server.port(), c.io_threads, c.partitions, c.workers);
+  HFT_LOG_INFO(out, "listening on {}:{} (io {}, partitions {}, workers {}); Ctrl-C to stop", c.host, server.port(),
+               c.io_threads, c.partitions, c.workers);
   if (server.fix_port() != 0) {
-    std::fprintf(stderr, "mini_oms: FIX 4.4 on %s:%u as %s\n", c.host.c_str(), server.fix_port(),
-                 c.fix_comp_id.c_str());
+    HFT_LOG_INFO(out, "FIX 4.4 on {}:{} as {}", c.host, server.fix_port(), c.fix_comp_id);
     if (c.fix_peers.empty()) {
-      std::fprintf(stderr, "mini_oms: FIX: no --fix-peers: a Logon from any SenderCompID is accepted\n");
+      HFT_LOG_INFO(out, "FIX: no --fix-peers: a Logon from any SenderCompID is accepted");
     } else {
       std::string peers;
       for (const auto& id : c.fix_peers) peers += (peers.empty() ? "" : ",") + id;
-      std::fprintf(stderr, "mini_oms: FIX: only these SenderCompIDs may log on: %s\n", peers.c_str());
+      HFT_LOG_INFO(out, "FIX: only these SenderCompIDs may log on: {}", peers);
     }
   }
   int sig = 0;
   sigwait(&set, &sig);
-  std::fprintf(stderr, "mini_oms: signal %d: stop accepting, answer what was admitted, flush\n", sig);
+  HFT_LOG_INFO(out, "signal {}: stop accepting, answer what was admitted, flush", sig);
   server.stop();
   std::printf("%s", server.report().c_str());
   if (!c.journal_dir.empty()) {
@@ -222,9 +252,12 @@ int cmd_replay(int argc, char** argv, int first) {
   Parser p("mini_oms replay", "--journal DIR [options]",
            "Replays a mini-OMS journal from scratch (the books, every family's numbering) and prints the\n"
            "book digest; `serve --journal DIR` prints the same line when it stops.");
-  add_server_options(p, c);
+  LogSettings ls;
+  add_server_options(p, c, ls);
   p.parse(argc, argv, first);
   if (c.journal_dir.empty()) p.fail("--journal is required");
+  ServerLog log(with_crash_handler(ls));
+  c.log = &log;
   mini_oms::Server server(c);
   print_replay(server);
   std::printf("journal: %llu records, book_digest %016llx\n",
@@ -408,6 +441,7 @@ int bench_policy(const ServerConfig& base, std::uint64_t n, std::uint64_t n_open
 
 int cmd_bench(int argc, char** argv, int first) {
   ServerConfig base;
+  LogSettings ls;
   std::uint64_t n = 200'000, n_open = 20'000;
   bool policy_table = false;
   hft::bench::Options defaults;
@@ -423,9 +457,11 @@ int cmd_bench(int argc, char** argv, int first) {
             .integer("--open-requests", n_open, 100, std::uint64_t{1} << 32,
                      "open-loop requests per case and round (at 20,000/s)")
             .flag("--policy-table", policy_table, "where each --execute mode wins, by --work-us 0, 20, 200 (2p+2w)");
-        add_server_options(p, base, /*with_cpus=*/false);
+        add_server_options(p, base, ls, /*with_cpus=*/false);
       },
       defaults, "mini_oms bench", first);
+  ServerLog log(with_crash_handler(ls));  // every server of the run logs here
+  base.log = &log;
   if (opts.cpus_given) base.cpus = opts.cpus;
   if (opts.quick) {
     n = std::max<std::uint64_t>(1000, n / 10);
@@ -546,6 +582,7 @@ int cmd_bench(int argc, char** argv, int first) {
 // round-trip latency.
 int cmd_bench_fix(int argc, char** argv, int first) {
   ServerConfig base;
+  LogSettings ls;
   std::uint64_t n = 100'000, n_rtt = 10'000;
   hft::bench::Options defaults;
   defaults.runs = 5;
@@ -557,9 +594,11 @@ int cmd_bench_fix(int argc, char** argv, int first) {
       [&](Parser& p) {
         p.integer("--requests", n, 1000, std::uint64_t{1} << 32, "closed-loop requests per case and round")
             .integer("--rtt-requests", n_rtt, 100, std::uint64_t{1} << 32, "round-trip requests per case and round");
-        add_server_options(p, base, /*with_cpus=*/false);
+        add_server_options(p, base, ls, /*with_cpus=*/false);
       },
       defaults, "mini_oms bench-fix", first);
+  ServerLog log(with_crash_handler(ls));
+  base.log = &log;
   if (opts.cpus_given) base.cpus = opts.cpus;
   if (opts.quick) {
     n = std::max<std::uint64_t>(1000, n / 10);
@@ -653,8 +692,11 @@ int cmd_demo(int argc, char** argv, int first) {
            "uncorrelated and bad-input scenarios with verification, then a small ring that triggers\n"
            "REJ:BUSY. Exits 1 on any verification failure.");
   p.flag("--quick", quick, "a fifth of the requests (CI's smoke run)");
-  add_server_options(p, c);
+  LogSettings ls;
+  add_server_options(p, c, ls);
   p.parse(argc, argv, first);
+  ServerLog log(with_crash_handler(ls));  // both servers of the demo log here
+  c.log = &log;
   const std::uint64_t scale = quick ? 5 : 1;
   std::printf(
       "mini_oms demo: server on 127.0.0.1 (ephemeral port), %u I/O thread(s), %u partitions, %u workers, ring %zu\n",

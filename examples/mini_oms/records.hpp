@@ -18,6 +18,7 @@
 #include "hft/journal/journal.hpp"
 #include "hft/metrics/counters.hpp"
 #include "hft/metrics/latency_histogram.hpp"
+#include "logging.hpp"
 #include "protocol.hpp"
 
 namespace mini_oms {
@@ -63,6 +64,9 @@ struct ServerConfig {
   // serve --hlog: one HdrHistogram interval (dispatch -> reply built, ns) per stats interval
   // goes here (hft/metrics/histogram_log.hpp). Null: off. Must outlive the server.
   std::ostream* hlog = nullptr;
+  // Where the server logs (logging.hpp): main.cpp's, from the --log-* flags; null: the server
+  // makes its own (stderr, INFO). Must outlive the server.
+  ServerLog* log = nullptr;
   std::uint32_t log_sample = 0;                      // log every Nth request (0 = off)
   bool busy_spin = false;                            // dedicated machine: spin instead of sleeping
   std::vector<int> cpus;                             // pin threads (busy_spin mode)

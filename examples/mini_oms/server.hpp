@@ -43,11 +43,13 @@
 #include "gateway.hpp"
 #include "hft/core/bits.hpp"
 #include "hft/core/clock.hpp"
+#include "hft/core/thread.hpp"
 #include "hft/journal/journal_reader.hpp"
 #include "hft/metrics/counters.hpp"
 #include "hft/metrics/histogram_log.hpp"
 #include "hft/sched/worker_pool.hpp"
 #include "journaling.hpp"
+#include "logging.hpp"
 #include "net.hpp"
 #include "records.hpp"
 #include "worker.hpp"
@@ -66,7 +68,8 @@ class Server {
       stop();
     } catch (const std::exception& e) {
       // Threads that did not stop still use our members: continuing would be use-after-free.
-      std::fprintf(stderr, "mini_oms: stopping the server failed: %s\n", e.what());
+      HFT_LOG_CRITICAL(log_->main(), "stopping the server failed: {}", e.what());
+      log_->flush_before_abort();
       std::abort();
     }
     pool_->stop();
@@ -92,6 +95,8 @@ class Server {
   /// Every FIX peer's session state (the gateways look it up at Logon).
   [[nodiscard]] FixRegistry& fix_registry() noexcept { return *fix_registry_; }
   [[nodiscard]] const ServerConfig& config() const noexcept { return cfg_; }
+  /// Where every thread of the server logs (logging.hpp: which logger on which thread).
+  [[nodiscard]] ServerLog& log() const noexcept { return *log_; }
   [[nodiscard]] bool inline_dispatch() const noexcept { return inline_dispatch_; }
   /// One line: totals and per-partition pending.
   std::string stats_line() const;
@@ -167,6 +172,9 @@ class Server {
   }
 
   ServerConfig cfg_;
+  // Before every member that logs or runs a thread that does, so destroyed after them.
+  std::unique_ptr<ServerLog> own_log_;  // when cfg_.log is null (tests)
+  ServerLog* log_ = nullptr;            // cfg_.log or own_log_: never null
   hft::TscClock clock_{std::chrono::milliseconds(20)};
   bool inline_dispatch_ = false;
   std::uint16_t port_ = 0, fix_port_ = 0;
@@ -196,7 +204,10 @@ class Server {
 };
 
 // ---- wiring ----------------------------------------------------------------------------
-inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
+inline Server::Server(ServerConfig cfg)
+    : cfg_(std::move(cfg)),
+      own_log_(cfg_.log != nullptr ? nullptr : std::make_unique<ServerLog>()),
+      log_(cfg_.log != nullptr ? cfg_.log : own_log_.get()) {
   if (cfg_.partitions == 0 || !hft::is_power_of_two(cfg_.partitions)) {
     throw std::invalid_argument("--partitions must be a power of two");
   }
@@ -209,7 +220,8 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{.max_sessions = cfg_.fix_max_sessions,
                                                                     .journal_dir = cfg_.journal_dir,
                                                                     .durability = cfg_.durability,
-                                                                    .journal_segment = cfg_.fix_journal_segment});
+                                                                    .journal_segment = cfg_.fix_journal_segment},
+                                                *log_);
   inline_dispatch_ =
       cfg_.dispatch == DispatchMode::Inline || (cfg_.dispatch == DispatchMode::Auto && cfg_.io_threads == 1);
   const std::size_t executing = cfg_.workers + cfg_.io_threads + cfg_.partitions;
@@ -251,7 +263,7 @@ inline Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
 // re-run each execution, the partitions restore numbering and the dedup window. Only then
 // does the venue journal new executions.
 inline void Server::open_journal() {
-  journal_ = std::make_unique<OmsJournal>(cfg_.journal_dir, cfg_.durability);
+  journal_ = std::make_unique<OmsJournal>(cfg_.journal_dir, cfg_.durability, *log_);
   replayed_.recovery = journal_->recovery();
   hft::JournalReader reader(cfg_.journal_dir, {});
   std::uint64_t bad = 0;
@@ -315,7 +327,7 @@ inline void Server::write_hlog_interval() {
                           std::chrono::duration<double>(now - hlog_last_).count(), h);
     hlog_->flush();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mini_oms: --hlog: %s; no more intervals are written\n", e.what());
+    HFT_LOG_ERROR(log_->main(), "--hlog: {}; no more intervals are written", e.what());
     hlog_.reset();
   }
   hlog_last_ = now;
@@ -511,7 +523,7 @@ inline std::string Server::stats_line() const {
   char buf[512];
   (void)std::snprintf(
       buf, sizeof buf,
-      "mini_oms: published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
+      "published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
       "risk=%llu inline=%llu pending_per_partition=[",
       static_cast<unsigned long long>(counter(Count::Published)), static_cast<unsigned long long>(acc),
       static_cast<unsigned long long>(done), static_cast<unsigned long long>(counter(Count::RejectedBusy)),
@@ -580,12 +592,13 @@ inline std::string Server::report() {
 }
 
 inline void Server::stats_main() {
+  hft::set_current_thread_name("oms-stats");  // the log's [thread] field
   while (!io_stopping()) {
     for (std::uint32_t waited = 0; waited < cfg_.stats_interval_ms; waited += 10) {
       if (io_stopping()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    std::fprintf(stderr, "%s\n", stats_line().c_str());
+    HFT_LOG_INFO(log_->main(), "{}", stats_line());
     write_hlog_interval();
   }
 }
