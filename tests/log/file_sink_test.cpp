@@ -34,10 +34,13 @@ namespace {
 constexpr std::int64_t kSec = 1'000'000'000;
 
 class TempDir {
- public:
-  TempDir() {
+  static int next_id() {
     static int n = 0;
-    path_ = "/tmp/hft_file_sink_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+    return n++;
+  }
+
+ public:
+  TempDir() : path_("/tmp/hft_file_sink_" + std::to_string(::getpid()) + "_" + std::to_string(next_id())) {
     fs::remove_all(path_);
     fs::create_directories(path_);
   }

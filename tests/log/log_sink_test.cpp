@@ -31,8 +31,8 @@ namespace {
 // Redirects fd `target` (1 or 2) to a temporary file while alive; contents() reads the file back.
 class Capture {
  public:
-  explicit Capture(int target) : target_(target) {
-    path_ = "/tmp/hft_log_sink_" + std::to_string(::getpid()) + "_" + std::to_string(target);
+  explicit Capture(int target)
+      : target_(target), path_("/tmp/hft_log_sink_" + std::to_string(::getpid()) + "_" + std::to_string(target)) {
     file_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     REQUIRE(file_ >= 0);
     (void)std::fflush(nullptr);  // Catch2's buffered output must not land in the file

@@ -129,8 +129,10 @@ consteval LogArgKind log_arg_kind() {
   } else if constexpr (is_log_char_type_v<T>) {
     static_assert(dependent_false<T>::value, "hft log: wchar_t, char8_t, char16_t and char32_t are not loggable");
     return LogArgKind::Custom;
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    return LogArgKind::Int;
   } else if constexpr (std::is_integral_v<T>) {
-    return std::is_signed_v<T> ? LogArgKind::Int : LogArgKind::UInt;
+    return LogArgKind::UInt;
   } else if constexpr (std::is_same_v<T, float>) {
     return LogArgKind::Float;
   } else if constexpr (std::is_same_v<T, double>) {
@@ -140,7 +142,7 @@ consteval LogArgKind log_arg_kind() {
   } else if constexpr (HasLogCodec<T>) {
     return LogArgKind::Custom;
   } else if constexpr (std::is_enum_v<T>) {
-    return std::is_signed_v<std::underlying_type_t<T>> ? LogArgKind::Int : LogArgKind::UInt;
+    return log_arg_kind<std::underlying_type_t<T>>();
   } else if constexpr (is_log_string_v<T>) {
     return LogArgKind::String;
   } else if constexpr (is_log_pointer_v<T>) {
