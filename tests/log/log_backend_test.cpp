@@ -279,3 +279,162 @@ TEST_CASE("stats count what happened") {
   CHECK(s.flushes >= 2);  // the explicit one and the Logger destructor's
   CHECK(backend.id() != 0);
 }
+
+// ---- found by an adversarial review: each failed before its fix ---------------------------
+
+// Claim (log_backend.hpp "Flush", docs Guarantees): flush() returns once every line logged
+// before it is written. run() calls adopt_threads() BEFORE it reads the flush request, so a
+// thread that attaches, logs and flushes in between is not in threads_ during the pass that
+// completes its flush.
+TEST_CASE("flush right after a thread's first line always finds that line (regression)") {
+  hft::LogBackendConfig c;
+  c.ring_bytes = std::size_t{1} << 12;
+  c.reorder_window = std::chrono::nanoseconds(0);
+  c.idle_sleep = std::chrono::nanoseconds(0);  // the backend loops: adopt/lock gap is hit often
+  hft::LogBackend backend(c);
+  auto sink = std::make_shared<CaptureSink>();
+  hft::Logger log(backend, "rv", {sink});
+  std::atomic<int> missing{0};
+  std::atomic<int> iterations{0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  // Two spawners on two vCPUs: the backend is often preempted, sometimes between
+  // adopt_threads() and reading the request, which is all the race needs.
+  auto spawner = [&](int base) {
+    for (int i = base; std::chrono::steady_clock::now() < deadline && missing.load() == 0; i += 2) {
+      std::thread t([&, i] {
+        HFT_LOG_INFO(log, "first line {}", i);
+        log.flush();
+        bool found = false;
+        for (const auto& m : sink->messages()) found = found || m == "first line " + std::to_string(i);
+        if (!found) missing.fetch_add(1);
+      });
+      t.join();
+      iterations.fetch_add(1);
+    }
+  };
+  std::atomic<bool> stop{false};
+  auto hog = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+    }
+  };
+  auto flusher = [&] {
+    while (!stop.load(std::memory_order_relaxed)) log.flush();
+  };
+  // Spinners preempt the backend at random points of its loop; flushers make it block on
+  // flush_mutex_ right after adopt_threads(), which widens the gap.
+  std::thread h1(hog), h2(flusher), h3(flusher);
+  std::thread a(spawner, 0), b(spawner, 1);
+  a.join();
+  b.join();
+  stop = true;
+  h1.join();
+  h2.join();
+  h3.join();
+  INFO("iterations: " << iterations.load());
+  CHECK(missing.load() == 0);
+}
+
+// Claim (log_backend.hpp "Crash handler", docs Guarantees "Crash"): the handler asks the
+// backend to write everything in the rings and waits for it. crash_done_ / crash_request_
+// are never reset: after a first crash signal the process survived (SIGTERM whose previous
+// action is SIG_IGN or a handler that returns), a later SIGSEGV returns from
+// drain_for_crash() at once and the lines logged since are lost. (The reorder window is also
+// ignored for the rest of the process: force stays true.)
+TEST_CASE("a second crash after a survived SIGTERM still drains the rings (regression)") {
+  const std::string path = "/tmp/hft_log_review_" + std::to_string(::getpid()) + "_second_crash.log";
+  const int k = 200;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const int sig : {SIGSEGV, SIGABRT, SIGFPE}) (void)::signal(sig, SIG_DFL);
+    (void)::signal(SIGTERM, SIG_IGN);  // the process survives a SIGTERM
+    hft::LogBackendConfig cfg;
+    cfg.ring_bytes = std::size_t{1} << 16;
+    cfg.crash_handler = true;
+    cfg.idle_sleep = std::chrono::milliseconds(200);
+    cfg.reorder_window = std::chrono::seconds(5);
+    auto* backend = new hft::LogBackend(cfg);
+    auto* log = new hft::Logger(*backend, "crash", {std::make_shared<hft::FileSink>(path)});
+    HFT_LOG_ERROR(*log, "before the SIGTERM");
+    (void)::raise(SIGTERM);  // handled: drained, previous action (ignore) restored, ignored
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // backend back asleep
+    for (int i = 0; i < k; ++i) HFT_LOG_ERROR(*log, "line {} of {}", i, k);
+    (void)::raise(SIGSEGV);
+    ::_exit(3);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGSEGV);
+  const std::string text = read_file(path);
+  CHECK(count_lines(text, " of " + std::to_string(k)) == static_cast<std::size_t>(k));
+  ::unlink(path.c_str());
+}
+
+// Claim (log_backend.hpp ~LogBackend / uninstall, log_backend_test "restores the previous
+// action when the backend goes away"): validate() accepts a signal listed twice;
+// install_crash_handler() then saves our own handler as the "previous" action, so
+// uninstall leaves the handler installed after the backend is gone (and during a crash the
+// handler "restores" itself and re-raises forever: the process never dies).
+TEST_CASE("a signal listed twice in crash_signals is refused (regression)") {
+  struct sigaction before {};
+  REQUIRE(::sigaction(SIGUSR2, nullptr, &before) == 0);
+  bool threw = false;
+  try {
+    hft::LogBackendConfig c;
+    c.ring_bytes = 4096;
+    c.crash_handler = true;
+    c.crash_signals = {SIGUSR2, SIGUSR2};
+    hft::LogBackend backend(c);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  struct sigaction after {};
+  REQUIRE(::sigaction(SIGUSR2, nullptr, &after) == 0);
+  const bool restored =
+      after.sa_handler == before.sa_handler && (after.sa_flags & SA_SIGINFO) == (before.sa_flags & SA_SIGINFO);
+  CHECK(threw);
+  CHECK(restored);
+  ::sigaction(SIGUSR2, &before, nullptr);
+}
+
+namespace {
+class CountSink final : public hft::LogSink {
+ public:
+  void write(const hft::LogRecordView&) override { n.fetch_add(1, std::memory_order_relaxed); }
+  void flush() override {}
+  std::atomic<std::uint64_t> n{0};
+};
+}  // namespace
+
+// Claim (log_backend.hpp "Flush", docs Guarantees "flush()"): flush() returns once every line
+// logged before it is written. run() completes a flush only on a pass with !pass.limited
+// (fewer than kPassLimit = 4096 records emitted); while a producer keeps its ring fuller than
+// that (any thread logging faster than the backend formats, e.g. under Block), every pass is
+// limited and flush() never returns, although its own lines were written long ago.
+TEST_CASE("flush returns while another thread logs without pause (regression)") {
+  hft::LogBackendConfig c;
+  c.ring_bytes = std::size_t{1} << 20;
+  c.reorder_window = std::chrono::microseconds(50);
+  hft::LogBackend backend(c);
+  auto sink = std::make_shared<CountSink>();
+  hft::Logger log(backend, "busy", {sink});
+  std::atomic<bool> stop{false};
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) HFT_LOG_INFO(log, "busy {}", i);
+  });
+  while (sink->n.load() < 100000) std::this_thread::yield();  // the ring is saturated
+  std::atomic<bool> flushed{false};
+  std::thread flusher([&] {
+    log.flush();
+    flushed = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!flushed.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool returned_under_load = flushed.load();
+  stop = true;
+  producer.join();
+  flusher.join();
+  CHECK(returned_under_load);
+}

@@ -53,9 +53,9 @@
 //     ring, pairs with the backend's acquire load, which then sees the old ring's final tail;
 //   - a thread's exit: its release store of `retired`, after its last commit, pairs with the
 //     backend's acquire load, after which an empty ring is final and is freed;
-//   - the crash handler's release store of the request pairs with the backend's acquire load;
-//     the backend's release store of `done`, after the sinks' flush, pairs with the handler's
-//     acquire load.
+//   - the crash handler's fetch_add (acq_rel) of the request generation pairs with the
+//     backend's acquire load; the backend's release store of the generation it drained, after
+//     the sinks' flush, pairs with the handler's acquire load.
 //   - flush(), registration and the lists of threads and loggers: mutexes.
 // Complexity: per line, O(T) to find the oldest head among T thread rings, plus decoding and
 //   formatting; per thread, one ring allocated at its first call (and more under
@@ -539,10 +539,16 @@ class LogBackend {
                                   "'");
     if (c.crash_drain_timeout.count() < 0)
       throw std::invalid_argument("hft::LogBackend: crash_drain_timeout must be >= 0");
-    for (const int s : c.crash_signals)
+    for (std::size_t i = 0; i < c.crash_signals.size(); ++i) {
+      const int s = c.crash_signals[i];
       if (s <= 0 || s >= NSIG || s == SIGKILL || s == SIGSTOP)
         throw std::invalid_argument("hft::LogBackend: crash_signals holds " + std::to_string(s) +
                                     ", which cannot be caught");
+      // Twice would save our own handler as the "previous" action, never to be removed.
+      for (std::size_t j = 0; j < i; ++j)
+        if (c.crash_signals[j] == s)
+          throw std::invalid_argument("hft::LogBackend: crash_signals holds " + std::to_string(s) + " twice");
+    }
   }
 
   void anchor() noexcept {
@@ -580,9 +586,12 @@ class LogBackend {
     flush_cv_.notify_all();
     std::uint64_t last_anchor = TscClock::ticks();
     const auto anchor_every = static_cast<std::uint64_t>(1e9 * clock_.ticks_per_ns());
+    std::uint64_t crash_seen = 0;  // the crash generation crash_tsc belongs to
+    std::uint64_t crash_tsc = 0;   // when the backend first saw that crash request
     for (;;) {
-      adopt_threads();
-      const bool crash = crash_request_.load(std::memory_order_acquire);  // pairs with the handler's release store
+      // The requests first, the rings second: a thread that attached its ring and then asked
+      // for a flush (or crashed) has its ring adopted in this same pass.
+      const std::uint64_t crash = crash_request_.load(std::memory_order_acquire);  // pairs with the handler
       std::uint64_t requested = 0;
       std::uint64_t target = 0;
       bool stopping = false;
@@ -592,15 +601,24 @@ class LogBackend {
         target = flush_target_tsc_;
         stopping = stop_;
       }
+      adopt_threads();
       const std::uint64_t now = TscClock::ticks();
       if (now - last_anchor > anchor_every) {
         anchor();
         last_anchor = now;
       }
-      const bool force = stopping || crash;
+      const bool crashing = crash > crash_done_local_;
+      if (crashing && crash != crash_seen) {
+        crash_seen = crash;
+        crash_tsc = now;
+      }
+      const bool force = stopping || crashing;
       const Pass pass = drain(now, force);
       retire_threads();
-      if (requested > flush_done_local_ && !pass.limited && (force || now >= target + window_ticks_)) {
+      // Records leave oldest first: a pass stopped by its limit has written everything older
+      // than the record it stopped at, so a flush or a crash drain whose target is older is done.
+      if (requested > flush_done_local_ && (force || now >= target + window_ticks_) &&
+          (!pass.limited || pass.next_tsc > target)) {
         flush_sinks();
         flushes_.fetch_add(requested - flush_done_local_, std::memory_order_relaxed);
         flush_done_local_ = requested;
@@ -610,9 +628,10 @@ class LogBackend {
         }
         flush_cv_.notify_all();
       }
-      if (crash && !pass.limited) {
+      if (crashing && (!pass.limited || pass.next_tsc > crash_tsc)) {
         flush_sinks();
-        crash_done_.store(true, std::memory_order_release);  // pairs with the handler's acquire load
+        crash_done_local_ = crash;
+        crash_done_.store(crash, std::memory_order_release);  // pairs with the handler's acquire load
       }
       if (stopping && !pass.limited) {
         adopt_threads();
@@ -641,7 +660,8 @@ class LogBackend {
   struct Pass {
     std::uint64_t waiting_tsc = 0;  // a record held back by the window: its timestamp
     std::size_t emitted = 0;
-    bool limited = false;  // stopped at the per-pass limit: more may be ready
+    bool limited = false;      // stopped at the per-pass limit: more may be ready
+    std::uint64_t next_tsc = 0;  // when limited: the timestamp of the record it stopped at
   };
 
   // idle_sleep, or less when a record held back by the window becomes ready sooner.
@@ -659,7 +679,7 @@ class LogBackend {
     Pass pass;
     const std::lock_guard lock(registry_mutex_);
     const std::uint64_t horizon = now > window_ticks_ ? now - window_ticks_ : 0;
-    while (pass.emitted < kPassLimit) {
+    for (;;) {
       detail::LogThread* best = nullptr;
       std::span<const std::byte> best_rec;
       for (auto& t : threads_) {
@@ -682,11 +702,15 @@ class LogBackend {
         pass.waiting_tsc = best->head_tsc;  // the oldest record, still inside its window
         break;
       }
+      if (pass.emitted == kPassLimit) {
+        pass.limited = true;
+        pass.next_tsc = best->head_tsc;  // everything older has been written
+        break;
+      }
       emit(*best, best_rec);
       best->release(best_rec.size());
       ++pass.emitted;
     }
-    pass.limited = pass.emitted == kPassLimit;
     report_drops();
     if (pass_lines_ != 0) {  // one atomic add per pass, not per line
       lines_written_.fetch_add(pass_lines_, std::memory_order_relaxed);
@@ -855,10 +879,12 @@ class LogBackend {
   // Called by the crash handler (async-signal-safe: atomics, syscall, nanosleep).
   void drain_for_crash() noexcept {
     if (detail::current_tid() == backend_tid_.load(std::memory_order_relaxed)) return;
-    crash_request_.store(true, std::memory_order_release);  // pairs with run()'s acquire load
+    // A generation per request: a process that survives a caught signal (SIGTERM ignored or
+    // handled) gets its next crash drained too.
+    const std::uint64_t gen = crash_request_.fetch_add(1, std::memory_order_acq_rel) + 1;  // pairs with run()
     const auto limit = cfg_.crash_drain_timeout.count();
     for (std::int64_t waited = 0; waited <= limit; ++waited) {
-      if (crash_done_.load(std::memory_order_acquire)) return;  // pairs with run()'s release store
+      if (crash_done_.load(std::memory_order_acquire) >= gen) return;  // pairs with run()'s release store
       timespec ms{0, 1'000'000};
       ::nanosleep(&ms, nullptr);
     }
@@ -893,8 +919,9 @@ class LogBackend {
   std::string start_error_;
   std::uint64_t flush_done_local_ = 0;  // backend thread only
 
-  std::atomic<bool> crash_request_{false};
-  std::atomic<bool> crash_done_{false};
+  std::atomic<std::uint64_t> crash_request_{0};  // crash requests made (the handler)
+  std::atomic<std::uint64_t> crash_done_{0};     // crash requests drained (the backend)
+  std::uint64_t crash_done_local_ = 0;           // backend thread only
   std::atomic<std::uint32_t> backend_tid_{0};
 
   // Backend thread only: reused buffers and state.
