@@ -47,6 +47,16 @@ for tool in /usr/bin/clang-tidy /usr/bin/run-clang-tidy /usr/bin/cppcheck; do
 done
 echo "check-deps: clang-tidy, run-clang-tidy and cppcheck are in the list's closure"
 
+# The tools scripts/prometheus_e2e.sh runs (Prometheus, promtool, curl), by the files it calls.
+for tool in /usr/bin/prometheus /usr/bin/promtool /usr/bin/curl; do
+  owner="$(dpkg-query -S "$tool" 2>/dev/null | cut -d: -f1 || true)"
+  if [[ -z "$owner" ]] || ! grep -qx "$owner" "$work/installed.txt"; then
+    echo "check-deps: $tool comes from '${owner:-no package}', which the test list does not install" >&2
+    exit 1
+  fi
+done
+echo "check-deps: prometheus, promtool and curl are in the list's closure"
+
 cat >"$work/t.cpp" <<'CPP'
 #include <atomic>
 #include <thread>
