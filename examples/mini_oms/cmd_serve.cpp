@@ -55,10 +55,10 @@ int cmd_serve(int argc, char** argv, int first) {
   mini_oms::Server server(c);
   if (!c.journal_dir.empty()) print_replay(server);
   server.start();
-  HFT_LOG_INFO(out, "listening on {}:{} (io {}, partitions {}, workers {}); Ctrl-C to stop", c.host, server.port(),
-               c.io_threads, c.partitions, c.workers);
+  HFT_LOG_INFO(out, "listening on {} (io {}, partitions {}, workers {}); Ctrl-C to stop",
+               mini_oms::net::host_port(c.host, server.port()), c.io_threads, c.partitions, c.workers);
   if (server.fix_port() != 0) {
-    HFT_LOG_INFO(out, "FIX 4.4 on {}:{} as {}", c.host, server.fix_port(), c.fix_comp_id);
+    HFT_LOG_INFO(out, "FIX 4.4 on {} as {}", mini_oms::net::host_port(c.host, server.fix_port()), c.fix_comp_id);
     if (c.fix_peers.empty()) {
       HFT_LOG_INFO(out, "FIX: no --fix-peers: a Logon from any SenderCompID is accepted");
     } else {
