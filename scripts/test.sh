@@ -29,6 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
 export HFT_REQUIRE_ORACLE=1  # the Java HdrHistogram oracle tests fail, not skip, without Java
+export HFT_REQUIRE_PROMETHEUS=1  # prometheus_e2e fails, not skips, without Debian's prometheus or serve --metrics-port
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 
 start=$(date +%s)

@@ -147,6 +147,7 @@ class Partition {
       // An uncorrelated request is a family of its own: nothing to order it against, so
       // when it may run here it needs no family record, node or Job at all.
       Task t(in, 1, FamilyTable::npos, t_disp);
+      bump(counters_, Count::Admitted);
       pipeline_.run_inline(*this, t);
       return Reason::None;
     }
@@ -155,7 +156,7 @@ class Partition {
       // --journal: a (correlation id, req_id) this partition executed gets its original
       // reply again and executes nothing; one still executing is BUSY (retrying later gets
       // the reply). Neither takes a number.
-      const std::uint32_t d = dedup_->find(in.family, in.req_id);
+      const std::uint32_t d = dedup_->find(in.family, in.order.req_id);
       if (d != DedupWindow::npos) {
         if (dedup_->state(d) != DedupWindow::Done) return Reason::Busy;
         bump(counters_, Count::Duplicates);
@@ -170,16 +171,19 @@ class Partition {
       seq = families_.next_seq(fslot);
       families_.begin(fslot);  // before emplace: an inline task may finish inside it
       // Before emplace too: an inline task completes its entry inside it.
-      if (dedup_) dslot = dedup_->insert_pending(in.family, in.req_id, seq);
+      if (dedup_) dslot = dedup_->insert_pending(in.family, in.order.req_id, seq);
     }
-    in_submit() = true;  // the executor may run this task right here (Server::execute)
+    in_submit() = &counters_;  // the executor may run this task right here (Server::execute)
     const auto st = sched_->emplace(in.family, in, seq, fslot, t_disp, dslot);
-    in_submit() = false;
+    in_submit() = nullptr;
     if (!hft::accepted(st)) {
       if (fslot != FamilyTable::npos) families_.cancel(fslot);
       if (dslot != DedupWindow::npos) dedup_->cancel(dslot);
       return st == hft::SubmitStatus::FamilyFull ? Reason::FamilyFull : Reason::Busy;
     }
+    // After emplace, which may have run the task inline already: completed can lead admitted
+    // for a moment, never at quiescence (and a counter never goes down).
+    bump(counters_, Count::Admitted);
     if (fslot != FamilyTable::npos) families_.admitted(fslot, seq);
     const std::uint32_t every = pipeline_.config().log_sample;
     if (every != 0 && ++admitted_count_ % every == 0) {
@@ -197,7 +201,7 @@ class Partition {
     if (fslot != FamilyTable::npos) families_.admitted(fslot, v.h.seq);
     if (dedup_) {
       const std::uint32_t d = dedup_->insert_pending(v.h.family, v.h.req_id, v.h.seq);
-      if (d != DedupWindow::npos) dedup_->complete(d, v.reply, journal_seq);
+      if (d != DedupWindow::npos) dedup_->complete(d, execution_of(v.h), journal_seq);
     }
   }
 
@@ -216,10 +220,11 @@ class Partition {
     pipeline_.thread_started();
     hft::set_current_thread_name("oms-disp-" + std::to_string(index_));
     (void)pipeline_.log().io().backend().preallocate();  // the thread's log ring now, not at its first line
-    if (cfg.busy_spin && !cfg.cpus.empty()) {
+    if (!cfg.cpus.empty()) {  // Server checked every CPU at construction: a failure here is loud
       try {
         hft::pin_current_thread(cfg.cpus[(cfg.io_threads + index_) % cfg.cpus.size()]);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        HFT_LOG_ERROR(pipeline_.log().main(), "--cpus: {}; this thread runs unpinned", e.what());
       }
     }
     for (;;) {
@@ -232,9 +237,8 @@ class Partition {
       }
       const auto state = poller_->poll([&](Inbound& in, std::int64_t, bool) {
         in_ring_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - in.t_pub));
-        const Routed r = in.routed();
-        const Reason why = submit(r);
-        if (why != Reason::None) pipeline_.reject(r, why, counters_);
+        const Reason why = submit(in);
+        if (why != Reason::None) pipeline_.reject(in, why, counters_);
         return true;
       });
       if (state != hft::disruptor::PollState::Processing) {  // busy-spin mode, nothing yet

@@ -591,6 +591,19 @@ inline std::optional<ParsedReply> parse_reply_line(std::string_view line) noexce
   return std::nullopt;
 }
 
+/// What the reports of an order say, straight from the pipeline's Execution (no text in
+/// between); `avg` holds the average price's text.
+inline ParsedReply report_of(const Execution& e, char (&avg)[32]) noexcept {
+  ParsedReply r;
+  r.req_id = e.req_id;
+  r.ack = e.why == Reason::None;
+  r.filled = e.filled;
+  r.avg = std::string_view(avg, format_avg_price(avg, e.filled, e.notional));
+  r.reason = reason_text(e.why);
+  r.why = e.why;
+  return r;
+}
+
 /// The fields every ExecutionReport of `o` carries, after the session's header. An order
 /// that executed carries what it was mapped to; a reject (ExecType 8) echoes what the order
 /// sent in Side, OrderQty, OrdType, Price and TimeInForce, and omits each one it did not

@@ -55,7 +55,7 @@ namespace detail_flg {
 
 namespace tag = hft::fix::tag;
 
-struct Order {
+struct SentOrder {
   std::string clordid, account;
   int account_idx = -1;
   std::size_t symbol = 0;
@@ -79,7 +79,7 @@ struct Handler {
 
 struct Conn {
   int fd = -1;
-  std::vector<Order> orders;  // in send order
+  std::vector<SentOrder> orders;  // in send order
   // ClOrdID "<prefix><id_base + i>" -> (connection, index in orders) of order i: reports are
   // matched without a string map, so the client costs little beside the server.
   const std::vector<std::pair<Conn*, std::uint32_t>>* where = nullptr;
@@ -126,7 +126,7 @@ inline void Handler::on_app_message(const hft::fix::Message& m) {
     return;
   }
   const std::uint32_t local = (*conn->where)[n - conn->id_base].second;
-  Order& o = conn->orders[local];
+  SentOrder& o = conn->orders[local];
   const auto cum = m.get_int(tag::kCumQty), leaves = m.get_int(tag::kLeavesQty);
   const char status = m.get_char(tag::kOrdStatus);
   if (o.done) {
@@ -179,7 +179,7 @@ inline LoadResult run_fix_load(const FixLoadConfig& cfg) {
 
   // 1. The orders, per connection, in send order.
   for (std::uint64_t i = 0; i < cfg.orders; ++i) {
-    Order o;
+    SentOrder o;
     o.clordid = cfg.comp_id_prefix + std::to_string(cfg.id_base + i);
     unsigned c = static_cast<unsigned>(i % nconn);
     if (rng() % 5 != 0) {
@@ -239,7 +239,7 @@ inline LoadResult run_fix_load(const FixLoadConfig& cfg) {
     for (auto& cp : conns) {
       Conn& c = *cp;
       while (c.logged_on && !c.ended && c.in_flight < cfg.window && c.next < c.orders.size()) {
-        Order& o = c.orders[c.next++];
+        SentOrder& o = c.orders[c.next++];
         o.sent_ns = now;
         ++c.in_flight;
         const std::uint64_t seq = c.session->send_app(hft::fix::msg_type::kNewOrderSingle, [&](auto& b) {
@@ -309,7 +309,7 @@ inline LoadResult run_fix_load(const FixLoadConfig& cfg) {
   res.seconds = static_cast<double>((finished_at ? finished_at : detail_lg::now_ns()) - t0) / 1e9;
   for (auto& c : conns) {
     if (c->fd >= 0) ::close(c->fd);
-    for (const Order& o : c->orders)
+    for (const SentOrder& o : c->orders)
       if (!o.done) {
         res.violation("no terminal report for " + o.clordid);
         break;

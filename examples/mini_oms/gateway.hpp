@@ -68,7 +68,12 @@ template <class Pipeline>
 class Gateway {
  public:
   Gateway(Pipeline& pipeline, unsigned index, std::size_t reply_capacity)
-      : pipeline_(pipeline), index_(index), replies_(reply_capacity) {
+      : pipeline_(pipeline),
+        index_(index),
+        admit_lat_(pipeline.stage(Stage::Admit).rec.register_writer()),
+        write_lat_(pipeline.stage(Stage::Write).rec.register_writer()),
+        fix_report_lat_(pipeline.stage(Stage::FixReport).rec.register_writer()),
+        replies_(reply_capacity) {
     const ServerConfig& cfg = pipeline.config();
     conns_.resize(cfg.max_connections);
     for (std::size_t s = cfg.max_connections; s-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(s));
@@ -146,8 +151,6 @@ class Gateway {
   }
 
   [[nodiscard]] unsigned index() const noexcept { return index_; }
-  [[nodiscard]] const hft::LatencyHistogram& recv_to_route() const noexcept { return recv_to_route_; }
-  [[nodiscard]] const hft::LatencyHistogram& built_to_written() const noexcept { return built_to_written_; }
   /// The gateway whose loop runs on the calling thread, if any.
   static Gateway*& current() noexcept {
     static thread_local Gateway* g = nullptr;
@@ -190,6 +193,7 @@ class Gateway {
     std::string_view local_text;  // a string literal; empty: the pipeline's reply decides
     bool local_field = false;     // local_text is the problem of field local_tag (invalid_field_text)
     std::uint32_t local_tag = 0;
+    std::uint64_t t_recv = 0;  // TSC ticks of the read that brought it (Stage::FixReport)
   };
   // One per FIX connection, allocated when it is accepted (buffers, the in-flight table).
   struct FixConn {
@@ -235,10 +239,11 @@ class Gateway {
     // The thread's log ring now: a line logged later (a slow reader, out of descriptors)
     // allocates nothing, and needs no descriptor (the thread name is read from /proc now).
     (void)pipeline_.log().io().backend().preallocate();
-    if (cfg.busy_spin && !cfg.cpus.empty()) {
+    if (!cfg.cpus.empty()) {  // Server checked every CPU at construction: a failure here is loud
       try {
         hft::pin_current_thread(cfg.cpus[index_ % cfg.cpus.size()]);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        HFT_LOG_ERROR(pipeline_.log().main(), "--cpus: {}; this thread runs unpinned", e.what());
       }
     }
     epoll_event events[64];
@@ -331,7 +336,7 @@ class Gateway {
       ev.events = EPOLLIN;
       ev.data.u64 = s;
       ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-      bump(pipeline_.gateway_counters(), Count::Connections);
+      bump(pipeline_.gateway_counters(), GwCount::Connections);
     }
   }
 
@@ -358,7 +363,8 @@ class Gateway {
         c.framer.feed(
             rbuf_.data(), static_cast<std::size_t>(got), [&](std::string_view line) { handle_line(s, line, t_recv); },
             [&](std::string_view prefix) {
-              bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+              bump(pipeline_.gateway_counters(), GwCount::Requests);
+              bump(pipeline_.gateway_counters(), GwCount::RejectedBadMsg);
               reply_local(s, overlong_req_id(prefix), Reason::BadMsg);
             });
         if (c.fd < 0) return;  // cut while answering (slow reader)
@@ -377,28 +383,30 @@ class Gateway {
     }
   }
 
+  // The line codec's decode side: a framed line becomes an Order, admitted like any other.
   void handle_line(std::uint32_t slot, std::string_view line, std::uint64_t t_recv) {
-    const Header h = parse_header(line);
-    if (!h.req_id) {
-      bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+    bump(pipeline_.gateway_counters(), GwCount::Requests);
+    const std::optional<Order> o = decode_line(line);
+    if (!o) {
+      bump(pipeline_.gateway_counters(), GwCount::RejectedBadMsg);
       reply_local(slot, std::nullopt, Reason::BadMsg);
       return;
     }
     if (pipeline_.shutdown_requested()) {
-      bump(pipeline_.gateway_counters(), Count::RejectedShutdown);
-      reply_local(slot, h.req_id, Reason::Shutdown);
+      bump(pipeline_.gateway_counters(), GwCount::RejectedShutdown);
+      reply_local(slot, o->req_id, Reason::Shutdown);
       return;
     }
-    const FamilyKey fk = family_key(h.corr, index_, ++uncorrelated_seq_);
+    const FamilyKey fk = family_key(o->corr, index_, ++uncorrelated_seq_);
     Conn& c = conns_[slot];
     ++c.in_flight;  // before admit: an inline task may be answered inside it
-    const Reason why = pipeline_.admit(*this, ConnRef{index_, slot, c.gen}, *h.req_id, fk, line, t_recv);
+    const Reason why = pipeline_.admit(ConnRef{index_, slot, c.gen}, fk, *o, t_recv);
     if (why != Reason::None) {
       --c.in_flight;
-      reply_local(slot, h.req_id, why);
+      reply_local(slot, o->req_id, why);
       return;
     }
-    recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv));
+    admit_lat_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv));
   }
 
   // A reply for one of our connections (our own thread). With --journal, a reply whose
@@ -437,17 +445,18 @@ class Gateway {
   void send_reply(const Reply& r) {
     Conn& c = conns_[r.conn.slot];
     if (c.fd < 0 || c.gen != r.conn.gen) {
-      bump(pipeline_.gateway_counters(), Count::RepliesDropped);  // its connection is gone
+      bump(pipeline_.gateway_counters(), GwCount::RepliesDropped);  // its connection is gone
       return;
     }
     --c.in_flight;
     if (c.fix) {
-      fix_reply(r.conn.slot, std::string_view(r.text, r.len));
-    } else {
-      send_local(r.conn.slot, r.text, r.len);
+      fix_reply(r.conn.slot, r.exec);
+    } else {  // the line codec's encode side
+      char text[kMaxReply];
+      send_local(r.conn.slot, text, format_execution(text, r.exec));
     }
     if (c.fd >= 0) {
-      built_to_written_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - r.t_built));
+      write_lat_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - r.t_built));
       mark_dirty(r.conn.slot);
     }
   }
@@ -482,7 +491,7 @@ class Gateway {
       c.out_head = 0;
     }
     if (c.out_tail + len > cfg.out_buffer) {  // a client that does not read: cut it
-      bump(pipeline_.gateway_counters(), Count::SlowDisconnects);
+      bump(pipeline_.gateway_counters(), GwCount::SlowDisconnects);
       HFT_LOG_WARN(pipeline_.log().io(), "closing connection fd {}: {} bytes of replies unread (slow reader)", c.fd,
                    c.out_tail - c.out_head);
       close_conn(slot);
@@ -490,7 +499,7 @@ class Gateway {
     }
     std::memcpy(c.out.get() + c.out_tail, text, len);
     c.out_tail += len;
-    bump(pipeline_.gateway_counters(), Count::RepliesWritten);
+    bump(pipeline_.gateway_counters(), GwCount::RepliesWritten);
   }
 
   void flush(std::uint32_t slot) {
@@ -558,7 +567,7 @@ class Gateway {
     char discard[4096];
     for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
     }
-    bump(pipeline_.gateway_counters(), Count::RefusedConnLimit);  // before the client can see the close
+    bump(pipeline_.gateway_counters(), GwCount::RefusedConnLimit);  // before the client can see the close
     (void)!::send(fd, kLine, sizeof kLine - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
   }
@@ -567,7 +576,7 @@ class Gateway {
   // the backlog (each refused), so the level-triggered listener stops firing; if the
   // reserve cannot be had back, stop polling the listener for a while instead.
   void out_of_descriptors(int err) {
-    bump(pipeline_.gateway_counters(), Count::AcceptFdExhausted);
+    bump(pipeline_.gateway_counters(), GwCount::AcceptFdExhausted);
     if (reserve_fd_ >= 0) {
       ::close(reserve_fd_);
       reserve_fd_ = -1;
@@ -588,7 +597,7 @@ class Gateway {
       HFT_LOG_WARN(pipeline_.log().io(),
                    "accept: {} (RLIMIT_NOFILE {}): refusing new connections, serving the {} open; {} refused so far{}",
                    net::errno_text(err, text), static_cast<std::uint64_t>(lim.rlim_cur), pipeline_.open_connections(),
-                   get(pipeline_.gateway_counters(), Count::RefusedConnLimit),
+                   get(pipeline_.gateway_counters(), GwCount::RefusedConnLimit),
                    listen_paused_ ? "; listener paused 100 ms" : "");
     }
   }
@@ -762,7 +771,7 @@ class Gateway {
     }
     char text[kMaxReply];
     const std::string_view why = invalid_field_text(text, bad.tag, bad.text);
-    bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+    bump(pipeline_.gateway_counters(), GwCount::FixOtherRejected);
     if (type == hft::fix::msg_type::kOrderCancelRequest) {
       fix_cancel_reject(f, m, f.state->clordids.seen(m.get(fixtag::kOrigClOrdID)), 99, why);
       return;
@@ -796,6 +805,7 @@ class Gateway {
       f.state->journal_outcome(key, id, std::string_view(line, w.n));
     }
     fix_send_reports(f, o, id, nullptr, why, text);
+    fix_report_lat_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv_));
   }
 
   // A PossDup (or PossResend) re-send of an order whose outcome is journaled: its reports
@@ -803,7 +813,7 @@ class Gateway {
   void fix_resend_outcome(FixConn& f, const FixOrder& o, const FixOutcomes::Outcome& out) {
     const auto pr = parse_reply_line(out.reply_view());
     if (!pr) return;
-    bump(pipeline_.gateway_counters(), Count::Duplicates);
+    bump(pipeline_.gateway_counters(), GwCount::Duplicates);
     fix_send_reports(f, o, out.order_id_view(), &*pr, ord_rej_reason(pr->why), pr->reason);
   }
 
@@ -812,6 +822,7 @@ class Gateway {
     Conn& c = conns_[slot];
     FixConn& f = *c.fix;
     FixSessionState& st = *f.state;
+    bump(pipeline_.gateway_counters(), GwCount::Requests);
     const std::uint64_t id_key = ClOrdIdWindow::key(m.get(fixtag::kClOrdID));
     st.clordids.prefetch(id_key);  // its cache misses overlap the mapping below
     FixOrder o;
@@ -824,7 +835,10 @@ class Gateway {
     if (mr.ok && resent && st.clordids.seen(id_key)) {
       // A re-send of an order this session already has. In flight here, or without
       // --journal: its reports went out (the session's resend has them) or are coming.
-      if (st.outcomes == nullptr || f.pending_index.find(req) != hft::FlatIndex::npos) return;
+      if (st.outcomes == nullptr || f.pending_index.find(req) != hft::FlatIndex::npos) {
+        bump(pipeline_.gateway_counters(), GwCount::Duplicates);
+        return;
+      }
       if (const FixOutcomes::Outcome* out = st.outcomes->find(id_key)) {
         fix_resend_outcome(f, o, *out);
         return;
@@ -835,7 +849,7 @@ class Gateway {
       // executed, and which executes now if it never did. Without an Account there is no
       // window to ask, and executing again could execute twice.
       if (o.account_len == 0) {
-        bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+        bump(pipeline_.gateway_counters(), GwCount::RejectedBadMsg);
         fix_reject_order(f, o, OrdRejReason::DuplicateOrder,
                          "BAD_MSG: re-sent ClOrdID(11) of an order without Account whose outcome was lost at a "
                          "restart: not executed again");
@@ -850,19 +864,19 @@ class Gateway {
     if (!remember) req = fix_req_id(st.session_hash ^ local_nonce_, ++local_rejects_);  // unique: never deduplicated
     // Without an Account an order has no family to keep its place in: refuse it here.
     if (!mr.ok && (o.account_len == 0 || o.acct().size() != m.get(fixtag::kAccount).size())) {
-      bump(pipeline_.gateway_counters(), Count::RejectedBadMsg);
+      bump(pipeline_.gateway_counters(), GwCount::RejectedBadMsg);
       char text[kMaxReply];
       fix_reject_order(f, o, mr.reason, bad != nullptr ? invalid_field_text(text, bad->tag, bad->text) : mr.text);
       return;
     }
     const std::uint64_t key = remember ? id_key : 0;
     if (pipeline_.shutdown_requested()) {
-      bump(pipeline_.gateway_counters(), Count::RejectedShutdown);
+      bump(pipeline_.gateway_counters(), GwCount::RejectedShutdown);
       fix_reject_order(f, o, OrdRejReason::ExchangeClosed, "SHUTDOWN", key, req, Reason::Shutdown);
       return;
     }
     if (f.free_pending.empty() || f.pending_index.find(req) != hft::FlatIndex::npos) {
-      bump(pipeline_.gateway_counters(), Count::RejectedBusy);
+      bump(pipeline_.gateway_counters(), GwCount::RejectedBusy);
       fix_reject_order(f, o, OrdRejReason::Other, "BUSY: 4096 orders in flight on this session", key, req,
                        Reason::Busy);
       return;
@@ -879,21 +893,20 @@ class Gateway {
     p.local_text = mr.ok ? std::string_view{} : mr.text;
     p.local_field = bad != nullptr;
     p.local_tag = bad != nullptr ? bad->tag : 0;
-    const std::int64_t corr = account_correlation(o.acct());
-    char line[kMaxLine];
-    std::size_t len = format_request_line(line, req, corr, o);
-    if (!mr.ok) {  // "<req_id> <corr> !": a line the worker answers BAD_MSG, in the family's order
-      detail::Out w{line};
-      w.num(req);
-      w.put(' ');
-      w.num(corr);
-      w.put(" !");
-      len = w.n;
-    }
-    const FamilyKey fk = family_key(corr, index_, ++uncorrelated_seq_);
+    p.t_recv = t_recv_;
+    // The FIX codec's decode side: the order the pipeline executes (an invalid one, which
+    // the venue answers BAD_MSG, in the family's order).
+    Order order;
+    order.req_id = req;
+    order.corr = account_correlation(o.acct());
+    order.valid = mr.ok;
+    order.symbol = o.symbol;
+    order.side = o.side;
+    order.qty = o.qty;
+    order.price = o.price;
+    const FamilyKey fk = family_key(order.corr, index_, ++uncorrelated_seq_);
     ++c.in_flight;  // before admit: an inline task may be answered inside it
-    const Reason why =
-        pipeline_.admit(*this, ConnRef{index_, slot, c.gen}, req, fk, std::string_view(line, len), t_recv_);
+    const Reason why = pipeline_.admit(ConnRef{index_, slot, c.gen}, fk, order, t_recv_);
     if (why != Reason::None) {
       --c.in_flight;
       (void)f.pending_index.erase(req);
@@ -901,17 +914,17 @@ class Gateway {
       fix_reject_order(f, o, ord_rej_reason(why), reason_text(why), key, req, why);
       return;
     }
-    recv_to_route_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv_));
+    admit_lat_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - t_recv_));
   }
 
-  // The pipeline's reply to a FIX order: its ExecutionReports (--journal: its outcome first).
-  void fix_reply(std::uint32_t slot, std::string_view text) {
+  // The FIX codec's encode side: the pipeline's execution of a FIX order becomes its
+  // ExecutionReports (--journal: its outcome first).
+  void fix_reply(std::uint32_t slot, const Execution& e) {
     FixConn& f = *conns_[slot].fix;
-    const auto pr = parse_reply_line(text);
-    if (!pr || !f.session) return;
-    const std::uint32_t pi = f.pending_index.find(pr->req_id);
+    if (!f.session) return;
+    const std::uint32_t pi = f.pending_index.find(e.req_id);
     if (pi == hft::FlatIndex::npos) return;
-    (void)f.pending_index.erase(pr->req_id);
+    (void)f.pending_index.erase(e.req_id);
     f.free_pending.push_back(pi);
     const FixPending& p = f.pending[pi];
     char order_id[64];
@@ -922,12 +935,16 @@ class Gateway {
                        p.local_field ? invalid_field_text(why, p.local_tag, p.local_text) : p.local_text);
     } else {
       if (p.remember && f.state->journal != nullptr) {
-        std::string_view line = text;
-        if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-        f.state->journal_outcome(p.key, id, line);
+        char line[kMaxReply];
+        std::size_t n = format_execution(line, e);
+        if (n != 0 && line[n - 1] == '\n') --n;
+        f.state->journal_outcome(p.key, id, std::string_view(line, n));
       }
-      fix_send_reports(f, p.order, id, &*pr, ord_rej_reason(pr->why), pr->reason);
+      char avg[32];
+      const ParsedReply pr = report_of(e, avg);
+      fix_send_reports(f, p.order, id, &pr, ord_rej_reason(pr.why), pr.reason);
     }
+    fix_report_lat_.record(pipeline_.clock().delta_to_ns(hft::TscClock::ticks() - p.t_recv));
     if (f.session->state() == hft::fix::SessionState::LogoutReceived && conns_[slot].in_flight == 0)
       f.session->logout();
     fix_after_call(slot);
@@ -972,6 +989,7 @@ class Gateway {
 
   Pipeline& pipeline_;
   unsigned index_;
+  hft::IntervalRecorder::Writer admit_lat_, write_lat_, fix_report_lat_;  // Stage::Admit, Write, FixReport
   int listen_fd_ = -1, epfd_ = -1, evfd_ = -1;
   int fix_listen_fd_ = -1;
   std::size_t fix_conns_ = 0;
@@ -998,8 +1016,6 @@ class Gateway {
   std::uint64_t durable_seen_ = 0;  // the journal's durable_sequence() when last read
   std::atomic<bool> wake_pending_{false};
   std::uint64_t uncorrelated_seq_ = 0;
-  hft::LatencyHistogram recv_to_route_ = stage_histogram();
-  hft::LatencyHistogram built_to_written_ = stage_histogram();
   std::thread thread_;
 };
 

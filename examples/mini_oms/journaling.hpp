@@ -67,6 +67,11 @@ inline std::optional<ExecView> decode_exec(std::span<const std::byte> p) noexcep
   return v;
 }
 
+/// The execution a record holds, as the pipeline answered it.
+inline Execution execution_of(const ExecHeader& h) noexcept {
+  return Execution{h.req_id, h.seq, h.filled, h.notional, static_cast<Reason>(h.reason)};
+}
+
 // ---- the writer --------------------------------------------------------------------------
 // hft::Journal has one writer; the executing threads (workers, and the submitting threads
 // that run tasks inline) take turns under a mutex, whose release/acquire carries each
@@ -126,13 +131,10 @@ class DedupWindow {
     std::atomic<std::uint8_t> state{Free};
     std::uint64_t family = 0, req_id = 0;
   };
-  // `reply` is valid up to len: zeroing it would cost a memset per journalled reply.
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init)
   struct Entry {
     std::uint64_t seq = 0;
     std::uint64_t journal_seq = 0;  // the record its reply depends on
-    std::uint16_t len = 0;
-    char reply[kMaxReply];
+    Execution exec;                 // what the request got, re-encoded for a re-send
   };
   static_assert(sizeof(Key) == 32, "two keys to a cache line");
 
@@ -184,14 +186,13 @@ class DedupWindow {
   }
   /// Executing thread (or replay): the reply the request got. Release pairs with the
   /// dispatching thread's acquire in state() and insert_pending().
-  void complete(std::uint32_t i, std::string_view reply, std::uint64_t journal_seq) noexcept {
+  void complete(std::uint32_t i, const Execution& exec, std::uint64_t journal_seq) noexcept {
     Entry& e = entries_[i];
-    e.len = static_cast<std::uint16_t>(reply.size());
-    std::memcpy(e.reply, reply.data(), reply.size());
+    e.exec = exec;
     e.journal_seq = journal_seq;
     keys_[i].state.store(Done, std::memory_order_release);
   }
-  /// Dispatching thread. Acquire pairs with complete()'s release: a Done entry's reply is whole.
+  /// Dispatching thread. Acquire pairs with complete()'s release: a Done entry's execution is whole.
   [[nodiscard]] State state(std::uint32_t i) const noexcept {
     return static_cast<State>(keys_[i].state.load(std::memory_order_acquire));
   }

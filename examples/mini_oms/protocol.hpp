@@ -147,20 +147,37 @@ inline unsigned partition_of(std::uint64_t family, unsigned partitions) noexcept
   return static_cast<unsigned>(hft::FlatIndex::hash(family) & (partitions - 1));
 }
 
-struct Request {
+// ---- the pipeline's records ---------------------------------------------------------
+/// What every protocol decodes a request into, and all the pipeline past the gateway sees:
+/// a binary order, never text. `valid` false: the protocol found the request malformed but
+/// could name it (req_id, correlation id); it travels the pipeline like any order of its
+/// family, so its BAD_MSG keeps its place among the family's replies, and executes nothing.
+struct Order {
   std::uint64_t req_id = 0;
-  std::int64_t corr = -1;
+  std::int64_t corr = -1;  // the correlation id: -1 uncorrelated
   hft::Symbol symbol;
   hft::Side side = hft::Side::Buy;
+  bool valid = true;
   std::int64_t qty = 0;
   hft::Price price;  // in 0.0001 units
 };
+static_assert(sizeof(Order) <= 48, "an Order travels by value through rings and task nodes");
+
+/// What the pipeline answers every order with, and what each protocol encodes: the line
+/// protocol as one reply line (format_execution), FIX as ExecutionReports.
+struct Execution {
+  std::uint64_t req_id = 0;
+  std::uint64_t seq = 0;  // seq_in_family: 0 for an admission reject
+  std::int64_t filled = 0;
+  hft::Notional notional = 0;  // of the fills, in ticks x lots
+  Reason why = Reason::None;   // None: an ACK
+};
 
 /// The parse stage: the whole grammar. nullopt = BAD_MSG.
-inline std::optional<Request> parse_request(std::string_view line) noexcept {
+inline std::optional<Order> parse_request(std::string_view line) noexcept {
   std::string_view f[6];
   if (split(line, f) != 6) return std::nullopt;
-  Request r;
+  Order r;
   const auto id = parse_u64(f[0]);
   const auto corr = parse_i64(f[1]);
   const auto sym = hft::Symbol::parse(f[2]);
@@ -188,7 +205,7 @@ struct RiskLimits {
 };
 
 /// Rules 1-3 (the token bucket, rule 4, is stateful: the caller applies it after these).
-inline Reason check_static_risk(const Request& r, hft::Price reference, const RiskLimits& lim) noexcept {
+inline Reason check_static_risk(const Order& r, hft::Price reference, const RiskLimits& lim) noexcept {
   if (r.qty > lim.max_qty) return Reason::RiskQty;
   const std::int64_t diff =
       r.price.ticks() > reference.ticks() ? r.price.ticks() - reference.ticks() : reference.ticks() - r.price.ticks();
@@ -234,6 +251,17 @@ struct Out {
 };
 }  // namespace detail
 
+/// notional / filled rounded half-up to 4 decimals, trailing zeros dropped; "0" when nothing
+/// filled. Returns the length; out needs 32 bytes.
+inline std::size_t format_avg_price(char* out, std::int64_t filled, hft::Notional notional_ticks) noexcept {
+  if (filled == 0) {
+    out[0] = '0';
+    return 1;
+  }
+  const hft::Notional avg = (notional_ticks * 2 + filled) / (2 * static_cast<hft::Notional>(filled));  // half-up
+  return hft::format_price(hft::Price::from_ticks(static_cast<std::int64_t>(avg)), kTick, out);
+}
+
 /// `<req_id> ACK <seq> <filled> <avg>`; avg = notional / filled rounded half-up to 4
 /// decimals, trailing zeros dropped; "0" when nothing filled. Returns the length
 /// (including '\n'); buf needs kMaxReply bytes.
@@ -246,13 +274,8 @@ inline std::size_t format_ack(char* buf, std::uint64_t req_id, std::uint64_t seq
   o.put(' ');
   o.num(filled);
   o.put(' ');
-  if (filled == 0) {
-    o.put('0');
-  } else {
-    const hft::Notional avg = (notional_ticks * 2 + filled) / (2 * static_cast<hft::Notional>(filled));  // half-up
-    char px[32];
-    o.put(std::string_view(px, hft::format_price(hft::Price::from_ticks(static_cast<std::int64_t>(avg)), kTick, px)));
-  }
+  char px[32];
+  o.put(std::string_view(px, format_avg_price(px, filled, notional_ticks)));
   o.put('\n');
   return o.n;
 }
@@ -269,6 +292,49 @@ inline std::size_t format_rej(char* buf, std::optional<std::uint64_t> req_id, Re
   o.put(reason_text(r));
   o.put('\n');
   return o.n;
+}
+
+/// The line protocol's encoding of an execution: its ACK or REJ line.
+inline std::size_t format_execution(char* buf, const Execution& e) noexcept {
+  return e.why == Reason::None ? format_ack(buf, e.req_id, e.seq, e.filled, e.notional)
+                               : format_rej(buf, e.req_id, e.why);
+}
+
+/// The request line an order reads as (the journal's record of it), without '\n'; an
+/// invalid order reads `<req_id> <corr> !`, a line parse_request refuses. buf: kMaxReply
+/// bytes (the longest order line is 85).
+inline std::size_t format_order(char* buf, const Order& o) noexcept {
+  detail::Out w{buf};
+  w.num(o.req_id);
+  w.put(' ');
+  w.num(o.corr);
+  if (!o.valid) {
+    w.put(" !");
+    return w.n;
+  }
+  w.put(' ');
+  w.put(o.symbol.view());
+  w.put(o.side == hft::Side::Buy ? " B " : " S ");
+  w.num(o.qty);
+  w.put(' ');
+  char px[32];
+  w.put(std::string_view(px, hft::format_price(o.price, kTick, px)));
+  return w.n;
+}
+
+/// The line codec's decode: a framed line into the order it asks for. A line whose req_id
+/// does not parse has no order (nullopt: the gateway answers `- REJ:BAD_MSG` itself); any
+/// other malformed line is an invalid order, routed by the correlation id it names (or
+/// uncorrelated when that does not parse either).
+inline std::optional<Order> decode_line(std::string_view line) noexcept {
+  if (auto o = parse_request(line)) return o;
+  const Header h = parse_header(line);
+  if (!h.req_id) return std::nullopt;
+  Order bad;
+  bad.req_id = *h.req_id;
+  bad.corr = h.corr.value_or(-1);
+  bad.valid = false;
+  return bad;
 }
 
 // ---- framing ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// mini_oms/records.hpp: what travels between the stages (an inbound line, a task, a
+// mini_oms/records.hpp: what travels between the stages (a routed order, a task, a
 // reply), the server's counters, and its configuration.
 #pragma once
 
@@ -17,6 +17,7 @@
 
 #include "hft/journal/journal.hpp"
 #include "hft/metrics/counters.hpp"
+#include "hft/metrics/interval_recorder.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "logging.hpp"
 #include "protocol.hpp"
@@ -69,13 +70,14 @@ struct ServerConfig {
   ServerLog* log = nullptr;
   std::uint32_t log_sample = 0;                      // log every Nth request (0 = off)
   bool busy_spin = false;                            // dedicated machine: spin instead of sleeping
-  std::vector<int> cpus;                             // pin threads (busy_spin mode)
+  std::vector<int> cpus;                             // pin threads: I/O, dispatchers, then workers
   std::size_t max_connections = 1024;                // open at once, all I/O threads; more get "- REJ:CONN_LIMIT"
   std::size_t out_buffer = std::size_t{256} * 1024;  // per connection; a reader this far behind is cut
   RiskLimits risk;
   std::string journal_dir;  // --journal: empty = off (nothing changes, nothing costs)
   hft::Durability durability = hft::Durability::none;
   std::size_t dedup_window = std::size_t{1} << 16;         // --journal: remembered (corr, req_id) per partition
+  int metrics_port = -1;  // --metrics-port: -1 off, 0 ephemeral (metrics_port() tells which); Prometheus text
   int fix_port = -1;                                       // --fix-port: -1 off, 0 ephemeral (fix_port() tells which)
   std::string fix_comp_id = "HFTOMS";                      // --fix-comp-id: our SenderCompID; Logons must target it
   std::size_t fix_max_sessions = 64;                       // peer CompIDs remembered (store and numbers each)
@@ -85,138 +87,154 @@ struct ServerConfig {
   std::function<void()> on_thread_start;                   // tests: runs first on every server thread
 };
 
-// ---- counters ---------------------------------------------------------------------------
-// One CounterGroup per partition and one for the gateway (the I/O threads). Accepted,
-// dispatched, enqueued-because-busy, completed and the maximum pending depth are not here:
-// the partition's FamilyScheduler counts them (Server::report() reads its stats()).
+// ---- counters ----------------------------------------------------------------------------
+// One CounterGroup per partition and one per server for the gateways (the I/O threads);
+// each schema holds only what its stage counts, so the two add up (docs/mini_oms.md,
+// "Counters"). A partition: published = admitted + rejected_busy + rejected_family_full +
+// duplicates, and, once quiet, admitted = completed (inline or on a worker); completed
+// counts every outcome, an ACK or rejected_bad_msg / rejected_risk_*. The gateways: every
+// request they decoded (a line, a FIX NewOrderSingle) is published to a partition or
+// answered by them: requests = sum of published + their rejected_* + duplicates.
 enum class Count : std::size_t {
   Published,
+  Admitted,
+  Completed,
   RejectedBusy,
   RejectedFamilyFull,
+  Duplicates,  // --journal: re-sent requests answered with their original reply
   RejectedBadMsg,
   RejectedRiskQty,
   RejectedRiskPrice,
   RejectedRiskNotional,
   RejectedRiskRate,
-  RejectedShutdown,
   FamiliesEvicted,
-  RepliesWritten,
-  RepliesDropped,
-  SlowDisconnects,
-  Connections,
-  RanInline,
-  RefusedConnLimit,   // connections answered "- REJ:CONN_LIMIT" (--max-connections, or no descriptor)
-  AcceptFdExhausted,  // accept() failed with EMFILE/ENFILE
-  Duplicates,         // --journal: re-sent requests answered with their original reply
+  RanInline,  // admitted tasks that ran on the submitting thread
   kCount
 };
 inline hft::CounterGroup make_counters() {
   return hft::CounterGroup{"published",
+                           "admitted",
+                           "completed",
                            "rejected_busy",
                            "rejected_family_full",
+                           "duplicates",
                            "rejected_bad_msg",
                            "rejected_risk_qty",
                            "rejected_risk_price",
                            "rejected_risk_notional",
                            "rejected_risk_rate",
-                           "rejected_shutdown",
                            "families_evicted",
-                           "replies_written",
-                           "replies_dropped",
-                           "slow_disconnects",
-                           "connections",
-                           "ran_inline",
-                           "refused_conn_limit",
-                           "accept_fd_exhausted",
-                           "duplicates"};
+                           "ran_inline"};
+}
+enum class GwCount : std::size_t {
+  Requests,          // lines with a req_id or an overlong one, FIX NewOrderSingles
+  RejectedBadMsg,    // answered here: no req_id, overlong, a FIX order refused before the pipeline
+  RejectedShutdown,  // arrived after shutdown began
+  RejectedBusy,      // a FIX session's in-flight table full
+  Duplicates,        // FIX re-sends answered from the session's outcomes, or already in flight
+  RepliesWritten,
+  RepliesDropped,
+  SlowDisconnects,
+  Connections,
+  RefusedConnLimit,   // connections answered "- REJ:CONN_LIMIT" (--max-connections, or no descriptor)
+  AcceptFdExhausted,  // accept() failed with EMFILE/ENFILE
+  FixOtherRejected,   // FIX application messages other than orders refused for a bad field
+  kCount
+};
+inline hft::CounterGroup make_gateway_counters() {
+  return hft::CounterGroup{"requests",        "rejected_bad_msg",  "rejected_shutdown",  "rejected_busy",
+                           "duplicates",      "replies_written",   "replies_dropped",    "slow_disconnects",
+                           "connections",     "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
+inline void bump(hft::CounterGroup& g, GwCount c, std::uint64_t n = 1) noexcept {
+  g.add(static_cast<std::size_t>(c), n);
+}
 [[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, Count c) noexcept {
   return g.load(static_cast<std::size_t>(c));
 }
+[[nodiscard]] inline std::uint64_t get(const hft::CounterGroup& g, GwCount c) noexcept {
+  return g.load(static_cast<std::size_t>(c));
+}
 
-/// Whether the calling thread is inside Partition::submit() (the scheduler's executor may
-/// then run an idle family's slice inline, on this submitting thread).
-inline bool& in_submit() noexcept {
-  static thread_local bool flag = false;
-  return flag;
+/// The counters of the partition whose submit() the calling thread is inside, or null (the
+/// scheduler's executor may then run an idle family's slice inline, on this thread, and
+/// counts it there).
+inline hft::CounterGroup*& in_submit() noexcept {
+  static thread_local hft::CounterGroup* part = nullptr;
+  return part;
 }
 
 /// Every stage histogram: 1 ns to 1 minute at 3 significant digits.
 inline hft::LatencyHistogram stage_histogram() { return hft::LatencyHistogram(); }
+
+/// One stage's latency while the server runs: each thread of the stage records through its
+/// own IntervalRecorder writer; one thread at a time (the server's stats mutex) collects the
+/// latest interval and adds it to the total, which the stats line, the metrics endpoint and
+/// the final report read.
+/// The stages whose latency the gateways record (the venue records dispatch -> built itself).
+enum class Stage : std::uint8_t { Admit, Write, FixReport };
+
+struct StageLatency {
+  explicit StageLatency(std::size_t writers) : rec(writers) {}
+  hft::IntervalRecorder rec;
+  hft::LatencyHistogram last = stage_histogram();   // the interval collected last
+  hft::LatencyHistogram total = stage_histogram();  // every interval so far
+  void collect() {
+    last.reset();
+    rec.collect_interval(last);
+    total.merge(last);
+  }
+};
 
 // ---- records ----------------------------------------------------------------------------
 struct ConnRef {
   std::uint32_t io = 0, slot = 0, gen = 0;
 };
 
-// A routed request: where it came from, its family, and its line, seen in place (in the
-// I/O thread's receive buffer for inline dispatch, in a ring slot for ring dispatch).
+// A routed order: where it came from, its family, and the order itself (by value: 48
+// bytes, copied into a ring slot or a task node as it moves, never re-parsed).
 struct Routed {
   ConnRef conn;
-  std::uint64_t req_id = 0;
   std::uint64_t family = 0;
   bool correlated = false;
-  std::string_view line;
+  Order order;
   std::uint64_t t_recv = 0, t_pub = 0;  // TSC ticks
 };
 
-// A ring slot (ring dispatch): the line is copied in, because the receive buffer is reused;
-// the dispatcher copies it out again into the task, because slots are reused too.
-// Bytes of `line` past len are never read: zeroing them would cost a memset per message.
-// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init)
-struct Inbound {
-  ConnRef conn;
-  std::uint64_t req_id = 0;
-  std::uint64_t family = 0;
-  bool correlated = false;
-  std::uint16_t len = 0;
-  std::uint64_t t_recv = 0, t_pub = 0;  // TSC ticks
-  char line[kMaxLine];
-  [[nodiscard]] Routed routed() const noexcept {
-    return {conn, req_id, family, correlated, std::string_view(line, len), t_recv, t_pub};
-  }
-};
+// A ring slot (ring dispatch).
+using Inbound = Routed;
 
-// What a worker runs; lives in the FamilyScheduler's node (the line is copied once, there).
-// As Inbound: `line` is valid up to len.
-// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init)
+// What a worker runs; lives in the FamilyScheduler's node.
 struct Task {
   Task() = default;
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): line is copied up to len below
   Task(const Routed& in, std::uint64_t seq_in_family, std::uint32_t family_slot, std::uint64_t dispatched_at,
        std::uint32_t dedup = 0xFFFFFFFF) noexcept
       : conn(in.conn),
-        req_id(in.req_id),
         family(in.family),
         seq(seq_in_family),
         fam_slot(family_slot),
         dedup_slot(dedup),
-        len(static_cast<std::uint16_t>(in.line.size())),
+        order(in.order),
         t_recv(in.t_recv),
         t_pub(in.t_pub),
-        t_disp(dispatched_at) {
-    std::memcpy(line, in.line.data(), len);
-  }
+        t_disp(dispatched_at) {}
   ConnRef conn;
-  std::uint64_t req_id = 0;
   std::uint64_t family = 0;
   std::uint64_t seq = 0;
   std::uint32_t fam_slot = 0;             // in the family-number table, or npos (uncorrelated)
   std::uint32_t dedup_slot = 0xFFFFFFFF;  // --journal: in the partition's DedupWindow, or npos
-  std::uint16_t len = 0;
+  Order order;
   std::uint64_t t_recv = 0, t_pub = 0, t_disp = 0;
-  char line[kMaxLine];
 };
 
-// As Inbound: `text` is valid up to len.
-// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init)
+// The answer to one order, on its way back to the gateway that owns the connection, which
+// encodes it in the connection's protocol.
 struct Reply {
   ConnRef conn;
-  std::uint16_t len = 0;
+  Execution exec;
   std::uint64_t t_built = 0;        // TSC ticks
   std::uint64_t durable_after = 0;  // --journal: leaves once the journal is durable to here
-  char text[kMaxReply];
 };
 
 }  // namespace mini_oms

@@ -50,6 +50,7 @@
 #include "hft/sched/worker_pool.hpp"
 #include "journaling.hpp"
 #include "logging.hpp"
+#include "metrics_endpoint.hpp"
 #include "net.hpp"
 #include "records.hpp"
 #include "worker.hpp"
@@ -90,6 +91,8 @@ class Server {
     return shutdown_.load(std::memory_order_acquire);
   }  // pairs with the stores above
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// The metrics port (--metrics-port), 0 when there is none.
+  [[nodiscard]] std::uint16_t metrics_port() const noexcept { return metrics_ ? metrics_->port() : 0; }
   /// The FIX port (--fix-port), 0 when there is none.
   [[nodiscard]] std::uint16_t fix_port() const noexcept { return fix_port_; }
   /// Every FIX peer's session state (the gateways look it up at Logon).
@@ -98,12 +101,21 @@ class Server {
   /// Where every thread of the server logs (logging.hpp: which logger on which thread).
   [[nodiscard]] ServerLog& log() const noexcept { return *log_; }
   [[nodiscard]] bool inline_dispatch() const noexcept { return inline_dispatch_; }
-  /// One line: totals and per-partition pending.
-  std::string stats_line() const;
+  /// One line: rates over the interval since the previous call, the interval's latency
+  /// percentiles, totals, per-partition pending. The stats thread's (one caller at a time).
+  std::string stats_line();
   /// Multi-line: counters per partition and the stage latency percentiles. After stop().
   std::string report();
-  /// A counter summed over the partitions and the gateway.
+  /// The Prometheus text exposition of every counter, gauge and stage histogram (the
+  /// metrics endpoint's render; any one thread at a time with the stats thread).
+  void write_metrics(std::string& out);
+  [[nodiscard]] StageLatency& stage(Stage s) noexcept {
+    return s == Stage::Admit ? admit_lat_ : s == Stage::Write ? write_lat_ : fix_report_lat_;
+  }
+  /// A partition counter summed over the partitions.
   [[nodiscard]] std::uint64_t counter(Count c) const;
+  /// A gateway counter (all I/O threads).
+  [[nodiscard]] std::uint64_t gateway_counter(GwCount c) const { return get(gateway_, c); }
   /// One partition's counter.
   [[nodiscard]] std::uint64_t partition_counter(unsigned p, Count c) const { return get(parts_.at(p)->counters(), c); }
   /// CPU time (user + system) the server's own threads have used so far, in ns. Read while
@@ -135,8 +147,7 @@ class Server {
   }  // pairs with stop()
   void thread_started();
   /// A gateway's thread: routes one request. None when admitted; else the reject to answer.
-  Reason admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk, std::string_view line,
-               std::uint64_t t_recv);
+  Reason admit(ConnRef conn, FamilyKey fk, const Order& order, std::uint64_t t_recv);
   /// A dispatcher thread: answers an admission reject through the connection's gateway.
   void reject(const Routed& in, Reason why, hft::CounterGroup& counters);
   /// The scheduler's executor: inline on the submitting thread, or the pool (see execute_inline()).
@@ -166,6 +177,7 @@ class Server {
  private:
   void stats_main();
   void open_journal();
+  void collect_stages();  // under stats_mutex_: every stage's latest interval, added to its total
   static unsigned& inline_depth() noexcept {
     static thread_local unsigned d = 0;
     return d;
@@ -180,7 +192,7 @@ class Server {
   std::uint16_t port_ = 0, fix_port_ = 0;
   int listen_fd_ = -1, fix_listen_fd_ = -1;
   std::unique_ptr<FixRegistry> fix_registry_;
-  hft::CounterGroup gateway_ = make_counters();
+  hft::CounterGroup gateway_ = make_gateway_counters();
   std::atomic<std::size_t> open_connections_{0};  // across all gateways, <= cfg_.max_connections
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> stopping_io_{false};
@@ -193,6 +205,16 @@ class Server {
   std::vector<std::unique_ptr<Gateway<Server>>> gateways_;
   std::vector<std::unique_ptr<Partition<Server>>> parts_;
   std::thread stats_thread_;
+  std::unique_ptr<MetricsEndpoint> metrics_;  // --metrics-port; stopped first in stop()
+  // Stage latencies (StageLatency), collected under stats_mutex_ by the stats thread, the
+  // metrics endpoint and report(); execute_total_ is the Venue's, merged the same way.
+  std::mutex stats_mutex_;
+  StageLatency admit_lat_{cfg_.io_threads}, write_lat_{cfg_.io_threads}, fix_report_lat_{cfg_.io_threads};
+  hft::LatencyHistogram execute_last_ = stage_histogram(), execute_total_ = stage_histogram();
+  struct Totals {  // the stats line's previous totals, for its rates
+    std::uint64_t requests = 0, completed = 0;
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  } stats_prev_;
   // --hlog: written by the stats thread while it runs, then by stop() (the last interval).
   std::optional<hft::HistogramLogWriter> hlog_;
   std::chrono::steady_clock::time_point hlog_start_, hlog_last_;
@@ -217,6 +239,21 @@ inline Server::Server(ServerConfig cfg)
     throw std::invalid_argument("--dispatch inline needs --io-threads 1 (a scheduler has one submitting thread)");
   }
   if (cfg_.fix_comp_id.empty()) throw std::invalid_argument("--fix-comp-id must not be empty");
+  // --cpus pins every server thread (I/O, dispatchers, workers), spinning or not; a CPU this
+  // process may not run on refuses the start here rather than leave a thread unpinned.
+  if (!cfg_.cpus.empty()) {
+    const std::vector<int> ok = hft::available_cpus();
+    for (const int c : cfg_.cpus) {
+      if (std::find(ok.begin(), ok.end(), c) == ok.end()) {
+        std::string msg = "--cpus: CPU ";
+        msg += std::to_string(c);
+        msg += " is not one this process may run on (it may use ";
+        msg += hft::detail::cpu_list_text(ok);
+        msg += ")";
+        throw std::invalid_argument(msg);
+      }
+    }
+  }
   fix_registry_ = std::make_unique<FixRegistry>(FixRegistry::Limits{.max_sessions = cfg_.fix_max_sessions,
                                                                     .journal_dir = cfg_.journal_dir,
                                                                     .durability = cfg_.durability,
@@ -236,10 +273,10 @@ inline Server::Server(ServerConfig cfg)
   // cores a spinning worker takes the core the I/O thread needs (measured: open-loop p99
   // at milliseconds), so idle workers then sleep at once.
   const std::size_t busy = cfg_.io_threads + (inline_dispatch_ ? 0 : cfg_.partitions) + cfg_.workers;
+  pc.cpus = cfg_.cpus;
   if (cfg_.busy_spin) {
     pc.spin_iterations = 1u << 30;
     pc.max_spinners = cfg_.workers;
-    pc.cpus = cfg_.cpus;
   } else if (busy >= std::max(1u, std::thread::hardware_concurrency())) {
     pc.spin_iterations = 0;
   }
@@ -301,6 +338,11 @@ inline void Server::start() {
     fix_listen_fd_ = f.fd;
     fix_port_ = f.port;
   }
+  if (cfg_.metrics_port >= 0) {  // bound before any stage starts; its own thread: a scrape never runs on a stage's thread
+    metrics_ = std::make_unique<MetricsEndpoint>(cfg_.host, static_cast<std::uint16_t>(cfg_.metrics_port),
+                                                 [this](std::string& out) { write_metrics(out); });
+    metrics_->start();
+  }
   for (auto& g : gateways_) g->open(listen_fd_, fix_listen_fd_);
   if (!inline_dispatch_) {
     for (auto& p : parts_) p->start_thread();
@@ -318,24 +360,10 @@ inline void Server::start() {
   if (cfg_.stats_interval_ms > 0) stats_thread_ = std::thread([this] { stats_main(); });
 }
 
-inline void Server::write_hlog_interval() {
-  if (!hlog_) return;
-  const auto now = std::chrono::steady_clock::now();
-  const hft::LatencyHistogram h = venue_->collect_built_interval();
-  try {
-    hlog_->write_interval(std::chrono::duration<double>(hlog_last_ - hlog_start_).count(),
-                          std::chrono::duration<double>(now - hlog_last_).count(), h);
-    hlog_->flush();
-  } catch (const std::exception& e) {
-    HFT_LOG_ERROR(log_->main(), "--hlog: {}; no more intervals are written", e.what());
-    hlog_.reset();
-  }
-  hlog_last_ = now;
-}
-
 inline void Server::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  if (metrics_) metrics_->stop();
   // Gateways answer new lines SHUTDOWN; pairs with their acquire loads.
   shutdown_.store(true, std::memory_order_release);
   // 1. Every admitted request completes: rings drained, every accepted task completed.
@@ -393,10 +421,9 @@ inline std::size_t Server::threads() const {
 }
 
 // ---- between the stages --------------------------------------------------------------------
-inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req_id, FamilyKey fk,
-                            std::string_view line, std::uint64_t t_recv) {
-  (void)gw;
+inline Reason Server::admit(ConnRef conn, FamilyKey fk, const Order& order, std::uint64_t t_recv) {
   Partition<Server>& p = *parts_[partition_of(fk.key, cfg_.partitions)];
+  bump(p.counters(), Count::Published);
   if (p.has_ring()) {
     std::int64_t seq = 0;
     Inbound* slot = p.try_claim(seq);
@@ -404,21 +431,11 @@ inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req
       bump(p.counters(), Count::RejectedBusy);
       return Reason::Busy;
     }
-    slot->conn = conn;
-    slot->req_id = req_id;
-    slot->family = fk.key;
-    slot->correlated = fk.correlated;
-    slot->len = static_cast<std::uint16_t>(line.size());
-    std::memcpy(slot->line, line.data(), line.size());
-    slot->t_recv = t_recv;
-    slot->t_pub = hft::TscClock::ticks();
+    *slot = Inbound{conn, fk.key, fk.correlated, order, t_recv, hft::TscClock::ticks()};
     p.publish(seq);
-    bump(p.counters(), Count::Published);
     return Reason::None;
   }
-  // Inline dispatch: the line stays in the receive buffer until the task copies it.
-  const Routed in{conn, req_id, fk.key, fk.correlated, line, t_recv, t_recv};
-  bump(p.counters(), Count::Published);
+  const Routed in{conn, fk.key, fk.correlated, order, t_recv, t_recv};
   const Reason why = p.submit(in);
   if (why != Reason::None)
     bump(p.counters(), why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
@@ -427,9 +444,7 @@ inline Reason Server::admit(Gateway<Server>& gw, ConnRef conn, std::uint64_t req
 
 inline void Server::reject(const Routed& in, Reason why, hft::CounterGroup& counters) {
   bump(counters, why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
-  Reply rep{in.conn, 0, hft::TscClock::ticks(), 0, {}};
-  rep.len = static_cast<std::uint16_t>(format_rej(rep.text, in.req_id, why));
-  gateways_[rep.conn.io]->deliver(rep);
+  gateways_[in.conn.io]->deliver(Reply{in.conn, Execution{in.order.req_id, 0, 0, 0, why}, hft::TscClock::ticks(), 0});
 }
 
 // Inline execution pays off when a hand-off costs more than the task: on the submitting
@@ -450,27 +465,26 @@ inline bool Server::may_run_inline() const noexcept {
 }
 
 inline void Server::execute(Sched::Job j) noexcept {
-  if (!in_submit() || !may_run_inline()) {
+  hft::CounterGroup* part = in_submit();
+  if (part == nullptr || !may_run_inline()) {
     pool_->execute(j);
     return;
   }
   ++inline_depth();
   j();
   --inline_depth();
-  bump(gateway_, Count::RanInline);
+  bump(*part, Count::RanInline);
 }
 
 inline void Server::run_inline(Partition<Server>& p, Task& t) {
   ++inline_depth();
   run_task(p, t);
   --inline_depth();
-  bump(gateway_, Count::RanInline);
+  bump(p.counters(), Count::RanInline);
 }
 
 inline void Server::answer_duplicate(const Routed& in, const DedupWindow::Entry& e) {
-  Reply rep{in.conn, e.len, hft::TscClock::ticks(), e.journal_seq, {}};
-  std::memcpy(rep.text, e.reply, e.len);
-  gateways_[rep.conn.io]->deliver(rep);
+  gateways_[in.conn.io]->deliver(Reply{in.conn, e.exec, hft::TscClock::ticks(), e.journal_seq});
 }
 
 inline void Server::run_task(Partition<Server>& p, Task& t) {
@@ -484,7 +498,8 @@ inline void Server::run_task(Partition<Server>& p, Task& t) {
                        : why == Reason::RiskNotional ? Count::RejectedRiskNotional
                                                      : Count::RejectedRiskRate);
   }
-  if (t.dedup_slot != DedupWindow::npos) p.dedup()->complete(t.dedup_slot, {rep.text, rep.len}, rep.durable_after);
+  bump(p.counters(), Count::Completed);
+  if (t.dedup_slot != DedupWindow::npos) p.dedup()->complete(t.dedup_slot, rep.exec, rep.durable_after);
   if (t.fam_slot != FamilyTable::npos) p.families().done(t.fam_slot);
   gateways_[rep.conn.io]->deliver(rep);
   // The Auto policy's estimate: each thread's first task, then one in 64 (a shared store per
@@ -498,109 +513,6 @@ inline void Server::run_task(Partition<Server>& p, Task& t) {
   }
 }
 
-// ---- observability -------------------------------------------------------------------------
-inline std::uint64_t Server::counter(Count c) const {
-  std::uint64_t n = get(gateway_, c);
-  for (const auto& p : parts_) n += get(p->counters(), c);
-  return n;
-}
-
-inline std::string Server::stats_line() const {
-  std::uint64_t acc = 0, done = 0;
-  std::string pending;
-  for (const auto& p : parts_) {
-    const auto st = p->scheduler().stats();
-    const std::uint64_t accepted = st.dispatched + st.enqueued_busy;
-    acc += accepted;
-    done += st.completed;
-    if (!pending.empty()) pending += ',';
-    pending += std::to_string(accepted - st.completed);
-  }
-  const std::uint64_t risk = counter(Count::RejectedRiskQty) + counter(Count::RejectedRiskPrice) +
-                             counter(Count::RejectedRiskNotional) + counter(Count::RejectedRiskRate);
-  // Eight numbers of at most 20 digits fit the buffer; the per-partition list has no bound
-  // (one number per partition), so it is appended, not formatted into it.
-  char buf[512];
-  (void)std::snprintf(
-      buf, sizeof buf,
-      "published=%llu accepted=%llu completed=%llu busy=%llu family_full=%llu bad_msg=%llu "
-      "risk=%llu inline=%llu pending_per_partition=[",
-      static_cast<unsigned long long>(counter(Count::Published)), static_cast<unsigned long long>(acc),
-      static_cast<unsigned long long>(done), static_cast<unsigned long long>(counter(Count::RejectedBusy)),
-      static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
-      static_cast<unsigned long long>(counter(Count::RejectedBadMsg)), static_cast<unsigned long long>(risk),
-      static_cast<unsigned long long>(counter(Count::RanInline)));
-  return buf + pending + "]";
-}
-
-inline std::string Server::report() {
-  std::ostringstream o;
-  o << "server: " << cfg_.io_threads << " I/O thread(s), " << cfg_.partitions << " partition(s), " << cfg_.workers
-    << " worker(s); dispatch " << (inline_dispatch_ ? "inline (on the I/O thread)" : "through the partition rings")
-    << "; tasks run inline: " << counter(Count::RanInline) << "\n";
-  o << "  part  published   rej_busy   accepted  dispatched  enq_busy  completed  fam_full   bad_msg  risk_qty  "
-       "risk_px  risk_not  risk_rate  max_pending  evicted\n";
-  for (const auto& p : parts_) {
-    const hft::CounterGroup& c = p->counters();
-    const auto st = p->scheduler().stats();
-    char line[400];  // fifteen numbers of at most 20 digits
-    (void)std::snprintf(
-        line, sizeof line,
-        "  %4u %10llu %10llu %10llu %11llu %9llu %10llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
-        p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
-        static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
-        static_cast<unsigned long long>(st.dispatched) + st.enqueued_busy,
-        static_cast<unsigned long long>(st.dispatched), static_cast<unsigned long long>(st.enqueued_busy),
-        static_cast<unsigned long long>(st.completed),
-        static_cast<unsigned long long>(get(c, Count::RejectedFamilyFull)),
-        static_cast<unsigned long long>(get(c, Count::RejectedBadMsg)),
-        static_cast<unsigned long long>(get(c, Count::RejectedRiskQty)),
-        static_cast<unsigned long long>(get(c, Count::RejectedRiskPrice)),
-        static_cast<unsigned long long>(get(c, Count::RejectedRiskNotional)),
-        static_cast<unsigned long long>(get(c, Count::RejectedRiskRate)),
-        static_cast<unsigned long long>(st.max_pending_depth),
-        static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
-    o << line;
-  }
-  o << "  gateway: " << gateway_.line() << "\n";
-  if (journal_) {
-    o << "  journal " << cfg_.journal_dir << ": replayed " << replayed_.records << " records at start, "
-      << journal_->last_sequence() - replayed_.records
-      << " appended since; re-sends answered from the window: " << counter(Count::Duplicates) << "\n";
-  }
-  hft::LatencyHistogram recv = stage_histogram(), ring = stage_histogram(), written = stage_histogram();
-  for (const auto& g : gateways_) {
-    recv.merge(g->recv_to_route());
-    written.merge(g->built_to_written());
-  }
-  for (const auto& p : parts_) ring.merge(p->ring_to_dispatch());
-  const hft::LatencyHistogram built = venue_->collect_built();
-  o << "server stage latency (us): p50 / p99 / p99.9 / max\n";
-  auto row = [&](const char* name, const hft::LatencyHistogram& h) {
-    char line[200];  // a short name and five numbers
-    (void)std::snprintf(line, sizeof line, "  %-22s %8.1f %8.1f %8.1f %8.1f  (n=%llu)\n", name,
-                        static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(99)) / 1e3,
-                        static_cast<double>(h.percentile(99.9)) / 1e3, static_cast<double>(h.max()) / 1e3,
-                        static_cast<unsigned long long>(h.count()));
-    o << line;
-  };
-  row(inline_dispatch_ ? "receive -> admitted" : "receive -> ring", recv);
-  if (!inline_dispatch_) row("ring -> dispatch", ring);
-  row("dispatch -> reply built", built);
-  row("reply built -> written", written);
-  return o.str();
-}
-
-inline void Server::stats_main() {
-  hft::set_current_thread_name("oms-stats");  // the log's [thread] field
-  while (!io_stopping()) {
-    for (std::uint32_t waited = 0; waited < cfg_.stats_interval_ms; waited += 10) {
-      if (io_stopping()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    HFT_LOG_INFO(log_->main(), "{}", stats_line());
-    write_hlog_interval();
-  }
-}
-
 }  // namespace mini_oms
+
+#include "server_stats.hpp"  // NOLINT(misc-header-include-cycle): the observability half of Server

@@ -1,5 +1,6 @@
 // mini_oms/worker.hpp: the execution stage, what runs for each task (on a worker, or inline
-// on the thread that submitted it): parse -> risk -> execute -> build the reply.
+// on the thread that submitted it): risk -> execute -> the Execution (the order arrives
+// decoded: the protocol's codec parsed it at the gateway).
 //
 // Venue holds the per-symbol state: reference price, order-rate limiter, and a
 // MatchingEngine quoting kVenueLevels levels a side (re-quoted whenever a level empties).
@@ -60,34 +61,33 @@ class Venue {
   /// before this returns (inside the symbol's lock when the order reached the book, so the
   /// journal orders each book's orders as the book saw them), and rep.durable_after names it.
   Reason execute(const Task& t, Reply& rep) {
-    Reason why = Reason::None;
-    const auto req = parse_request(std::string_view(t.line, t.len));  // stage 1: parse
+    const Order& o = t.order;
+    Execution& e = rep.exec;
+    e = Execution{o.req_id, t.seq, 0, 0, Reason::None};
     rep.conn = t.conn;
     rep.durable_after = 0;
-    if (!req) {
-      why = Reason::BadMsg;
+    if (!o.valid) {  // stage 1, parse, ran in the protocol's decode: it found the order malformed
+      e.why = Reason::BadMsg;
     } else {
-      SymbolState& sym = symbol_state(req->symbol);
-      why = check_static_risk(*req, sym.ref, cfg_.risk);  // stage 2: qty, price band, notional
-      if (why == Reason::None) {
+      SymbolState& sym = symbol_state(o.symbol);
+      e.why = check_static_risk(o, sym.ref, cfg_.risk);  // stage 2: qty, price band, notional
+      if (e.why == Reason::None) {
         std::lock_guard lock(sym.mutex);
         if (!sym.limiter.try_acquire(1, clock_.now_ns())) {
-          why = Reason::RiskRate;
+          e.why = Reason::RiskRate;
         } else {  // stage 3: IOC against the venue, then re-quote what it emptied
-          const auto [filled, notional] = sym.execute(*req);
-          rep.len = static_cast<std::uint16_t>(format_ack(rep.text, t.req_id, t.seq, filled, notional));
-          if (journal_ != nullptr) rep.durable_after = journal(t, why, true, filled, notional, rep);
+          const auto [filled, notional] = sym.execute(o);
+          e.filled = filled;
+          e.notional = notional;
+          if (journal_ != nullptr) rep.durable_after = journal(t, e);
         }
       }
     }
-    if (why != Reason::None) {
-      rep.len = static_cast<std::uint16_t>(format_rej(rep.text, t.req_id, why));
-      if (journal_ != nullptr) rep.durable_after = journal(t, why, false, 0, 0, rep);
-    }
+    if (e.why != Reason::None && journal_ != nullptr) rep.durable_after = journal(t, e);
     if (cfg_.work_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg_.work_us));
     rep.t_built = hft::TscClock::ticks();  // stage 4: the reply
     writer().record(clock_.delta_to_ns(rep.t_built - t.t_disp));
-    return why;
+    return e.why;
   }
 
   /// Before start(), one thread: re-runs a journaled execution against the books (a
@@ -161,7 +161,7 @@ class Venue {
       requote();
     }
     // The IOC against this book, then the re-quote of what it emptied: (filled, notional).
-    std::pair<std::int64_t, hft::Notional> execute(const Request& r) {
+    std::pair<std::int64_t, hft::Notional> execute(const Order& r) {
       hft::Fill fills[2 * kVenueLevels];
       const auto exec = book.submit(hft::NewOrder{hft::OrderId(0), r.side, hft::OrderType::Limit,
                                                   hft::TimeInForce::ImmediateOrCancel, r.price, hft::Qty(r.qty)},
@@ -199,20 +199,23 @@ class Venue {
     }
   };
 
-  std::uint64_t journal(const Task& t, Reason why, bool executed, std::int64_t filled, hft::Notional notional,
-                        const Reply& rep) {
+  // The record keeps the text of the order and of its reply (journal_cat reads them, and
+  // records written before the pipeline carried binary orders hold the same), formatted
+  // here, off the path of a server without --journal.
+  std::uint64_t journal(const Task& t, const Execution& e) {
+    char line[kMaxReply], reply[kMaxReply];
     ExecHeader h;
-    h.reason = static_cast<std::uint8_t>(why);
+    h.reason = static_cast<std::uint8_t>(e.why);
     h.correlated = t.fam_slot != hft::FlatIndex::npos ? 1 : 0;
-    h.executed = executed ? 1 : 0;
-    h.line_len = t.len;
-    h.reply_len = rep.len;
+    h.executed = e.why == Reason::None ? 1 : 0;
+    h.line_len = static_cast<std::uint16_t>(format_order(line, t.order));
+    h.reply_len = static_cast<std::uint16_t>(format_execution(reply, e));
     h.family = t.family;
-    h.req_id = t.req_id;
-    h.seq = t.seq;
-    h.filled = filled;
-    h.notional = notional;
-    return journal_->append(h, std::string_view(t.line, t.len), std::string_view(rep.text, rep.len));
+    h.req_id = e.req_id;
+    h.seq = e.seq;
+    h.filled = e.filled;
+    h.notional = e.notional;
+    return journal_->append(h, std::string_view(line, h.line_len), std::string_view(reply, h.reply_len));
   }
 
   SymbolState& symbol_state(hft::Symbol s) {

@@ -71,6 +71,29 @@ std::string read_all(int fd) {
 }
 }  // namespace
 
+namespace {
+// The identities docs/mini_oms.md ("Counters") states, read after stop() (quiescent).
+void require_counters_reconcile(const Server& s, std::uint64_t replies_seen) {
+  std::uint64_t published = 0;
+  for (unsigned p = 0; p < s.config().partitions; ++p) {
+    INFO("partition " << p);
+    const auto c = [&](Count k) { return s.partition_counter(p, k); };
+    CHECK(c(Count::Published) ==
+          c(Count::Admitted) + c(Count::RejectedBusy) + c(Count::RejectedFamilyFull) + c(Count::Duplicates));
+    CHECK(c(Count::Admitted) == c(Count::Completed));
+    CHECK(c(Count::Completed) >= c(Count::RejectedBadMsg) + c(Count::RejectedRiskQty) + c(Count::RejectedRiskPrice) +
+                                     c(Count::RejectedRiskNotional) + c(Count::RejectedRiskRate));
+    CHECK(c(Count::RanInline) <= c(Count::Admitted));
+    published += c(Count::Published);
+  }
+  const auto g = [&](GwCount k) { return s.gateway_counter(k); };
+  CHECK(g(GwCount::Requests) == published + g(GwCount::RejectedBadMsg) + g(GwCount::RejectedShutdown) +
+                                    g(GwCount::RejectedBusy) + g(GwCount::Duplicates));
+  CHECK(g(GwCount::Requests) == replies_seen);  // one reply per request, every one answered
+  CHECK(g(GwCount::RepliesWritten) == replies_seen);
+}
+}  // namespace
+
 TEST_CASE("every scenario verifies clean end to end", "[e2e]") {
   Server s(small_config());
   s.start();
@@ -98,6 +121,8 @@ TEST_CASE("a tiny ring answers REJ:BUSY fast and loses nothing", "[e2e]") {
   require_clean(r);
   CHECK(r.by_type.count("REJ:BUSY") == 1);
   s.stop();
+  CHECK(s.counter(Count::RejectedBusy) > 0);
+  require_counters_reconcile(s, r.replies);
 }
 
 TEST_CASE("FAMILY_FULL rejects only the family past its pending limit", "[e2e]") {
@@ -128,6 +153,8 @@ TEST_CASE("FAMILY_FULL rejects only the family past its pending limit", "[e2e]")
   CHECK(full > 0);
   CHECK(full + acks == 41);
   CHECK(out.find("1000 ACK 1 ") != std::string::npos);
+  CHECK(s.counter(Count::RejectedFamilyFull) == full);
+  require_counters_reconcile(s, 41);
 }
 
 TEST_CASE("shutdown with requests in flight answers every admitted request", "[e2e]") {
@@ -184,10 +211,10 @@ TEST_CASE("a client that never reads is disconnected, the others are unaffected"
   const LoadResult r = run(s, "mixed", 2000, 1);  // meanwhile a well-behaved client
   writer.join();
   require_clean(r);
-  for (int i = 0; i < 200 && s.counter(Count::SlowDisconnects) == 0; ++i) {
+  for (int i = 0; i < 200 && s.gateway_counter(GwCount::SlowDisconnects) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  CHECK(s.counter(Count::SlowDisconnects) == 1);
+  CHECK(s.gateway_counter(GwCount::SlowDisconnects) == 1);
   ::close(lazy);
   s.stop();
 }
@@ -310,7 +337,7 @@ TEST_CASE("past --max-connections a connection is answered REJ:CONN_LIMIT and cl
     CHECK(read_all(extra) == "- REJ:CONN_LIMIT\n");  // then the server closes it
     ::close(extra);
   }
-  CHECK(s.counter(Count::RefusedConnLimit) == 10);
+  CHECK(s.gateway_counter(GwCount::RefusedConnLimit) == 10);
   for (std::uint64_t i = 0; i < 4; ++i) CHECK(ask(served[i], 100 + i).rfind(std::to_string(100 + i) + " ", 0) == 0);
   // A closed connection frees its place.
   ::close(served.back());
@@ -383,13 +410,37 @@ TEST_CASE("out of file descriptors: the server refuses new connections without s
   // One exhaustion may refuse several connections (the loop that spends the reserve takes
   // whatever is pending, a reconnect included), so it is counted at least once, at most
   // once per refusal.
-  CHECK(s.counter(Count::RefusedConnLimit) == 6);
-  CHECK(s.counter(Count::AcceptFdExhausted) >= 1);
-  CHECK(s.counter(Count::AcceptFdExhausted) <= 6);
+  CHECK(s.gateway_counter(GwCount::RefusedConnLimit) == 6);
+  CHECK(s.gateway_counter(GwCount::AcceptFdExhausted) >= 1);
+  CHECK(s.gateway_counter(GwCount::AcceptFdExhausted) <= 6);
   // Descriptors back: accepting resumes.
   const int later = connect_raw(s.port());
   CHECK(ask(later, 3).rfind("3 ", 0) == 0);
   ::close(later);
   ::close(client);
   s.stop();
+}
+
+
+TEST_CASE("counters reconcile: published = admitted + rejected, admitted = completed, in every mode", "[e2e]") {
+  for (const DispatchMode d : {DispatchMode::Ring, DispatchMode::Inline}) {
+    for (const ExecuteMode e : {ExecuteMode::Pool, ExecuteMode::Inline, ExecuteMode::Auto}) {
+      ServerConfig c = small_config();
+      c.dispatch = d;
+      c.execute = e;
+      Server s(c);
+      s.start();
+      INFO("dispatch " << static_cast<int>(d) << " execute " << static_cast<int>(e));
+      std::uint64_t replies = 0;
+      for (const char* scenario : {"mixed", "uncorrelated", "bad-input", "burst"}) {
+        const LoadResult r = run(s, scenario, 2000, replies + 1, 64);
+        require_clean(r);
+        replies += r.replies;
+      }
+      s.stop();
+      require_counters_reconcile(s, replies);
+      // The gateway's line holds gateway counters only.
+      CHECK(s.report().find("gateway: requests=") != std::string::npos);
+    }
+  }
 }

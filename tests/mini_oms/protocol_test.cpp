@@ -126,7 +126,7 @@ TEST_CASE("risk rules in order, with their exact boundaries", "[protocol]") {
   RiskLimits lim;
   const hft::Price ref = hft::Price::from_ticks(1'000'000);  // 100.00
   auto req = [](std::int64_t qty, const char* px) {
-    Request r;
+    Order r;
     r.qty = qty;
     r.price = *hft::parse_price(px, kTick);
     return r;
@@ -182,4 +182,64 @@ TEST_CASE("framing: lines split anywhere, CRLF, empty lines, the 256-byte limit"
   const Framed out = frame(f, std::string(255, 'x') + "\r\n", 4096);  // 257 bytes with CRLF
   CHECK(out.lines.empty());
   CHECK(out.overlong.size() == 1);
+}
+
+TEST_CASE("line codec: decode into an Order, or an invalid Order routed by what parses", "[protocol]") {
+  const auto ok = decode_line("17 42 AAPL S 300 187.25");
+  REQUIRE(ok);
+  CHECK(ok->valid);
+  CHECK(ok->req_id == 17);
+  CHECK(ok->corr == 42);
+  CHECK(ok->symbol == hft::Symbol::of("AAPL"));
+  CHECK(ok->side == hft::Side::Sell);
+  CHECK(ok->qty == 300);
+  CHECK(ok->price.ticks() == 1872500);
+  // A malformed request that names its req_id and family travels as an invalid order.
+  const auto bad = decode_line("18 42 AAPL X 300 187.25");
+  REQUIRE(bad);
+  CHECK(!bad->valid);
+  CHECK(bad->req_id == 18);
+  CHECK(bad->corr == 42);
+  // A correlation id that does not parse routes as uncorrelated.
+  const auto bad_corr = decode_line("19 4x2 AAPL B 1 1");
+  REQUIRE(bad_corr);
+  CHECK(!bad_corr->valid);
+  CHECK(bad_corr->corr == -1);
+  // Without a req_id there is no order at all (the gateway answers "- REJ:BAD_MSG").
+  CHECK(!decode_line("x 42 AAPL B 1 1"));
+  CHECK(!decode_line(""));
+}
+
+TEST_CASE("line codec: an Order's line parses back to the same Order", "[protocol]") {
+  char buf[kMaxReply];
+  for (const char* line : {"1 -1 MSFT B 1 0.0001", "18446744073709551615 -9223372036854775808 ABCDEFGH S 2147483647 "
+                                                   "922337203685477.5807",
+                           "7 0 A B 10 410.5"}) {
+    const auto o = parse_request(line);
+    REQUIRE(o);
+    const std::size_t n = format_order(buf, *o);
+    CHECK(std::string_view(buf, n) == line);
+    const auto back = parse_request(std::string_view(buf, n));
+    REQUIRE(back);
+    CHECK(back->req_id == o->req_id);
+    CHECK(back->price == o->price);
+  }
+  Order bad;
+  bad.req_id = 5;
+  bad.corr = 9;
+  bad.valid = false;
+  CHECK(std::string_view(buf, format_order(buf, bad)) == "5 9 !");
+  CHECK(!parse_request(std::string_view(buf, format_order(buf, bad))));
+}
+
+TEST_CASE("line codec: an Execution encodes as its ACK or REJ line", "[protocol]") {
+  char buf[kMaxReply];
+  CHECK(std::string_view(buf, format_execution(buf, Execution{3, 2, 300, 300 * 1872500, Reason::None})) ==
+        "3 ACK 2 300 187.25\n");
+  CHECK(std::string_view(buf, format_execution(buf, Execution{3, 0, 0, 0, Reason::None})) == "3 ACK 0 0 0\n");
+  CHECK(std::string_view(buf, format_execution(buf, Execution{4, 0, 0, 0, Reason::RiskRate})) == "4 REJ:RISK_RATE\n");
+  char avg[32];
+  CHECK(std::string_view(avg, format_avg_price(avg, 3, 100000)) == "3.3333");  // 33,333.3 ticks: down
+  CHECK(std::string_view(avg, format_avg_price(avg, 2, 3)) == "0.0002");  // 1.5 ticks: half-up
+  CHECK(std::string_view(avg, format_avg_price(avg, 0, 0)) == "0");
 }

@@ -1,0 +1,204 @@
+// mini_oms/server_stats.hpp: the observability half of Server (server.hpp includes it at
+// its end): the periodic stats line, the --hlog intervals, the Prometheus exposition the
+// metrics endpoint serves, and the final report.
+//
+// Owns nothing of its own; reads the counters (lock-free, any time), the schedulers'
+// stats, and the stage latencies, which it collects under Server::stats_mutex_ (the stats
+// thread, the metrics endpoint's thread and report() each collect; IntervalRecorder hands
+// each interval out once, so the totals count every record exactly once).
+// May call: records.hpp, prom_text.hpp, hft/metrics. Never runs on an I/O, dispatcher or
+// worker thread.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "prom_text.hpp"
+#include "server.hpp"  // NOLINT(misc-header-include-cycle): included from server.hpp's end
+
+namespace mini_oms {
+
+inline void Server::collect_stages() {
+  admit_lat_.collect();
+  write_lat_.collect();
+  fix_report_lat_.collect();
+  execute_last_ = venue_->collect_built_interval();
+  execute_total_.merge(execute_last_);
+}
+
+inline std::uint64_t Server::counter(Count c) const {
+  std::uint64_t n = 0;
+  for (const auto& p : parts_) n += get(p->counters(), c);
+  return n;
+}
+
+inline std::string Server::stats_line() {
+  std::lock_guard lock(stats_mutex_);
+  collect_stages();
+  const auto now = std::chrono::steady_clock::now();
+  const double secs = std::max(1e-3, std::chrono::duration<double>(now - stats_prev_.at).count());
+  const std::uint64_t requests = gateway_counter(GwCount::Requests), completed = counter(Count::Completed);
+  std::string pending;
+  for (const auto& p : parts_) {
+    if (!pending.empty()) pending += ',';
+    pending += std::to_string(get(p->counters(), Count::Admitted) - get(p->counters(), Count::Completed));
+  }
+  const std::uint64_t risk = counter(Count::RejectedRiskQty) + counter(Count::RejectedRiskPrice) +
+                             counter(Count::RejectedRiskNotional) + counter(Count::RejectedRiskRate);
+  // Sixteen numbers of at most 20 digits fit; the per-partition list (one number per
+  // partition, no bound) is appended, not formatted into the buffer.
+  char buf[768];
+  (void)std::snprintf(
+      buf, sizeof buf,
+      "interval %.1fs: requests/s=%.0f completed/s=%.0f execute_p50=%.1fus execute_p99=%.1fus admit_p99=%.1fus "
+      "write_p99=%.1fus | totals: requests=%llu published=%llu admitted=%llu completed=%llu busy=%llu "
+      "family_full=%llu bad_msg=%llu risk=%llu shutdown=%llu duplicates=%llu inline=%llu connections=%zu "
+      "pending_per_partition=[",
+      secs, static_cast<double>(requests - stats_prev_.requests) / secs,
+      static_cast<double>(completed - stats_prev_.completed) / secs,
+      static_cast<double>(execute_last_.percentile(50)) / 1e3, static_cast<double>(execute_last_.percentile(99)) / 1e3,
+      static_cast<double>(admit_lat_.last.percentile(99)) / 1e3,
+      static_cast<double>(write_lat_.last.percentile(99)) / 1e3, static_cast<unsigned long long>(requests),
+      static_cast<unsigned long long>(counter(Count::Published)),
+      static_cast<unsigned long long>(counter(Count::Admitted)), static_cast<unsigned long long>(completed),
+      static_cast<unsigned long long>(counter(Count::RejectedBusy) + gateway_counter(GwCount::RejectedBusy)),
+      static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
+      static_cast<unsigned long long>(counter(Count::RejectedBadMsg) + gateway_counter(GwCount::RejectedBadMsg)),
+      static_cast<unsigned long long>(risk), static_cast<unsigned long long>(gateway_counter(GwCount::RejectedShutdown)),
+      static_cast<unsigned long long>(counter(Count::Duplicates) + gateway_counter(GwCount::Duplicates)),
+      static_cast<unsigned long long>(counter(Count::RanInline)), open_connections());
+  stats_prev_ = Totals{requests, completed, now};
+  return buf + pending + "]";
+}
+
+inline void Server::write_hlog_interval() {
+  if (!hlog_) return;
+  const auto now = std::chrono::steady_clock::now();
+  try {
+    hlog_->write_interval(std::chrono::duration<double>(hlog_last_ - hlog_start_).count(),
+                          std::chrono::duration<double>(now - hlog_last_).count(), execute_last_);
+    hlog_->flush();
+  } catch (const std::exception& e) {
+    HFT_LOG_ERROR(log_->main(), "--hlog: {}; no more intervals are written", e.what());
+    hlog_.reset();
+  }
+  hlog_last_ = now;
+}
+
+inline void Server::stats_main() {
+  hft::set_current_thread_name("oms-stats");  // the log's [thread] field
+  while (!io_stopping()) {
+    for (std::uint32_t waited = 0; waited < cfg_.stats_interval_ms; waited += 10) {
+      if (io_stopping()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    HFT_LOG_INFO(log_->main(), "{}", stats_line());  // collects the interval the hlog writes
+    std::lock_guard lock(stats_mutex_);
+    write_hlog_interval();
+  }
+}
+
+inline void Server::write_metrics(std::string& out) {
+  std::lock_guard lock(stats_mutex_);
+  collect_stages();
+  PromText t(out);
+  std::vector<std::string> names;
+  names.reserve(parts_.size());
+  for (const auto& p : parts_) names.push_back(std::to_string(p->index()));
+  std::vector<Label> labels;  // two per group: stage, then partition
+  labels.reserve(2 * parts_.size() + 1);
+  std::vector<LabeledCounters> groups;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    labels.push_back({"stage", "partition"});
+    labels.push_back({"partition", names[i]});
+    groups.push_back({&parts_[i]->counters(), std::span<const Label>(&labels[2 * i], 2)});
+  }
+  labels.push_back({"stage", "gateway"});
+  groups.push_back({&gateway_, std::span<const Label>(&labels.back(), 1)});
+  write_counters(t, groups);
+
+  t.begin("mini_oms_connections", MetricType::gauge, "Client connections open now (both ports).");
+  t.sample({}, open_connections());
+  t.begin("mini_oms_pending", MetricType::gauge, "Requests admitted and not yet completed, per partition.");
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    const hft::CounterGroup& c = parts_[i]->counters();
+    const std::uint64_t adm = get(c, Count::Admitted), done = get(c, Count::Completed);
+    t.sample({{"partition", names[i]}}, adm > done ? adm - done : 0);
+  }
+  t.begin("mini_oms_families", MetricType::gauge, "Families with work queued or running, per partition.");
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    t.sample({{"partition", names[i]}}, parts_[i]->scheduler().stats().families_live);
+  }
+  t.begin("mini_oms_admit_seconds", MetricType::histogram, "Receive to admitted into a partition, per request.");
+  t.histogram({}, admit_lat_.total);
+  t.begin("mini_oms_execute_seconds", MetricType::histogram, "Dispatch to reply built (risk, venue), per request.");
+  t.histogram({}, execute_total_);
+  t.begin("mini_oms_write_seconds", MetricType::histogram, "Reply built to written to the socket buffer.");
+  t.histogram({}, write_lat_.total);
+  t.begin("mini_oms_fix_first_report_seconds", MetricType::histogram,
+          "FIX NewOrderSingle read to its first ExecutionReport written.");
+  t.histogram({}, fix_report_lat_.total);
+}
+
+inline std::string Server::report() {
+  {
+    std::lock_guard lock(stats_mutex_);
+    collect_stages();
+  }
+  std::ostringstream o;
+  o << "server: " << cfg_.io_threads << " I/O thread(s), " << cfg_.partitions << " partition(s), " << cfg_.workers
+    << " worker(s); dispatch " << (inline_dispatch_ ? "inline (on the I/O thread)" : "through the partition rings")
+    << "; tasks run inline: " << counter(Count::RanInline) << "\n";
+  o << "  part  published   rej_busy   admitted  completed  dup  fam_full   bad_msg  risk_qty  risk_px  risk_not  "
+       "risk_rate  max_pending  evicted\n";
+  for (const auto& p : parts_) {
+    const hft::CounterGroup& c = p->counters();
+    const auto st = p->scheduler().stats();
+    char line[400];  // fourteen numbers of at most 20 digits
+    (void)std::snprintf(line, sizeof line,
+                        "  %4u %10llu %10llu %10llu %10llu %4llu %9llu %9llu %9llu %8llu %9llu %10llu %12llu %8llu\n",
+                        p->index(), static_cast<unsigned long long>(get(c, Count::Published)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedBusy)),
+                        static_cast<unsigned long long>(get(c, Count::Admitted)),
+                        static_cast<unsigned long long>(get(c, Count::Completed)),
+                        static_cast<unsigned long long>(get(c, Count::Duplicates)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedFamilyFull)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedBadMsg)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedRiskQty)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedRiskPrice)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedRiskNotional)),
+                        static_cast<unsigned long long>(get(c, Count::RejectedRiskRate)),
+                        static_cast<unsigned long long>(st.max_pending_depth),
+                        static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
+    o << line;
+  }
+  o << "  gateway: " << gateway_.line() << "\n";
+  if (journal_) {
+    o << "  journal " << cfg_.journal_dir << ": replayed " << replayed_.records << " records at start, "
+      << journal_->last_sequence() - replayed_.records
+      << " appended since; re-sends answered from the window: " << counter(Count::Duplicates) << "\n";
+  }
+  hft::LatencyHistogram ring = stage_histogram();
+  for (const auto& p : parts_) ring.merge(p->ring_to_dispatch());
+  o << "server stage latency (us): p50 / p99 / p99.9 / max\n";
+  auto row = [&](const char* name, const hft::LatencyHistogram& h) {
+    char line[200];  // a short name and five numbers
+    (void)std::snprintf(line, sizeof line, "  %-22s %8.1f %8.1f %8.1f %8.1f  (n=%llu)\n", name,
+                        static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(99)) / 1e3,
+                        static_cast<double>(h.percentile(99.9)) / 1e3, static_cast<double>(h.max()) / 1e3,
+                        static_cast<unsigned long long>(h.count()));
+    o << line;
+  };
+  row(inline_dispatch_ ? "receive -> admitted" : "receive -> ring", admit_lat_.total);
+  if (!inline_dispatch_) row("ring -> dispatch", ring);
+  row("dispatch -> reply built", execute_total_);
+  row("reply built -> written", write_lat_.total);
+  if (fix_report_lat_.total.count() != 0) row("FIX order -> 1st report", fix_report_lat_.total);
+  return o.str();
+}
+
+}  // namespace mini_oms
