@@ -1,5 +1,5 @@
-// mini_oms/loadgen.hpp: the load generator and verifier (oms_loadgen), and the minimal
-// epoll echo server that gives the TCP round-trip floor.
+// mini_oms/loadgen.hpp: the load generator and verifier (run_load). Its lines and checks are
+// in loadgen_lines.hpp, the echo floor in echo_server.hpp (included here for the callers).
 //
 // One client thread drives every connection with poll(): closed loop (a window of requests
 // in flight per connection) or open loop (a fixed total rate; latency is measured from the
@@ -11,13 +11,15 @@
 // reconnects, re-sends every request it has no reply for, and then requires each family's
 // numbering to continue with no gap and no repeat, which is what exactly-once execution
 // looks like from the client (a second execution of a request would take a second number).
+// With `progress` it prints a line a second on stderr; stopped (stop_sending) it waits at
+// most stop_wait_s for the replies owed and marks the result partial (LoadResult::stopped).
+// May call: loadgen_lines.hpp, echo_server.hpp, net.hpp, hft/metrics.
+#pragma once
+
 #pragma once
 
 #include <poll.h>
-#include <pthread.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,209 +27,18 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <map>
 #include <optional>
-#include <ostream>
 #include <random>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "echo_server.hpp"
 #include "hft/metrics/histogram_log.hpp"
-#include "hft/metrics/latency_histogram.hpp"
+#include "loadgen_lines.hpp"
 #include "net.hpp"
-#include "protocol.hpp"
 
 namespace mini_oms {
-
-struct LoadConfig {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  std::string scenario = "mixed";  // mixed | hot-family | uncorrelated | bad-input | burst
-  unsigned connections = 4;
-  std::uint64_t requests = 20'000;  // hot-family: 30,000 hot + requests/3 others
-  unsigned window = 32;             // closed loop: in flight per connection
-  double rate = 0;                  // open loop: requests/s over all connections (0 = closed)
-  std::uint64_t id_base = 1;        // req_ids and correlation ids start here: the verifier
-                                    // expects families this server has not numbered before
-  bool echo = false;                // the target is the echo server
-  double timeout_s = 20;            // for the last replies
-  std::uint64_t seed = 1;
-  bool reconnect = false;  // survive a server restart: reconnect, re-send every request without a reply
-  // When it turns true: send nothing new, wait for the replies owed, verify what was sent
-  // (a caller that runs the load for as long as something else takes). Null: never.
-  const std::atomic<bool>* stop_sending = nullptr;
-  // --hlog: the round trips, one HdrHistogram interval per hlog_interval_ms, go here
-  // (hft/metrics/histogram_log.hpp); every round trip of `rtt` is in exactly one interval.
-  std::ostream* hlog = nullptr;
-  std::uint32_t hlog_interval_ms = 1000;
-};
-
-struct LoadResult {
-  std::string scenario;
-  std::uint64_t requests = 0, replies = 0;
-  std::map<std::string, std::uint64_t> by_type;  // "ACK", "REJ:BUSY", ...
-  std::uint64_t violations = 0;
-  std::uint64_t family_restarts = 0;  // seq back to 1: the server evicted an idle family
-  std::uint64_t reconnects = 0;       // --reconnect: connections lost and made again
-  std::uint64_t resent = 0;           // --reconnect: requests sent again after a reconnect
-  std::vector<std::string> samples;   // first violations, for the report
-  double seconds = 0;
-  hft::LatencyHistogram rtt{};
-  hft::LatencyHistogram rtt_cold{};  // hot-family: the other families
-  [[nodiscard]] double throughput() const { return seconds > 0 ? static_cast<double>(replies) / seconds : 0; }
-  void violation(const std::string& what) {
-    ++violations;
-    if (samples.size() < 8) samples.push_back(what);
-  }
-};
-
-namespace detail_lg {
-
-struct Req {
-  std::string line;         // without '\n'
-  std::int64_t corr = -1;   // family (-1: none); known-bad lines keep the intended one
-  bool expect_bad = false;  // a malformed line: must get BAD_MSG
-  bool dash = false;        // no valid req_id: the reply is "- REJ:BAD_MSG"
-  bool hot = false;
-  std::uint64_t id = 0;
-  std::uint64_t sent_ns = 0;
-  int reply_order = -1;  // arrival index on its connection
-  std::string reply;
-};
-
-inline const char* kSymbols[] = {"AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "XYZ"};
-inline const double kRefs[] = {187.25, 410.50, 140.10, 178.30, 175.40, 100.00};
-
-inline std::string price_text(double px) {
-  char b[32];
-  (void)std::snprintf(b, sizeof b, "%.2f", px);  // test prices: a few digits
-  return b;
-}
-
-inline std::string valid_line(std::uint64_t id, std::int64_t corr, std::mt19937_64& rng) {
-  const std::size_t s = rng() % 6;
-  const bool buy = rng() % 2;
-  // Within +-0.8% of the reference: most orders cross a few venue levels (5 bp apart).
-  const double px = kRefs[s] * (1.0 + (static_cast<double>(rng() % 161) - 80.0) / 10'000.0);
-  const std::uint64_t qty = 1 + rng() % 400;
-  std::string l = std::to_string(id) + " " + std::to_string(corr) + " " + kSymbols[s] + (buy ? " B " : " S ") +
-                  std::to_string(qty) + " " + price_text(px);
-  if (rng() % 100 == 0) l = std::to_string(id) + " " + std::to_string(corr) + " AAPL B 2000000 187.25";  // RISK_QTY
-  if (rng() % 100 == 1) l = std::to_string(id) + " " + std::to_string(corr) + " MSFT S 10 500";          // RISK_PRICE
-  return l;
-}
-
-// Malformed lines, each with what the reply must be.
-inline Req bad_line(std::uint64_t id, std::mt19937_64& rng) {
-  Req r;
-  r.expect_bad = true;
-  const std::string ids = std::to_string(id);
-  switch (rng() % 14) {
-    case 0:
-      r.line = "";
-      r.dash = true;
-      break;  // empty line
-    case 1:
-      r.line = "garbage \x01\x7f\xfe bytes";
-      r.dash = true;
-      break;
-    case 2:
-      r.line = ids + " 777000000000 AA" + std::string(1, '\0') + "PL B 1 100";
-      break;  // embedded NUL
-    case 3:
-      r.line = ids + " 777000000000 AAPL B 100 " + std::string(300, '1');
-      break;  // over-long, valid id
-    case 4:
-      r.line = std::string(300, 'x');
-      r.dash = true;
-      break;  // over-long, no id
-    case 5:
-      r.line = ids + " 777000000000 AAPL B 100";
-      break;  // missing field
-    case 6:
-      r.line = ids + " 777000000000 AAPL B abc 187.25";
-      break;  // non-numeric qty
-    case 7:
-      r.line = ids + " 777000000000 AAPL B -5 187.25";
-      break;  // negative qty
-    case 8:
-      r.line = ids + " 777000000000 AAPL B 0 187.25";
-      break;  // zero qty
-    case 9:
-      r.line = ids + " 777000000000 AAPL X 10 187.25";
-      break;  // bad side
-    case 10:
-      r.line = ids + " 777000000000 aapl B 10 187.25";
-      break;  // lowercase symbol
-    case 11:
-      r.line = ids + " 777000000000 AAPL B 10 187.25001";
-      break;  // 5 decimals
-    case 12:
-      r.line = ids + "  777000000000 AAPL B 10 187.25";
-      break;  // double space
-    default:
-      r.line = ids + " x777000000000 AAPL B 10 187.25";
-      break;  // bad correlation id
-  }
-  r.id = r.dash ? 0 : id;
-  return r;
-}
-
-inline bool parse_reply(const std::string& line, std::optional<std::uint64_t>& id, std::string& type,
-                        std::uint64_t& seq) {
-  const std::size_t sp = line.find(' ');
-  if (sp == std::string::npos) return false;
-  const std::string head = line.substr(0, sp);
-  if (head == "-") {
-    id.reset();
-  } else {
-    id = parse_u64(head);
-    if (!id) return false;
-  }
-  const std::string rest = line.substr(sp + 1);
-  if (rest.rfind("REJ:", 0) == 0) {
-    type = rest;
-    for (const char* r : {"REJ:BUSY", "REJ:BAD_MSG", "REJ:RISK_QTY", "REJ:RISK_PRICE", "REJ:RISK_NOTIONAL",
-                          "REJ:RISK_RATE", "REJ:FAMILY_FULL", "REJ:SHUTDOWN"}) {
-      if (rest == r) return true;
-    }
-    return false;
-  }
-  std::string_view f[4];
-  if (split(rest, f) != 4 || f[0] != "ACK") return false;
-  const auto s = parse_u64(f[1]);
-  const auto filled = parse_u64(f[2]);
-  if (!s || !filled || *s == 0) return false;
-  if (*filled == 0) {
-    if (f[3] != "0") return false;
-  } else {
-    const auto px = hft::parse_price(f[3], kTick);
-    if (!px || px->ticks() <= 0) return false;
-    if (f[3].find('.') != std::string_view::npos && f[3].back() == '0') return false;  // trailing zero
-  }
-  type = "ACK";
-  seq = *s;
-  return true;
-}
-
-// A connection, or -1 while nobody listens (--reconnect waits for the server to return).
-inline int try_connect(const std::string& host, std::uint16_t port) {
-  try {
-    return net::connect_tcp(host, port, true);
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
-inline std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-}  // namespace detail_lg
 
 /// Runs one scenario against host:port and verifies every reply.
 inline LoadResult run_load(const LoadConfig& cfg) {
@@ -279,6 +90,7 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     }
   }
   for (const auto& v : per) res.requests += v.size();
+  res.planned = res.requests;
 
   // 2. Drive: poll() over every connection.
   struct Conn {
@@ -318,6 +130,8 @@ inline LoadResult run_load(const LoadConfig& cfg) {
     ++res.reconnects;
   };
   bool stopped = false;
+  std::uint64_t stop_deadline = 0;  // stopped with stop_wait_s: the end of the wait for replies
+  std::uint64_t progress_at = t0, progress_replies = 0;
   std::optional<hft::HistogramLogWriter> hlog;
   std::optional<hft::LatencyHistogram> interval;
   std::uint64_t interval_start = t0;
@@ -344,9 +158,21 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   while (replied_total < res.requests) {
     const std::uint64_t now = now_ns();
     if (hlog && now - interval_start >= std::uint64_t{cfg.hlog_interval_ms} * 1'000'000) write_interval(now);
+    if (cfg.progress && now - progress_at >= 1'000'000'000) {
+      std::fprintf(
+          stderr, "loadgen: %6.1f s  sent %llu  received %llu  %.0f replies/s over the last second\n",
+          static_cast<double>(now - t0) / 1e9, static_cast<unsigned long long>(sent_total),
+          static_cast<unsigned long long>(replied_total),
+          static_cast<double>(replied_total - progress_replies) * 1e9 / static_cast<double>(now - progress_at));
+      progress_at = now;
+      progress_replies = replied_total;
+    }
+    if (stop_deadline != 0 && now >= stop_deadline) break;  // stopped: the replies still owed are unanswered
     // Acquire pairs with the caller's release store: what it did before stopping happened first.
     if (!stopped && cfg.stop_sending != nullptr && cfg.stop_sending->load(std::memory_order_acquire)) {
       stopped = true;
+      res.stopped = true;
+      if (cfg.stop_wait_s > 0) stop_deadline = now + static_cast<std::uint64_t>(cfg.stop_wait_s * 1e9);
       res.requests = 0;
       for (unsigned c = 0; c < nconn; ++c) {
         per[c].resize(conns[c].next_send);  // what was never sent is not part of this run
@@ -494,107 +320,8 @@ inline LoadResult run_load(const LoadConfig& cfg) {
   for (auto& k : conns) {
     if (k.fd >= 0) ::close(k.fd);
   }
-
-  // 3. Per family (sent on one connection): replies in admission order, seq continuity.
-  if (!cfg.echo) {
-    for (unsigned c = 0; c < nconn; ++c) {
-      std::map<std::int64_t, std::pair<std::uint64_t, int>> fam;  // corr -> (next seq, last reply order)
-      for (const Req& r : per[c]) {
-        if (r.dash) continue;
-        if (r.reply_order < 0) {
-          res.violation("no reply for req_id " + std::to_string(r.id));
-          continue;
-        }
-        if (r.corr == -1 || r.expect_bad) continue;
-        const bool admission = r.reply == "REJ:BUSY" || r.reply == "REJ:FAMILY_FULL" || r.reply == "REJ:SHUTDOWN";
-        if (admission) continue;  // takes no number, may overtake
-        auto& [next_seq, last_order] = fam.try_emplace(r.corr, std::pair<std::uint64_t, int>{0, -1}).first->second;
-        ++next_seq;
-        if (r.reply_order < last_order) {
-          res.violation("family " + std::to_string(r.corr) + ": req " + std::to_string(r.id) +
-                        " answered out of order");
-        }
-        last_order = r.reply_order;
-        if (r.reply.rfind("ACK ", 0) == 0 && r.reply != "ACK " + std::to_string(next_seq)) {
-          if (r.reply == "ACK 1" && !cfg.reconnect) {
-            next_seq = 1;  // the server evicted the idle family (its table was full): restart
-            ++res.family_restarts;
-          } else {
-            res.violation("family " + std::to_string(r.corr) + ": " + r.reply + ", expected seq " +
-                          std::to_string(next_seq));
-          }
-        }
-      }
-    }
-  }
+  detail_lg::verify_families(cfg, per, res);
   return res;
 }
-
-/// The TCP floor: a single-threaded epoll server that writes back every byte it reads.
-class EchoServer {
- public:
-  EchoServer() {
-    const net::Listener l = net::listen_tcp("127.0.0.1", 0, false, 128);
-    lfd_ = l.fd;
-    port_ = l.port;
-    thread_ = std::thread([this] { run(); });
-    if (::pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_) != 0) cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
-  }
-  ~EchoServer() {
-    stop_.store(true);
-    thread_.join();
-    ::close(lfd_);
-  }
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  /// CPU time its thread has used so far (ns).
-  [[nodiscard]] std::uint64_t cpu_ns() const {
-    timespec ts{};
-    if (::clock_gettime(cpu_clock_, &ts) != 0) return 0;
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
-  }
-
- private:
-  void run() {
-    const int ep = ::epoll_create1(0);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = lfd_;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd_, &ev);
-    epoll_event evs[64];
-    char buf[65536];
-    while (!stop_.load()) {
-      const int n = ::epoll_wait(ep, evs, 64, 20);
-      for (int i = 0; i < n; ++i) {
-        const int fd = evs[i].data.fd;
-        if (fd == lfd_) {
-          const int c = ::accept(lfd_, nullptr, nullptr);
-          if (c < 0) continue;
-          net::set_nodelay(c);
-          ev.events = EPOLLIN;
-          ev.data.fd = c;
-          ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
-          continue;
-        }
-        const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
-        if (got <= 0) {
-          ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-          ::close(fd);
-          continue;
-        }
-        for (ssize_t off = 0; off < got;) {  // blocking socket: the client reads
-          const ssize_t w = ::send(fd, buf + off, static_cast<std::size_t>(got - off), MSG_NOSIGNAL);
-          if (w <= 0) break;
-          off += w;
-        }
-      }
-    }
-    ::close(ep);
-  }
-  int lfd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  clockid_t cpu_clock_{};
-};
 
 }  // namespace mini_oms
