@@ -1,14 +1,17 @@
 // journal_cat: prints a journal's records (sequence, UTC time, length, payload as text or
 // hex) and verifies every record's CRC32C on the way.
 // Usage: journal_cat --dir DIR [--from SEQ] [--count N] [--hex] [--quiet] [--follow]
-// Exit status: 0 when every record read verified, 1 on a corrupt record or segment (the
-// message names the file and byte offset), 2 on a usage error.
+// Exit status: 0 when every record read verified (an empty journal: "no records"), 1 on a
+// corrupt record or segment (the message names the file and byte offset), 2 on a usage
+// error, a --dir that does not exist or is not a directory, or a directory that holds no
+// journal segment (`<20-digit first sequence>.journal`, journal_format.hpp).
 #include <time.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -46,6 +49,29 @@ void print_payload(std::span<const std::byte> p, bool hex) {
   for (const std::byte b : p) std::printf("%02x", static_cast<unsigned>(b));
 }
 
+// A segment's name: its first sequence in 20 digits, then ".journal" (journal_format.hpp).
+bool is_segment_name(const std::string& name) {
+  if (name.size() != 28 || name.compare(20, 8, ".journal") != 0) return false;
+  for (std::size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+  }
+  return true;
+}
+
+// Why `dir` is not a journal to read, or "" when it holds a segment.
+std::string not_a_journal(const std::string& dir) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  if (ec || !std::filesystem::exists(st)) return dir + ": no such directory";
+  if (!std::filesystem::is_directory(st)) return dir + ": not a directory";
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) return "cannot list " + dir + ": " + ec.message();
+  for (const auto& e : it) {
+    if (is_segment_name(e.path().filename().string())) return {};
+  }
+  return dir + ": holds no journal segment (NNNNNNNNNNNNNNNNNNNN.journal)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -67,6 +93,10 @@ int main(int argc, char** argv) try {
                "first append N sample text records to DIR (to try the tool)");
   cli.parse(argc, argv);
   if (dir.empty()) cli.fail("--dir is required");
+  // A mistyped --dir must not read as an empty journal ("no records", exit 0).
+  if (write_sample == 0) {
+    if (const std::string why = not_a_journal(dir); !why.empty()) cli.fail("--dir " + why);
+  }
 
   try {
     if (write_sample > 0) {
