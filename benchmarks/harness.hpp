@@ -9,12 +9,14 @@
 //   - reports median/min/max over >= 7 rounds per implementation;
 //   - computes each target ratio per round (ours / anchor in the same round) and reports
 //     the median of those paired ratios: drift between rounds cancels in the quotient;
-//   - pins threads to the CPUs given by --cpus;
+//   - pins threads to the CPUs given by --cpus, each checked against the process's affinity
+//     mask while parsing (a CPU that does not exist: exit 2 with a message, not an abort);
 //   - prints a table and, with --json FILE, writes the machine-readable results, with the
 //     date, the commit, the build type and flags, the CPU model, the core count (online
 //     and allowed to this process), the kernel and the compiler.
-// Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE (opened before the run,
-//   so a bad path fails at once), --filter TEXT (run only cases whose name contains TEXT),
+// Options: --runs N (default 9, minimum 7), --cpus A,B, --json FILE (its temporary file
+//   PATH.tmp.<pid> is opened before the run, so a bad path fails at once, and renamed over
+//   PATH at the end, so an interrupted run leaves an earlier result whole), --filter TEXT (run only cases whose name contains TEXT),
 //   --quick (shorter runs, for CI smoke tests); --help lists them.
 #pragma once
 
@@ -79,6 +81,7 @@ inline Options parse_options(int argc, char** argv, const char* summary = "",
       .custom("--cpus", "A,B", "CPUs to pin the threads to (default 0,1)",
               [&](std::string_view v) {
                 o.cpus = hft::cli::parse_integer_list(v, 0, 1023);
+                hft::cli::check_cpus(o.cpus);  // exit 2 now, not an exception when a thread pins
                 o.cpus_given = true;
               })
       .output("--json", *o.json, "write the results here (opened before the run)")

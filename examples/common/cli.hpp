@@ -28,6 +28,7 @@
 // after the work's threads have joined: no other thread can be inside exit's handlers.
 #pragma once
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -171,6 +172,39 @@ inline std::vector<int> parse_integer_list(std::string_view v, int lo, int hi) {
         parse_integer<int>(v.substr(start, comma == std::string_view::npos ? v.npos : comma - start), lo, hi));
     if (comma == std::string_view::npos) return out;
     start = comma + 1;
+  }
+}
+
+/// Throws BadValue unless every CPU in `cpus` is in this process's affinity mask
+/// (sched_getaffinity: online, and allowed by taskset or the container's cpuset), so --cpus
+/// with a CPU that does not exist is refused before the run rather than failing to pin later.
+inline void check_cpus(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return;  // unknown: pinning reports it
+  std::string allowed;
+  for (int c = 0, run = -1; c <= CPU_SETSIZE; ++c) {  // the allowed CPUs as ranges: "0-3,6"
+    const bool in = c < CPU_SETSIZE && CPU_ISSET(c, &set);
+    if (in && run < 0) run = c;
+    if (!in && run >= 0) {
+      if (!allowed.empty()) allowed += ',';
+      allowed += std::to_string(run);
+      if (c - 1 > run) {
+        allowed += '-';
+        allowed += std::to_string(c - 1);
+      }
+      run = -1;
+    }
+  }
+  for (const int c : cpus) {
+    if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &set)) {
+      std::string what = "CPU ";
+      what += std::to_string(c);
+      what += " does not exist or is not in this process's affinity mask (allowed: ";
+      what += allowed;
+      what += ')';
+      throw BadValue(what);
+    }
   }
 }
 

@@ -170,7 +170,22 @@ void add_server_options(Parser& p, ServerConfig& c, LogSettings& log, bool with_
           [&c] { return Shown{durability_name(c.durability)}; })
       .integer("--dedup-window", c.dedup_window, 1, std::size_t{1} << 26,
                "--journal: re-sent (correlation id, req_id) pairs remembered per partition");
-  if (with_cpus) p.integer_list("--cpus", c.cpus, 0, 1023, "pin the server's threads to these CPUs (--busy-spin)");
+  if (with_cpus) {
+    p.custom(
+        "--cpus", "A,B,...", "pin the server's threads to these CPUs (--busy-spin); each must be in the affinity mask",
+        [&c](std::string_view v) {
+          c.cpus = hft::cli::parse_integer_list(v, 0, 1023);
+          hft::cli::check_cpus(c.cpus);
+        },
+        [&c] {
+          std::string s;
+          for (const int cpu : c.cpus) {
+            if (!s.empty()) s += ',';
+            s += std::to_string(cpu);
+          }
+          return s.empty() ? Shown{} : Shown{s};
+        });
+  }
   p.custom(
        "--log-level", "trace|debug|info|warn|error", "skip the server's log lines below this level (default info)",
        [&log](std::string_view v) {
