@@ -184,7 +184,7 @@ inline void check_cpus(const std::vector<int>& cpus) {
   if (::sched_getaffinity(0, sizeof set, &set) != 0) return;  // unknown: pinning reports it
   std::string allowed;
   for (int c = 0, run = -1; c <= CPU_SETSIZE; ++c) {  // the allowed CPUs as ranges: "0-3,6"
-    const bool in = c < CPU_SETSIZE && CPU_ISSET(c, &set);
+    const bool in = c < CPU_SETSIZE && CPU_ISSET(static_cast<std::size_t>(c), &set);
     if (in && run < 0) run = c;
     if (!in && run >= 0) {
       if (!allowed.empty()) allowed += ',';
@@ -197,7 +197,7 @@ inline void check_cpus(const std::vector<int>& cpus) {
     }
   }
   for (const int c : cpus) {
-    if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &set)) {
+    if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(static_cast<std::size_t>(c), &set)) {
       std::string what = "CPU ";
       what += std::to_string(c);
       what += " does not exist or is not in this process's affinity mask (allowed: ";
@@ -347,15 +347,14 @@ class Parser {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string_view a = args[i];
       help = help || a == "--help" || a == "-h" || (a == "--version" && !version_.empty());
-      if (!config_enabled_ || !a.starts_with("--config")) {
+      const bool is_config = config_enabled_ && (a == "--config" || a.starts_with("--config="));
+      if (!is_config) {
         rest.push_back(a);
       } else if (a == "--config") {
         if (i + 1 >= args.size()) fail("--config needs a value (FILE)");
         config = args[++i];
-      } else if (a.starts_with("--config=")) {
-        config = a.substr(9);
       } else {
-        rest.push_back(a);
+        config = a.substr(9);
       }
     }
     if (!config.empty() && !help) load_config(config);  // first: the command line overrides it
@@ -417,7 +416,13 @@ class Parser {
       std::string_view value = trim(t.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
       const Option* opt = key.starts_with("-") ? nullptr : find("--" + key);
-      if (opt == nullptr) fail(where + "unknown key '" + key + "'");
+      if (opt == nullptr) {
+        std::string what = where;
+        what += "unknown key '";
+        what += key;
+        what += '\'';
+        fail(what);
+      }
       try {
         opt->apply(value);
       } catch (const BadValue& e) {

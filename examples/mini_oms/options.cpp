@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "commands.hpp"
 #include "server.hpp"
@@ -126,7 +127,12 @@ void add_server_options(Parser& p, ServerConfig& c, LogSettings& log, bool with_
           },
           [&c] {
             Shown out;
-            for (const auto& [sym, px] : c.refs) out.push_back(sym + "=" + px);
+            for (const auto& [sym, px] : c.refs) {
+              std::string kv = sym;
+              kv += '=';
+              kv += px;
+              out.push_back(std::move(kv));
+            }
             return out;
           });
   p.integer("--fix-port", c.fix_port, -1, 65535, "also accept FIX 4.4 on this port (0: ephemeral, -1: off)")
