@@ -72,11 +72,13 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   /// Removes the temporary file of an output never finished (an exception, an early return).
-  ~OutputFile() {
-    if (!tmp_path_.empty()) {
-      out_.close();
-      (void)std::remove(tmp_path_.c_str());
-    }
+  ~OutputFile() { discard(); }
+  /// Closes and removes the temporary file, leaving PATH as it was (Parser::fail calls it).
+  void discard() noexcept {
+    if (tmp_path_.empty()) return;
+    out_.close();
+    (void)std::remove(tmp_path_.c_str());
+    tmp_path_.clear();
   }
   [[nodiscard]] bool is_set() const noexcept { return !path_.empty(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -111,11 +113,7 @@ class OutputFile {
   /// Used by the parser: opens `path`'s temporary file now. Returns the error text, or "" on
   /// success. A second call (the command line overriding a config file) drops the first file.
   std::string open(const std::string& path) {
-    if (!tmp_path_.empty()) {
-      out_.close();
-      (void)std::remove(tmp_path_.c_str());
-      tmp_path_.clear();
-    }
+    discard();
     path_ = path;
     std::string tmp = path;
     tmp += ".tmp.";
@@ -301,6 +299,7 @@ class Parser {
   }
   /// A file written by the program: opened while parsing (see the header).
   Parser& output(std::string name, OutputFile& target, std::string help) {
+    outputs_.push_back(&target);
     add({std::move(name), "FILE", std::move(help), true,
          [&target](std::string_view v) {
            const std::string err = target.open(std::string(v));
@@ -490,6 +489,7 @@ class Parser {
 
   /// Prints "PROGRAM: error: what" and the usage to stderr; exits 2.
   [[noreturn]] void fail(const std::string& what) const {
+    for (OutputFile* o : outputs_) o->discard();  // std::exit runs no destructor: no PATH.tmp.<pid> left
     std::fprintf(stderr, "%s: error: %s\n\n%s", program_.c_str(), what.c_str(), usage().c_str());
     std::exit(2);  // NOLINT(concurrency-mt-unsafe): see the file's opening comment
   }
@@ -526,6 +526,7 @@ class Parser {
   bool config_enabled_ = false;
   std::vector<Option> options_;
   std::vector<std::string> notes_;
+  std::vector<OutputFile*> outputs_;  // output() targets: fail() removes their temporary files
 };
 
 }  // namespace hft::cli

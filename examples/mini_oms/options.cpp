@@ -157,6 +157,8 @@ void add_server_options(Parser& p, ServerConfig& c, LogSettings& log, bool with_
             }
             return s.empty() ? Shown{} : Shown{s};
           });
+  p.integer("--metrics-port", c.metrics_port, -1, 65535,
+            "serve Prometheus metrics (GET /metrics) on this port of --host (0: ephemeral, -1: off)");
   p.text("--journal", c.journal_dir, "DIR",
          "journal every execution here, replay it on start (docs/journal.md; default: off)")
       .custom(

@@ -243,6 +243,9 @@ if [[ -n "${bin[mini_oms]:-}" ]]; then
   grep -q '"earlier": "result"' "$tmp/kill.json"
   check "loadgen killed mid-run (SIGKILL) leaves an earlier --json result whole" "$tmp/kill.json"
   expect mini_oms 2 stderr "--json: cannot open $nowhere.json for writing: No such file or directory" -- loadgen --target echo --json "$nowhere.json"
+  expect mini_oms 2 stderr "--scenario: 'nope' is not one of" -- loadgen --target echo --hgrm "$tmp/refused.hgrm" --scenario nope
+  ! ls "$tmp"/refused.hgrm* >/dev/null 2>&1
+  check "a usage error after an output was opened leaves neither the file nor its temporary"
   expect mini_oms 2 stderr "--cpus: CPU 999 does not exist or is not in this process's affinity mask" -- bench --cpus 999
   expect mini_oms 2 stderr "--cpus: CPU 999 does not exist or is not in this process's affinity mask" -- serve --cpus 999
 fi
