@@ -8,7 +8,7 @@
 // (account_correlation), its req_id in the pipeline (fix_req_id) and its request line
 // (format_request_line); fnv1a; the business-level rejects of invalid application messages
 // (FieldProblem, field_name, invalid_field_text, invalid_field_reason).
-// May call: hft::fix::Message and its tags, hft/trading's types, protocol.hpp (parse_i64,
+// May call: hft::fix::Message and its tags, hft/trading's types, line_protocol.hpp (parse_i64,
 // Reason, kTick, kMaxQty, detail::Out), hft::FlatIndex::hash. No state, no allocation.
 #pragma once
 
@@ -22,7 +22,7 @@
 #include "hft/fix/message.hpp"
 #include "hft/fix/tags.hpp"
 #include "hft/trading/types.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace mini_oms {
 

@@ -7,7 +7,7 @@
 // write_reports); fix_id_base, the OrderID/ExecID prefix unique per start (a journaled
 // boot epoch, next_boot_epoch, or a random nonce, random_nonce).
 // May call: fix_order_map.hpp (FixOrder, OrdRejReason, echoable_*), hft::fix's
-// MessageBuilder, protocol.hpp (split, parse_u64, parse_i64, reason_text,
+// MessageBuilder, line_protocol.hpp (split, parse_u64, parse_i64, reason_text,
 // format_avg_price); next_boot_epoch: the filesystem (<journal>/fix/boot_epoch);
 // random_nonce: getrandom(2).
 #pragma once
@@ -33,7 +33,7 @@
 #include "fix_order_map.hpp"
 #include "hft/fix/builder.hpp"
 #include "hft/fix/tags.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace mini_oms {
 

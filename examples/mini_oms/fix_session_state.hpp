@@ -35,7 +35,7 @@
 #include "hft/fix/message_store.hpp"
 #include "hft/journal/journal.hpp"
 #include "logging.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace mini_oms {
 

@@ -26,7 +26,7 @@
 #include "hft/core/flat_index.hpp"
 #include "hft/journal/journal.hpp"
 #include "logging.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace mini_oms {
 

@@ -1,7 +1,7 @@
 // mini_oms/loadgen_lines.hpp: what the load generator (loadgen.hpp) sends and checks: its
 // configuration and result, the request lines of each scenario (valid orders, and malformed
 // lines with the reply each must get), the reply grammar, and the per-family verification
-// that runs once the replies are in. May call: protocol.hpp, net.hpp, hft/metrics.
+// that runs once the replies are in. May call: line_protocol.hpp, net.hpp, hft/metrics.
 #pragma once
 
 #include <poll.h>
@@ -30,7 +30,7 @@
 #include "hft/metrics/histogram_log.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "net.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace mini_oms {
 

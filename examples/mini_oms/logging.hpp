@@ -16,8 +16,8 @@
 // flag: "mini_oms: error: ..."), which stay plain stdio in main.cpp.
 //
 // Overflow policy, by thread (a policy belongs to a Logger, so one Logger per policy):
-//   - io(), "mini_oms.io", OverflowPolicy::Drop: the I/O threads (gateway.hpp) and the
-//     partitions' dispatcher threads (dispatcher.hpp, --log-sample). These are the event
+//   - io(), "mini_oms.io", OverflowPolicy::Drop: the I/O threads (transport.hpp) and the
+//     partitions' dispatcher threads (partition.hpp, --log-sample). These are the event
 //     loops: a full ring drops the line instead of stalling every connection behind it,
 //     and the backend writes "hft::Logger: N lines dropped" through this logger, so the
 //     loss is in the log itself.

@@ -1,4 +1,4 @@
-// mini_oms/dispatcher.hpp: the dispatch stage of one partition: number each request in its
+// mini_oms/partition.hpp: the dispatch stage of one partition: number each request in its
 // family (seq_in_family) and submit it to the partition's FamilyScheduler.
 //
 // It runs on one thread per partition: in Ring mode a dispatcher thread that drains the

@@ -20,7 +20,7 @@
 #include "hft/metrics/interval_recorder.hpp"
 #include "hft/metrics/latency_histogram.hpp"
 #include "logging.hpp"
-#include "protocol.hpp"
+#include "order.hpp"
 
 namespace mini_oms {
 
@@ -76,9 +76,9 @@ struct ServerConfig {
   RiskLimits risk;
   std::string journal_dir;  // --journal: empty = off (nothing changes, nothing costs)
   hft::Durability durability = hft::Durability::none;
-  std::size_t dedup_window = std::size_t{1} << 16;         // --journal: remembered (corr, req_id) per partition
+  std::size_t dedup_window = std::size_t{1} << 16;  // --journal: remembered (corr, req_id) per partition
   int metrics_port = -1;  // --metrics-port: -1 off, 0 ephemeral (metrics_port() tells which); Prometheus text
-  int fix_port = -1;                                       // --fix-port: -1 off, 0 ephemeral (fix_port() tells which)
+  int fix_port = -1;      // --fix-port: -1 off, 0 ephemeral (fix_port() tells which)
   std::string fix_comp_id = "HFTOMS";                      // --fix-comp-id: our SenderCompID; Logons must target it
   std::size_t fix_max_sessions = 64;                       // peer CompIDs remembered (store and numbers each)
   std::vector<std::string> fix_peers;                      // --fix-peers: SenderCompIDs that may log on (empty: any)
@@ -112,19 +112,10 @@ enum class Count : std::size_t {
   kCount
 };
 inline hft::CounterGroup make_counters() {
-  return hft::CounterGroup{"published",
-                           "admitted",
-                           "completed",
-                           "rejected_busy",
-                           "rejected_family_full",
-                           "duplicates",
-                           "rejected_bad_msg",
-                           "rejected_risk_qty",
-                           "rejected_risk_price",
-                           "rejected_risk_notional",
-                           "rejected_risk_rate",
-                           "families_evicted",
-                           "ran_inline"};
+  return hft::CounterGroup{
+      "published",          "admitted",         "completed",         "rejected_busy",       "rejected_family_full",
+      "duplicates",         "rejected_bad_msg", "rejected_risk_qty", "rejected_risk_price", "rejected_risk_notional",
+      "rejected_risk_rate", "families_evicted", "ran_inline"};
 }
 enum class GwCount : std::size_t {
   Requests,          // lines with a req_id or an overlong one, FIX NewOrderSingles
@@ -142,9 +133,9 @@ enum class GwCount : std::size_t {
   kCount
 };
 inline hft::CounterGroup make_gateway_counters() {
-  return hft::CounterGroup{"requests",        "rejected_bad_msg",  "rejected_shutdown",  "rejected_busy",
-                           "duplicates",      "replies_written",   "replies_dropped",    "slow_disconnects",
-                           "connections",     "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
+  return hft::CounterGroup{"requests",    "rejected_bad_msg",   "rejected_shutdown",   "rejected_busy",
+                           "duplicates",  "replies_written",    "replies_dropped",     "slow_disconnects",
+                           "connections", "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 inline void bump(hft::CounterGroup& g, GwCount c, std::uint64_t n = 1) noexcept {

@@ -1,16 +1,18 @@
 // mini_oms/server.hpp: the mini-OMS server: wiring, start, stop and report.
 //
-//   clients --TCP--> Gateway (gateway.hpp; an I/O thread each, epoll)
-//     frame lines, req_id + correlation id, family key, partition = hash & (N-1)
-//     --> Partition (dispatcher.hpp): number the request in its family, submit it to the
+//   clients --TCP--> Gateway (transport.hpp; an I/O thread each, epoll); the listener's
+//     codec (line_protocol.hpp, fix_protocol.hpp) decodes each request into an Order;
+//     family key, partition = hash & (N-1)
+//     --> Partition (partition.hpp): number the request in its family, submit it to the
 //         partition's FamilyScheduler. Ring dispatch: through a multi-producer ring to a
 //         dispatcher thread per partition (a full ring is REJ:BUSY at once). Inline
 //         dispatch (one I/O thread): the I/O thread submits itself (BUSY when the
 //         scheduler is full).
-//     --> Venue (worker.hpp): parse -> risk -> execute -> reply, on a worker (hft::WorkerPool)
+//     --> Venue (venue.hpp): risk -> execute -> Execution, on a worker (hft::WorkerPool)
 //         or, for an idle family while tasks are short, inline on the submitting thread
 //     --> back to the connection's Gateway (MpscQueue + eventfd, or at once when the task
-//         ran on that gateway's thread), one send() per connection per loop iteration.
+//         ran on that gateway's thread), whose codec encodes the Execution; one send() per
+//         connection per loop iteration.
 //
 // Where each guarantee lives: per-family FIFO and one-in-flight: FamilyScheduler (one per
 // partition; a family always maps to one partition), whichever thread runs a slice.
@@ -39,8 +41,7 @@
 #include <thread>
 #include <vector>
 
-#include "dispatcher.hpp"
-#include "gateway.hpp"
+#include "fix_protocol.hpp"
 #include "hft/core/bits.hpp"
 #include "hft/core/clock.hpp"
 #include "hft/core/thread.hpp"
@@ -49,11 +50,14 @@
 #include "hft/metrics/histogram_log.hpp"
 #include "hft/sched/worker_pool.hpp"
 #include "journaling.hpp"
+#include "line_protocol.hpp"
 #include "logging.hpp"
 #include "metrics_endpoint.hpp"
 #include "net.hpp"
+#include "partition.hpp"
 #include "records.hpp"
-#include "worker.hpp"
+#include "transport.hpp"
+#include "venue.hpp"
 
 namespace mini_oms {
 
@@ -123,7 +127,7 @@ class Server {
   [[nodiscard]] std::uint64_t cpu_ns() const;
   [[nodiscard]] std::size_t threads() const;
 
-  // ---- what the stages call (gateway.hpp, dispatcher.hpp) --------------------------------
+  // ---- what the stages call (transport.hpp, partition.hpp) ------------------------------
   [[nodiscard]] const hft::TscClock& clock() const noexcept { return clock_; }
   [[nodiscard]] hft::CounterGroup& gateway_counters() noexcept { return gateway_; }
   /// Gateways: takes one of max_connections; false at the limit. Relaxed: a count, not a
@@ -202,7 +206,9 @@ class Server {
   std::unique_ptr<OmsJournal> journal_;  // --journal only
   ReplayStats replayed_;
   std::unique_ptr<hft::WorkerPool<Sched::Job>> pool_;
-  std::vector<std::unique_ptr<Gateway<Server>>> gateways_;
+  // The transport with its two codecs: listener 0 speaks the line protocol, listener 1 FIX.
+  using Gw = Gateway<Server, LineCodec, FixCodec>;
+  std::vector<std::unique_ptr<Gw>> gateways_;
   std::vector<std::unique_ptr<Partition<Server>>> parts_;
   std::thread stats_thread_;
   std::unique_ptr<MetricsEndpoint> metrics_;  // --metrics-port; stopped first in stop()
@@ -282,8 +288,7 @@ inline Server::Server(ServerConfig cfg)
   }
   pool_ = std::make_unique<hft::WorkerPool<Sched::Job>>(pc);
   const std::size_t reply_cap = hft::round_up_pow2<std::size_t>(cfg_.partitions * cfg_.ring_size * 4 + 64);
-  for (unsigned i = 0; i < cfg_.io_threads; ++i)
-    gateways_.push_back(std::make_unique<Gateway<Server>>(*this, i, reply_cap));
+  for (unsigned i = 0; i < cfg_.io_threads; ++i) gateways_.push_back(std::make_unique<Gw>(*this, i, reply_cap));
   for (unsigned p = 0; p < cfg_.partitions; ++p)
     parts_.push_back(std::make_unique<Partition<Server>>(*this, p, !inline_dispatch_));
   if (!cfg_.journal_dir.empty()) {
@@ -296,38 +301,11 @@ inline Server::Server(ServerConfig cfg)
   }
 }
 
-// Recovery first (the writer cuts a torn tail), then every record in order: the books
-// re-run each execution, the partitions restore numbering and the dedup window. Only then
-// does the venue journal new executions.
-inline void Server::open_journal() {
-  journal_ = std::make_unique<OmsJournal>(cfg_.journal_dir, cfg_.durability, *log_);
-  replayed_.recovery = journal_->recovery();
-  hft::JournalReader reader(cfg_.journal_dir, {});
-  std::uint64_t bad = 0;
-  while (reader.poll([&](const hft::JournalRecord& r) {
-    const auto v = decode_exec(r.payload);
-    if (!v) {
-      ++bad;
-      return;
-    }
-    ++replayed_.records;
-    replayed_.executions += v->h.executed;
-    if (!venue_->replay(*v)) ++replayed_.mismatches;
-    parts_[partition_of(v->h.family, cfg_.partitions)]->restore(*v, r.sequence);
-  }) > 0) {
-  }
-  if (bad != 0) {
-    throw std::runtime_error("--journal " + cfg_.journal_dir + ": " + std::to_string(bad) +
-                             " records are not mini-OMS execution records");
-  }
-  venue_->set_journal(journal_.get());
-}
-
 inline void Server::start() {
   if (started_) return;
   if (cfg_.fix_port >= 0) {
     const std::string base = fix_id_base(cfg_.journal_dir);
-    for (auto& g : gateways_) g->set_fix_id_base(base);
+    for (auto& g : gateways_) g->template codec<1>().set_id_base(base);
   }
   started_ = true;
   const net::Listener l = net::listen_tcp(cfg_.host, cfg_.port, true);
@@ -338,12 +316,15 @@ inline void Server::start() {
     fix_listen_fd_ = f.fd;
     fix_port_ = f.port;
   }
-  if (cfg_.metrics_port >= 0) {  // bound before any stage starts; its own thread: a scrape never runs on a stage's thread
+  if (cfg_.metrics_port >=
+      0) {  // bound before any stage starts; its own thread: a scrape never runs on a stage's thread
     metrics_ = std::make_unique<MetricsEndpoint>(cfg_.host, static_cast<std::uint16_t>(cfg_.metrics_port),
                                                  [this](std::string& out) { write_metrics(out); });
     metrics_->start();
+    HFT_LOG_INFO(log_->main(), "metrics on {}:{} (GET /metrics, Prometheus text format)", cfg_.host, metrics_->port());
   }
-  for (auto& g : gateways_) g->open(listen_fd_, fix_listen_fd_);
+  const int listeners[] = {listen_fd_, fix_listen_fd_};
+  for (auto& g : gateways_) g->open(listeners);
   if (!inline_dispatch_) {
     for (auto& p : parts_) p->start_thread();
   }
@@ -403,116 +384,7 @@ inline void Server::thread_started() {
   }
 }
 
-inline std::uint64_t Server::cpu_ns() const {
-  std::lock_guard lock(threads_mutex_);
-  std::uint64_t total = 0;
-  for (const clockid_t id : thread_clocks_) {
-    timespec ts{};
-    if (::clock_gettime(id, &ts) == 0) {
-      total += static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
-    }
-  }
-  return total;
-}
-
-inline std::size_t Server::threads() const {
-  std::lock_guard lock(threads_mutex_);
-  return thread_clocks_.size();
-}
-
-// ---- between the stages --------------------------------------------------------------------
-inline Reason Server::admit(ConnRef conn, FamilyKey fk, const Order& order, std::uint64_t t_recv) {
-  Partition<Server>& p = *parts_[partition_of(fk.key, cfg_.partitions)];
-  bump(p.counters(), Count::Published);
-  if (p.has_ring()) {
-    std::int64_t seq = 0;
-    Inbound* slot = p.try_claim(seq);
-    if (slot == nullptr) {
-      bump(p.counters(), Count::RejectedBusy);
-      return Reason::Busy;
-    }
-    *slot = Inbound{conn, fk.key, fk.correlated, order, t_recv, hft::TscClock::ticks()};
-    p.publish(seq);
-    return Reason::None;
-  }
-  const Routed in{conn, fk.key, fk.correlated, order, t_recv, t_recv};
-  const Reason why = p.submit(in);
-  if (why != Reason::None)
-    bump(p.counters(), why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
-  return why;
-}
-
-inline void Server::reject(const Routed& in, Reason why, hft::CounterGroup& counters) {
-  bump(counters, why == Reason::FamilyFull ? Count::RejectedFamilyFull : Count::RejectedBusy);
-  gateways_[in.conn.io]->deliver(Reply{in.conn, Execution{in.order.req_id, 0, 0, 0, why}, hft::TscClock::ticks(), 0});
-}
-
-// Inline execution pays off when a hand-off costs more than the task: on the submitting
-// thread (not on a worker re-queueing a slice), not inside a slice that already runs
-// inline (its re-queue goes to the pool: a hot family cannot pin the I/O thread), and in
-// Auto mode only while tasks are short and no job is waiting for a worker.
-inline bool Server::may_run_inline() const noexcept {
-  if (inline_depth() != 0) return false;
-  switch (cfg_.execute) {
-    case ExecuteMode::Pool:
-      return false;
-    case ExecuteMode::Inline:
-      return true;
-    case ExecuteMode::Auto:
-      return mean_task_ns_.load(std::memory_order_relaxed) <= cfg_.inline_max_ns && !pool_->has_queued_jobs();
-  }
-  return false;
-}
-
-inline void Server::execute(Sched::Job j) noexcept {
-  hft::CounterGroup* part = in_submit();
-  if (part == nullptr || !may_run_inline()) {
-    pool_->execute(j);
-    return;
-  }
-  ++inline_depth();
-  j();
-  --inline_depth();
-  bump(*part, Count::RanInline);
-}
-
-inline void Server::run_inline(Partition<Server>& p, Task& t) {
-  ++inline_depth();
-  run_task(p, t);
-  --inline_depth();
-  bump(p.counters(), Count::RanInline);
-}
-
-inline void Server::answer_duplicate(const Routed& in, const DedupWindow::Entry& e) {
-  gateways_[in.conn.io]->deliver(Reply{in.conn, e.exec, hft::TscClock::ticks(), e.journal_seq});
-}
-
-inline void Server::run_task(Partition<Server>& p, Task& t) {
-  const std::uint64_t start = hft::TscClock::ticks();
-  Reply rep;
-  const Reason why = venue_->execute(t, rep);
-  if (why != Reason::None) {
-    bump(p.counters(), why == Reason::BadMsg         ? Count::RejectedBadMsg
-                       : why == Reason::RiskQty      ? Count::RejectedRiskQty
-                       : why == Reason::RiskPrice    ? Count::RejectedRiskPrice
-                       : why == Reason::RiskNotional ? Count::RejectedRiskNotional
-                                                     : Count::RejectedRiskRate);
-  }
-  bump(p.counters(), Count::Completed);
-  if (t.dedup_slot != DedupWindow::npos) p.dedup()->complete(t.dedup_slot, rep.exec, rep.durable_after);
-  if (t.fam_slot != FamilyTable::npos) p.families().done(t.fam_slot);
-  gateways_[rep.conn.io]->deliver(rep);
-  // The Auto policy's estimate: each thread's first task, then one in 64 (a shared store per
-  // task would cost more than it measures). Relaxed: a racing update loses a sample.
-  static thread_local std::uint32_t sample = 0;
-  if (cfg_.execute == ExecuteMode::Auto && (sample++ & 63u) == 0) {
-    const auto ns =
-        static_cast<std::uint32_t>(std::min<std::uint64_t>(clock_.delta_to_ns(rep.t_built - start), 1u << 30));
-    const std::uint32_t old = mean_task_ns_.load(std::memory_order_relaxed);
-    mean_task_ns_.store(old == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
-  }
-}
-
 }  // namespace mini_oms
 
-#include "server_stats.hpp"  // NOLINT(misc-header-include-cycle): the observability half of Server
+#include "server_stages.hpp"  // NOLINT(misc-header-include-cycle): what Server does between the stages
+#include "server_stats.hpp"   // NOLINT(misc-header-include-cycle): the observability half of Server

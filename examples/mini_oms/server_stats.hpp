@@ -22,6 +22,23 @@
 
 namespace mini_oms {
 
+inline std::uint64_t Server::cpu_ns() const {
+  std::lock_guard lock(threads_mutex_);
+  std::uint64_t total = 0;
+  for (const clockid_t id : thread_clocks_) {
+    timespec ts{};
+    if (::clock_gettime(id, &ts) == 0) {
+      total += static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+    }
+  }
+  return total;
+}
+
+inline std::size_t Server::threads() const {
+  std::lock_guard lock(threads_mutex_);
+  return thread_clocks_.size();
+}
+
 inline void Server::collect_stages() {
   admit_lat_.collect();
   write_lat_.collect();
@@ -45,34 +62,55 @@ inline std::string Server::stats_line() {
   std::string pending;
   for (const auto& p : parts_) {
     if (!pending.empty()) pending += ',';
-    pending += std::to_string(get(p->counters(), Count::Admitted) - get(p->counters(), Count::Completed));
+    const std::uint64_t adm = get(p->counters(), Count::Admitted), done = get(p->counters(), Count::Completed);
+    pending += std::to_string(adm > done ? adm - done : 0);  // an inline task completes before it counts admitted
   }
   const std::uint64_t risk = counter(Count::RejectedRiskQty) + counter(Count::RejectedRiskPrice) +
                              counter(Count::RejectedRiskNotional) + counter(Count::RejectedRiskRate);
-  // Sixteen numbers of at most 20 digits fit; the per-partition list (one number per
-  // partition, no bound) is appended, not formatted into the buffer.
-  char buf[768];
-  (void)std::snprintf(
-      buf, sizeof buf,
-      "interval %.1fs: requests/s=%.0f completed/s=%.0f execute_p50=%.1fus execute_p99=%.1fus admit_p99=%.1fus "
-      "write_p99=%.1fus | totals: requests=%llu published=%llu admitted=%llu completed=%llu busy=%llu "
-      "family_full=%llu bad_msg=%llu risk=%llu shutdown=%llu duplicates=%llu inline=%llu connections=%zu "
-      "pending_per_partition=[",
-      secs, static_cast<double>(requests - stats_prev_.requests) / secs,
-      static_cast<double>(completed - stats_prev_.completed) / secs,
-      static_cast<double>(execute_last_.percentile(50)) / 1e3, static_cast<double>(execute_last_.percentile(99)) / 1e3,
-      static_cast<double>(admit_lat_.last.percentile(99)) / 1e3,
-      static_cast<double>(write_lat_.last.percentile(99)) / 1e3, static_cast<unsigned long long>(requests),
-      static_cast<unsigned long long>(counter(Count::Published)),
-      static_cast<unsigned long long>(counter(Count::Admitted)), static_cast<unsigned long long>(completed),
-      static_cast<unsigned long long>(counter(Count::RejectedBusy) + gateway_counter(GwCount::RejectedBusy)),
-      static_cast<unsigned long long>(counter(Count::RejectedFamilyFull)),
-      static_cast<unsigned long long>(counter(Count::RejectedBadMsg) + gateway_counter(GwCount::RejectedBadMsg)),
-      static_cast<unsigned long long>(risk), static_cast<unsigned long long>(gateway_counter(GwCount::RejectedShutdown)),
-      static_cast<unsigned long long>(counter(Count::Duplicates) + gateway_counter(GwCount::Duplicates)),
-      static_cast<unsigned long long>(counter(Count::RanInline)), open_connections());
+  std::string out;
+  const auto rate = [&](const char* k, std::uint64_t now_total, std::uint64_t before) {
+    char b[64];
+    (void)std::snprintf(b, sizeof b, "%s/s=%.0f ", k, static_cast<double>(now_total - before) / secs);
+    out += b;
+  };
+  const auto us = [&](const char* k, const hft::LatencyHistogram& h, double pct) {
+    char b[64];
+    (void)std::snprintf(b, sizeof b, "%s=%.1fus ", k, static_cast<double>(h.percentile(pct)) / 1e3);
+    out += b;
+  };
+  const auto total = [&](const char* k, std::uint64_t v) {
+    out += k;
+    out += '=';
+    out += std::to_string(v);
+    out += ' ';
+  };
+  char head[48];
+  (void)std::snprintf(head, sizeof head, "interval %.1fs: ", secs);
+  out += head;
+  rate("requests", requests, stats_prev_.requests);
+  rate("completed", completed, stats_prev_.completed);
+  us("execute_p50", execute_last_, 50);
+  us("execute_p99", execute_last_, 99);
+  us("admit_p99", admit_lat_.last, 99);
+  us("write_p99", write_lat_.last, 99);
+  out += "| totals: ";
+  total("requests", requests);
+  total("published", counter(Count::Published));
+  total("admitted", counter(Count::Admitted));
+  total("completed", completed);
+  total("busy", counter(Count::RejectedBusy) + gateway_counter(GwCount::RejectedBusy));
+  total("family_full", counter(Count::RejectedFamilyFull));
+  total("bad_msg", counter(Count::RejectedBadMsg) + gateway_counter(GwCount::RejectedBadMsg));
+  total("risk", risk);
+  total("shutdown", gateway_counter(GwCount::RejectedShutdown));
+  total("duplicates", counter(Count::Duplicates) + gateway_counter(GwCount::Duplicates));
+  total("inline", counter(Count::RanInline));
+  total("connections", open_connections());
+  out += "pending_per_partition=[";
+  out += pending;
+  out += ']';
   stats_prev_ = Totals{requests, completed, now};
-  return buf + pending + "]";
+  return out;
 }
 
 inline void Server::write_hlog_interval() {

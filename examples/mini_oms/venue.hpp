@@ -1,4 +1,4 @@
-// mini_oms/worker.hpp: the execution stage, what runs for each task (on a worker, or inline
+// mini_oms/venue.hpp: the execution stage, what runs for each task (on a worker, or inline
 // on the thread that submitted it): risk -> execute -> the Execution (the order arrives
 // decoded: the protocol's codec parsed it at the gateway).
 //
@@ -27,7 +27,7 @@
 #include "hft/sched/rate_limiter.hpp"
 #include "hft/trading/matching_engine.hpp"
 #include "journaling.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 #include "records.hpp"
 
 namespace mini_oms {

@@ -12,7 +12,7 @@
 #include "fuzz_check.hpp"
 #include "hft/fix/message.hpp"
 #include "hft/trading/types.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace {
 

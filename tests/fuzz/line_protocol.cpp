@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 namespace {
 

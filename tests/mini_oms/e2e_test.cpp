@@ -421,7 +421,6 @@ TEST_CASE("out of file descriptors: the server refuses new connections without s
   s.stop();
 }
 
-
 TEST_CASE("counters reconcile: published = admitted + rejected, admitted = completed, in every mode", "[e2e]") {
   for (const DispatchMode d : {DispatchMode::Ring, DispatchMode::Inline}) {
     for (const ExecuteMode e : {ExecuteMode::Pool, ExecuteMode::Inline, ExecuteMode::Auto}) {

@@ -1,4 +1,4 @@
-// The mini-OMS FIX acceptor's own rules (fix_acceptor.hpp, gateway.hpp; docs/fix.md, "The
+// The mini-OMS FIX acceptor's own rules (fix_protocol.hpp, fix_orders.hpp, fix_order_map.hpp; docs/fix.md, "The
 // mini-OMS FIX acceptor"), byte by byte over TCP where a rule is about the port:
 //   - OrderIDs and ExecIDs unique across starts within one second and with the clock
 //     unchanged: a random base without --journal, a durable boot epoch with it;
@@ -25,7 +25,7 @@
 
 #include "../journal/journal_support.hpp"
 #include "../support/catch.hpp"
-#include "fix_acceptor.hpp"
+#include "fix_protocol.hpp"
 #include "hft/fix/builder.hpp"
 #include "hft/fix/message.hpp"
 #include "server.hpp"

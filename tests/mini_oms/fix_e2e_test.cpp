@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "../support/catch.hpp"
-#include "fix_acceptor.hpp"
+#include "fix_protocol.hpp"
 #include "hft/fix/journal_message_store.hpp"
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 #include "server.hpp"
 
 using namespace std::chrono_literals;

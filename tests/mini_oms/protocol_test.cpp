@@ -1,4 +1,4 @@
-#include "protocol.hpp"
+#include "line_protocol.hpp"
 
 #include <string>
 #include <vector>
@@ -23,8 +23,9 @@ Framed frame(LineFramer& f, const std::string& bytes, std::size_t chunk) {
   Framed out;
   for (std::size_t i = 0; i < bytes.size(); i += chunk) {
     const std::size_t n = std::min(chunk, bytes.size() - i);
-    f.feed(bytes.data() + i, n, [&](std::string_view l) { out.lines.emplace_back(l); },
-           [&](std::string_view p) { out.overlong.emplace_back(p); });
+    f.feed(
+        bytes.data() + i, n, [&](std::string_view l) { out.lines.emplace_back(l); },
+        [&](std::string_view p) { out.overlong.emplace_back(p); });
   }
   return out;
 }
@@ -59,30 +60,30 @@ TEST_CASE("request grammar: every field's edge cases", "[protocol]") {
   CHECK(parse_request("1 -5 ABCDEFGH S 1 1"));
   CHECK(parse_request("1 0 A1 S 1 100.1"));
   for (const char* bad : {
-           "",                                  // empty
-           "17 42 AAPL B 100",                  // missing field
-           "17 42 AAPL B 100 187.25 extra",     // extra field
-           "17  42 AAPL B 100 187.25",          // double space
-           "17 42 AAPL B 100 187.25 ",          // trailing space
-           " 17 42 AAPL B 100 187.25",          // leading space
-           "x 42 AAPL B 100 187.25",            // req_id
-           "17 4x2 AAPL B 100 187.25",          // correlation id
-           "17 42 aapl B 100 187.25",           // lowercase symbol
-           "17 42 ABCDEFGHI B 100 187.25",      // 9-char symbol
-           "17 42 AA-PL B 100 187.25",          // bad symbol char
-           "17 42 AAPL b 100 187.25",           // side
-           "17 42 AAPL BS 100 187.25",          // side
-           "17 42 AAPL B 0 187.25",             // qty 0
-           "17 42 AAPL B -5 187.25",            // negative qty
-           "17 42 AAPL B 2147483648 187.25",    // qty > 2^31-1
-           "17 42 AAPL B 1.5 187.25",           // fractional qty
-           "17 42 AAPL B 100 0",                // price 0
-           "17 42 AAPL B 100 0.0000",           // price 0
-           "17 42 AAPL B 100 187.25001",        // 5 decimals
-           "17 42 AAPL B 100 -187.25",          // negative price
-           "17 42 AAPL B 100 187.",             // dangling point
-           "17 42 AAPL B 100 .25",              // no integer part
-           "17 42 AAPL B 100 1e3",              // exponent
+           "",                                // empty
+           "17 42 AAPL B 100",                // missing field
+           "17 42 AAPL B 100 187.25 extra",   // extra field
+           "17  42 AAPL B 100 187.25",        // double space
+           "17 42 AAPL B 100 187.25 ",        // trailing space
+           " 17 42 AAPL B 100 187.25",        // leading space
+           "x 42 AAPL B 100 187.25",          // req_id
+           "17 4x2 AAPL B 100 187.25",        // correlation id
+           "17 42 aapl B 100 187.25",         // lowercase symbol
+           "17 42 ABCDEFGHI B 100 187.25",    // 9-char symbol
+           "17 42 AA-PL B 100 187.25",        // bad symbol char
+           "17 42 AAPL b 100 187.25",         // side
+           "17 42 AAPL BS 100 187.25",        // side
+           "17 42 AAPL B 0 187.25",           // qty 0
+           "17 42 AAPL B -5 187.25",          // negative qty
+           "17 42 AAPL B 2147483648 187.25",  // qty > 2^31-1
+           "17 42 AAPL B 1.5 187.25",         // fractional qty
+           "17 42 AAPL B 100 0",              // price 0
+           "17 42 AAPL B 100 0.0000",         // price 0
+           "17 42 AAPL B 100 187.25001",      // 5 decimals
+           "17 42 AAPL B 100 -187.25",        // negative price
+           "17 42 AAPL B 100 187.",           // dangling point
+           "17 42 AAPL B 100 .25",            // no integer part
+           "17 42 AAPL B 100 1e3",            // exponent
        }) {
     INFO("'" << bad << "'");
     CHECK_FALSE(parse_request(bad).has_value());
@@ -153,8 +154,8 @@ TEST_CASE("reply text: avg price rounding, trailing zeros, rejects", "[protocol]
   CHECK(ack(17, 3, 0, 0) == "17 ACK 3 0 0\n");
   CHECK(ack(17, 1, 100, hft::Notional{100} * 1'000'500) == "17 ACK 1 100 100.05\n");
   CHECK(ack(17, 1, 100, hft::Notional{100} * 1'000'000) == "17 ACK 1 100 100\n");
-  CHECK(ack(1, 1, 3, 3) == "1 ACK 1 3 0.0001\n");      // 3 units at 1 tick each
-  CHECK(ack(1, 1, 2, 3) == "1 ACK 1 2 0.0002\n");      // 1.5 ticks rounds half-up to 2
+  CHECK(ack(1, 1, 3, 3) == "1 ACK 1 3 0.0001\n");  // 3 units at 1 tick each
+  CHECK(ack(1, 1, 2, 3) == "1 ACK 1 2 0.0002\n");  // 1.5 ticks rounds half-up to 2
   CHECK(rej(17, Reason::Busy) == "17 REJ:BUSY\n");
   CHECK(rej(std::nullopt, Reason::BadMsg) == "- REJ:BAD_MSG\n");
   CHECK(rej(18446744073709551615ull, Reason::RiskNotional) == "18446744073709551615 REJ:RISK_NOTIONAL\n");
@@ -212,8 +213,9 @@ TEST_CASE("line codec: decode into an Order, or an invalid Order routed by what 
 
 TEST_CASE("line codec: an Order's line parses back to the same Order", "[protocol]") {
   char buf[kMaxReply];
-  for (const char* line : {"1 -1 MSFT B 1 0.0001", "18446744073709551615 -9223372036854775808 ABCDEFGH S 2147483647 "
-                                                   "922337203685477.5807",
+  for (const char* line : {"1 -1 MSFT B 1 0.0001",
+                           "18446744073709551615 -9223372036854775808 ABCDEFGH S 2147483647 "
+                           "922337203685477.5807",
                            "7 0 A B 10 410.5"}) {
     const auto o = parse_request(line);
     REQUIRE(o);
@@ -240,6 +242,6 @@ TEST_CASE("line codec: an Execution encodes as its ACK or REJ line", "[protocol]
   CHECK(std::string_view(buf, format_execution(buf, Execution{4, 0, 0, 0, Reason::RiskRate})) == "4 REJ:RISK_RATE\n");
   char avg[32];
   CHECK(std::string_view(avg, format_avg_price(avg, 3, 100000)) == "3.3333");  // 33,333.3 ticks: down
-  CHECK(std::string_view(avg, format_avg_price(avg, 2, 3)) == "0.0002");  // 1.5 ticks: half-up
+  CHECK(std::string_view(avg, format_avg_price(avg, 2, 3)) == "0.0002");       // 1.5 ticks: half-up
   CHECK(std::string_view(avg, format_avg_price(avg, 0, 0)) == "0");
 }
