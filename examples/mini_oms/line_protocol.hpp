@@ -296,8 +296,8 @@ class LineCodec {
     framers_[slot].feed(
         bytes.data(), bytes.size(), [&](std::string_view line) { on_line(slot, line, t_recv); },
         [&](std::string_view prefix) {
-          bump(gw_.pipeline().gateway_counters(), GwCount::Requests);
-          bump(gw_.pipeline().gateway_counters(), GwCount::RejectedBadMsg);
+          bump(gw_.counters(slot), GwCount::Requests);
+          bump(gw_.counters(slot), GwCount::RejectedBadMsg);
           gw_.log_bad_input(slot, "line over 256 bytes", prefix);
           reject(slot, overlong_req_id(prefix), Reason::BadMsg);
         });
@@ -314,10 +314,10 @@ class LineCodec {
 
  private:
   void on_line(std::uint32_t slot, std::string_view line, std::uint64_t t_recv) {
-    bump(gw_.pipeline().gateway_counters(), GwCount::Requests);
+    bump(gw_.counters(slot), GwCount::Requests);
     const std::optional<Order> o = decode_line(line);
     if (!o) {
-      bump(gw_.pipeline().gateway_counters(), GwCount::RejectedBadMsg);
+      bump(gw_.counters(slot), GwCount::RejectedBadMsg);
       gw_.log_bad_input(slot, "no req_id", line);
       reject(slot, std::nullopt, Reason::BadMsg);
       return;

@@ -132,10 +132,15 @@ enum class GwCount : std::size_t {
   FixOtherRejected,   // FIX application messages other than orders refused for a bad field
   kCount
 };
+/// The gateways' counters are kept per port (the codec a listener speaks), in this order.
+inline constexpr const char* kPortNames[] = {"line", "fix"};
+inline constexpr std::size_t kPorts = std::size(kPortNames);
+inline constexpr std::size_t kLinePort = 0, kFixPort = 1;
 inline hft::CounterGroup make_gateway_counters() {
-  return hft::CounterGroup{"requests",    "rejected_bad_msg",   "rejected_shutdown",   "rejected_busy",
-                           "duplicates",  "replies_written",    "replies_dropped",     "slow_disconnects",
-                           "connections", "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
+  return hft::CounterGroup{"requests",           "rejected_bad_msg",    "rejected_shutdown",
+                           "rejected_busy",      "duplicates",          "replies_written",
+                           "replies_dropped",    "slow_disconnects",    "connections_accepted",
+                           "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 inline void bump(hft::CounterGroup& g, GwCount c, std::uint64_t n = 1) noexcept {

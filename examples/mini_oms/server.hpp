@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -119,7 +120,13 @@ class Server {
   /// A partition counter summed over the partitions.
   [[nodiscard]] std::uint64_t counter(Count c) const;
   /// A gateway counter (all I/O threads).
-  [[nodiscard]] std::uint64_t gateway_counter(GwCount c) const { return get(gateway_, c); }
+  [[nodiscard]] std::uint64_t gateway_counter(GwCount c) const {
+    std::uint64_t n = 0;
+    for (const auto& g : gateway_) n += get(g, c);
+    return n;
+  }
+  /// A gateway counter of one port (0: the line protocol's, 1: FIX's; kPortNames).
+  [[nodiscard]] std::uint64_t gateway_counter(GwCount c, std::size_t port) const { return get(gateway_.at(port), c); }
   /// One partition's counter.
   [[nodiscard]] std::uint64_t partition_counter(unsigned p, Count c) const { return get(parts_.at(p)->counters(), c); }
   /// CPU time (user + system) the server's own threads have used so far, in ns. Read while
@@ -129,7 +136,8 @@ class Server {
 
   // ---- what the stages call (transport.hpp, partition.hpp) ------------------------------
   [[nodiscard]] const hft::TscClock& clock() const noexcept { return clock_; }
-  [[nodiscard]] hft::CounterGroup& gateway_counters() noexcept { return gateway_; }
+  /// The gateways' counters of one port (the codec index of the listener: kPortNames).
+  [[nodiscard]] hft::CounterGroup& gateway_counters(std::size_t port) noexcept { return gateway_[port]; }
   /// Gateways: takes one of max_connections; false at the limit. Relaxed: a count, not a
   /// hand-off (each connection is owned by the gateway that accepted it).
   [[nodiscard]] bool try_open_connection() noexcept {
@@ -196,7 +204,7 @@ class Server {
   std::uint16_t port_ = 0, fix_port_ = 0;
   int listen_fd_ = -1, fix_listen_fd_ = -1;
   std::unique_ptr<FixRegistry> fix_registry_;
-  hft::CounterGroup gateway_ = make_gateway_counters();
+  std::array<hft::CounterGroup, kPorts> gateway_{make_gateway_counters(), make_gateway_counters()};
   std::atomic<std::size_t> open_connections_{0};  // across all gateways, <= cfg_.max_connections
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> stopping_io_{false};

@@ -140,6 +140,41 @@ inline void Server::stats_main() {
   }
 }
 
+// Each counter family's HELP: what it counts and where (docs/operations.md has what to
+// alert on). A partition's are labelled {stage="partition", partition}, the gateways'
+// {stage="gateway", port}; a name both keep (rejected_bad_msg, rejected_busy, duplicates)
+// is one family with both kinds of series.
+inline std::string counter_help(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> kHelp[] = {
+      {"published", "Requests routed to a partition (admitted or rejected there)."},
+      {"admitted", "Requests a partition numbered and scheduled."},
+      {"completed", "Admitted requests that executed (an ACK, or a bad-message or risk reject)."},
+      {"rejected_busy", "Requests answered BUSY (a full ring or scheduler; a FIX session's in-flight table)."},
+      {"rejected_family_full", "Requests answered FAMILY_FULL (--max-pending per family)."},
+      {"duplicates", "Re-sent requests answered with their original reply; nothing executed."},
+      {"rejected_bad_msg", "Requests answered BAD_MSG (malformed)."},
+      {"rejected_risk_qty", "Orders rejected by the quantity limit."},
+      {"rejected_risk_price", "Orders rejected by the price band."},
+      {"rejected_risk_notional", "Orders rejected by the notional limit."},
+      {"rejected_risk_rate", "Orders rejected by the per-symbol rate limit."},
+      {"families_evicted", "Idle families evicted from the family-number table (numbering restarts at 1)."},
+      {"ran_inline", "Admitted requests that ran on the submitting thread, not a worker."},
+      {"requests", "Requests the gateways decoded (lines, FIX NewOrderSingles), per port."},
+      {"rejected_shutdown", "Requests answered SHUTDOWN (arrived after shutdown began)."},
+      {"replies_written", "Replies and reports queued to a connection's output."},
+      {"replies_dropped", "Replies whose connection was gone."},
+      {"slow_disconnects", "Connections cut for not reading their replies (--out-buffer)."},
+      {"connections_accepted", "Connections accepted."},
+      {"refused_conn_limit", "Connections refused at --max-connections or out of descriptors."},
+      {"accept_fd_exhausted", "accept() failures for want of a file descriptor (EMFILE/ENFILE)."},
+      {"fix_other_rejected", "FIX application messages other than orders refused for a bad field."},
+  };
+  for (const auto& [n, h] : kHelp) {
+    if (n == name) return std::string(h);
+  }
+  return "mini_oms counter " + std::string(name) + ".";
+}
+
 inline void Server::write_metrics(std::string& out) {
   std::lock_guard lock(stats_mutex_);
   collect_stages();
@@ -147,17 +182,20 @@ inline void Server::write_metrics(std::string& out) {
   std::vector<std::string> names;
   names.reserve(parts_.size());
   for (const auto& p : parts_) names.push_back(std::to_string(p->index()));
-  std::vector<Label> labels;  // two per group: stage, then partition
-  labels.reserve(2 * parts_.size() + 1);
+  std::vector<Label> labels;  // two per group: stage, then partition or port
+  labels.reserve(2 * (parts_.size() + kPorts));
   std::vector<LabeledCounters> groups;
   for (std::size_t i = 0; i < parts_.size(); ++i) {
     labels.push_back({"stage", "partition"});
     labels.push_back({"partition", names[i]});
-    groups.push_back({&parts_[i]->counters(), std::span<const Label>(&labels[2 * i], 2)});
+    groups.push_back({&parts_[i]->counters(), std::span<const Label>(&labels[labels.size() - 2], 2)});
   }
-  labels.push_back({"stage", "gateway"});
-  groups.push_back({&gateway_, std::span<const Label>(&labels.back(), 1)});
-  write_counters(t, groups);
+  for (std::size_t port = 0; port < kPorts; ++port) {
+    labels.push_back({"stage", "gateway"});
+    labels.push_back({"port", kPortNames[port]});
+    groups.push_back({&gateway_[port], std::span<const Label>(&labels[labels.size() - 2], 2)});
+  }
+  write_counters(t, groups, "mini_oms_", counter_help);
 
   t.begin("mini_oms_connections", MetricType::gauge, "Client connections open now (both ports).");
   t.sample({}, open_connections());
@@ -214,7 +252,9 @@ inline std::string Server::report() {
                         static_cast<unsigned long long>(get(c, Count::FamiliesEvicted)));
     o << line;
   }
-  o << "  gateway: " << gateway_.line() << "\n";
+  for (std::size_t port = 0; port < kPorts; ++port) {
+    o << "  gateway (" << kPortNames[port] << "): " << gateway_[port].line() << "\n";
+  }
   if (journal_) {
     o << "  journal " << cfg_.journal_dir << ": replayed " << replayed_.records << " records at start, "
       << journal_->last_sequence() - replayed_.records

@@ -20,12 +20,10 @@
 // logged with its address); a half-closed client gets every reply it is owed first.
 //
 // Connection limits: past --max-connections (all gateways together) a new connection is
-// answered "- REJ:CONN_LIMIT" and closed. When accept() fails for want of a descriptor
-// (EMFILE/ENFILE) the listening socket stays readable, and a level-triggered loop would
-// spin on it at 100% CPU: instead the gateway closes a reserve descriptor it holds for
-// this, accepts and refuses every pending connection the same way, and takes the reserve
-// back. If even that fails it stops polling the listeners for 100 ms. Either way it counts
-// the event and logs one line per second at most; accepted connections are served on.
+// answered "- REJ:CONN_LIMIT" and closed. Out of descriptors (EMFILE/ENFILE), where a
+// level-triggered loop would spin on the readable listener, it spends a reserve descriptor
+// to accept and refuse the pending connections, or stops polling the listeners for 100 ms
+// (transport_conn.hpp); open connections are served on.
 #pragma once
 
 #include <arpa/inet.h>
@@ -157,6 +155,10 @@ class Gateway {
     }
   }
   [[nodiscard]] bool is_open(std::uint32_t slot) const noexcept { return conns_[slot].fd >= 0; }
+  /// The gateway counters of the port the connection came in on.
+  [[nodiscard]] hft::CounterGroup& counters(std::uint32_t slot) noexcept {
+    return pipeline_.gateway_counters(conns_[slot].codec);
+  }
   /// Requests admitted on the connection and not yet answered.
   [[nodiscard]] std::uint32_t in_flight(std::uint32_t slot) const noexcept { return conns_[slot].in_flight; }
   [[nodiscard]] PeerText peer(std::uint32_t slot) const noexcept { return peer_of(conns_[slot].fd); }
@@ -196,14 +198,7 @@ class Gateway {
     const std::uint64_t one = 1;
     (void)!::write(evfd_, &one, sizeof one);
   }
-  void watch_listeners() {
-    for (std::size_t i = 0; i < listen_fds_.size(); ++i) {
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-      ev.data.u64 = kListenTag - i;
-      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fds_[i], &ev);
-    }
-  }
+  void watch_listeners();
 
   void run() {
     const ServerConfig& cfg = pipeline_.config();
@@ -276,7 +271,7 @@ class Gateway {
       const int fd = ::accept4(listen_fds_[listener], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno);
+        if (errno == EMFILE || errno == ENFILE) out_of_descriptors(errno, listen_codec_[listener]);
         break;  // EAGAIN: nothing pending
       }
       if (pipeline_.shutdown_requested()) {
@@ -284,7 +279,7 @@ class Gateway {
         continue;
       }
       if (free_slots_.empty() || !pipeline_.try_open_connection()) {
-        refuse(fd);
+        refuse(fd, listen_codec_[listener]);
         continue;
       }
       net::set_nodelay(fd);
@@ -305,7 +300,7 @@ class Gateway {
       ev.events = EPOLLIN;
       ev.data.u64 = s;
       ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-      bump(pipeline_.gateway_counters(), GwCount::Connections);
+      bump(pipeline_.gateway_counters(c.codec), GwCount::Connections);
     }
   }
 
@@ -364,8 +359,8 @@ class Gateway {
   void write_reply(const Reply& r);
   void hold(const Reply& r);
   void release_held();
-  void refuse(int fd);
-  void out_of_descriptors(int err);
+  void refuse(int fd, std::size_t port);
+  void out_of_descriptors(int err, std::size_t port);
   void pause_listening();
   void resume_listening_if_due();
 

@@ -15,7 +15,7 @@ namespace mini_oms {
 template <class Pipeline, template <class> class... Codec>
 Reason Gateway<Pipeline, Codec...>::admit(std::uint32_t slot, const Order& o, std::uint64_t t_recv) {
   if (pipeline_.shutdown_requested()) {
-    bump(pipeline_.gateway_counters(), GwCount::RejectedShutdown);
+    bump(counters(slot), GwCount::RejectedShutdown);
     return Reason::Shutdown;
   }
   const FamilyKey fk = family_key(o.corr, index_, ++uncorrelated_seq_);
@@ -41,7 +41,7 @@ void Gateway<Pipeline, Codec...>::send(std::uint32_t slot, const char* text, std
     c.out_head = 0;
   }
   if (c.out_tail + len > cfg.out_buffer) {  // a client that does not read: cut it
-    bump(pipeline_.gateway_counters(), GwCount::SlowDisconnects);
+    bump(counters(slot), GwCount::SlowDisconnects);
     HFT_LOG_WARN(pipeline_.log().io(), "closing the connection from {}: {} bytes of replies unread (slow reader)",
                  peer(slot).text, c.out_tail - c.out_head);
     close(slot);
@@ -49,7 +49,7 @@ void Gateway<Pipeline, Codec...>::send(std::uint32_t slot, const char* text, std
   }
   std::memcpy(c.out.get() + c.out_tail, text, len);
   c.out_tail += len;
-  bump(pipeline_.gateway_counters(), GwCount::RepliesWritten);
+  bump(counters(slot), GwCount::RepliesWritten);
 }
 
 template <class Pipeline, template <class> class... Codec>
@@ -69,7 +69,7 @@ template <class Pipeline, template <class> class... Codec>
 void Gateway<Pipeline, Codec...>::send_reply(const Reply& r) {
   Conn& c = conns_[r.conn.slot];
   if (c.fd < 0 || c.gen != r.conn.gen) {
-    bump(pipeline_.gateway_counters(), GwCount::RepliesDropped);  // its connection is gone
+    bump(pipeline_.gateway_counters(c.codec), GwCount::RepliesDropped);  // its connection is gone
     return;
   }
   --c.in_flight;
@@ -153,15 +153,25 @@ void Gateway<Pipeline, Codec...>::update_events(std::uint32_t slot) {
   ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
+template <class Pipeline, template <class> class... Codec>
+void Gateway<Pipeline, Codec...>::watch_listeners() {
+  for (std::size_t i = 0; i < listen_fds_.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one gateway wakes per connection
+    ev.data.u64 = kListenTag - i;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fds_[i], &ev);
+  }
+}
+
 // A connection the server will not serve: one line, then close. Whatever the client
 // already sent is read first, so the close is a FIN and the line is not lost to a reset.
 template <class Pipeline, template <class> class... Codec>
-void Gateway<Pipeline, Codec...>::refuse(int fd) {
+void Gateway<Pipeline, Codec...>::refuse(int fd, std::size_t port) {
   static constexpr char kLine[] = "- REJ:CONN_LIMIT\n";
   char discard[4096];
   for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
   }
-  bump(pipeline_.gateway_counters(), GwCount::RefusedConnLimit);  // before the client can see the close
+  bump(pipeline_.gateway_counters(port), GwCount::RefusedConnLimit);  // before the client can see the close
   (void)!::send(fd, kLine, sizeof kLine - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   ::close(fd);
 }
@@ -170,16 +180,16 @@ void Gateway<Pipeline, Codec...>::refuse(int fd) {
 // the backlog (each refused), so the level-triggered listener stops firing; if the
 // reserve cannot be had back, stop polling the listener for a while instead.
 template <class Pipeline, template <class> class... Codec>
-void Gateway<Pipeline, Codec...>::out_of_descriptors(int err) {
-  bump(pipeline_.gateway_counters(), GwCount::AcceptFdExhausted);
+void Gateway<Pipeline, Codec...>::out_of_descriptors(int err, std::size_t port) {
+  bump(pipeline_.gateway_counters(port), GwCount::AcceptFdExhausted);
   if (reserve_fd_ >= 0) {
     ::close(reserve_fd_);
     reserve_fd_ = -1;
-    for (const int lfd : listen_fds_) {
+    for (std::size_t i = 0; i < listen_fds_.size(); ++i) {
       for (;;) {
-        const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd = ::accept4(listen_fds_[i], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        refuse(fd);
+        refuse(fd, listen_codec_[i]);
       }
     }
     reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -194,7 +204,7 @@ void Gateway<Pipeline, Codec...>::out_of_descriptors(int err) {
     HFT_LOG_WARN(pipeline_.log().io(),
                  "accept: {} (RLIMIT_NOFILE {}): refusing new connections, serving the {} open; {} refused so far{}",
                  net::errno_text(err, text), static_cast<std::uint64_t>(lim.rlim_cur), pipeline_.open_connections(),
-                 get(pipeline_.gateway_counters(), GwCount::RefusedConnLimit),
+                 pipeline_.gateway_counter(GwCount::RefusedConnLimit),
                  listen_paused_ ? "; listener paused 100 ms" : "");
   }
 }

@@ -1,12 +1,15 @@
 // End-to-end: an in-process server on a loopback port, the load generator with
 // verification on, every scenario; a shutdown with requests in flight; slow readers.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -438,8 +441,76 @@ TEST_CASE("counters reconcile: published = admitted + rejected, admitted = compl
       }
       s.stop();
       require_counters_reconcile(s, replies);
-      // The gateway's line holds gateway counters only.
-      CHECK(s.report().find("gateway: requests=") != std::string::npos);
+      // The stats line: interval rates and percentiles, then totals that match the counters.
+      const std::string stats = s.stats_line();
+      CHECK(stats.find("requests/s=") != std::string::npos);
+      CHECK(stats.find("execute_p99=") != std::string::npos);
+      std::string totals = "totals: requests=";
+      totals.append(std::to_string(replies)).append(" ");
+      CHECK(stats.find(totals) != std::string::npos);
+      CHECK(s.stats_line().find("requests/s=0 ") != std::string::npos);  // nothing since the previous line
+      // The gateway lines hold gateway counters only, per port; every request came in on the line port.
+      CHECK(s.report().find("gateway (line): requests=") != std::string::npos);
+      CHECK(s.gateway_counter(GwCount::Requests, kLinePort) == replies);
+      CHECK(s.gateway_counter(GwCount::Requests, kFixPort) == 0);
+      // The metrics endpoint's text says the same (Prometheus exposition, per port and partition).
+      std::string text;
+      s.write_metrics(text);
+      std::string want = "mini_oms_requests_total{stage=\"gateway\",port=\"line\"} ";
+      want.append(std::to_string(replies)).append("\n");
+      CHECK(text.find(want) != std::string::npos);
+      CHECK(text.find("mini_oms_requests_total{stage=\"gateway\",port=\"fix\"} 0\n") != std::string::npos);
+      CHECK(text.find("# TYPE mini_oms_execute_seconds histogram") != std::string::npos);
+      want = "mini_oms_execute_seconds_count ";
+      want.append(std::to_string(s.counter(Count::Completed))).append("\n");
+      CHECK(text.find(want) != std::string::npos);
     }
   }
+}
+
+namespace {
+// Every thread of this process whose name starts with `prefix`: its Cpus_allowed_list.
+std::map<std::string, std::string> thread_cpus(const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  DIR* d = ::opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string tid = e->d_name;
+    if (tid == "." || tid == "..") continue;
+    std::ifstream comm("/proc/self/task/" + tid + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::ifstream status("/proc/self/task/" + tid + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Cpus_allowed_list:", 0) == 0)
+        out[name + "/" + tid] = line.substr(line.find_first_not_of(" \t", 18));
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("--cpus pins every server thread without --busy-spin, and an unusable CPU refuses the start", "[e2e]") {
+  ServerConfig c = small_config();
+  c.cpus = {0};  // CPU 0 is in every affinity mask this test runs under (CI, taskset -c 0-1)
+  c.dispatch = DispatchMode::Ring;
+  c.busy_spin = false;
+  {
+    Server s(c);
+    s.start();
+    require_clean(run(s, "mixed", 500, 1));
+    const auto pinned = thread_cpus("oms-");
+    CHECK(pinned.size() >= 3);  // I/O, dispatcher(s), worker(s)
+    for (const auto& [thread, cpus] : pinned) {
+      INFO(thread);
+      CHECK(cpus == "0");
+    }
+    s.stop();
+  }
+  c.cpus = {0, 4095};
+  CHECK_THROWS_WITH(Server(c), Catch::Contains("--cpus: CPU 4095 is not one this process may run on"));
+  c.cpus = {-1};
+  CHECK_THROWS_WITH(Server(c), Catch::Contains("--cpus: CPU -1"));
 }
