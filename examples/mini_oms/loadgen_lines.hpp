@@ -29,8 +29,8 @@
 
 #include "hft/metrics/histogram_log.hpp"
 #include "hft/metrics/latency_histogram.hpp"
-#include "net.hpp"
 #include "line_protocol.hpp"
+#include "net.hpp"
 
 namespace mini_oms {
 
