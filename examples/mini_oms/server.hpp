@@ -329,7 +329,8 @@ inline void Server::start() {
     metrics_ = std::make_unique<MetricsEndpoint>(cfg_.host, static_cast<std::uint16_t>(cfg_.metrics_port),
                                                  [this](std::string& out) { write_metrics(out); });
     metrics_->start();
-    HFT_LOG_INFO(log_->main(), "metrics on {}:{} (GET /metrics, Prometheus text format)", cfg_.host, metrics_->port());
+    HFT_LOG_INFO(log_->main(), "metrics on {} (GET /metrics, Prometheus text format)",
+                 net::host_port(cfg_.host, metrics_->port()));
   }
   const int listeners[] = {listen_fd_, fix_listen_fd_};
   for (auto& g : gateways_) g->open(listeners);

@@ -57,7 +57,7 @@ namespace mini_oms {
 
 /// A connection's peer as text ("1.2.3.4:5678", "[::1]:5678", or "?"), for log lines.
 struct PeerText {
-  char text[INET6_ADDRSTRLEN + 16] = "?";
+  char text[INET6_ADDRSTRLEN + 16] = "?";  // net::peer_text's buffer
 };
 
 template <class Pipeline, template <class> class... Codec>

@@ -242,19 +242,7 @@ void Gateway<Pipeline, Codec...>::close(std::uint32_t slot) {
 template <class Pipeline, template <class> class... Codec>
 PeerText Gateway<Pipeline, Codec...>::peer_of(int fd) noexcept {
   PeerText p;
-  sockaddr_storage sa{};
-  socklen_t len = sizeof sa;
-  if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return p;
-  char ip[INET6_ADDRSTRLEN] = "";
-  if (sa.ss_family == AF_INET) {
-    const auto& a = reinterpret_cast<const sockaddr_in&>(sa);
-    if (::inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip) != nullptr)
-      (void)std::snprintf(p.text, sizeof p.text, "%s:%u", ip, static_cast<unsigned>(ntohs(a.sin_port)));
-  } else if (sa.ss_family == AF_INET6) {
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(sa);
-    if (::inet_ntop(AF_INET6, &a.sin6_addr, ip, sizeof ip) != nullptr)
-      (void)std::snprintf(p.text, sizeof p.text, "[%s]:%u", ip, static_cast<unsigned>(ntohs(a.sin6_port)));
-  }
+  (void)net::peer_text(fd, p.text);
   return p;
 }
 
