@@ -483,8 +483,11 @@ std::map<std::string, std::string> thread_cpus(const std::string& prefix) {
     if (name.rfind(prefix, 0) != 0) continue;
     std::ifstream status("/proc/self/task/" + tid + "/status");
     for (std::string line; std::getline(status, line);) {
-      if (line.rfind("Cpus_allowed_list:", 0) == 0)
-        out[name + "/" + tid] = line.substr(line.find_first_not_of(" \t", 18));
+      if (line.rfind("Cpus_allowed_list:", 0) != 0) continue;
+      std::string key = name;
+      key += '/';
+      key += tid;
+      out[key] = line.substr(line.find_first_not_of(" \t", 18));
     }
   }
   ::closedir(d);

@@ -236,8 +236,8 @@ TEST_CASE("line codec: an Order's line parses back to the same Order", "[protoco
 
 TEST_CASE("line codec: an Execution encodes as its ACK or REJ line", "[protocol]") {
   char buf[kMaxReply];
-  CHECK(std::string_view(buf, format_execution(buf, Execution{3, 2, 300, 300 * 1872500, Reason::None})) ==
-        "3 ACK 2 300 187.25\n");
+  CHECK(std::string_view(buf, format_execution(buf, Execution{3, 2, 300, hft::Notional{300} * 1872500,
+                                                              Reason::None})) == "3 ACK 2 300 187.25\n");
   CHECK(std::string_view(buf, format_execution(buf, Execution{3, 0, 0, 0, Reason::None})) == "3 ACK 0 0 0\n");
   CHECK(std::string_view(buf, format_execution(buf, Execution{4, 0, 0, 0, Reason::RiskRate})) == "4 REJ:RISK_RATE\n");
   char avg[32];
