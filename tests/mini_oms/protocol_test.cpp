@@ -212,7 +212,7 @@ TEST_CASE("line codec: decode into an Order, or an invalid Order routed by what 
 }
 
 TEST_CASE("line codec: an Order's line parses back to the same Order", "[protocol]") {
-  char buf[kMaxReply];
+  char buf[kMaxReply]{};
   for (const char* line : {"1 -1 MSFT B 1 0.0001",
                            "18446744073709551615 -9223372036854775808 ABCDEFGH S 2147483647 "
                            "922337203685477.5807",
@@ -235,12 +235,12 @@ TEST_CASE("line codec: an Order's line parses back to the same Order", "[protoco
 }
 
 TEST_CASE("line codec: an Execution encodes as its ACK or REJ line", "[protocol]") {
-  char buf[kMaxReply];
+  char buf[kMaxReply]{};
   CHECK(std::string_view(buf, format_execution(buf, Execution{3, 2, 300, hft::Notional{300} * 1872500,
                                                               Reason::None})) == "3 ACK 2 300 187.25\n");
   CHECK(std::string_view(buf, format_execution(buf, Execution{3, 0, 0, 0, Reason::None})) == "3 ACK 0 0 0\n");
   CHECK(std::string_view(buf, format_execution(buf, Execution{4, 0, 0, 0, Reason::RiskRate})) == "4 REJ:RISK_RATE\n");
-  char avg[32];
+  char avg[32]{};
   CHECK(std::string_view(avg, format_avg_price(avg, 3, 100000)) == "3.3333");  // 33,333.3 ticks: down
   CHECK(std::string_view(avg, format_avg_price(avg, 2, 3)) == "0.0002");       // 1.5 ticks: half-up
   CHECK(std::string_view(avg, format_avg_price(avg, 0, 0)) == "0");
