@@ -25,45 +25,92 @@
 
 #include "hft/core/flat_index.hpp"
 #include "hft/journal/journal.hpp"
-#include "logging.hpp"
 #include "line_protocol.hpp"
+#include "logging.hpp"
 
 namespace mini_oms {
 
 // ---- the record -------------------------------------------------------------------------
 // Payload of one journal record (native layout, like the journal itself): this fixed
-// header, then the request line, then the reply text sent for it.
-inline constexpr std::uint32_t kExecMagic = 0x314d4f45;  // "EOM1"
+// header, then the order. Two versions:
+// - "EOM2" (written now): the header, then an OrderRecord (the Order's fields, binary).
+//   No text is formatted on the executing thread; a re-sent request's reply is re-encoded
+//   from the header's execution, as it always was.
+// - "EOM1" (written by earlier builds, still replayed): the header, then the request line
+//   and the reply text (line_len and reply_len bytes).
+inline constexpr std::uint32_t kExecMagicText = 0x314d4f45;  // "EOM1"
+inline constexpr std::uint32_t kExecMagic = 0x324d4f45;      // "EOM2"
 struct ExecHeader {
   std::uint32_t magic = kExecMagic;
   std::uint8_t reason = 0;      // Reason: None for an ACK
   std::uint8_t correlated = 0;  // 1: family is a correlation id (dedup applies)
   std::uint8_t executed = 0;    // 1: the order went to its symbol's book (replay re-runs it)
   std::uint8_t pad = 0;
-  std::uint16_t line_len = 0, reply_len = 0;
+  std::uint16_t line_len = 0, reply_len = 0;  // EOM1 only (EOM2: sizeof(OrderRecord), 0)
   std::uint32_t pad2 = 0;
   std::uint64_t family = 0, req_id = 0, seq = 0;  // seq: seq_in_family
   std::int64_t filled = 0;                        // what the book filled: replay must match
   hft::Notional notional = 0;
 };
 static_assert(sizeof(ExecHeader) == 64, "the record header's size is part of the journal format");
-inline constexpr std::size_t kMaxExecRecord = sizeof(ExecHeader) + kMaxLine + kMaxReply;
+
+/// EOM2: the order after the header (req_id is the header's).
+struct OrderRecord {
+  char symbol[hft::Symbol::kMaxLen] = {};  // NUL-padded
+  std::int64_t qty = 0, price = 0, corr = -1;
+  std::uint8_t side = 0, valid = 0;  // side: 0 buy, 1 sell
+  std::uint8_t pad[6] = {};
+};
+static_assert(sizeof(OrderRecord) == 40, "the order record's size is part of the journal format");
+inline constexpr std::size_t kExecRecord = sizeof(ExecHeader) + sizeof(OrderRecord);
+
+inline OrderRecord order_record(const Order& o) noexcept {
+  OrderRecord r;
+  const std::string_view sym = o.symbol.view();
+  std::memcpy(r.symbol, sym.data(), sym.size());
+  r.qty = o.qty;
+  r.price = o.price.ticks();
+  r.corr = o.corr;
+  r.side = o.side == hft::Side::Buy ? 0 : 1;
+  r.valid = o.valid ? 1 : 0;
+  return r;
+}
 
 struct ExecView {
   ExecHeader h;
-  std::string_view line, reply;
+  std::optional<Order> order;    // nullopt: the order was malformed (its REJ:BAD_MSG executed nothing)
+  std::string_view line, reply;  // EOM1 only: the text it holds
 };
 /// The record, or nullopt when the payload is not one (a journal written by something else).
 inline std::optional<ExecView> decode_exec(std::span<const std::byte> p) noexcept {
   ExecView v;
   if (p.size() < sizeof(ExecHeader)) return std::nullopt;
   std::memcpy(&v.h, p.data(), sizeof v.h);
-  if (v.h.magic != kExecMagic || v.h.line_len > kMaxLine || v.h.reply_len > kMaxReply ||
+  if (v.h.magic == kExecMagic) {
+    if (p.size() != kExecRecord) return std::nullopt;
+    OrderRecord r;
+    std::memcpy(&r, p.data() + sizeof(ExecHeader), sizeof r);
+    if (r.valid == 0) return v;
+    std::size_t n = 0;
+    while (n < sizeof r.symbol && r.symbol[n] != '\0') ++n;
+    const auto sym = hft::Symbol::parse(std::string_view(r.symbol, n));
+    if (!sym || r.side > 1) return std::nullopt;
+    v.order = Order{.req_id = v.h.req_id,
+                    .corr = r.corr,
+                    .symbol = *sym,
+                    .side = r.side == 0 ? hft::Side::Buy : hft::Side::Sell,
+                    .valid = true,
+                    .qty = r.qty,
+                    .price = hft::Price::from_ticks(r.price)};
+    return v;
+  }
+  if (v.h.magic != kExecMagicText || v.h.line_len > kMaxLine || v.h.reply_len > kMaxReply ||
       p.size() != sizeof(ExecHeader) + v.h.line_len + v.h.reply_len)
     return std::nullopt;
   const char* base = reinterpret_cast<const char*>(p.data()) + sizeof(ExecHeader);
   v.line = std::string_view(base, v.h.line_len);
   v.reply = std::string_view(base + v.h.line_len, v.h.reply_len);
+  v.order = parse_request(v.line);
   return v;
 }
 
@@ -87,15 +134,13 @@ class OmsJournal {
   /// order's effect is already in its book but can never be made durable, and a crash is
   /// the state the journal recovers from exactly (the restart replays up to the last
   /// record, and the client re-sends). Carrying on would acknowledge what a restart forgets.
-  std::uint64_t append(const ExecHeader& h, std::string_view line, std::string_view reply) noexcept {
+  std::uint64_t append(const ExecHeader& h, const OrderRecord& o) noexcept {
     std::lock_guard lock(mutex_);
     try {
-      const std::size_t n = sizeof h + line.size() + reply.size();
-      const std::span<std::byte> out = journal_.claim(n);
+      const std::span<std::byte> out = journal_.claim(kExecRecord);
       std::memcpy(out.data(), &h, sizeof h);
-      std::memcpy(out.data() + sizeof h, line.data(), line.size());
-      std::memcpy(out.data() + sizeof h + line.size(), reply.data(), reply.size());
-      return journal_.commit(n);
+      std::memcpy(out.data() + sizeof h, &o, sizeof o);
+      return journal_.commit(kExecRecord);
     } catch (const std::exception& e) {
       HFT_LOG_CRITICAL(log_.main(), "journal append failed ({}); stopping, no reply leaves unjournaled", e.what());
       log_.flush_before_abort();

@@ -8,6 +8,7 @@
 // family (whose numbering then restarts at 1, as docs/protocol.md allows).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -55,16 +56,31 @@ class FamilyTable {
       if (s == npos) return s;  // every family busy: the caller rejects
       unlink(s);
       index_.erase(slots_[s].key);
+      evicted_max_req_ = std::max(evicted_max_req_, slots_[s].max_req_id);
       bump(counters, Count::FamiliesEvicted);
     }
     slots_[s].key = key;
     slots_[s].next_seq = 0;
+    // A family new to the table may have been in it before: its req_ids then were at most
+    // the largest any evicted family had used.
+    slots_[s].max_req_id = evicted_max_req_;
     (void)index_.try_insert(key, s);
     push_front(s);
     return s;
   }
   std::uint64_t next_seq(std::uint32_t s) const noexcept { return slots_[s].next_seq + 1; }
   void admitted(std::uint32_t s, std::uint64_t seq) noexcept { slots_[s].next_seq = seq; }
+  /// --journal: whether `req_id` is above every req_id this family has put in the dedup
+  /// window (then a lookup cannot find it: exact, and the common case for clients that
+  /// count up). Conservative across evictions: a returning family starts at the largest
+  /// req_id any evicted family had used.
+  [[nodiscard]] bool is_new_req(std::uint32_t s, std::uint64_t req_id) const noexcept {
+    return req_id > slots_[s].max_req_id;
+  }
+  /// --journal: `req_id` may be in the window from now on (dispatching thread, or restore).
+  void used_req(std::uint32_t s, std::uint64_t req_id) noexcept {
+    slots_[s].max_req_id = std::max(slots_[s].max_req_id, req_id);
+  }
   // Relaxed: the slot is not evicted while in_flight > 0 (done()'s release decrement pairs
   // with slot_of()'s acquire load); the increment itself orders nothing.
   void begin(std::uint32_t s) noexcept { slots_[s].in_flight.fetch_add(1, std::memory_order_relaxed); }
@@ -75,6 +91,7 @@ class FamilyTable {
  private:
   struct Slot {
     std::uint64_t key = 0, next_seq = 0;
+    std::uint64_t max_req_id = 0;            // --journal: the largest req_id put in the dedup window
     std::uint32_t prev = npos, next = npos;  // LRU list, most recent at the head
     std::atomic<std::uint32_t> in_flight{0};
   };
@@ -101,6 +118,7 @@ class FamilyTable {
   std::unique_ptr<Slot[]> slots_;
   std::size_t capacity_, used_ = 0;
   std::uint32_t head_ = npos, tail_ = npos;
+  std::uint64_t evicted_max_req_ = 0;  // the largest max_req_id of any evicted family
 };
 
 template <class Pipeline>
@@ -152,26 +170,32 @@ class Partition {
       return Reason::None;
     }
     std::uint32_t dslot = DedupWindow::npos;
+    if (in.correlated) fslot = families_.slot_of(in.family, counters_);
     if (in.correlated && dedup_) {
       // --journal: a (correlation id, req_id) this partition executed gets its original
       // reply again and executes nothing; one still executing is BUSY (retrying later gets
-      // the reply). Neither takes a number.
-      const std::uint32_t d = dedup_->find(in.family, in.order.req_id);
-      if (d != DedupWindow::npos) {
-        if (dedup_->state(d) != DedupWindow::Done) return Reason::Busy;
-        bump(counters_, Count::Duplicates);
-        pipeline_.answer_duplicate(in, dedup_->entry(d));
-        return Reason::None;
+      // the reply). Neither takes a number. A req_id above every one its family has used
+      // cannot be in the window: no lookup (it would miss the cache for nothing).
+      if (fslot == FamilyTable::npos || !families_.is_new_req(fslot, in.order.req_id)) {
+        const std::uint32_t d = dedup_->find(in.family, in.order.req_id);
+        if (d != DedupWindow::npos) {
+          if (dedup_->state(d) != DedupWindow::Done) return Reason::Busy;
+          bump(counters_, Count::Duplicates);
+          pipeline_.answer_duplicate(in, dedup_->entry(d));
+          return Reason::None;
+        }
       }
       if (!dedup_->can_insert()) return Reason::Busy;  // the whole window is in flight
     }
     if (in.correlated) {
-      fslot = families_.slot_of(in.family, counters_);
       if (fslot == FamilyTable::npos) return Reason::FamilyFull;
       seq = families_.next_seq(fslot);
       families_.begin(fslot);  // before emplace: an inline task may finish inside it
       // Before emplace too: an inline task completes its entry inside it.
-      if (dedup_) dslot = dedup_->insert_pending(in.family, in.order.req_id, seq);
+      if (dedup_) {
+        families_.used_req(fslot, in.order.req_id);
+        dslot = dedup_->insert_pending(in.family, in.order.req_id, seq);
+      }
     }
     in_submit() = &counters_;  // the executor may run this task right here (Server::execute)
     const auto st = sched_->emplace(in.family, in, seq, fslot, t_disp, dslot);
@@ -198,7 +222,10 @@ class Partition {
   void restore(const ExecView& v, std::uint64_t journal_seq) {
     if (v.h.correlated == 0) return;
     const std::uint32_t fslot = families_.slot_of(v.h.family, counters_);
-    if (fslot != FamilyTable::npos) families_.admitted(fslot, v.h.seq);
+    if (fslot != FamilyTable::npos) {
+      families_.admitted(fslot, v.h.seq);
+      families_.used_req(fslot, v.h.req_id);
+    }
     if (dedup_) {
       const std::uint32_t d = dedup_->insert_pending(v.h.family, v.h.req_id, v.h.seq);
       if (d != DedupWindow::npos) dedup_->complete(d, execution_of(v.h), journal_seq);

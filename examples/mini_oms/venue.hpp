@@ -94,12 +94,11 @@ class Venue {
   /// reject touched none). False when the book fills differently than it did: the
   /// journal and this venue disagree (a different --ref, or a bug), and replay reports it.
   bool replay(const ExecView& v) {
-    const auto req = parse_request(v.line);
-    if (!req) return v.h.reason == static_cast<std::uint8_t>(Reason::BadMsg);
-    SymbolState& sym = symbol_state(req->symbol);  // a rejected order made its symbol's state too
+    if (!v.order) return v.h.reason == static_cast<std::uint8_t>(Reason::BadMsg);
+    SymbolState& sym = symbol_state(v.order->symbol);  // a rejected order made its symbol's state too
     if (v.h.executed == 0) return true;
     std::lock_guard lock(sym.mutex);
-    const auto [filled, notional] = sym.execute(*req);
+    const auto [filled, notional] = sym.execute(*v.order);
     return filled == v.h.filled && notional == v.h.notional;
   }
 
@@ -199,23 +198,20 @@ class Venue {
     }
   };
 
-  // The record keeps the text of the order and of its reply (journal_cat reads them, and
-  // records written before the pipeline carried binary orders hold the same), formatted
-  // here, off the path of a server without --journal.
+  // The record (EOM2) holds the order and its execution in binary: nothing is formatted
+  // here (a re-send's reply is re-encoded from the execution by its protocol's codec).
   std::uint64_t journal(const Task& t, const Execution& e) {
-    char line[kMaxReply], reply[kMaxReply];
     ExecHeader h;
     h.reason = static_cast<std::uint8_t>(e.why);
     h.correlated = t.fam_slot != hft::FlatIndex::npos ? 1 : 0;
     h.executed = e.why == Reason::None ? 1 : 0;
-    h.line_len = static_cast<std::uint16_t>(format_order(line, t.order));
-    h.reply_len = static_cast<std::uint16_t>(format_execution(reply, e));
+    h.line_len = sizeof(OrderRecord);
     h.family = t.family;
     h.req_id = e.req_id;
     h.seq = e.seq;
     h.filled = e.filled;
     h.notional = e.notional;
-    return journal_->append(h, std::string_view(line, h.line_len), std::string_view(reply, h.reply_len));
+    return journal_->append(h, order_record(t.order));
   }
 
   SymbolState& symbol_state(hft::Symbol s) {

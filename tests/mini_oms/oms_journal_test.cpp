@@ -117,9 +117,9 @@ TEST_CASE("mini-OMS journal: a re-send gets its original reply, numbering contin
                                            "6 7 AAPL B 100 187.40", "7 8 MSFT S 10 410.50"});
     REQUIRE(after.size() == 5);
     for (const char* id : {"1", "3", "5"}) REQUIRE(reply_of(after, id) == reply_of(before, id));
-    REQUIRE(duplicates(s) == 3);                                 // executed nothing
-    REQUIRE(reply_of(after, "6").rfind("6 ACK 3 ", 0) == 0);     // family 7 continues at 3
-    REQUIRE(reply_of(after, "7").rfind("7 ACK 2 ", 0) == 0);     // family 8: its REJ took 1
+    REQUIRE(duplicates(s) == 3);                              // executed nothing
+    REQUIRE(reply_of(after, "6").rfind("6 ACK 3 ", 0) == 0);  // family 7 continues at 3
+    REQUIRE(reply_of(after, "7").rfind("7 ACK 2 ", 0) == 0);  // family 8: its REJ took 1
     // The uncorrelated request is excluded from the window (docs/protocol.md): a re-send
     // executes again, with its own seq 1.
     REQUIRE(exchange(s.port(), {"4 -1 AAPL S 50 187.00"}).at(0).rfind("4 ACK 1 ", 0) == 0);
@@ -153,6 +153,86 @@ TEST_CASE("mini-OMS journal: a journal that is not the mini-OMS's is refused", "
     (void)j.append("not an execution record", 23);
   }
   REQUIRE_THROWS_WITH(Server(journaled(t.path())), Catch::Contains("not mini-OMS execution records"));
+}
+
+// Journals written by builds before the binary record ("EOM1": the request line and the
+// reply text after the header) still replay: the test rewrites a journal of the current
+// format ("EOM2") into the old layout and restarts on it.
+TEST_CASE("mini-OMS journal: records of the EOM1 text format still replay", "[mini_oms][journal]") {
+  TempDir now, old;
+  const std::vector<std::string> first = {
+      "1 7 AAPL B 300 187.40", "2 7 AAPL B 100 187.40", "3 8 MSFT S 10 500",
+      "4 -1 AAPL S 50 187.00", "5 9 GOOG S 20 140.05",  "6 9 GOOG S 20 1x",
+  };
+  std::vector<std::string> before;
+  std::uint64_t digest_before = 0;
+  {
+    Server s(journaled(now.path()));
+    s.start();
+    before = exchange(s.port(), first);
+    REQUIRE(before.size() == first.size());
+    s.stop();
+    digest_before = s.book_digest();
+  }
+  std::size_t converted = 0;
+  {
+    hft::Journal out(old.path());
+    hft::JournalReader in(now.path(), {});
+    while (in.poll([&](const hft::JournalRecord& r) {
+      const auto v = decode_exec(r.payload);
+      REQUIRE(v);
+      REQUIRE(v->h.magic == kExecMagic);
+      REQUIRE(v->line.empty());
+      // The order as the old build wrote it: its line (an invalid order's is `<req> <corr> !`).
+      Order o;
+      o.req_id = v->h.req_id;
+      o.corr = v->h.correlated != 0 ? static_cast<std::int64_t>(v->h.family) : -1;
+      o.valid = v->order.has_value();
+      if (v->order) o = *v->order;
+      char line[kMaxReply], reply[kMaxReply];
+      ExecHeader h = v->h;
+      h.magic = kExecMagicText;
+      h.line_len = static_cast<std::uint16_t>(format_order(line, o));
+      h.reply_len = static_cast<std::uint16_t>(format_execution(reply, execution_of(v->h)));
+      std::string payload(reinterpret_cast<const char*>(&h), sizeof h);
+      payload.append(line, h.line_len).append(reply, h.reply_len);
+      (void)out.append(payload.data(), payload.size());
+      ++converted;
+    }) > 0) {
+    }
+  }
+  REQUIRE(converted == first.size());
+  Server s(journaled(old.path()));
+  REQUIRE(s.replayed().records == first.size());
+  REQUIRE(s.replayed().mismatches == 0);
+  REQUIRE(s.book_digest() == digest_before);
+  s.start();
+  const auto after = exchange(s.port(), {"1 7 AAPL B 300 187.40", "6 9 GOOG S 20 1x", "7 7 AAPL B 100 187.40"});
+  REQUIRE(after.size() == 3);
+  REQUIRE(reply_of(after, "1") == reply_of(before, "1"));
+  REQUIRE(reply_of(after, "6") == reply_of(before, "6"));
+  REQUIRE(reply_of(after, "7").rfind("7 ACK 3 ", 0) == 0);  // family 7 continues at 3
+  REQUIRE(duplicates(s) == 2);
+  s.stop();
+}
+
+// A family evicted from the family table and back keeps its re-sends answered from the
+// window: the lookup is skipped only for a req_id above every one the family can have used.
+TEST_CASE("mini-OMS journal: re-sends after a family's eviction", "[mini_oms][journal]") {
+  TempDir t;
+  ServerConfig c = journaled(t.path());
+  c.partitions = 1;
+  c.family_table = 4;
+  Server s(c);
+  s.start();
+  const auto first = exchange(s.port(), {"10 1 AAPL B 10 187.40"});
+  REQUIRE(first.size() == 1);
+  for (int f = 2; f <= 8; ++f) {  // evicts family 1
+    REQUIRE(exchange(s.port(), {std::to_string(100 + f) + " " + std::to_string(f) + " AAPL B 10 187.40"}).size() == 1);
+  }
+  REQUIRE(exchange(s.port(), {"10 1 AAPL B 10 187.40"}) == first);
+  REQUIRE(duplicates(s) == 1);
+  s.stop();
 }
 
 #ifdef MINI_OMS_BIN
@@ -246,7 +326,7 @@ TEST_CASE("mini-OMS journal: 20 kill and restart cycles, effects exactly once", 
     REQUIRE(wait_listening());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the last server serves a while too
-  stop.store(true, std::memory_order_release);  // pairs with the load generator's acquire
+  stop.store(true, std::memory_order_release);                  // pairs with the load generator's acquire
   const LoadResult res = load.get();
   REQUIRE(::kill(server, SIGTERM) == 0);
   int status = 0;
@@ -254,8 +334,8 @@ TEST_CASE("mini-OMS journal: 20 kill and restart cycles, effects exactly once", 
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
 
-  INFO("cycles " << cycles << ", reconnects " << res.reconnects << ", re-sent " << res.resent << ", "
-                 << res.replies << " replies in " << res.seconds << " s\n"
+  INFO("cycles " << cycles << ", reconnects " << res.reconnects << ", re-sent " << res.resent << ", " << res.replies
+                 << " replies in " << res.seconds << " s\n"
                  << (res.samples.empty() ? std::string() : res.samples.front()));
   REQUIRE(cycles == 20);
   REQUIRE(res.replies == res.requests);
