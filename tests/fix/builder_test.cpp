@@ -139,6 +139,47 @@ TEST_CASE("builder: UTCTimestamp matches gmtime for any instant") {
   }
 }
 
+TEST_CASE("builder: add_timestamp's per-second cache writes what format_timestamp does") {
+  std::vector<char> buf(256);
+  MessageBuilder b(buf);
+  std::mt19937_64 rng(7);
+  std::uint64_t ns = 1'733'529'599'000'000'000ull;  // 2024-12-06 23:59:59: crosses a day
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly small steps (the same second, the next one), sometimes back or far away.
+    const std::uint64_t r = rng() % 100;
+    if (r < 80) ns += rng() % 3'000'000;
+    else if (r < 90) ns += rng() % 2'000'000'000;
+    else if (r < 95) ns -= rng() % 1'500'000'000;
+    else ns = rng() % (253402300799ull * 1'000'000'000ull);
+    char want[21];
+    MessageBuilder::format_timestamp(ns, want);
+    b.start("0").add_timestamp(52, ns);
+    REQUIRE(b.finish() == frame("35=0|52=" + std::string(want, 21) + "|"));
+  }
+}
+
+TEST_CASE("builder: add_raw appends pre-formatted fields verbatim") {
+  std::vector<char> buf(256);
+  MessageBuilder b(buf);
+  b.start("8").add(37, "O-1").add_raw("17=O-1.1\x01" "150=F\x01").add_char(39, '2');
+  CHECK(b.finish() == frame("35=8|37=O-1|17=O-1.1|150=F|39=2|"));
+  b.start("8").add_raw("");
+  CHECK(b.error() == BuildError::EmptyValue);
+  CHECK(b.finish().empty());
+  b.start("8").add_raw("17=x");  // not ending in SOH
+  CHECK(b.error() == BuildError::SohInValue);
+  b.add(1, "y");  // the error sticks
+  CHECK(b.finish().empty());
+  for (std::size_t size = 8; size < 64; ++size) {
+    std::vector<char> small(size);
+    MessageBuilder s(small);
+    s.start("0").add_raw("1=abc\x01");
+    const std::string_view wire = s.finish();
+    if (!wire.empty()) CHECK(wire == frame("35=0|1=abc|"));
+    else CHECK(s.error() == BuildError::BufferFull);
+  }
+}
+
 TEST_CASE("builder: random messages round-trip through the parser") {
   std::mt19937_64 rng(3);
   std::vector<char> buf(4096);

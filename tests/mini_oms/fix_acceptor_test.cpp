@@ -579,3 +579,77 @@ TEST_CASE("a value-level violation in an application message gets a business-lev
   CHECK(reps.back().at(tag::kOrdStatus) == "2");
   server.stop();
 }
+
+// ---- the reports' templates write what one add() per field wrote ---------------------------------
+
+TEST_CASE("an executed order's reports, written from templates, carry every field in order",
+          "[fix_acceptor][template]") {
+  char in[1024];
+  hft::fix::MessageBuilder b(in);
+  b.start("D").add(tag::kSenderCompID, "C").add(tag::kTargetCompID, "HFTOMS").add(tag::kMsgSeqNum, 2);
+  b.add_timestamp(tag::kSendingTime, now_ns());
+  b.add(tag::kClOrdID, "T1").add(tag::kAccount, "ACC").add(tag::kSymbol, "AAPL").add_char(tag::kSide, '2');
+  b.add(tag::kOrderQty, "100").add_char(tag::kOrdType, '2').add(tag::kPrice, "187.25");
+  b.add_char(tag::kTimeInForce, '3').add_timestamp(tag::kTransactTime, now_ns());
+  const std::string wire(b.finish());
+  hft::fix::Message m;
+  REQUIRE(hft::fix::parse(wire, m).ok());
+  mini_oms::FixOrder o;
+  REQUIRE(mini_oms::map_new_order(m, o).ok);
+  mini_oms::Execution e;
+  e.req_id = 7;
+  e.seq = 1;
+  e.filled = 40;
+  e.notional = 40 * 1'872'500;  // 187.25 in ticks of 0.0001
+  char avg[32];
+  const mini_oms::ParsedReply pr = mini_oms::report_of(e, avg);
+  const std::uint64_t t = 1'733'529'599'123'000'000ull;
+  char ts[21];
+  hft::fix::MessageBuilder::format_timestamp(t, ts);
+  char out[1024];
+  hft::fix::MessageBuilder rb(out);
+  std::vector<std::vector<std::pair<std::uint32_t, std::string>>> reports;
+  const int n = mini_oms::write_reports(
+      [&](auto&& fill) {
+        rb.start("8");
+        fill(rb);
+        hft::fix::Message r;
+        REQUIRE(hft::fix::parse(rb.finish(), r).ok());
+        auto& f = reports.emplace_back();
+        for (const auto& fld : r.fields())
+          if (fld.tag != 8 && fld.tag != 9 && fld.tag != 10) f.emplace_back(fld.tag, std::string(r.value(fld)));
+      },
+      o, "R0-0-9", &pr, mini_oms::OrdRejReason::Other, "", t);
+  REQUIRE(n == 2);
+  REQUIRE(reports.size() == 2);
+  using F = std::vector<std::pair<std::uint32_t, std::string>>;
+  const std::string when(ts, sizeof ts);
+  CHECK(reports[0] == F{{35, "8"},
+                        {37, "R0-0-9"},
+                        {11, "T1"},
+                        {1, "ACC"},
+                        {17, "R0-0-9.1"},
+                        {150, "F"},
+                        {39, "1"},
+                        {55, "AAPL"},
+                        {54, "2"},
+                        {38, "100"},
+                        {40, "2"},
+                        {44, "187.25"},
+                        {59, "3"},
+                        {32, "40"},
+                        {31, "187.25"},
+                        {151, "60"},
+                        {14, "40"},
+                        {6, "187.25"},
+                        {60, when}});
+  CHECK(reports[1] == F{{35, "8"},  {37, "R0-0-9"}, {11, "T1"},    {1, "ACC"}, {17, "R0-0-9.2"},
+                        {150, "4"}, {39, "4"},      {55, "AAPL"},  {54, "2"},  {38, "100"},
+                        {40, "2"},  {44, "187.25"}, {59, "3"},     {32, "0"},  {31, "0"},
+                        {151, "0"}, {14, "40"},     {6, "187.25"}, {60, when}, {58, "IOC: remainder canceled"}});
+  // A value the builder would refuse (an empty Text on a reject): no report is sent.
+  rb.start("8");
+  (void)mini_oms::write_reports([&](auto&& fill) { fill(rb); }, o, "R0-0-9", nullptr, mini_oms::OrdRejReason::Other, "",
+                                t);
+  CHECK(rb.finish().empty());
+}

@@ -10,6 +10,12 @@
 //   differently on the wire), tag 0, or a field before start() puts the builder in an error
 //   state (error() says which, error_tag() which tag); every later add() is ignored and
 //   finish() returns an empty view. Nothing is written past the buffer.
+// Fast paths: add_timestamp() keeps the text of the last second it formatted and rewrites
+//   only the milliseconds while the second is the same (a busy sender formats the date once
+//   a second, not twice a message); add_raw(fields) appends pre-formatted "tag=value<SOH>"
+//   bytes verbatim, for a codec that writes its fixed tags as literals (a template) instead
+//   of one add() per field. add_raw checks only that the bytes fit and end in SOH: the
+//   caller vouches that they are well-formed fields with non-empty, SOH-free values.
 // When to use: a gateway that writes replies into a per-connection buffer or straight into
 //   its socket's output ring. When not: a message with repeating groups you want checked
 //   against a dictionary: the builder writes what it is given, in that order.
@@ -119,8 +125,14 @@ class MessageBuilder {
     requires(!std::same_as<I, bool> && !std::same_as<I, char>)
   MessageBuilder& add(std::uint32_t t, I value) noexcept {
     char digits[24];
-    const auto res = std::to_chars(digits, digits + sizeof digits, value);
-    return add(t, std::string_view(digits, static_cast<std::size_t>(res.ptr - digits)));
+    const auto len = static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits);
+    if (!check(t)) return *this;
+    char* out = field_start(t, len);  // digits: never empty, never SOH
+    if (out == nullptr) return *this;
+    std::memcpy(out, digits, len);
+    out[len] = kSoh;
+    pos_ += len + 1;
+    return *this;
   }
   MessageBuilder& add(std::uint32_t, char) = delete;  // use add_char: a char is not a number
 
@@ -134,10 +146,41 @@ class MessageBuilder {
     return add(t, std::string_view(text, format_price(p, tick, text)));
   }
   /// A UTCTimestamp field, "YYYYMMDD-HH:MM:SS.sss", from nanoseconds since the Unix epoch.
+  /// The date and time of day are formatted once per second (cached in the builder).
   MessageBuilder& add_timestamp(std::uint32_t t, std::uint64_t unix_ns) noexcept {
-    char text[21];
-    format_timestamp(unix_ns, text);
-    return add(t, std::string_view(text, sizeof text));
+    const std::uint64_t ms_total = unix_ns / 1'000'000;
+    const std::uint64_t sec = ms_total / 1000;
+    if (sec != ts_sec_) {
+      format_timestamp(unix_ns, ts_text_);
+      ts_sec_ = sec;
+    } else {
+      const auto ms = static_cast<unsigned>(ms_total % 1000);
+      ts_text_[18] = static_cast<char>('0' + ms / 100);
+      ts_text_[19] = static_cast<char>('0' + ms / 10 % 10);
+      ts_text_[20] = static_cast<char>('0' + ms % 10);
+    }
+    if (!check(t)) return *this;
+    char* out = field_start(t, sizeof ts_text_);  // digits, '-', ':' and '.': never SOH
+    if (out == nullptr) return *this;
+    std::memcpy(out, ts_text_, sizeof ts_text_);
+    out[sizeof ts_text_] = kSoh;
+    pos_ += sizeof ts_text_ + 1;
+    return *this;
+  }
+
+  /// Appends pre-formatted fields verbatim: one or more "tag=value<SOH>" (a template's
+  /// bytes). Fails (BufferFull) when they do not fit, EmptyValue when `fields` is empty and
+  /// SohInValue when it does not end in SOH; the rest of the framing is the caller's to get
+  /// right (no tag is parsed and no value scanned).
+  MessageBuilder& add_raw(std::string_view fields) noexcept {
+    if (!check(tag::kMsgType)) return *this;
+    if (fields.empty()) return fail(BuildError::EmptyValue, 0);
+    if (fields.back() != kSoh) return fail(BuildError::SohInValue, 0);
+    if (pos_ + fields.size() + kTrailer > capacity_ || pos_ + fields.size() - body_at_ > kMaxBodyLength)
+      return fail(BuildError::BufferFull, 0);
+    std::memcpy(buf_ + pos_, fields.data(), fields.size());
+    pos_ += fields.size();
+    return *this;
   }
 
   /// Writes BeginString, BodyLength and CheckSum and returns the message, or an empty view
@@ -276,6 +319,8 @@ class MessageBuilder {
   bool started_ = false;
   BuildError error_ = BuildError::None;
   std::uint32_t error_tag_ = 0;
+  std::uint64_t ts_sec_ = ~std::uint64_t{0};  // the second ts_text_ holds (add_timestamp)
+  char ts_text_[21] = {};
 };
 
 }  // namespace hft::fix
