@@ -92,7 +92,8 @@ inline ParsedReply report_of(const Execution& e, char (&avg)[32]) noexcept {
 /// the result in one add_raw. A value that is empty, or a price that does not format, marks
 /// the body bad: the report is then not sent, as MessageBuilder::add would have refused it.
 /// Values come from a parsed message or from this file, so none holds SOH.
-struct ReportBody {
+// buf is written before it is read (its first n bytes): no zeroing of 512 bytes per report.
+struct ReportBody {  // NOLINT(cppcoreguidelines-pro-type-member-init)
   char buf[512];
   std::size_t n = 0;
   bool bad = false;

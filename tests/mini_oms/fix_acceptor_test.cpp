@@ -600,7 +600,7 @@ TEST_CASE("an executed order's reports, written from templates, carry every fiel
   e.req_id = 7;
   e.seq = 1;
   e.filled = 40;
-  e.notional = 40 * 1'872'500;  // 187.25 in ticks of 0.0001
+  e.notional = hft::Notional{40} * 1'872'500;  // 187.25 in ticks of 0.0001
   char avg[32];
   const mini_oms::ParsedReply pr = mini_oms::report_of(e, avg);
   const std::uint64_t t = 1'733'529'599'123'000'000ull;
