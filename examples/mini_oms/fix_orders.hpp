@@ -41,7 +41,7 @@ template <class Gateway>
 void FixCodec<Gateway>::resend_outcome(Conn& f, const FixOrder& o, const FixOutcomes::Outcome& out) {
   const auto pr = parse_reply_line(out.reply_view());
   if (!pr) return;
-  bump(gw_.pipeline().gateway_counters(), GwCount::Duplicates);
+  bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::Duplicates);
   send_reports(f, o, out.order_id_view(), &*pr, ord_rej_reason(pr->why), pr->reason);
 }
 
@@ -50,7 +50,7 @@ template <class Gateway>
 void FixCodec<Gateway>::new_order(std::uint32_t slot, const hft::fix::Message& m, const FieldProblem* bad) {
   Conn& f = *conns_[slot];
   FixSessionState& st = *f.state;
-  bump(gw_.pipeline().gateway_counters(), GwCount::Requests);
+  bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::Requests);
   const std::uint64_t id_key = ClOrdIdWindow::key(m.get(fixtag::kClOrdID));
   st.clordids.prefetch(id_key);  // its cache misses overlap the mapping below
   FixOrder o;
@@ -64,7 +64,7 @@ void FixCodec<Gateway>::new_order(std::uint32_t slot, const hft::fix::Message& m
     // A re-send of an order this session already has. In flight here, or without
     // --journal: its reports went out (the session's resend has them) or are coming.
     if (st.outcomes == nullptr || f.pending_index.find(req) != hft::FlatIndex::npos) {
-      bump(gw_.pipeline().gateway_counters(), GwCount::Duplicates);
+      bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::Duplicates);
       return;
     }
     if (const FixOutcomes::Outcome* out = st.outcomes->find(id_key)) {
@@ -77,7 +77,7 @@ void FixCodec<Gateway>::new_order(std::uint32_t slot, const hft::fix::Message& m
     // executed, and which executes now if it never did. Without an Account there is no
     // window to ask, and executing again could execute twice.
     if (o.account_len == 0) {
-      bump(gw_.pipeline().gateway_counters(), GwCount::RejectedBadMsg);
+      bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::RejectedBadMsg);
       reject_order(f, o, OrdRejReason::DuplicateOrder,
                    "BAD_MSG: re-sent ClOrdID(11) of an order without Account whose outcome was lost at a "
                    "restart: not executed again");
@@ -92,19 +92,19 @@ void FixCodec<Gateway>::new_order(std::uint32_t slot, const hft::fix::Message& m
   if (!remember) req = fix_req_id(st.session_hash ^ local_nonce_, ++local_rejects_);  // unique: never deduplicated
   // Without an Account an order has no family to keep its place in: refuse it here.
   if (!mr.ok && (o.account_len == 0 || o.acct().size() != m.get(fixtag::kAccount).size())) {
-    bump(gw_.pipeline().gateway_counters(), GwCount::RejectedBadMsg);
+    bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::RejectedBadMsg);
     char text[kMaxReply];
     reject_order(f, o, mr.reason, bad != nullptr ? invalid_field_text(text, bad->tag, bad->text) : mr.text);
     return;
   }
   const std::uint64_t key = remember ? id_key : 0;
   if (gw_.pipeline().shutdown_requested()) {
-    bump(gw_.pipeline().gateway_counters(), GwCount::RejectedShutdown);
+    bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::RejectedShutdown);
     reject_order(f, o, OrdRejReason::ExchangeClosed, "SHUTDOWN", key, req, Reason::Shutdown);
     return;
   }
   if (f.free_pending.empty() || f.pending_index.find(req) != hft::FlatIndex::npos) {
-    bump(gw_.pipeline().gateway_counters(), GwCount::RejectedBusy);
+    bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::RejectedBusy);
     reject_order(f, o, OrdRejReason::Other, "BUSY: 4096 orders in flight on this session", key, req, Reason::Busy);
     return;
   }

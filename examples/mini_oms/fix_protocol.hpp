@@ -78,6 +78,9 @@ class FixCodec {
   void on_close(std::uint32_t slot) {
     Conn& f = *conns_[slot];
     --conns_open_;
+    // Its session may be inside on_bytes on this stack (a slow reader cut while answering):
+    // it must handle none of the read's later messages, whose state is released here.
+    if (f.session) f.session->disconnect("transport closed");
     if (f.state != nullptr) closed_.emplace_back(f.state, f.logged_on);
     f.state = nullptr;
   }
@@ -281,7 +284,7 @@ class FixCodec {
     }
     char text[kMaxReply];
     const std::string_view why = invalid_field_text(text, bad.tag, bad.text);
-    bump(gw_.pipeline().gateway_counters(), GwCount::FixOtherRejected);
+    bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::FixOtherRejected);
     if (type == hft::fix::msg_type::kOrderCancelRequest) {
       cancel_reject(f, m, f.state->clordids.seen(m.get(fixtag::kOrigClOrdID)), 99, why);
       return;

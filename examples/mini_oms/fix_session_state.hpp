@@ -34,8 +34,8 @@
 #include "hft/fix/journal_message_store.hpp"
 #include "hft/fix/message_store.hpp"
 #include "hft/journal/journal.hpp"
-#include "logging.hpp"
 #include "line_protocol.hpp"
+#include "logging.hpp"
 
 namespace mini_oms {
 

@@ -294,8 +294,12 @@ class LineCodec {
   void on_accept(std::uint32_t slot) noexcept { framers_[slot].reset(); }
   void on_bytes(std::uint32_t slot, std::string_view bytes, std::uint64_t t_recv) {
     framers_[slot].feed(
-        bytes.data(), bytes.size(), [&](std::string_view line) { on_line(slot, line, t_recv); },
+        bytes.data(), bytes.size(),
+        [&](std::string_view line) {
+          if (gw_.is_open(slot)) on_line(slot, line, t_recv);  // not after a cut (slow reader)
+        },
         [&](std::string_view prefix) {
+          if (!gw_.is_open(slot)) return;
           bump(gw_.counters(slot), GwCount::Requests);
           bump(gw_.counters(slot), GwCount::RejectedBadMsg);
           gw_.log_bad_input(slot, "line over 256 bytes", prefix);

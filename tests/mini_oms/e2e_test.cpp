@@ -517,3 +517,28 @@ TEST_CASE("--cpus pins every server thread without --busy-spin, and an unusable 
   c.cpus = {-1};
   CHECK_THROWS_WITH(Server(c), Catch::Contains("--cpus: CPU -1"));
 }
+
+// A line client cut as a slow reader in the middle of a read must not have the rest
+// of that read executed: its replies can only be dropped, and the client, which cannot
+// know those orders executed, re-sends them on its next connection (executed twice).
+TEST_CASE("lines read after a slow-reader cut are not executed", "[e2e]") {
+  ServerConfig c = small_config();
+  c.out_buffer = 4096;
+  Server s(c);
+  s.start();
+  const int lazy = connect_raw(s.port());
+  // 600 lines without a req_id (each answered at once with "- REJ:BAD_MSG\n", 14 bytes:
+  // 8400 bytes, past the 4096-byte buffer within this one read), then one valid order.
+  std::string burst;
+  for (int i = 0; i < 600; ++i) burst += "x\n";
+  burst += "1 7 AAPL B 1 187.25\n";
+  REQUIRE(::send(lazy, burst.data(), burst.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(burst.size()));
+  for (int i = 0; i < 200 && s.gateway_counter(GwCount::SlowDisconnects) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(s.gateway_counter(GwCount::SlowDisconnects) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::close(lazy);
+  s.stop();
+  CHECK(s.counter(Count::Published) == 0);  // the order after the cut never reached a partition
+  CHECK(s.counter(Count::Completed) == 0);
+}

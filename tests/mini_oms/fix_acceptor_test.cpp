@@ -71,6 +71,9 @@ class RawFix {
     REQUIRE(!w.empty());
     REQUIRE(::send(fd_, w.data(), w.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(w.size()));
   }
+  bool send_raw(std::string_view w) {
+    return ::send(fd_, w.data(), w.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(w.size());
+  }
   void logon(const Body& header = {}) { send("A", {{tag::kEncryptMethod, "0"}, {tag::kHeartBtInt, "30"}}, header); }
 
   /// The next message, or nullopt at the close or after 5 s.
@@ -652,4 +655,43 @@ TEST_CASE("an executed order's reports, written from templates, carry every fiel
   (void)mini_oms::write_reports([&](auto&& fill) { fill(rb); }, o, "R0-0-9", nullptr, mini_oms::OrdRejReason::Other, "",
                                 t);
   CHECK(rb.finish().empty());
+}
+
+// A FIX peer that does not read is cut (slow reader) inside the session's on_bytes; the
+// session must then handle none of the rest of that read (the connection's state is
+// released: an order after the cut used to dereference it).
+TEST_CASE("a FIX peer cut as a slow reader in the middle of a read does not crash the gateway", "[fix_acceptor]") {
+  mini_oms::ServerConfig cfg = fix_config();
+  cfg.out_buffer = 2048;  // a few ExecutionReports
+  mini_oms::Server server(cfg);
+  server.start();
+  {
+    RawFix c(server.fix_port(), "SLOW");
+    c.logon();
+    REQUIRE(c.read_type("A"));
+    // 40 malformed orders without Account (each refused at once, before the pipeline), in one write.
+    std::string batch;
+    for (int k = 0; k < 40; ++k) {
+      char buf[4096];
+      hft::fix::MessageBuilder b(buf);
+      b.start("D").add(tag::kSenderCompID, "SLOW").add(tag::kTargetCompID, "HFTOMS").add(tag::kMsgSeqNum, c.seq++);
+      b.add_timestamp(tag::kSendingTime, now_ns());
+      std::string id = "SL";
+      id += std::to_string(k);
+      for (const auto& [t, v] : good_order(id, "")) b.add(t, t == tag::kOrderQty ? "ten" : v);
+      batch += b.finish();
+    }
+    REQUIRE(c.send_raw(batch));
+    c.wait_closed();
+  }
+  CHECK(server.gateway_counter(mini_oms::GwCount::SlowDisconnects, mini_oms::kFixPort) == 1);
+  // Fewer orders were answered than sent: the rest of the read was dropped with the connection.
+  CHECK(server.gateway_counter(mini_oms::GwCount::Requests, mini_oms::kFixPort) < 40);
+  // The gateway is still alive: a new session logs on and trades.
+  RawFix d(server.fix_port(), "AFTER");
+  d.logon();
+  REQUIRE(d.read_type("A"));
+  d.send("D", good_order("AF1"));
+  CHECK(!reports_until_final(d, "AF1").empty());
+  server.stop();
 }
