@@ -5,9 +5,9 @@
 // Owns: the acceptor's sizes (kMaxClOrdId, kMaxAccount, kMaxOrderId, kMaxEchoNumber);
 // OrdRejReason and a pipeline reject's (ord_rej_reason); FixOrder and what a reject may
 // echo of it (echoable_char, echoable_number); MapResult, map_new_order; an order's family
-// (account_correlation), its req_id in the pipeline (fix_req_id) and its request line
-// (format_request_line); fnv1a; the business-level rejects of invalid application messages
-// (FieldProblem, field_name, invalid_field_text, invalid_field_reason).
+// (account_correlation) and its req_id in the pipeline (fix_req_id; the codec builds the
+// pipeline's Order, fix_orders.hpp); fnv1a; the business-level rejects of invalid
+// application messages (FieldProblem, field_name, invalid_field_text, invalid_field_reason).
 // May call: hft::fix::Message and its tags, hft/trading's types, line_protocol.hpp (parse_i64,
 // Reason, kTick, kMaxQty, detail::Out), hft::FlatIndex::hash. No state, no allocation.
 #pragma once
@@ -179,22 +179,6 @@ inline MapResult map_new_order(const hft::fix::Message& m, FixOrder& o) noexcept
 inline std::int64_t account_correlation(std::string_view account) noexcept {
   if (account.empty()) return -1;
   return static_cast<std::int64_t>(fnv1a(account) & 0x3FFF'FFFF'FFFF'FFFFULL);
-}
-
-/// The request line the pipeline executes: "<req_id> <corr> <SYM> <B|S> <qty> <price>".
-inline std::size_t format_request_line(char* out, std::uint64_t req_id, std::int64_t corr, const FixOrder& o) noexcept {
-  detail::Out w{out};
-  w.num(req_id);
-  w.put(' ');
-  w.num(corr);
-  w.put(' ');
-  w.put(o.symbol.view());
-  w.put(o.side == hft::Side::Buy ? " B " : " S ");
-  w.num(o.qty);
-  w.put(' ');
-  char px[32];
-  w.put(std::string_view(px, hft::format_price(o.price, kTick, px)));
-  return w.n;
 }
 
 /// The req_id of a FIX order in the pipeline: a function of the session and the ClOrdID,
