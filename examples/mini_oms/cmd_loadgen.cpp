@@ -7,7 +7,9 @@
 // May call: loadgen.hpp (run_load, EchoServer), hft/metrics/histogram_report.hpp, cli.hpp.
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <memory>
 #include <string>
@@ -29,8 +31,27 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-void on_sigint(int /*sig*/) {
-  g_interrupted.store(true, std::memory_order_release);  // pairs with run_load's acquire load
+// When the first SIGINT arrived (CLOCK_MONOTONIC ns; 0: none yet). Only the handler uses it.
+std::atomic<std::int64_t> g_first_sigint_ns{0};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+
+// The first SIGINT stops the run (a partial report follows). One Ctrl-C can arrive twice:
+// timeout(1) forwards a signal to its child and to the child's process group, so copies
+// within 500 ms of the first are the same Ctrl-C. A later one takes the default action at
+// once. clock_gettime, signal and raise are async-signal-safe.
+void on_sigint(int sig) {
+  timespec ts{};
+  (void)::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  const std::int64_t first = g_first_sigint_ns.load(std::memory_order_relaxed);
+  if (first == 0) {
+    g_first_sigint_ns.store(now, std::memory_order_relaxed);
+    g_interrupted.store(true, std::memory_order_release);  // pairs with run_load's acquire load
+    return;
+  }
+  if (now - first < 500'000'000) return;
+  (void)std::signal(sig, SIG_DFL);
+  (void)std::raise(sig);
 }
 
 std::string json_string(const std::string& s) {
@@ -161,7 +182,7 @@ int cmd_loadgen(int argc, char** argv, int first) {
   l.stop_wait_s = 2;
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C: the default action, at once
+  sa.sa_flags = 0;  // a second Ctrl-C: the default action (on_sigint)
   sigemptyset(&sa.sa_mask);
   (void)::sigaction(SIGINT, &sa, nullptr);
   const LoadResult r = mini_oms::run_load(l);

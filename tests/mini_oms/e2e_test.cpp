@@ -495,7 +495,8 @@ std::map<std::string, std::string> thread_cpus(const std::string& prefix) {
 }
 }  // namespace
 
-TEST_CASE("--cpus pins every server thread without --busy-spin, and an unusable CPU refuses the start", "[e2e]") {
+TEST_CASE("the cpus option pins every server thread without busy-spin, and an unusable CPU refuses the start",
+          "[e2e]") {
   ServerConfig c = small_config();
   c.cpus = {0};  // CPU 0 is in every affinity mask this test runs under (CI, taskset -c 0-1)
   c.dispatch = DispatchMode::Ring;
