@@ -26,7 +26,10 @@ for tool in prometheus promtool curl python3; do
   fi
 done
 
-if ! "$oms" serve --help 2>&1 | grep -q -- '--metrics-port'; then
+# The help text is read whole first: `serve --help | grep -q` under pipefail fails when grep
+# exits at its match before serve has written the rest (SIGPIPE, seen under ASan in CI).
+serve_help=$("$oms" serve --help 2>&1 || true)
+if ! grep -q -- '--metrics-port' <<<"$serve_help"; then
   if [[ "${HFT_REQUIRE_PROMETHEUS:-}" == 1 ]]; then
     echo "FAIL: $oms serve has no --metrics-port" >&2
     exit 1

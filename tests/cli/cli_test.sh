@@ -181,7 +181,7 @@ if [[ -n "${bin[mini_oms]:-}" ]]; then
 
   # --host: a name and IPv6, for serve and loadgen alike.
   hosts=(localhost)
-  if command -v ip >/dev/null && ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
+  if command -v ip >/dev/null && grep -q '::1' <<<"$(ip -6 addr show lo 2>/dev/null)"; then  # no pipe: pipefail
     hosts+=(::1)
   else
     echo "skip --host ::1: no IPv6 loopback (ip -6 addr show lo)"
