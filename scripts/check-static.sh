@@ -16,9 +16,10 @@ build=build/static
 log="$build/check-static.log"
 
 # Configure only: compile_commands.json is all clang-tidy needs, and nothing is built (so no
-# precompiled header: HFT_TEST_PCH=OFF).
+# precompiled header: HFT_TEST_PCH=OFF), and each mini-OMS source its own entry
+# (HFT_MINI_OMS_UNITY=OFF).
 cmake -S . -B "$build" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DHFT_BUILD_FUZZ=ON -DHFT_BUILD_BENCHMARKS=OFF -DHFT_INSTALL=OFF -DHFT_TEST_PCH=OFF >/dev/null
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DHFT_BUILD_FUZZ=ON -DHFT_BUILD_BENCHMARKS=OFF -DHFT_INSTALL=OFF -DHFT_TEST_PCH=OFF -DHFT_MINI_OMS_UNITY=OFF >/dev/null
 printf '#include "hft/hft.hpp"\n' >"$build/all_headers.cpp"
 mapfile -t sources < <(git ls-files 'examples/*.cpp' 'tests/*.cpp')
 
