@@ -12,8 +12,16 @@ namespace mini_oms {
 template <class Gateway>
 void FixCodec<Gateway>::send_reports(Conn& f, const FixOrder& o, std::string_view order_id, const ParsedReply* rep,
                                      OrdRejReason why, std::string_view text) {
-  write_reports([&](auto&& fill) { (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill); }, o,
-                order_id, rep, why, text, utc_.now_ns());
+  // Once its connection is closed (before the order's Execution came, or by a slow-reader
+  // cut at this order's first report), each report is numbered and stored for the resend.
+  write_reports(
+      [&](auto&& fill) {
+        if (f.session->state() == hft::fix::SessionState::Disconnected)
+          (void)f.session->store_app(hft::fix::msg_type::kExecutionReport, fill);
+        else
+          (void)f.session->send_app(hft::fix::msg_type::kExecutionReport, fill);
+      },
+      o, order_id, rep, why, text, utc_.now_ns());
 }
 
 // A reject decided here, before the pipeline. An order admitted under its ClOrdID (`key`
@@ -144,9 +152,42 @@ void FixCodec<Gateway>::new_order(std::uint32_t slot, const hft::fix::Message& m
 template <class Gateway>
 void FixCodec<Gateway>::on_reply(std::uint32_t slot, const Execution& e) {
   Conn& f = *conns_[slot];
-  if (!f.session) return;
+  if (!f.session || f.pending_index.find(e.req_id) == hft::FlatIndex::npos) return;
+  answer(f, e);
+  if (f.session->state() == hft::fix::SessionState::LogoutReceived && gw_.in_flight(slot) == 0) f.session->logout();
+  after_call(slot);
+}
+
+template <class Gateway>
+bool FixCodec<Gateway>::on_gone_reply(std::uint32_t slot, const Execution& e) {
+  // In the closed connection's slot, or moved aside when the slot was reused.
+  auto holds = [&](const std::unique_ptr<Conn>& c) {
+    return c && c->state != nullptr && c->session && c->session->state() == hft::fix::SessionState::Disconnected &&
+           c->pending_index.find(e.req_id) != hft::FlatIndex::npos;
+  };
+  std::unique_ptr<Conn>* at = slot < conns_.size() && holds(conns_[slot]) ? &conns_[slot] : nullptr;
+  for (std::size_t i = 0; at == nullptr && i < detached_.size(); ++i)
+    if (holds(detached_[i])) at = &detached_[i];
+  if (at == nullptr) return false;
+  Conn& f = **at;
+  answer(f, e);
+  bump(gw_.pipeline().gateway_counters(kFixPort), GwCount::RepliesStored);
+  if (owed(f) == 0) {  // every report owed is stored: the peer may log on again
+    closed_.emplace_back(f.state, true);
+    f.state = nullptr;
+    if (at != &conns_[slot]) {
+      *at = std::move(detached_.back());
+      detached_.pop_back();
+    }
+  }
+  return true;
+}
+
+// The FIX codec's encode side: the pipeline's execution of a FIX order becomes its
+// ExecutionReports (--journal: its outcome first).
+template <class Gateway>
+void FixCodec<Gateway>::answer(Conn& f, const Execution& e) {
   const std::uint32_t pi = f.pending_index.find(e.req_id);
-  if (pi == hft::FlatIndex::npos) return;
   (void)f.pending_index.erase(e.req_id);
   f.free_pending.push_back(pi);
   const Pending& p = f.pending[pi];
@@ -168,8 +209,6 @@ void FixCodec<Gateway>::on_reply(std::uint32_t slot, const Execution& e) {
     send_reports(f, p.order, id, &pr, ord_rej_reason(pr.why), pr.reason);
   }
   report_lat_.record(gw_.pipeline().clock().delta_to_ns(hft::TscClock::ticks() - p.t_recv));
-  if (f.session->state() == hft::fix::SessionState::LogoutReceived && gw_.in_flight(slot) == 0) f.session->logout();
-  after_call(slot);
 }
 
 template <class Gateway>

@@ -3,7 +3,8 @@
 // accepted on the FIX listener.
 //
 // Owns: each FIX connection's hft::fix::Session, the bytes before its Logon, and its
-// orders in flight (FixCodec::Conn); the OrderID/ExecID numbering of this gateway.
+// orders in flight (FixCodec::Conn), kept past the close while reports are owed (they are
+// stored for the peer's resend, on_gone_reply); the OrderID/ExecID numbering of this gateway.
 // Decode: a NewOrderSingle -> FixOrder (map_new_order) -> Order, admitted through the
 // transport (Gateway::admit) like a line's; an OrderCancelRequest or another type is
 // answered here. Encode: the pipeline's Execution -> ExecutionReports (fix_orders.hpp).
@@ -56,8 +57,12 @@ class FixCodec {
     local_nonce_ = fnv1a(id_prefix_);
   }
   /// A connection (of either protocol) was accepted into `slot`: a FIX connection's state
-  /// outlives its close until then (its session may be on the stack when it closes).
-  void reset_slot(std::uint32_t slot) { conns_[slot].reset(); }
+  /// outlives its close until then (its session may be on the stack when it closes), and
+  /// one still owed reports moves aside until they are stored (on_gone_reply).
+  void reset_slot(std::uint32_t slot) {
+    if (conns_[slot] && conns_[slot]->state != nullptr) detached_.push_back(std::move(conns_[slot]));
+    conns_[slot].reset();
+  }
   /// A FIX connection was accepted into `slot`.
   void on_accept(std::uint32_t slot) {
     conns_[slot] = std::make_unique<Conn>();
@@ -73,6 +78,10 @@ class FixCodec {
   // The FIX codec's encode side: the pipeline's execution of a FIX order becomes its
   // ExecutionReports (--journal: its outcome first).
   void on_reply(std::uint32_t slot, const Execution& e);
+  /// The Execution of an order whose connection (once in `slot`) closed before it came:
+  /// its reports are numbered and stored in the peer's session, and the peer's
+  /// ResendRequest after its next Logon gets them. False when no FIX order was waiting for it.
+  bool on_gone_reply(std::uint32_t slot, const Execution& e);
   /// The transport closed `slot`: the peer's state goes back to the registry at the end of
   /// the loop iteration (end_of_iteration), the Conn when the slot is reused.
   void on_close(std::uint32_t slot) {
@@ -81,8 +90,12 @@ class FixCodec {
     // Its session may be inside on_bytes on this stack (a slow reader cut while answering):
     // it must handle none of the read's later messages, whose state is released here.
     if (f.session) f.session->disconnect("transport closed");
-    if (f.state != nullptr) closed_.emplace_back(f.state, f.logged_on);
-    f.state = nullptr;
+    // Orders in flight keep the peer's state (a new Logon of that CompID is refused until
+    // their reports are stored, on_gone_reply); else it goes back to the registry.
+    if (f.state != nullptr && !(f.logged_on && owed(f) != 0)) {
+      closed_.emplace_back(f.state, f.logged_on);
+      f.state = nullptr;
+    }
   }
   /// Whether any FIX connection is open (the transport runs on_timer only then).
   [[nodiscard]] bool active() const noexcept { return conns_open_ != 0; }
@@ -142,6 +155,9 @@ class FixCodec {
     hft::FlatIndex pending_index{kInFlight};  // req_id -> pending entry
     std::vector<std::uint32_t> free_pending;
   };
+  [[nodiscard]] static std::size_t owed(const Conn& f) noexcept { return kInFlight - f.free_pending.size(); }
+  // An order's Execution: its reports (stored, not sent, once its connection is gone).
+  void answer(Conn& f, const Execution& e);
 
   // Bytes from a FIX connection: to its session, or, before the peer is known, into the
   // pre-logon buffer until its first message can be read.
@@ -356,6 +372,7 @@ class FixCodec {
   std::uint64_t t_recv_ = 0;                               // TSC ticks of the read being handled
   std::string id_prefix_;                                  // OrderID/ExecID prefix: "<fix_id_base><gateway>-"
   std::vector<std::pair<FixSessionState*, bool>> closed_;  // released after the loop iteration (logged on?)
+  std::vector<std::unique_ptr<Conn>> detached_;            // closed, slot reused, reports still owed
   hft::SteadyClock steady_;                                // the codec's own timers (logon wait, timer period)
   hft::fix::UtcClock utc_;                                 // the sessions' clock: SendingTime is UTC
 };

@@ -130,6 +130,7 @@ enum class GwCount : std::size_t {
   RefusedConnLimit,   // connections answered "- REJ:CONN_LIMIT" (--max-connections, or no descriptor)
   AcceptFdExhausted,  // accept() failed with EMFILE/ENFILE
   FixOtherRejected,   // FIX application messages other than orders refused for a bad field
+  RepliesStored,      // executions whose FIX connection had closed: reports stored for the peer's resend
   kCount
 };
 /// The gateways' counters are kept per port (the codec a listener speaks), in this order.
@@ -140,7 +141,8 @@ inline hft::CounterGroup make_gateway_counters() {
   return hft::CounterGroup{"requests",           "rejected_bad_msg",    "rejected_shutdown",
                            "rejected_busy",      "duplicates",          "replies_written",
                            "replies_dropped",    "slow_disconnects",    "connections_accepted",
-                           "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected"};
+                           "refused_conn_limit", "accept_fd_exhausted", "fix_other_rejected",
+                           "replies_stored"};
 }
 inline void bump(hft::CounterGroup& g, Count c, std::uint64_t n = 1) noexcept { g.add(static_cast<std::size_t>(c), n); }
 inline void bump(hft::CounterGroup& g, GwCount c, std::uint64_t n = 1) noexcept {

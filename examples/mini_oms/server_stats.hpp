@@ -163,6 +163,7 @@ inline std::string counter_help(std::string_view name) {
       {"rejected_shutdown", "Requests answered SHUTDOWN (arrived after shutdown began)."},
       {"replies_written", "Replies and reports queued to a connection's output."},
       {"replies_dropped", "Replies whose connection was gone."},
+      {"replies_stored", "FIX executions whose connection was gone: reports stored for the peer's resend."},
       {"slow_disconnects", "Connections cut for not reading their replies (--out-buffer)."},
       {"connections_accepted", "Connections accepted."},
       {"refused_conn_limit", "Connections refused at --max-connections or out of descriptors."},

@@ -69,7 +69,11 @@ template <class Pipeline, template <class> class... Codec>
 void Gateway<Pipeline, Codec...>::send_reply(const Reply& r) {
   Conn& c = conns_[r.conn.slot];
   if (c.fd < 0 || c.gen != r.conn.gen) {
-    bump(pipeline_.gateway_counters(c.codec), GwCount::RepliesDropped);  // its connection is gone
+    // Its connection is gone. A codec whose sessions outlive connections (FIX) keeps what
+    // it owes the peer; else the reply is dropped.
+    bool kept = false;
+    each_codec(kAll, [&](auto& k) { kept = kept || k.on_gone_reply(r.conn.slot, r.exec); });
+    if (!kept) bump(pipeline_.gateway_counters(c.codec), GwCount::RepliesDropped);
     return;
   }
   --c.in_flight;

@@ -729,6 +729,49 @@ TEST_CASE("session: send_app refuses a message longer than max_message_size and 
   CHECK(m.get(58) == fits);
 }
 
+TEST_CASE("session: store_app after the close numbers and stores, and the next session's resend delivers it") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  const SessionConfig cfg{.sender_comp_id = "HFT", .target_comp_id = "CLIENT", .max_message_size = 512};
+  {
+    Recorder rec;
+    TestSession s(cfg, store, rec, clock);
+    s.start();
+    // Before any Logon the numbers are not the session's: nothing is stored.
+    CHECK(s.store_app("8", [](auto& b) { b.add(11, "early"); }) == 0);
+    s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+    REQUIRE(s.state() == SessionState::LoggedOn);
+    REQUIRE(s.send_app("8", [](auto& b) { b.add(11, "sent"); }) == 2);
+    // While logged on store_app refuses: send_app is the call.
+    CHECK(s.store_app("8", [](auto& b) { b.add(11, "live"); }) == 0);
+    const std::size_t wires = rec.sent.size();
+    s.disconnect();
+    CHECK(s.store_app("8", [](auto& b) { b.add(11, "owed1"); }) == 3);
+    CHECK(s.store_app("8", [&](auto& b) { b.add(58, std::string(600, 'x')); }) == 0);  // too long: no number
+    CHECK(s.store_app("8", [](auto& b) { b.add(11, "owed2"); }) == 4);
+    CHECK(rec.sent.size() == wires);  // nothing was sent
+    CHECK(s.stats().stored_unsent == 2);
+    CHECK(store.next_sender_seq() == 5);
+  }
+  // The peer logs on again expecting 3, sees our Logon at 5, and asks for 3..4.
+  Recorder rec;
+  TestSession s(cfg, store, rec, clock);
+  s.start();
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|98=0|108=30|"));
+  REQUIRE(s.state() == SessionState::LoggedOn);
+  REQUIRE(rec.sent.size() == 1);
+  CHECK(Sent(rec.sent[0])[34] == "5");
+  s.on_bytes(frame("35=2|49=CLIENT|56=HFT|34=3|52=20261130-10:00:00.000|7=3|16=4|"));
+  REQUIRE(rec.sent.size() == 3);
+  const Sent a(rec.sent[1]), b(rec.sent[2]);
+  CHECK(a[34] == "3");
+  CHECK(a[11] == "owed1");
+  CHECK(a[43] == "Y");
+  CHECK(b[34] == "4");
+  CHECK(b[11] == "owed2");
+  CHECK(b[43] == "Y");
+}
+
 namespace {
 struct Throwing : Recorder {
   void on_app_message(const Message& m) {

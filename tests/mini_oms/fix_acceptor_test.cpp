@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -107,6 +108,14 @@ class RawFix {
     return std::nullopt;
   }
   /// True when the acceptor closes the connection (after whatever it still sends).
+  /// Closes with a reset (SO_LINGER 0), as a dying peer or a cut network looks: the acceptor
+  /// reads an error, not the end of a half-closed stream it would still answer.
+  void abort() {
+    const linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd_);
+    fd_ = -1;
+  }
   bool wait_closed() {
     while (read()) {
     }
@@ -693,5 +702,84 @@ TEST_CASE("a FIX peer cut as a slow reader in the middle of a read does not cras
   REQUIRE(d.read_type("A"));
   d.send("D", good_order("AF1"));
   CHECK(!reports_until_final(d, "AF1").empty());
+  server.stop();
+}
+
+// An order in flight when its connection drops: its Execution comes after the close. Its
+// reports are numbered and stored in the peer's session (not dropped), a Logon of that
+// CompID is refused until they are, and the ResendRequest after the next Logon gets them
+// with PossDupFlag=Y. Another peer trades meanwhile in the slot the closed connection left.
+TEST_CASE("reports owed a FIX connection that closed are stored for the peer's resend after its next Logon",
+          "[fix_acceptor][gone]") {
+  mini_oms::ServerConfig cfg = fix_config();
+  cfg.work_us = 300'000;                      // each order takes 300 ms at the venue: both are in flight at the close
+  cfg.execute = mini_oms::ExecuteMode::Pool;  // on a worker: the gateway sees the close meanwhile
+  mini_oms::Server server(cfg);
+  server.start();
+  std::uint64_t seq = 1;
+  std::uint64_t expected = 0;  // the acceptor's next MsgSeqNum as the peer last saw it
+  {
+    RawFix c(server.fix_port(), "GONE");
+    c.logon();
+    const auto a = c.read_type("A");
+    REQUIRE(a);
+    expected = std::stoull(a->at(tag::kMsgSeqNum)) + 1;
+    c.send("D", good_order("G1"));
+    c.send("D", good_order("G2"));
+    seq = c.seq;
+    std::this_thread::sleep_for(20ms);  // both orders read and admitted
+    c.abort();                          // without reading a report
+  }
+  {
+    // The same CompID while its reports are owed: refused (it would see numbers move under it).
+    RawFix again(server.fix_port(), "GONE");
+    again.seq = seq;
+    again.logon();
+    CHECK(again.wait_closed());
+  }
+  // Another peer, in the slot the closed connection left, trades meanwhile.
+  RawFix other(server.fix_port(), "OTHER");
+  other.logon();
+  REQUIRE(other.read_type("A"));
+  other.send("D", good_order("O1", "ACC9"));
+  CHECK(!reports_until_final(other, "O1").empty());
+  bool stored = false;
+  for (int i = 0; i < 400 && !stored; ++i) {
+    stored = server.gateway_counter(mini_oms::GwCount::RepliesStored, mini_oms::kFixPort) == 2;
+    if (!stored) std::this_thread::sleep_for(5ms);
+  }
+  CAPTURE(server.gateway_counter(mini_oms::GwCount::RepliesStored, mini_oms::kFixPort));
+  REQUIRE(stored);
+  CHECK(server.gateway_counter(mini_oms::GwCount::RepliesDropped, mini_oms::kFixPort) == 0);
+  // The registry takes the state back at the end of the gateway's loop iteration.
+  std::optional<Fields> logon;
+  std::unique_ptr<RawFix> c;
+  for (int i = 0; i < 50 && !logon; ++i) {
+    c = std::make_unique<RawFix>(server.fix_port(), "GONE");
+    c->seq = seq;
+    c->logon();
+    logon = c->read_type("A");
+    if (logon) break;
+    c.reset();
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(logon);
+  const std::uint64_t at = std::stoull(logon->at(tag::kMsgSeqNum));
+  REQUIRE(at > expected);  // the gap: the stored reports
+  c->send("2", {{tag::kBeginSeqNo, std::to_string(expected)}, {tag::kEndSeqNo, "0"}});
+  std::map<std::string, std::vector<Fields>> got;
+  for (auto f = c->read(); f && std::stoull(f->at(tag::kMsgSeqNum)) < at; f = c->read()) {
+    if ((*f)[tag::kMsgType] != "8") continue;
+    CHECK((*f)[tag::kPossDupFlag] == "Y");
+    got[(*f)[tag::kClOrdID]].push_back(*f);
+    if (got.size() == 2 && got["G1"].back()[tag::kOrdStatus] == "2" && got["G2"].back()[tag::kOrdStatus] == "2") break;
+  }
+  REQUIRE(got.size() == 2);
+  for (const auto& id : {"G1", "G2"}) {
+    REQUIRE(!got[id].empty());
+    CHECK(got[id].back().at(tag::kOrdStatus) == "2");  // filled
+    CHECK(got[id].back().at(tag::kCumQty) == "10");
+  }
+  c.reset();
   server.stop();
 }

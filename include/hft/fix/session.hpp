@@ -49,6 +49,8 @@
 //     logout() or cfg.logout_timeout passes.
 //   send_app() refuses (returns 0, uses no number, stores nothing) a message whose resend
 //   (32 bytes longer: PossDupFlag, OrigSendingTime) would exceed cfg.max_message_size.
+//   store_app() numbers and stores, without sending, what is owed a peer after its session
+//   ended: its ResendRequest after the next Logon gets it.
 // Clock: SendingTime is the clock's reading, so a real session needs UTC nanoseconds
 //   (fix::UtcClock). Timers take a clock that steps back as no time elapsed.
 // When to use: a FIX acceptor or initiator over any byte transport (TCP, a test harness,
@@ -179,6 +181,7 @@ struct SessionStats {
   std::uint64_t gap_fills_sent = 0;        ///< SequenceReset-GapFill sent in place of messages not resent
   std::uint64_t heartbeats_sent = 0;       ///< Heartbeat(0) messages sent
   std::uint64_t test_requests_sent = 0;    ///< TestRequest(1) messages sent after a silent interval
+  std::uint64_t stored_unsent = 0;         ///< application messages store_app numbered and stored after the close
 };
 
 /// Handler: send(std::string_view) writes bytes to the transport; on_app_message(const
@@ -326,6 +329,29 @@ class Session {
     if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;
     store_.store(seq, wire);
     emit(wire);
+    return seq;
+  }
+
+  /// Numbers and stores an application message without sending it, for the peer's
+  /// ResendRequest after it logs on again: what an acceptor owes a peer whose connection
+  /// dropped (an execution that completed after the close). The message gets the next
+  /// MsgSeqNum, so the peer's next Logon shows the gap and its ResendRequest gets it with
+  /// PossDupFlag=Y (QuickFIX stores what is sent while not logged on the same way). Only
+  /// after this session was logged on and has ended (Disconnected): before a Logon the
+  /// numbers are not yet the session's. Returns the MsgSeqNum, or 0 when nothing was stored
+  /// (not in that state, or send_app's size refusals).
+  template <class Fill>
+  std::uint64_t store_app(std::string_view type, Fill&& fill) {
+    if (state_ != SessionState::Disconnected || !was_logged_on_) return 0;
+    const std::uint64_t seq = next_out_;
+    begin(type);
+    fill(tx_);
+    const std::string_view wire = tx_.finish();
+    if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;
+    store_.store(seq, wire);
+    ++next_out_;
+    store_.set_next_sender_seq(next_out_);
+    ++stats_.stored_unsent;
     return seq;
   }
 
@@ -678,6 +704,7 @@ class Session {
       }
     }
     state_ = SessionState::LoggedOn;
+    was_logged_on_ = true;
     if (cfg_.role == SessionRole::Acceptor) {
       heartbeat_ns_ = static_cast<std::uint64_t>(*msg_.get_int(tag::kHeartBtInt)) * 1'000'000'000;
       send_logon(reset);
@@ -922,6 +949,7 @@ class Session {
   MessageBuilder tx_;
   Message msg_;
   SessionState state_ = SessionState::Idle;
+  bool was_logged_on_ = false;  // store_app: the numbers are this session's
   std::uint64_t next_out_ = store_.next_sender_seq();
   std::uint64_t expected_ = store_.next_target_seq();
   std::uint64_t resend_until_ = 0;        // the highest MsgSeqNum seen while a ResendRequest is open
