@@ -1,0 +1,124 @@
+// hft/ipc/process_identity.hpp: ProcessIdentity, a process named so that a reused pid is
+// never mistaken for it.
+//
+// What: a (pid, start time) pair. The start time is field 22 of /proc/<pid>/stat (clock
+//   ticks since boot), so a later process that gets the same pid has a different identity.
+//   alive() is true while that very process exists and is not a zombie: a process killed
+//   and not yet reaped will never publish again, so for a peer it is dead.
+// When to use: recording in shared memory who created a region or holds a role of a
+//   channel, and asking later whether it still lives (hft/ipc/shared_region.hpp and the
+//   channels). When not: across machines or pid namespaces (a pid names a process only in
+//   its namespace), or when the peer can be asked directly (a socket's close says it).
+// Thread-safety: any thread; plain values. self() caches this process's identity on first
+//   use (a thread-safe static).
+// Progress: alive() and the first self() read one /proc file (a system call; blocking in
+//   the kernel's sense, bounded). Never on a hot path: channels call alive() only after a
+//   bounded wait on a peer.
+// Memory ordering: none (a value type). A channel that stores one in shared memory
+//   publishes it with its own release store.
+// Complexity: O(1); no allocation (a stack buffer of 1 KiB holds the stat line).
+// Compared with: kill(pid, 0) alone, which Boost.Interprocess's robust emulation and many
+//   hand-written daemons use, says yes for a reused pid and for a zombie. iceoryx asks its
+//   RouDi daemon, which watches heartbeats; we need no daemon.
+// Errors: none thrown. A /proc that cannot be read makes self() return pid with
+//   start_time 0 and alive() fall back to kill(pid, 0).
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace hft::ipc {
+
+struct ProcessIdentity {
+  std::int32_t pid = 0;
+  std::uint32_t reserved = 0;     // keeps the layout fixed where it is stored in shared memory
+  std::uint64_t start_time = 0;   // /proc/<pid>/stat field 22; 0: unknown
+
+  /// This process (read once, then cached).
+  [[nodiscard]] static ProcessIdentity self() noexcept {
+    static const ProcessIdentity me = of(static_cast<std::int32_t>(::getpid()));
+    return me;
+  }
+
+  /// The process that has `pid` now, or {pid, start_time 0} when it does not exist (or
+  /// /proc cannot be read).
+  [[nodiscard]] static ProcessIdentity of(std::int32_t pid) noexcept {
+    ProcessIdentity id;
+    id.pid = pid;
+    char state = 0;
+    (void)read_stat(pid, state, id.start_time);
+    return id;
+  }
+
+  /// True while this very process exists and has not exited (a zombie is dead). A pid of
+  /// 0 or below names no process: false.
+  [[nodiscard]] bool alive() const noexcept {
+    if (pid <= 0) return false;
+    char state = 0;
+    std::uint64_t start = 0;
+    if (!read_stat(pid, state, start)) {
+      // No /proc entry: the process is gone, or /proc is not mounted (then ask the kernel).
+      if (errno == ENOENT || errno == ESRCH) return false;
+      return ::kill(pid, 0) == 0 || errno == EPERM;
+    }
+    if (state == 'Z' || state == 'X') return false;
+    return start_time == 0 || start == start_time;
+  }
+
+  friend bool operator==(const ProcessIdentity&, const ProcessIdentity&) = default;
+
+ private:
+  // Field 3 (state) and field 22 (starttime) of /proc/<pid>/stat. The command name (field
+  // 2) is in parentheses and may hold spaces and ')', so fields are counted after the last ')'.
+  static bool read_stat(std::int32_t pid, char& state, std::uint64_t& start) noexcept {
+    char path[48] = {};
+    std::memcpy(path, "/proc/", 6);
+    const auto r = std::to_chars(path + 6, path + 32, pid);
+    std::memcpy(r.ptr, "/stat", 6);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[1024] = {};
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    if (n <= 0) {
+      if (n == 0) errno = ESRCH;  // the process went away between open and read
+      return false;
+    }
+    const std::string_view line(buf, static_cast<std::size_t>(n));
+    const std::size_t close = line.rfind(')');
+    if (close == std::string_view::npos || close + 2 >= line.size()) {
+      errno = EINVAL;
+      return false;
+    }
+    std::string_view rest = line.substr(close + 2);  // "S ppid pgrp ..." : field 3 onwards
+    state = rest[0];
+    for (int field = 3; field < 22; ++field) {
+      const std::size_t sp = rest.find(' ');
+      if (sp == std::string_view::npos) {
+        errno = EINVAL;
+        return false;
+      }
+      rest.remove_prefix(sp + 1);
+    }
+    std::uint64_t v = 0;
+    const auto p = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+    if (p.ec != std::errc{}) {
+      errno = EINVAL;
+      return false;
+    }
+    start = v;
+    return true;
+  }
+};
+static_assert(sizeof(ProcessIdentity) == 16, "stored in shared memory: its layout is part of the region format");
+
+}  // namespace hft::ipc

@@ -1,0 +1,64 @@
+// Shared by the tests of hft/ipc: unique region names, removed on every exit path, and a
+// forked child whose exit status the parent checks.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "hft/ipc/shared_region.hpp"
+
+namespace hft::test {
+
+/// A region name unique to this process and call, removed (if it exists) at scope exit.
+class ShmName {
+ public:
+  explicit ShmName(const char* what) {
+    static std::atomic<int> n{0};
+    name_ = "hft_test_";
+    name_ += what;
+    name_ += '_';
+    name_ += std::to_string(::getpid());
+    name_ += '_';
+    name_ += std::to_string(n.fetch_add(1));
+    (void)hft::ipc::SharedRegion::remove(name_);
+  }
+  ShmName(const ShmName&) = delete;
+  ShmName& operator=(const ShmName&) = delete;
+  ~ShmName() { (void)hft::ipc::SharedRegion::remove(name_); }
+  [[nodiscard]] const std::string& str() const noexcept { return name_; }
+  operator std::string_view() const noexcept { return name_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  std::string name_;
+};
+
+/// Runs `f` in a forked child, which exits with f()'s value (an exception: 99). Returns
+/// the child's pid.
+template <class F>
+pid_t fork_child(F&& f) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int rc = 99;
+    try {
+      rc = f();
+    } catch (...) {
+    }
+    ::_exit(rc);
+  }
+  return pid;
+}
+
+/// The exit status of `pid` (-signal when killed by a signal).
+inline int wait_child(pid_t pid) {
+  int st = 0;
+  if (::waitpid(pid, &st, 0) != pid) return -1000;
+  if (WIFSIGNALED(st)) return -WTERMSIG(st);
+  return WEXITSTATUS(st);
+}
+
+}  // namespace hft::test
