@@ -21,7 +21,9 @@
 //     0..65535" (exit 2), as does an unknown key, a line without '=' or a missing file. The
 //     command line overrides the file wherever --config appears on it;
 //   - `dump()` prints every option's current value in the file's syntax, so the effective
-//     configuration of a run can be pasted back as its --config file;
+//     configuration of a run can be pasted back as its --config file (a value is quoted
+//     where the loader would otherwise trim or unquote it; one with a line break cannot be
+//     shown and is a comment);
 //   - `version(text)` adds `--version`: the text on stdout, exit 0.
 // Not part of the library (no hft header includes it): the binaries' shared front end.
 // Its std::exit calls (concurrency-mt-unsafe) happen on the main thread while parsing or
@@ -33,6 +35,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -211,7 +214,10 @@ inline double parse_real(std::string_view text, double lo, double hi) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) throw BadValue("'" + s + "' is not a number");
+  // ERANGE with a non-zero result is a subnormal (underflow, rounded): dump() prints one so,
+  // and it must read back. Overflow (inf) and an underflow to 0 are refused.
+  const bool range = errno == ERANGE && (v == 0 || std::isinf(v));
+  if (s.empty() || end != s.c_str() + s.size() || range) throw BadValue("'" + s + "' is not a number");
   if (!(v >= lo && v <= hi)) {
     throw BadValue(s + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
   }
@@ -235,8 +241,10 @@ class Parser {
   }
   Parser& text(std::string name, std::string& target, std::string metavar, std::string help) {
     if (!target.empty()) help = with_default(std::move(help), target);
+    // An empty value over a non-empty default is shown (dumped as ""): a comment would
+    // read back as the default.
     add({std::move(name), std::move(metavar), std::move(help), true, [&target](std::string_view v) { target = v; },
-         [&target] { return target.empty() ? Shown{} : Shown{target}; }});
+         [&target, def = target] { return target.empty() && def.empty() ? Shown{} : Shown{target}; }});
     return *this;
   }
   template <class T>
@@ -442,9 +450,20 @@ class Parser {
       const Shown values = o.show();
       if (values.empty()) s += "# " + key + " =\n";
       for (const auto& v : values) {
+        if (v.find_first_of("\n") != std::string::npos) {  // no line of the file can hold it
+          s += "# " + key + " = (a value with a line break: not representable)\n";
+          continue;
+        }
         s += key;
         s += " = ";
+        // Quoted when reading it back would change it: the loader trims blanks and removes
+        // one pair of surrounding quotes, so an empty value, blanks at an end, or quotes at
+        // both ends need a pair of their own.
+        const bool quote =
+            v.empty() || trim(v).size() != v.size() || (v.size() >= 2 && v.front() == '"' && v.back() == '"');
+        if (quote) s += '"';
         s += v;
+        if (quote) s += '"';
         s += '\n';
       }
     }
