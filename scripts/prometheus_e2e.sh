@@ -69,7 +69,7 @@ mport="$(free_port)"
 pids+=($!)
 port=""
 for _ in $(seq 1 200); do
-  port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$tmp/serve.err" | head -1)"
+  port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) (io.*/\1/p;T;q' "$tmp/serve.err")"  # a whole line
   [[ -n "$port" ]] && break
   kill -0 "${pids[0]}" 2>/dev/null || fail "serve exited before listening"
   sleep 0.05

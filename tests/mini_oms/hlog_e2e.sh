@@ -28,7 +28,7 @@ echo "ok: unusable --hlog flags refuse to start"
 pid=$!
 port=""
 for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$tmp/serve.err")
+  port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\) (io.*/\1/p;T;q' "$tmp/serve.err")  # a whole line: the logger may be mid-write
   [ -n "$port" ] && break
   sleep 0.05
 done
