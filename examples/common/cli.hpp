@@ -450,7 +450,7 @@ class Parser {
       const Shown values = o.show();
       if (values.empty()) s += "# " + key + " =\n";
       for (const auto& v : values) {
-        if (v.find_first_of("\n") != std::string::npos) {  // no line of the file can hold it
+        if (v.find('\n') != std::string::npos) {  // no line of the file can hold it
           s += "# " + key + " = (a value with a line break: not representable)\n";
           continue;
         }

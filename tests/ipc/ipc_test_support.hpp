@@ -17,16 +17,7 @@ namespace hft::test {
 /// A region name unique to this process and call, removed (if it exists) at scope exit.
 class ShmName {
  public:
-  explicit ShmName(const char* what) {
-    static std::atomic<int> n{0};
-    name_ = "hft_test_";
-    name_ += what;
-    name_ += '_';
-    name_ += std::to_string(::getpid());
-    name_ += '_';
-    name_ += std::to_string(n.fetch_add(1));
-    (void)hft::ipc::SharedRegion::remove(name_);
-  }
+  explicit ShmName(const char* what) : name_(unique(what)) { (void)hft::ipc::SharedRegion::remove(name_); }
   ShmName(const ShmName&) = delete;
   ShmName& operator=(const ShmName&) = delete;
   ~ShmName() { (void)hft::ipc::SharedRegion::remove(name_); }
@@ -34,6 +25,16 @@ class ShmName {
   operator std::string_view() const noexcept { return name_; }  // NOLINT(google-explicit-constructor)
 
  private:
+  static std::string unique(const char* what) {
+    static std::atomic<int> n{0};
+    std::string s = "hft_test_";
+    s += what;
+    s += '_';
+    s += std::to_string(::getpid());
+    s += '_';
+    s += std::to_string(n.fetch_add(1));
+    return s;
+  }
   std::string name_;
 };
 

@@ -78,10 +78,9 @@ struct ProcessIdentity {
   // Field 3 (state) and field 22 (starttime) of /proc/<pid>/stat. The command name (field
   // 2) is in parentheses and may hold spaces and ')', so fields are counted after the last ')'.
   static bool read_stat(std::int32_t pid, char& state, std::uint64_t& start) noexcept {
-    char path[48] = {};
-    std::memcpy(path, "/proc/", 6);
+    char path[48] = "/proc/";
     const auto r = std::to_chars(path + 6, path + 32, pid);
-    std::memcpy(r.ptr, "/stat", 6);
+    std::strcat(r.ptr, "/stat");  // path was zero-filled past "/proc/": r.ptr starts an empty string
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     char buf[1024] = {};

@@ -258,19 +258,19 @@ class SharedRegion {
   [[nodiscard]] std::size_t mapped_bytes() const noexcept { return size_; }
 
  private:
-  struct Header {
-    char magic[8];
-    std::uint32_t layout_version;
-    std::uint32_t kind;
-    std::uint32_t element_size;
-    std::uint32_t element_align;
-    std::uint64_t type_tag;
-    std::uint64_t capacity;
-    std::uint64_t channel_offset;
-    std::uint64_t channel_bytes;
-    std::uint64_t total_bytes;
+  struct Header {  // never constructed: the mapped bytes are read and written in place
+    char magic[8] = {};
+    std::uint32_t layout_version = 0;
+    std::uint32_t kind = 0;
+    std::uint32_t element_size = 0;
+    std::uint32_t element_align = 0;
+    std::uint64_t type_tag = 0;
+    std::uint64_t capacity = 0;
+    std::uint64_t channel_offset = 0;
+    std::uint64_t channel_bytes = 0;
+    std::uint64_t total_bytes = 0;
     ProcessIdentity creator;
-    alignas(64) std::uint32_t ready;  // kReady once the channel is initialised (atomic_ref)
+    alignas(64) std::uint32_t ready = 0;  // kReady once the channel is initialised (atomic_ref)
   };
   static_assert(sizeof(Header) <= kHeaderBytes, "the header must fit before the channel area");
   static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free, "a shared word must be lock-free");
