@@ -323,10 +323,8 @@ class Session {
   std::uint64_t send_app(std::string_view type, Fill&& fill) {
     if (state_ != SessionState::LoggedOn && state_ != SessionState::LogoutReceived) return 0;
     const std::uint64_t seq = next_out_;
-    begin(type);
-    fill(tx_);
-    const std::string_view wire = tx_.finish();
-    if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;
+    const std::string_view wire = build_app(type, fill);
+    if (wire.empty()) return 0;
     store_.store(seq, wire);
     emit(wire);
     return seq;
@@ -344,10 +342,8 @@ class Session {
   std::uint64_t store_app(std::string_view type, Fill&& fill) {
     if (state_ != SessionState::Disconnected || !was_logged_on_) return 0;
     const std::uint64_t seq = next_out_;
-    begin(type);
-    fill(tx_);
-    const std::string_view wire = tx_.finish();
-    if (wire.empty() || wire.size() + kResendGrowth > cfg_.max_message_size) return 0;
+    const std::string_view wire = build_app(type, fill);
+    if (wire.empty()) return 0;
     store_.store(seq, wire);
     ++next_out_;
     store_.set_next_sender_seq(next_out_);
@@ -893,6 +889,17 @@ class Session {
   void drop(std::string_view why) {
     state_ = SessionState::Disconnected;
     event(SessionEventKind::Disconnect, why);
+  }
+
+  // An application message under the next number, or empty when a field did not fit or its
+  // resend (PossDupFlag, OrigSendingTime) would exceed max_message_size.
+  template <class Fill>
+  std::string_view build_app(std::string_view type, Fill& fill) {
+    begin(type);
+    fill(tx_);
+    const std::string_view wire = tx_.finish();
+    if (wire.size() + kResendGrowth > cfg_.max_message_size) return {};
+    return wire;
   }
 
   MessageBuilder& begin(std::string_view type) {
