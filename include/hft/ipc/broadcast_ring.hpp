@@ -332,9 +332,15 @@ class BroadcastTransmitter {
     words_.word(offset + 8).store(sequence_, std::memory_order_release);
     const std::byte* src = payload.data();
     const std::size_t n = payload.size();
-    for (std::size_t i = 0; i < n; i += 8) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, src + i, std::min<std::size_t>(8, n - i));
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {  // fixed-size copies are inlined; a variable one is a libc call per word
+      std::uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      words_.word(offset + L::kHeader + i).store(w, std::memory_order_release);
+    }
+    if (i < n) {
+      std::uint64_t w = 0;  // the record's padding bytes are zeros, never stale data
+      std::memcpy(&w, src + i, n - i);
       words_.word(offset + L::kHeader + i).store(w, std::memory_order_release);
     }
     words_.latest().store(start, std::memory_order_release);  // pairs with the reader's acquire load at join/resync
@@ -653,11 +659,16 @@ class BroadcastReceiver {
       }
       const std::uint64_t seq = words_.word(offset + 8).load(std::memory_order_acquire);  // as above
       const std::size_t n = length - L::kHeader;
-      // Whole words into the scratch or the caller's buffer, 8 bytes at a time; bounded by
-      // well_formed(): offset + align(length) <= capacity.
-      for (std::size_t i = 0; i < n; i += 8) {
+      // Bounded by well_formed(): offset + align(length) <= capacity. Fixed-size copies are
+      // inlined; a variable one is a libc call per word.
+      std::size_t i = 0;
+      for (; i + 8 <= n; i += 8) {
         const std::uint64_t w = words_.word(offset + L::kHeader + i).load(std::memory_order_acquire);  // as above
-        std::memcpy(out + i, &w, std::min<std::size_t>(8, n - i));
+        std::memcpy(out + i, &w, 8);
+      }
+      if (i < n) {
+        const std::uint64_t w = words_.word(offset + L::kHeader + i).load(std::memory_order_acquire);  // as above
+        std::memcpy(out + i, &w, n - i);
       }
       if (overwritten(next_)) return resync(ReceiveStatus::Lapped);
       if (synced_ && seq != expected_) return resync(ReceiveStatus::Corrupt);
