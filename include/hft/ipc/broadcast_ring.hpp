@@ -76,8 +76,8 @@
 //     writer only reads to decide whether to call FUTEX_WAKE: a dead waiter costs one
 //     unnecessary wake-up syscall per transmit).
 //   - a writer killed mid-record: tail and latest are unchanged, so the partial record is never
-//     delivered; readers keep seeing Empty, and a reader whose cursor is within one capacity
-//     behind the dead writer's tail intent reports a lap (its record may have been overwritten).
+//     delivered; readers keep seeing Empty, and a reader more than one capacity behind the dead
+//     writer's tail intent reports a lap (its record may have been overwritten).
 //   - a restarted writer must reopen the region and construct a new BroadcastTransmitter, which
 //     (1) refuses if the recorded owner (pid + start time) is still alive, else claims the
 //     owner word with a CAS; (2) if tail intent != tail, covers [tail, tail intent) with
