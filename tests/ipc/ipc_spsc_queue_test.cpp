@@ -334,7 +334,7 @@ TEST_CASE("IpcSpscQueue: a producer blocked on a full queue learns that its cons
       while (!c.try_pop(m)) std::this_thread::yield();
       took.send();
       std::this_thread::sleep_for(20ms);
-      ::raise(SIGKILL);  // kill -9 while the parent is blocked in push
+      (void)::raise(SIGKILL);  // kill -9 while the parent is blocked in push
       return 0;
     });
     REQUIRE(p.try_push(make(0)));
