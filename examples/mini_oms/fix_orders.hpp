@@ -159,10 +159,11 @@ void FixCodec<Gateway>::on_reply(std::uint32_t slot, const Execution& e) {
 }
 
 template <class Gateway>
-bool FixCodec<Gateway>::on_gone_reply(std::uint32_t slot, const Execution& e) {
+bool FixCodec<Gateway>::on_gone_reply(std::uint32_t slot, std::uint32_t gen, const Execution& e) {
   // In the closed connection's slot, or moved aside when the slot was reused.
   auto holds = [&](const std::unique_ptr<Conn>& c) {
-    return c && c->state != nullptr && c->session && c->session->state() == hft::fix::SessionState::Disconnected &&
+    return c && c->handler.slot == slot && c->gen == gen && c->state != nullptr && c->session &&
+           c->session->state() == hft::fix::SessionState::Disconnected &&
            c->pending_index.find(e.req_id) != hft::FlatIndex::npos;
   };
   std::unique_ptr<Conn>* at = slot < conns_.size() && holds(conns_[slot]) ? &conns_[slot] : nullptr;
@@ -208,7 +209,9 @@ void FixCodec<Gateway>::answer(Conn& f, const Execution& e) {
     const ParsedReply pr = report_of(e, avg);
     send_reports(f, p.order, id, &pr, ord_rej_reason(pr.why), pr.reason);
   }
-  report_lat_.record(gw_.pipeline().clock().delta_to_ns(hft::TscClock::ticks() - p.t_recv));
+  // Order -> first report sent: a stored report was sent to no one.
+  if (f.session->state() != hft::fix::SessionState::Disconnected)
+    report_lat_.record(gw_.pipeline().clock().delta_to_ns(hft::TscClock::ticks() - p.t_recv));
 }
 
 template <class Gateway>

@@ -45,7 +45,9 @@ class FixCodec {
       : gw_(gw),
         report_lat_(gw.pipeline().stage(Stage::FixReport).rec.register_writer()),
         conns_(gw.pipeline().config().max_connections) {
-    closed_.reserve(conns_.size());
+    // A state released per closed connection and per detached Conn (at most one per CompID).
+    closed_.reserve(conns_.size() + gw.pipeline().config().fix_max_sessions);
+    detached_.reserve(gw.pipeline().config().fix_max_sessions);
   }
   FixCodec(const FixCodec&) = delete;
   FixCodec& operator=(const FixCodec&) = delete;
@@ -68,6 +70,7 @@ class FixCodec {
     conns_[slot] = std::make_unique<Conn>();
     conns_[slot]->handler = Handler{this, slot};
     conns_[slot]->accepted_ns = steady_.now_ns();
+    conns_[slot]->gen = gw_.gen(slot);
     ++conns_open_;
   }
   /// Bytes read from a FIX connection, at TSC time t_recv.
@@ -81,7 +84,7 @@ class FixCodec {
   /// The Execution of an order whose connection (once in `slot`) closed before it came:
   /// its reports are numbered and stored in the peer's session, and the peer's
   /// ResendRequest after its next Logon gets them. False when no FIX order was waiting for it.
-  bool on_gone_reply(std::uint32_t slot, const Execution& e);
+  bool on_gone_reply(std::uint32_t slot, std::uint32_t gen, const Execution& e);
   /// The transport closed `slot`: the peer's state goes back to the registry at the end of
   /// the loop iteration (end_of_iteration), the Conn when the slot is reused.
   void on_close(std::uint32_t slot) {
@@ -112,6 +115,10 @@ class FixCodec {
     FixCodec* codec = nullptr;
     std::uint32_t slot = 0;
     void send(std::string_view wire) {
+      // The session writes a whole resend in one call, faster than any peer reads: before
+      // the output buffer's overflow cuts the peer as a slow reader, the socket gets what it
+      // takes. Only a peer whose socket is full too is cut.
+      if (!codec->gw_.fits(slot, wire.size())) codec->gw_.flush(slot);
       codec->gw_.send(slot, wire.data(), wire.size());
       codec->gw_.mark_dirty(slot);
     }
@@ -149,6 +156,7 @@ class FixCodec {
     std::vector<char> pre = std::vector<char>(kMaxMessage + 64);  // bytes before the Logon identified the peer
     std::size_t pre_len = 0;
     std::uint64_t accepted_ns = 0;
+    std::uint32_t gen = 0;   // the transport's generation of its connection (its replies' ConnRef)
     bool logged_on = false;  // the session accepted the Logon
     // Orders awaiting their reply: req_ids are hashes (fix_req_id), hence the index.
     std::vector<Pending> pending = std::vector<Pending>(kInFlight);

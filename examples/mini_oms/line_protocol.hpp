@@ -311,7 +311,7 @@ class LineCodec {
     gw_.send(slot, text, format_execution(text, e));
   }
   // A line connection's replies die with it: the client's re-send gets them (journal window).
-  [[nodiscard]] bool on_gone_reply(std::uint32_t, const Execution&) noexcept { return false; }
+  [[nodiscard]] bool on_gone_reply(std::uint32_t, std::uint32_t, const Execution&) noexcept { return false; }
   void on_close(std::uint32_t) noexcept {}
   [[nodiscard]] bool active() const noexcept { return false; }  // no timers
   void on_timer() noexcept {}

@@ -155,6 +155,12 @@ class Gateway {
     }
   }
   [[nodiscard]] bool is_open(std::uint32_t slot) const noexcept { return conns_[slot].fd >= 0; }
+  /// Whether send(slot, ..., len) fits the output buffer (else it cuts the connection).
+  [[nodiscard]] bool fits(std::uint32_t slot, std::size_t len) const noexcept {
+    return conns_[slot].out_tail - conns_[slot].out_head + len <= pipeline_.config().out_buffer;
+  }
+  /// The generation of the connection in `slot` (ConnRef::gen of its replies).
+  [[nodiscard]] std::uint32_t gen(std::uint32_t slot) const noexcept { return conns_[slot].gen; }
   /// The gateway counters of the port the connection came in on.
   [[nodiscard]] hft::CounterGroup& counters(std::uint32_t slot) noexcept {
     return pipeline_.gateway_counters(conns_[slot].codec);

@@ -72,7 +72,7 @@ void Gateway<Pipeline, Codec...>::send_reply(const Reply& r) {
     // Its connection is gone. A codec whose sessions outlive connections (FIX) keeps what
     // it owes the peer; else the reply is dropped.
     bool kept = false;
-    each_codec(kAll, [&](auto& k) { kept = kept || k.on_gone_reply(r.conn.slot, r.exec); });
+    each_codec(kAll, [&](auto& k) { kept = kept || k.on_gone_reply(r.conn.slot, r.conn.gen, r.exec); });
     if (!kept) bump(pipeline_.gateway_counters(c.codec), GwCount::RepliesDropped);
     return;
   }

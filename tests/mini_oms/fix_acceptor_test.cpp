@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,14 +62,18 @@ class RawFix {
   RawFix(const RawFix&) = delete;
   RawFix& operator=(const RawFix&) = delete;
 
-  void send(std::string_view type, const Body& body, const Body& header = {}) {
+  /// The wire form of a message (its MsgSeqNum taken), to send later or in a batch.
+  std::string build(std::string_view type, const Body& body, const Body& header = {}) {
     char buf[4096];
     hft::fix::MessageBuilder b(buf);
     b.start(type).add(tag::kSenderCompID, us_).add(tag::kTargetCompID, "HFTOMS").add(tag::kMsgSeqNum, seq++);
     b.add_timestamp(tag::kSendingTime, now_ns());
     for (const auto& [t, v] : header) b.add(t, v);
     for (const auto& [t, v] : body) b.add(t, v);
-    const std::string_view w = b.finish();
+    return std::string(b.finish());
+  }
+  void send(std::string_view type, const Body& body, const Body& header = {}) {
+    const std::string w = build(type, body, header);
     REQUIRE(!w.empty());
     REQUIRE(::send(fd_, w.data(), w.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(w.size()));
   }
@@ -115,6 +120,12 @@ class RawFix {
     ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     ::close(fd_);
     fd_ = -1;
+  }
+  void half_close() { ::shutdown(fd_, SHUT_WR); }
+  /// A receive buffer as small as the kernel allows: a peer that does not read fills it fast.
+  void tiny_receive_buffer() {
+    const int n = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
   }
   bool wait_closed() {
     while (read()) {
@@ -216,6 +227,79 @@ bool registry_size_becomes(mini_oms::Server& s, std::size_t n) {
     std::this_thread::sleep_for(5ms);
   }
   return false;
+}
+
+bool wait_for(const std::function<bool()>& p, int ms = 5000) {
+  for (int i = 0; i < ms / 5; ++i) {
+    if (p()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return p();
+}
+
+std::uint64_t fix_count(mini_oms::Server& s, mini_oms::GwCount c) { return s.gateway_counter(c, mini_oms::kFixPort); }
+
+// Logs `comp` on, retrying while its state is still held (reports owed a closed
+// connection, or the registry not yet given it back); its Logon in `logon`.
+std::unique_ptr<RawFix> logon_when_free(mini_oms::Server& s, const std::string& comp, std::uint64_t seq,
+                                        std::optional<Fields>& logon) {
+  for (int i = 0; i < 200; ++i) {
+    auto c = std::make_unique<RawFix>(s.fix_port(), comp);
+    c->seq = seq;
+    c->logon();
+    logon = c->read_type("A");
+    if (logon) return c;
+    std::this_thread::sleep_for(10ms);
+  }
+  return nullptr;
+}
+
+// Every message a ResendRequest from `from` gets, up to (not including) MsgSeqNum `upto`.
+std::vector<Fields> resend(RawFix& c, std::uint64_t from, std::uint64_t upto) {
+  c.send("2", {{tag::kBeginSeqNo, std::to_string(from)}, {tag::kEndSeqNo, "0"}});
+  std::vector<Fields> out;
+  for (auto f = c.read(); f; f = c.read()) {
+    const std::uint64_t s = std::stoull(f->at(tag::kMsgSeqNum));
+    if (s >= upto) continue;
+    out.push_back(*f);
+    if (s + 1 == upto) break;
+  }
+  return out;
+}
+
+// The ExecutionReports in `msgs`, by ClOrdID.
+std::map<std::string, std::vector<Fields>> reports_by_id(const std::vector<Fields>& msgs) {
+  std::map<std::string, std::vector<Fields>> got;
+  for (const auto& f : msgs)
+    if (f.count(tag::kMsgType) != 0 && f.at(tag::kMsgType) == "8") got[f.at(tag::kClOrdID)].push_back(f);
+  return got;
+}
+
+// A FIX peer that logs on, sends `ids` (one Account: one family, in order), and resets
+// the connection without reading a report. The acceptor's MsgSeqNum it expected next is
+// `expected`; its own next is `seq`.
+void send_and_drop(mini_oms::Server& s, const std::string& comp, const std::vector<std::string>& ids,
+                   std::uint64_t& seq, std::uint64_t& expected) {
+  RawFix c(s.fix_port(), comp);
+  c.seq = seq;
+  c.logon();
+  const auto a = c.read_type("A");
+  REQUIRE(a);
+  expected = std::stoull(a->at(tag::kMsgSeqNum)) + 1;
+  std::string batch;
+  for (const auto& id : ids) batch += c.build("D", good_order(id));
+  REQUIRE(c.send_raw(batch));
+  seq = c.seq;
+  std::this_thread::sleep_for(30ms);  // read and admitted
+  c.abort();
+}
+
+// Orders that take `work_us` each at the venue, on a worker: the gateway sees the close meanwhile.
+mini_oms::ServerConfig slow_venue(std::uint32_t work_us, const std::string& journal = {}) {
+  mini_oms::ServerConfig cfg = fix_config(journal);
+  cfg.work_us = work_us;
+  cfg.execute = mini_oms::ExecuteMode::Pool;
+  return cfg;
 }
 
 }  // namespace
@@ -672,15 +756,19 @@ TEST_CASE("an executed order's reports, written from templates, carry every fiel
 TEST_CASE("a FIX peer cut as a slow reader in the middle of a read does not crash the gateway", "[fix_acceptor]") {
   mini_oms::ServerConfig cfg = fix_config();
   cfg.out_buffer = 2048;  // a few ExecutionReports
+  constexpr std::uint64_t kOrders = 20'000;
   mini_oms::Server server(cfg);
   server.start();
   {
     RawFix c(server.fix_port(), "SLOW");
+    c.tiny_receive_buffer();  // the gateway flushes to the socket before it cuts: fill that too
     c.logon();
     REQUIRE(c.read_type("A"));
-    // 40 malformed orders without Account (each refused at once, before the pipeline), in one write.
+    // Malformed orders without Account (each refused at once, before the pipeline), in one
+    // write: their reports must overflow the output buffer and the kernel's socket buffers
+    // (on loopback the gateway's send buffer grows to megabytes), about 5 MB.
     std::string batch;
-    for (int k = 0; k < 40; ++k) {
+    for (std::uint64_t k = 0; k < kOrders; ++k) {
       char buf[4096];
       hft::fix::MessageBuilder b(buf);
       b.start("D").add(tag::kSenderCompID, "SLOW").add(tag::kTargetCompID, "HFTOMS").add(tag::kMsgSeqNum, c.seq++);
@@ -690,12 +778,17 @@ TEST_CASE("a FIX peer cut as a slow reader in the middle of a read does not cras
       for (const auto& [t, v] : good_order(id, "")) b.add(t, t == tag::kOrderQty ? "ten" : v);
       batch += b.finish();
     }
-    REQUIRE(c.send_raw(batch));
+    (void)c.send_raw(batch);  // fails once the gateway has cut it
+    // Reads nothing until the gateway has cut it.
+    const bool cut = wait_for([&] { return fix_count(server, mini_oms::GwCount::SlowDisconnects) == 1; });
+    CAPTURE(fix_count(server, mini_oms::GwCount::Requests), fix_count(server, mini_oms::GwCount::RepliesWritten));
+    CHECK(cut);
+
     c.wait_closed();
   }
   CHECK(server.gateway_counter(mini_oms::GwCount::SlowDisconnects, mini_oms::kFixPort) == 1);
   // Fewer orders were answered than sent: the rest of the read was dropped with the connection.
-  CHECK(server.gateway_counter(mini_oms::GwCount::Requests, mini_oms::kFixPort) < 40);
+  CHECK(server.gateway_counter(mini_oms::GwCount::Requests, mini_oms::kFixPort) < kOrders);
   // The gateway is still alive: a new session logs on and trades.
   RawFix d(server.fix_port(), "AFTER");
   d.logon();
@@ -705,31 +798,18 @@ TEST_CASE("a FIX peer cut as a slow reader in the middle of a read does not cras
   server.stop();
 }
 
+// ---- reports owed a connection that closed ---------------------------------------------------
+
 // An order in flight when its connection drops: its Execution comes after the close. Its
 // reports are numbered and stored in the peer's session (not dropped), a Logon of that
 // CompID is refused until they are, and the ResendRequest after the next Logon gets them
 // with PossDupFlag=Y. Another peer trades meanwhile in the slot the closed connection left.
 TEST_CASE("reports owed a FIX connection that closed are stored for the peer's resend after its next Logon",
           "[fix_acceptor][gone]") {
-  mini_oms::ServerConfig cfg = fix_config();
-  cfg.work_us = 300'000;                      // each order takes 300 ms at the venue: both are in flight at the close
-  cfg.execute = mini_oms::ExecuteMode::Pool;  // on a worker: the gateway sees the close meanwhile
-  mini_oms::Server server(cfg);
+  mini_oms::Server server(slow_venue(300'000));  // both orders are in flight at the close
   server.start();
-  std::uint64_t seq = 1;
-  std::uint64_t expected = 0;  // the acceptor's next MsgSeqNum as the peer last saw it
-  {
-    RawFix c(server.fix_port(), "GONE");
-    c.logon();
-    const auto a = c.read_type("A");
-    REQUIRE(a);
-    expected = std::stoull(a->at(tag::kMsgSeqNum)) + 1;
-    c.send("D", good_order("G1"));
-    c.send("D", good_order("G2"));
-    seq = c.seq;
-    std::this_thread::sleep_for(20ms);  // both orders read and admitted
-    c.abort();                          // without reading a report
-  }
+  std::uint64_t seq = 1, expected = 0;
+  send_and_drop(server, "GONE", {"G1", "G2"}, seq, expected);
   {
     // The same CompID while its reports are owed: refused (it would see numbers move under it).
     RawFix again(server.fix_port(), "GONE");
@@ -743,37 +823,16 @@ TEST_CASE("reports owed a FIX connection that closed are stored for the peer's r
   REQUIRE(other.read_type("A"));
   other.send("D", good_order("O1", "ACC9"));
   CHECK(!reports_until_final(other, "O1").empty());
-  bool stored = false;
-  for (int i = 0; i < 400 && !stored; ++i) {
-    stored = server.gateway_counter(mini_oms::GwCount::RepliesStored, mini_oms::kFixPort) == 2;
-    if (!stored) std::this_thread::sleep_for(5ms);
-  }
-  CAPTURE(server.gateway_counter(mini_oms::GwCount::RepliesStored, mini_oms::kFixPort));
-  REQUIRE(stored);
-  CHECK(server.gateway_counter(mini_oms::GwCount::RepliesDropped, mini_oms::kFixPort) == 0);
-  // The registry takes the state back at the end of the gateway's loop iteration.
+  CHECK(wait_for([&] { return fix_count(server, mini_oms::GwCount::RepliesStored) == 2; }));
+  CHECK(fix_count(server, mini_oms::GwCount::RepliesDropped) == 0);
   std::optional<Fields> logon;
-  std::unique_ptr<RawFix> c;
-  for (int i = 0; i < 50 && !logon; ++i) {
-    c = std::make_unique<RawFix>(server.fix_port(), "GONE");
-    c->seq = seq;
-    c->logon();
-    logon = c->read_type("A");
-    if (logon) break;
-    c.reset();
-    std::this_thread::sleep_for(10ms);
-  }
-  REQUIRE(logon);
+  auto c = logon_when_free(server, "GONE", seq, logon);
+  REQUIRE(c);
   const std::uint64_t at = std::stoull(logon->at(tag::kMsgSeqNum));
   REQUIRE(at > expected);  // the gap: the stored reports
-  c->send("2", {{tag::kBeginSeqNo, std::to_string(expected)}, {tag::kEndSeqNo, "0"}});
-  std::map<std::string, std::vector<Fields>> got;
-  for (auto f = c->read(); f && std::stoull(f->at(tag::kMsgSeqNum)) < at; f = c->read()) {
-    if ((*f)[tag::kMsgType] != "8") continue;
-    CHECK((*f)[tag::kPossDupFlag] == "Y");
-    got[(*f)[tag::kClOrdID]].push_back(*f);
-    if (got.size() == 2 && got["G1"].back()[tag::kOrdStatus] == "2" && got["G2"].back()[tag::kOrdStatus] == "2") break;
-  }
+  const std::vector<Fields> msgs = resend(*c, expected, at);
+  for (const auto& f : msgs) CHECK(f.at(tag::kPossDupFlag) == "Y");
+  auto got = reports_by_id(msgs);
   REQUIRE(got.size() == 2);
   for (const auto& id : {"G1", "G2"}) {
     REQUIRE(!got[id].empty());
@@ -781,5 +840,139 @@ TEST_CASE("reports owed a FIX connection that closed are stored for the peer's r
     CHECK(got[id].back().at(tag::kCumQty) == "10");
   }
   c.reset();
+  server.stop();
+}
+
+// A line client's reply whose connection is gone goes to the codecs too; it must never be
+// taken for a FIX order owed a closed connection, even with that order's req_id (a hash of
+// public values). Found by review: the FIX peer got the line order's outcome, and its own
+// fill was dropped.
+TEST_CASE("a line reply whose connection is gone is not taken for a FIX order owed a closed connection",
+          "[fix_acceptor][gone]") {
+  mini_oms::ServerConfig cfg = slow_venue(300'000);
+  cfg.workers = 2;  // the line order runs beside the FIX family
+  mini_oms::Server server(cfg);
+  server.start();
+  std::uint64_t seq = 1, expected = 0;
+  send_and_drop(server, "GONE", {"G0", "G1"}, seq, expected);  // G0 done at ~300 ms, G1 at ~600 ms
+  std::this_thread::sleep_for(30ms);                           // the line connection takes the free slot
+  const std::uint64_t g1_req =
+      mini_oms::fix_req_id(mini_oms::fnv1a("GONE"), mini_oms::ClOrdIdWindow::key(std::string_view("G1")));
+  const int line = mini_oms::net::connect_tcp("127.0.0.1", server.port(), false);
+  std::string order = std::to_string(g1_req);
+  order += " 7 AAPL B 1 187.25\n";
+  REQUIRE(::send(line, order.data(), order.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(order.size()));
+  std::this_thread::sleep_for(30ms);  // admitted
+  const linger l{1, 0};
+  ::setsockopt(line, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(line);
+  REQUIRE(wait_for([&] { return server.counter(mini_oms::Count::Completed) == 3; }));
+  CHECK(wait_for([&] { return fix_count(server, mini_oms::GwCount::RepliesStored) == 2; }));  // G0 and G1
+  CHECK(wait_for([&] {
+    return server.gateway_counter(mini_oms::GwCount::RepliesDropped, mini_oms::kLinePort) == 1;  // the line's
+  }));
+  std::optional<Fields> logon;
+  auto c = logon_when_free(server, "GONE", seq, logon);
+  REQUIRE(c);
+  const auto got = reports_by_id(resend(*c, expected, std::stoull(logon->at(tag::kMsgSeqNum))));
+  REQUIRE(got.count("G1") == 1);
+  CHECK(got.at("G1").back().at(tag::kOrdStatus) == "2");
+  CHECK(got.at("G1").back().at(tag::kCumQty) == "10");  // G1's own fill
+  c.reset();
+  server.stop();
+}
+
+// A drop with ~1,000 orders in flight owes more than --out-buffer (256 KiB). The session
+// answers the ResendRequest in one call; the peer reads, so it must get all of it, not be
+// cut as a slow reader on every reconnect. Found by review.
+TEST_CASE("a peer that drops with 1000 orders in flight recovers their reports with one ResendRequest",
+          "[fix_acceptor][gone]") {
+  mini_oms::ServerConfig cfg = slow_venue(1000);  // ~1 s of work: most are in flight at the reset
+  cfg.max_pending_per_family = 4096;
+  cfg.ring_size = 4096;
+  mini_oms::Server server(cfg);
+  server.start();
+  constexpr int kOrders = 1000;
+  std::vector<std::string> ids;
+  for (int k = 0; k < kOrders; ++k) ids.push_back("M" + std::to_string(k));
+  std::uint64_t seq = 1, expected = 0;
+  send_and_drop(server, "MANY", ids, seq, expected);
+  REQUIRE(wait_for([&] { return server.counter(mini_oms::Count::Completed) == kOrders; }, 30'000));
+  CAPTURE(fix_count(server, mini_oms::GwCount::RepliesStored));
+  REQUIRE(fix_count(server, mini_oms::GwCount::RepliesStored) > 0);
+  for (int round = 0; round < 2; ++round) {  // and again: the store still holds them
+    std::optional<Fields> logon;
+    auto c = logon_when_free(server, "MANY", seq, logon);
+    REQUIRE(c);
+    const auto got = reports_by_id(resend(*c, expected, std::stoull(logon->at(tag::kMsgSeqNum))));
+    CHECK(got.size() == static_cast<std::size_t>(kOrders));
+    CHECK(fix_count(server, mini_oms::GwCount::SlowDisconnects) == 0);
+    seq = c->seq;
+  }
+  server.stop();
+}
+
+// With --journal the stored reports and their numbers survive a restart: the restarted
+// server's Logon shows the gap, the resend gets them, and a PossDup re-send of the order
+// gets the same OrderID, ExecID and fill without executing. Also: Server::stop while the
+// orders still execute stores their reports first.
+TEST_CASE("with --journal reports stored after the close survive a stop and a restart, and a PossDup re-send agrees",
+          "[fix_acceptor][gone][journal]") {
+  const TempDir dir;
+  const mini_oms::ServerConfig cfg = slow_venue(200'000, dir.path());
+  std::uint64_t seq = 1, expected = 0;
+  {
+    mini_oms::Server server(cfg);
+    server.start();
+    send_and_drop(server, "JGONE", {"J1", "J2"}, seq, expected);
+    std::this_thread::sleep_for(20ms);
+    server.stop();  // J1, J2 still executing: stop waits for the workers, then the gateway stores
+    CHECK(fix_count(server, mini_oms::GwCount::RepliesStored) == 2);
+    CHECK(fix_count(server, mini_oms::GwCount::RepliesDropped) == 0);
+  }
+  mini_oms::Server server(cfg);
+  server.start();
+  std::optional<Fields> logon;
+  auto c = logon_when_free(server, "JGONE", seq, logon);
+  REQUIRE(c);
+  const std::uint64_t at = std::stoull(logon->at(tag::kMsgSeqNum));
+  REQUIRE(at > expected);
+  const auto got = reports_by_id(resend(*c, expected, at));
+  REQUIRE(got.count("J1") == 1);
+  REQUIRE(got.count("J2") == 1);
+  const Fields fin = got.at("J1").back();
+  CHECK(fin.at(tag::kPossDupFlag) == "Y");
+  CHECK(fin.at(tag::kCumQty) == "10");
+  c->send("D", good_order("J1"), {{tag::kPossDupFlag, "Y"}, {tag::kOrigSendingTime, "20260101-00:00:00.000"}});
+  const auto again = reports_until_final(*c, "J1");
+  REQUIRE(!again.empty());
+  CHECK(again.back().at(tag::kOrderID) == fin.at(tag::kOrderID));
+  CHECK(again.back().at(tag::kExecID) == fin.at(tag::kExecID));
+  c.reset();
+  server.stop();
+  CHECK(server.counter(mini_oms::Count::Completed) == 0);  // nothing executed again
+  CHECK(fix_count(server, mini_oms::GwCount::Duplicates) == 1);
+}
+
+// A peer that half-closes with orders in flight is answered live over the open half:
+// nothing is stored, and its state goes back once the reports are out.
+TEST_CASE("a half-closed FIX peer gets its reports live and nothing is stored", "[fix_acceptor][gone]") {
+  mini_oms::Server server(slow_venue(200'000));
+  server.start();
+  RawFix c(server.fix_port(), "HALF");
+  c.logon();
+  REQUIRE(c.read_type("A"));
+  c.send("D", good_order("H1"));
+  c.send("D", good_order("H2"));
+  std::this_thread::sleep_for(30ms);
+  c.half_close();
+  REQUIRE(!reports_until_final(c, "H1").empty());
+  const auto h2 = reports_until_final(c, "H2");
+  REQUIRE(!h2.empty());
+  CHECK(h2.back().at(tag::kCumQty) == "10");
+  CHECK(c.wait_closed());
+  CHECK(fix_count(server, mini_oms::GwCount::RepliesStored) == 0);
+  std::optional<Fields> logon;
+  CHECK(logon_when_free(server, "HALF", c.seq, logon) != nullptr);
   server.stop();
 }
