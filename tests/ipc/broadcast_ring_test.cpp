@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "../support/catch.hpp"
+#include "../support/scale.hpp"
 #include "ipc_test_support.hpp"
-#include "support/catch.hpp"
-#include "support/scale.hpp"
 
 using namespace std::chrono_literals;
 using hft::ipc::BroadcastReceiver;

@@ -60,3 +60,12 @@ TEST_CASE("process identity: limits - pid 0, negative, INT32_MAX name no live pr
   CHECK_FALSE(ProcessIdentity{INT_MAX, 0, 0}.alive());
   CHECK(ProcessIdentity::of(INT_MAX).start_time == 0);
 }
+
+TEST_CASE("process identity: self() in a fork()ed child is the child, not the cached parent", "[ipc][process]") {
+  const ProcessIdentity parent = ProcessIdentity::self();  // cached here before the fork
+  const pid_t pid = hft::test::fork_child([&] {
+    const ProcessIdentity me = ProcessIdentity::self();
+    return me.pid == ::getpid() && me.pid != parent.pid && me.start_time != 0 && me.alive() ? 0 : 1;
+  });
+  CHECK(hft::test::wait_child(pid) == 0);
+}

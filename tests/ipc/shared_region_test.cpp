@@ -4,6 +4,8 @@
 // where they cannot be had, and two mappings (two processes) share the memory.
 #include "hft/ipc/shared_region.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,8 +124,8 @@ TEST_CASE("shared region: every header field is checked and a mismatch names it 
   l.channel_bytes += 8;  // same pages: the header's own field tells
   CHECK(refused(l) == "hft::SharedRegion: " + name.str() + ": channel_bytes: the region has 1280, expected 1288");
   l = layout();
-  l.channel_bytes = 1 << 20;  // a different object size: refused before mapping
-  CHECK(refused(l).find(": total_bytes (the object's size): the region has 4096, expected ") != std::string::npos);
+  l.channel_bytes = 1 << 20;  // another object size too: the header's field says why, first
+  CHECK(refused(l) == "hft::SharedRegion: " + name.str() + ": channel_bytes: the region has 1280, expected 1048576");
   CHECK(refused(layout()).empty());
 }
 
@@ -152,6 +154,22 @@ TEST_CASE("shared region: a damaged or foreign header is refused, never trusted"
     CHECK(error_of([&] { (void)SharedRegion::open(name, layout()); }).find(": total_bytes: the region has ") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("shared region: an object whose size differs from its header's is refused, whatever the header says",
+          "[ipc][region]") {
+  ShmName name("size");
+  SharedRegion a = SharedRegion::create(name, layout());
+  a.mark_ready();
+  const int fd = ::shm_open(("/" + name.str()).c_str(), O_RDWR, 0);
+  REQUIRE(fd >= 0);
+  REQUIRE(::ftruncate(fd, 3 * 4096) == 0);  // grown: the header is intact
+  CHECK(error_of([&] { (void)SharedRegion::open(name, layout()); }) ==
+        "hft::SharedRegion: " + name.str() + ": total_bytes (the object's size): the region has 12288, expected 4096");
+  REQUIRE(::ftruncate(fd, 100) == 0);  // shorter than a header: refused before reading it
+  CHECK(error_of([&] { (void)SharedRegion::open(name, layout()); }) ==
+        "hft::SharedRegion: " + name.str() + ": total_bytes (the object's size): the region has 100, expected 4096");
+  ::close(fd);
 }
 
 TEST_CASE("shared region: open waits for mark_ready, up to open_timeout", "[ipc][region]") {

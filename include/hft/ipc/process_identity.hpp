@@ -9,8 +9,8 @@
 //   channel, and asking later whether it still lives (hft/ipc/shared_region.hpp and the
 //   channels). When not: across machines or pid namespaces (a pid names a process only in
 //   its namespace), or when the peer can be asked directly (a socket's close says it).
-// Thread-safety: any thread; plain values. self() caches this process's identity on first
-//   use (a thread-safe static).
+// Thread-safety: any thread; plain values. self() caches this process's identity per
+//   thread, keyed on getpid(), so a fork()ed child never reports its parent.
 // Progress: alive() and the first self() read one /proc file (a system call; blocking in
 //   the kernel's sense, bounded). Never on a hot path: channels call alive() only after a
 //   bounded wait on a peer.
@@ -41,9 +41,12 @@ struct ProcessIdentity {
   std::uint32_t reserved = 0;     // keeps the layout fixed where it is stored in shared memory
   std::uint64_t start_time = 0;   // /proc/<pid>/stat field 22; 0: unknown
 
-  /// This process (read once, then cached).
+  /// This process (read once per thread and process, then cached: a fork()ed child reads
+  /// its own).
   [[nodiscard]] static ProcessIdentity self() noexcept {
-    static const ProcessIdentity me = of(static_cast<std::int32_t>(::getpid()));
+    thread_local ProcessIdentity me;
+    const auto pid = static_cast<std::int32_t>(::getpid());
+    if (me.pid != pid) me = of(pid);
     return me;
   }
 

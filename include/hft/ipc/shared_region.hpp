@@ -53,6 +53,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -169,10 +170,11 @@ class SharedRegion {
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw sys_error("fstat", name);
     const std::uint64_t want = r.mapping_size(fd, expected.channel_bytes);
-    // Before mapping: a short object would fault on the first read of the header.
-    if (static_cast<std::uint64_t>(st.st_size) != want)
-      mismatch(name, "total_bytes (the object's size)", static_cast<std::uint64_t>(st.st_size), want);
-    r.size_ = want;
+    const auto have = static_cast<std::uint64_t>(st.st_size);
+    // Only what the object holds is mapped (a read past its end would fault), and no more
+    // than expected. A size that differs is reported after the header's fields, which say why.
+    if (have < kHeaderBytes) mismatch(name, "total_bytes (the object's size)", have, want);
+    r.size_ = std::min(have, want);
     r.map(fd);
     const Header& h = r.header();
     const auto deadline = std::chrono::steady_clock::now() + cfg.open_timeout;
@@ -197,6 +199,7 @@ class SharedRegion {
     check(name, "channel_offset", h.channel_offset, kHeaderBytes);
     check(name, "channel_bytes", h.channel_bytes, expected.channel_bytes);
     check(name, "total_bytes", h.total_bytes, want);
+    if (have != want) mismatch(name, "total_bytes (the object's size)", have, want);
     r.creator_ = h.creator;
     return r;
   }

@@ -108,17 +108,19 @@ inline bool prepare_notifier() noexcept {
 }
 
 /// After the caller's release store of what it published: wakes the sleepers of `w`, if
-/// any announced themselves. One relaxed load when nobody waits.
-inline void notify(SharedWaitWord& w) noexcept {
+/// any announced themselves. One relaxed load when nobody waits. True when it woke (called
+/// FUTEX_WAKE), so a channel can count its own wake-ups.
+inline bool notify(SharedWaitWord& w) noexcept {
   if (detail::notifier_mode().load(std::memory_order_relaxed) == detail::kRegistered)
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the waiter's membarrier is the fence
   else
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the waiter's seq_cst fetch_add
-  if (std::atomic_ref<std::uint32_t>(w.waiters).load(std::memory_order_relaxed) == 0) return;
+  if (std::atomic_ref<std::uint32_t>(w.waiters).load(std::memory_order_relaxed) == 0) return false;
   // Release: pairs with the waiter's acquire load of seq.
   std::atomic_ref<std::uint32_t>(w.seq).fetch_add(1, std::memory_order_release);
   detail::counters()[0].fetch_add(1, std::memory_order_relaxed);
   ::syscall(SYS_futex, &w.seq, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  return true;
 }
 
 /// Sleeps until `ready()` (which must load the published data with acquire) is true or
