@@ -395,6 +395,36 @@ TEST_CASE("broadcast ring: wrap-around with padding, every length 0 to max, max 
   CHECK(rx.receive_next().status == ReceiveStatus::Empty);  // refused transmits published nothing
 }
 
+// Found by the ipc_region fuzz target: after a corrupt record the reader resynchronised to
+// `latest` even when it was behind its cursor, so a ring holding message 1 and then garbage
+// delivered message 1, Corrupt, message 1, ... forever: a sequence that went backwards.
+TEST_CASE("broadcast ring: a corrupt record after the latest message never sends the reader back") {
+  const std::uint64_t capacity = 512;
+  HeapArea area(capacity);
+  using L = hft::ipc::detail::BroadcastLayout;
+  {
+    BroadcastTransmitter tx(area.span(), capacity);
+    transmit_range(tx, 1, 1);  // message 1 at position 0: latest = 0
+  }
+  BroadcastReceiver reader(area.span(), capacity);
+  auto* words = reinterpret_cast<std::uint64_t*>(area.p);
+  const std::uint64_t tail = words[(capacity + L::kTail) / 8];
+  words[tail / 8] = L::pack(0xFFFFFFFFu, 1);  // a record no writer makes, after message 1
+  words[(capacity + L::kTail) / 8] = tail + 64;
+  words[(capacity + L::kTailIntent) / 8] = tail + 64;
+  std::uint64_t delivered_1 = 0, corrupt = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto r = reader.receive_next();
+    if (r.status == ReceiveStatus::Message) {
+      CHECK(r.sequence == 1);
+      ++delivered_1;
+    }
+    corrupt += r.status == ReceiveStatus::Corrupt;
+  }
+  CHECK(delivered_1 == 1);  // once, never again
+  CHECK(corrupt == 1);      // then the reader skipped to the tail: nothing more
+}
+
 TEST_CASE("broadcast ring: a hostile region never makes a reader read out of bounds") {
   const std::uint64_t capacity = 512;
   HeapArea area(capacity);

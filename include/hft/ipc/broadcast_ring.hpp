@@ -611,7 +611,10 @@ class BroadcastReceiver {
     if (status == ReceiveStatus::Lapped) bump(lapped_, 1);
     else bump(corrupt_, 1);
     const Latest l = read_latest();
-    if (!l.ok) {
+    // After a corrupt record, a latest that is not ahead of the cursor would deliver again
+    // what was delivered (a writer that wrote garbage after its last message): skip ahead.
+    const bool ahead = l.ok && static_cast<std::int64_t>(l.at - next_) > 0;
+    if (!l.ok || (!ahead && status == ReceiveStatus::Corrupt)) {
       if (status == ReceiveStatus::Corrupt) {
         // Nothing readable to resume at: skip to the tail so a later honest record can be read.
         const std::uint64_t tail = words_.tail().load(std::memory_order_acquire) & ~(L::kAlign - 1);  // as in has_data
