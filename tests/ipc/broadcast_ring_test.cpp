@@ -112,7 +112,7 @@ struct Verifier {
 // slow_every > 0: sleeps 20 us after every slow_every-th message, to be lapped on purpose.
 Verifier read_until(BroadcastReceiver& rx, std::uint64_t until, std::uint64_t slow_every = 0) {
   Verifier v;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (v.last < until) {
     const auto r = rx.receive_next();
     if (!v.on(r)) break;
@@ -167,7 +167,7 @@ int wait_exit(pid_t pid) {
 TEST_CASE("broadcast ring: one writer thread and two reader threads see gap-free or reported-lap data") {
   // Reader 2 is slow on purpose: it is normally lapped (not asserted: that depends on scheduling).
   hft::test::ShmName rn("bcast");
-  const std::uint64_t capacity = 16 * 1024;
+  const std::uint64_t capacity = std::uint64_t{16} * 1024;
   BroadcastTransmitter tx(SharedRegion::create(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));
   BroadcastReceiver r1(SharedRegion::open(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));
   BroadcastReceiver r2(SharedRegion::open(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));
@@ -195,7 +195,7 @@ TEST_CASE("broadcast ring: one writer thread and two reader threads see gap-free
 TEST_CASE("broadcast ring: a writer process and 1, 2 and 4 reader processes") {
   for (const int readers : {1, 2, 4}) {
     hft::test::ShmName rn("bcast");
-    const std::uint64_t capacity = 64 * 1024;
+    const std::uint64_t capacity = std::uint64_t{64} * 1024;
     const std::uint64_t n = hft::test::scaled(100'000);
     BroadcastTransmitter tx(SharedRegion::create(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));
     int fds[2];
@@ -270,7 +270,7 @@ TEST_CASE("broadcast ring: a slow reader is lapped, told the exact loss, and res
 
 TEST_CASE("broadcast ring: kill -9 of a reader leaves the writer and the other readers unaffected") {
   hft::test::ShmName rn("bcast");
-  const std::uint64_t capacity = 64 * 1024;
+  const std::uint64_t capacity = std::uint64_t{64} * 1024;
   const std::uint64_t n = hft::test::scaled(50'000);
   BroadcastTransmitter tx(SharedRegion::create(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));
   BroadcastReceiver local(SharedRegion::open(rn.str(), hft::ipc::broadcast_ring_layout(capacity)));

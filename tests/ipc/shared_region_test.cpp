@@ -163,7 +163,7 @@ TEST_CASE("shared region: an object whose size differs from its header's is refu
   a.mark_ready();
   const int fd = ::shm_open(("/" + name.str()).c_str(), O_RDWR, 0);
   REQUIRE(fd >= 0);
-  REQUIRE(::ftruncate(fd, 3 * 4096) == 0);  // grown: the header is intact
+  REQUIRE(::ftruncate(fd, off_t{3} * 4096) == 0);  // grown: the header is intact
   CHECK(error_of([&] { (void)SharedRegion::open(name, layout()); }) ==
         "hft::SharedRegion: " + name.str() + ": total_bytes (the object's size): the region has 12288, expected 4096");
   REQUIRE(::ftruncate(fd, 100) == 0);  // shorter than a header: refused before reading it

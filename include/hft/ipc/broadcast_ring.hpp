@@ -73,17 +73,21 @@
 // Crash semantics:
 //   - a reader killed at any point: nothing changes for the writer or the other readers (a
 //     reader never writes the shared area except the waiters count of wait_for_data, which the
-//     writer only reads to decide whether to call FUTEX_WAKE: a dead waiter costs one
-//     unnecessary wake-up syscall per transmit).
+//     writer only reads to decide whether to call FUTEX_WAKE: a reader killed while asleep
+//     leaves it counted, and every later transmit makes one unnecessary FUTEX_WAKE syscall,
+//     until the region is recreated. Prefer busy polling where readers can die asleep).
 //   - a writer killed mid-record: tail and latest are unchanged, so the partial record is never
 //     delivered; readers keep seeing Empty, and a reader more than one capacity behind the dead
 //     writer's tail intent reports a lap (its record may have been overwritten).
 //   - a restarted writer must reopen the region and construct a new BroadcastTransmitter, which
 //     (1) refuses if the recorded owner (pid + start time) is still alive, else claims the
 //     owner word with a CAS; (2) if tail intent != tail, covers [tail, tail intent) with
-//     padding records and publishes tail = tail intent (so nothing written by the dead writer
-//     is ever delivered and no reader check is weakened); (3) continues the sequence numbers
-//     after the latest message. Readers carry on without reopening.
+//     padding records and publishes tail = tail intent (so nothing the dead writer left
+//     half-written is ever delivered and no reader check is weakened), except a writer killed
+//     between its latest and tail stores: that record is complete (every word was stored
+//     before latest) and readers joining at latest may hold it, so it is published as it is;
+//     (3) continues the sequence numbers after the latest message. Readers carry on without
+//     reopening.
 //   - a region removed and created again under the same name is a new ring: readers of the old
 //     mapping see Empty forever (writer_alive() turns false) and must reopen.
 #pragma once
@@ -296,6 +300,8 @@ class BroadcastTransmitter {
   /// Releases the owner word (release; pairs with the next transmitter's acquire CAS), so a
   /// successor attaches without waiting for this process to exit.
   ~BroadcastTransmitter() {
+    // A fork()ed child's copy must not give back its parent's ownership.
+    if ((owner_word_ >> 32) != static_cast<std::uint32_t>(::getpid())) return;
     std::uint64_t mine = owner_word_;
     (void)words_.owner().compare_exchange_strong(mine, 0, std::memory_order_release, std::memory_order_relaxed);
   }
@@ -414,15 +420,25 @@ class BroadcastTransmitter {
     if ((tail | intent | latest) % L::kAlign != 0) throw inconsistent("not 8-byte aligned");
     if (intent < tail || intent - tail > capacity) throw inconsistent("tail intent not within one capacity of tail");
     sequence_ = 1;
+    std::uint64_t from = tail;  // what is padded over: [from, intent)
     if (tail != 0) {
-      if (latest >= tail) throw inconsistent("latest is not before tail");
+      if (latest >= tail) {
+        // The writer died between its latest and tail stores: every word of the record at
+        // latest (and of the padding before it) was stored before latest, so it is complete,
+        // and readers joining at latest may hold it already. Publish it, not pad over it.
+        if (latest >= intent || (latest & mask) + L::kHeader > capacity) throw inconsistent("latest is past tail");
+        const std::uint64_t w0 = words_.word(latest & mask).load(std::memory_order_relaxed);
+        if (L::type_of(w0) <= 0 || latest + L::align(L::length_of(w0)) != intent)
+          throw inconsistent("the record at latest does not end at the tail intent");
+        from = intent;
+      }
       // Only padding so far (a writer died before its first message): numbering starts at 1.
       if ((latest & mask) + L::kHeader <= capacity &&
           L::type_of(words_.word(latest & mask).load(std::memory_order_relaxed)) > 0)
         sequence_ = words_.word((latest & mask) + 8).load(std::memory_order_relaxed) + 1;
     }
     // Release, as every record word: pairs with the reader's acquire load of the header.
-    for (std::uint64_t p = tail; p < intent;) {
+    for (std::uint64_t p = from; p < intent;) {
       const std::uint64_t offset = p & mask;
       const std::uint64_t n = std::min(intent - p, capacity - offset);
       words_.word(offset).store(L::pack(static_cast<std::uint32_t>(n), L::kPaddingType), std::memory_order_release);

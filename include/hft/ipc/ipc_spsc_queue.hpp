@@ -91,7 +91,11 @@
 //     takeover; exactly once otherwise). A producer held back by the dead consumer (queue
 //     full) learns it within kPeerCheckInterval plus one /proc read: push() throws
 //     PeerDead, push_for() returns PushResult::PeerDead. With no consumer attached at all
-//     (none yet, or one that detached cleanly) push keeps waiting: use push_for.
+//     (none yet, or one that detached cleanly) push keeps waiting: use push_for. A consumer
+//     killed while asleep in pop_wait/wait_for_data stays counted as a waiter, so each push
+//     makes one FUTEX_WAKE syscall until a new consumer takes the role (which clears it).
+//   - a fork()ed child's copy of a handle never gives back its parent's role (release checks
+//     the pid), so a child leaving a scope cannot let a second holder in beside the parent.
 //   - hostile or buggy peer: every position read from the region is used only as
 //     (pos & mask) with the mask from this process's own capacity, and a seq that does not
 //     match is "not ready", never a length: a reader cannot crash or read out of bounds,
@@ -351,9 +355,17 @@ class IpcSpscQueue {
       const auto wanted = static_cast<size_type>(last - first);
       const size_type room = free_slots(wanted);
       const size_type n = wanted < room ? wanted : room;
-      for (size_type i = 0; i != n; ++i, ++first) {
-        const T& v = *first;
-        write(tail_ + i, v);
+      size_type i = 0;
+      try {
+        for (; i != n; ++i, ++first) {
+          const T& v = *first;
+          write(tail_ + i, v);
+        }
+      } catch (...) {
+        // The items written are already visible to the consumer: count them, or the next
+        // push would write over them (and the consumer would skip ahead).
+        if (i != 0) publish(i);
+        throw;
       }
       if (n != 0) publish(n);
       return n;
@@ -632,17 +644,25 @@ class IpcSpscQueue {
       // is the new holder, judged again.
       if (ref(word).compare_exchange_strong(cur, mine, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
     }
-    if (cur != 0) takeovers_.fetch_add(1, std::memory_order_relaxed);
+    if (cur != 0) {
+      takeovers_.fetch_add(1, std::memory_order_relaxed);
+      // Only the consumer sleeps: a dead one that died asleep left itself counted, and every
+      // push would make a FUTEX_WAKE syscall for it. Its successor clears the count.
+      if (&word == &ctl_->consumer_owner)
+        std::atomic_ref<std::uint32_t>(ctl_->data.waiters).store(0, std::memory_order_relaxed);
+    }
     handles_.fetch_add(1, std::memory_order_relaxed);
     return mine;
   }
 
   void detach(std::uint64_t& word, std::uint64_t mine) noexcept {
+    handles_.fetch_sub(1, std::memory_order_relaxed);
+    // A fork()ed child's copy of a handle must not give back its parent's role.
+    if (detail::spsc_unpack_owner(mine).pid != static_cast<std::int32_t>(::getpid())) return;
     std::uint64_t expected = mine;
     // Release: pairs with the next holder's acq_rel CAS in attach(). A word that is no
     // longer ours (a peer overwrote it) is left alone.
     (void)ref(word).compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed);
-    handles_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   SharedRegion region_;

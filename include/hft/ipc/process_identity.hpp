@@ -26,6 +26,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,13 +72,48 @@ struct ProcessIdentity {
       if (errno == ENOENT || errno == ESRCH) return false;
       return ::kill(pid, 0) == 0 || errno == EPERM;
     }
-    if (state == 'Z' || state == 'X') return false;
-    return start_time == 0 || start == start_time;
+    if (start_time != 0 && start != start_time) return false;  // another process got the pid
+    // The stat line is the main thread's: a zombie there with other threads still running is
+    // a live process whose main thread exited.
+    if (state == 'Z' || state == 'X') return other_thread_running(pid);
+    return true;
   }
 
   friend bool operator==(const ProcessIdentity&, const ProcessIdentity&) = default;
 
  private:
+  // Whether a thread of `pid` other than the main one is not a zombie (/proc/<pid>/task).
+  static bool other_thread_running(std::int32_t pid) noexcept {
+    char path[48] = "/proc/";
+    auto r = std::to_chars(path + 6, path + 32, pid);
+    std::strcat(r.ptr, "/task");  // path was zero-filled past the digits
+    const int dir = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return false;
+    alignas(8) char buf[2048];
+    bool running = false;
+    for (long n; !running && (n = ::syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
+      for (long off = 0; off < n && !running;) {
+        const auto* e = reinterpret_cast<const linux_dirent64*>(buf + off);
+        off += e->d_reclen;
+        std::int32_t tid = 0;
+        const std::string_view nm(e->d_name);
+        if (std::from_chars(nm.data(), nm.data() + nm.size(), tid).ec != std::errc{} || tid == pid) continue;
+        char state = 0;
+        std::uint64_t start = 0;
+        running = read_stat(tid, state, start) && state != 'Z' && state != 'X';
+      }
+    }
+    ::close(dir);
+    return running;
+  }
+  struct linux_dirent64 {  // getdents64's record (no libc wrapper in glibc 2.36's headers)
+    std::uint64_t d_ino;
+    std::int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[1];
+  };
+
   // Field 3 (state) and field 22 (starttime) of /proc/<pid>/stat. The command name (field
   // 2) is in parentheses and may hold spaces and ')', so fields are counted after the last ')'.
   static bool read_stat(std::int32_t pid, char& state, std::uint64_t& start) noexcept {

@@ -109,7 +109,7 @@ struct RegionLayout {
 struct SharedRegionConfig {
   /// Empty: a POSIX shared-memory object (shm_open; /dev/shm). Else the region is the file
   /// <directory>/<name>: a tmpfs, or a hugetlbfs mount with huge_pages.
-  std::string directory;
+  std::string directory{};
   /// Permissions of a created region (exactly: applied with fchmod, whatever the umask).
   ::mode_t mode = 0600;
   /// Map huge pages. Needs `directory` on a hugetlbfs mount (the size is rounded up to its
@@ -167,8 +167,14 @@ class SharedRegion {
     const int fd = r.open_fd(r.path(), O_RDWR);
     if (fd < 0) throw sys_error("open", name);
     Fd guard{fd, nullptr};
+    const auto deadline = std::chrono::steady_clock::now() + cfg.open_timeout;
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw sys_error("fstat", name);
+    // A creator between shm_open(O_EXCL) and ftruncate: the object is still empty.
+    for (;;) {
+      if (::fstat(fd, &st) != 0) throw sys_error("fstat", name);
+      if (st.st_size != 0 || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     const std::uint64_t want = r.mapping_size(fd, expected.channel_bytes);
     const auto have = static_cast<std::uint64_t>(st.st_size);
     // Only what the object holds is mapped (a read past its end would fault), and no more
@@ -177,7 +183,6 @@ class SharedRegion {
     r.size_ = std::min(have, want);
     r.map(fd);
     const Header& h = r.header();
-    const auto deadline = std::chrono::steady_clock::now() + cfg.open_timeout;
     // Acquire: pairs with mark_ready()'s release; the header and the channel's initial
     // state are then visible.
     while (std::atomic_ref<const std::uint32_t>(h.ready).load(std::memory_order_acquire) != kReady) {

@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -128,7 +129,13 @@ inline bool notify(SharedWaitWord& w) noexcept {
 template <class Ready>
 bool wait(SharedWaitWord& w, Ready&& ready, std::chrono::nanoseconds timeout) {
   if (ready()) return true;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const auto wait_for = std::max(timeout, std::chrono::nanoseconds::zero());
+  // duration::max() and anything past the clock's range wait without a deadline overflow.
+  const auto deadline = wait_for >= clock::time_point::max() - start
+                            ? clock::time_point::max()
+                            : start + std::chrono::duration_cast<clock::duration>(wait_for);
   std::atomic_ref<std::uint32_t> waiters(w.waiters);
   std::atomic_ref<std::uint32_t> seq(w.seq);
   waiters.fetch_add(1, std::memory_order_seq_cst);
@@ -143,7 +150,7 @@ bool wait(SharedWaitWord& w, Ready&& ready, std::chrono::nanoseconds timeout) {
       ok = true;
       break;
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock::now();
     if (now >= deadline) break;
     const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
     timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
