@@ -29,21 +29,9 @@ using hft::ipc::BroadcastReceiver;
 using hft::ipc::BroadcastTransmitter;
 using hft::ipc::ReceiveStatus;
 using hft::ipc::SharedRegion;
+using hft::test::HeapArea;
 
 namespace {
-
-// Heap memory of exactly one ring's area, so ASan sees any read past it.
-struct HeapArea {
-  std::size_t size;
-  std::byte* p;
-  explicit HeapArea(std::uint64_t capacity)
-      : size(hft::ipc::detail::BroadcastLayout::channel_bytes(capacity)),
-        p(new (std::align_val_t{64}) std::byte[size]()) {}
-  ~HeapArea() { ::operator delete[](p, std::align_val_t{64}); }
-  HeapArea(const HeapArea&) = delete;
-  HeapArea& operator=(const HeapArea&) = delete;
-  std::span<std::byte> span() const { return {p, size}; }
-};
 
 std::uint32_t fnv1a(const std::byte* p, std::size_t n) {
   std::uint32_t h = 2166136261u;

@@ -38,23 +38,12 @@ using hft::ipc::BroadcastReceiveResult;
 using hft::ipc::BroadcastTransmitter;
 using hft::ipc::ReceiveStatus;
 using hft::ipc::SharedRegion;
+using hft::test::HeapArea;
 using Q = hft::ipc::IpcSpscQueue<std::uint64_t>;
 
 namespace {
 
 constexpr std::uint64_t kTag = hft::ipc::type_tag("review/u64");
-
-struct HeapArea {
-  std::size_t size;
-  std::byte* p;
-  explicit HeapArea(std::uint64_t capacity)
-      : size(hft::ipc::detail::BroadcastLayout::channel_bytes(capacity)),
-        p(new (std::align_val_t{64}) std::byte[size]()) {}
-  ~HeapArea() { ::operator delete[](p, std::align_val_t{64}); }
-  HeapArea(const HeapArea&) = delete;
-  HeapArea& operator=(const HeapArea&) = delete;
-  std::span<std::byte> span() const { return {p, size}; }
-};
 
 std::string proc_state(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");

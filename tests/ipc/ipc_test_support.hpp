@@ -8,8 +8,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <new>
+#include <span>
 #include <string>
 
+#include "hft/ipc/broadcast_ring.hpp"
 #include "hft/ipc/shared_region.hpp"
 
 namespace hft::test {
@@ -36,6 +39,20 @@ class ShmName {
     return s;
   }
   std::string name_;
+};
+
+/// Heap memory of exactly one ring's area, so ASan sees any read past it.
+/// (BroadcastTransmitter / BroadcastReceiver over a caller's area.)
+struct HeapArea {
+  std::size_t size;
+  std::byte* p;
+  explicit HeapArea(std::uint64_t capacity)
+      : size(hft::ipc::detail::BroadcastLayout::channel_bytes(capacity)),
+        p(new (std::align_val_t{64}) std::byte[size]()) {}
+  ~HeapArea() { ::operator delete[](p, std::align_val_t{64}); }
+  HeapArea(const HeapArea&) = delete;
+  HeapArea& operator=(const HeapArea&) = delete;
+  std::span<std::byte> span() const { return {p, size}; }
 };
 
 /// Runs `f` in a forked child, which exits with f()'s value (an exception: 99). Returns
