@@ -264,6 +264,7 @@ struct BroadcastTransmitterStats {
   std::uint64_t bytes = 0;        ///< payload bytes published (headers and padding not counted)
 };
 
+/// Settings of a BroadcastTransmitter.
 struct BroadcastTransmitterConfig {
   /// Call shared_wait::notify after each transmit (one relaxed load when nobody waits, a
   /// FUTEX_WAKE when a reader sleeps in wait_for_data). Off: readers must busy-poll.
@@ -373,6 +374,7 @@ class BroadcastTransmitter {
   [[nodiscard]] BroadcastTransmitterStats stats() const noexcept {
     return {transmitted_.load(std::memory_order_relaxed), bytes_.load(std::memory_order_relaxed)};
   }
+  /// Any thread. The settings it was made with.
   [[nodiscard]] const BroadcastTransmitterConfig& config() const noexcept { return cfg_; }
 
  private:
@@ -469,12 +471,13 @@ enum class ReceiveStatus : std::uint8_t {
 
 /// One receive_next() result.
 struct BroadcastReceiveResult {
-  ReceiveStatus status = ReceiveStatus::Empty;
+  ReceiveStatus status = ReceiveStatus::Empty;  ///< what was found
   std::int32_t type = 0;               ///< Message: the type id (> 0)
   std::span<const std::byte> payload;  ///< Message: the validated copy (scratch or the caller's buffer)
   std::uint64_t sequence = 0;          ///< Message: the writer's sequence number
   std::uint64_t bytes_lost = 0;        ///< Lapped/Corrupt: ring bytes skipped (records, headers and padding)
   std::uint64_t messages_lost = 0;     ///< Lapped/Corrupt: messages skipped (from sequence numbers; see receiver)
+  /// True for a delivered message.
   explicit operator bool() const noexcept { return status == ReceiveStatus::Message; }
 };
 
@@ -555,7 +558,9 @@ class BroadcastReceiver {
             bytes_lost_.load(std::memory_order_relaxed), messages_lost_.load(std::memory_order_relaxed),
             corrupt_.load(std::memory_order_relaxed)};
   }
+  /// Any thread. The ring's data bytes (this receiver's own, never read from the region).
   [[nodiscard]] std::uint64_t capacity() const noexcept { return words_.capacity(); }
+  /// Any thread. The largest payload a message can have: capacity() / 8.
   [[nodiscard]] std::uint64_t max_message_length() const noexcept { return max_message_length_; }
   /// This receiver's thread. The ring position of the next record it will read.
   [[nodiscard]] std::uint64_t position() const noexcept { return next_; }

@@ -324,8 +324,10 @@ class IpcSpscQueue {
   /// The producer's handle: push operations. Move-only; gives the role back when destroyed.
   class Producer {
    public:
+    /// Takes the role over from `o`, which holds nothing afterwards.
     Producer(Producer&& o) noexcept
         : q_(std::exchange(o.q_, nullptr)), owner_(o.owner_), tail_(o.tail_), head_cache_(o.head_cache_) {}
+    /// Gives this handle's role back, then takes `o`'s.
     Producer& operator=(Producer&& o) noexcept {
       if (this != &o) {
         release();
@@ -490,7 +492,9 @@ class IpcSpscQueue {
   /// The consumer's handle: pop operations. Move-only; gives the role back when destroyed.
   class Consumer {
    public:
+    /// Takes the role over from `o`, which holds nothing afterwards.
     Consumer(Consumer&& o) noexcept : q_(std::exchange(o.q_, nullptr)), owner_(o.owner_), head_(o.head_) {}
+    /// Gives this handle's role back, then takes `o`'s.
     Consumer& operator=(Consumer&& o) noexcept {
       if (this != &o) {
         release();

@@ -37,10 +37,11 @@
 
 namespace hft::ipc {
 
+/// A process: its pid and its start time, so that a later process with the same pid differs.
 struct ProcessIdentity {
-  std::int32_t pid = 0;
-  std::uint32_t reserved = 0;     // keeps the layout fixed where it is stored in shared memory
-  std::uint64_t start_time = 0;   // /proc/<pid>/stat field 22; 0: unknown
+  std::int32_t pid = 0;           ///< the process id (in this pid namespace)
+  std::uint32_t reserved = 0;     ///< keeps the layout fixed where it is stored in shared memory
+  std::uint64_t start_time = 0;   ///< field 22 of `/proc/PID/stat`, clock ticks since boot; 0: unknown
 
   /// This process (read once per thread and process, then cached: a fork()ed child reads
   /// its own).

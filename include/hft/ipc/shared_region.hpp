@@ -98,7 +98,7 @@ enum class ChannelKind : std::uint32_t { SpscQueue = 1, MpscQueue = 2, Broadcast
 
 /// What a creator states and an opener expects. Every field is checked at open.
 struct RegionLayout {
-  ChannelKind kind = ChannelKind::SpscQueue;
+  ChannelKind kind = ChannelKind::SpscQueue;  ///< the channel the region holds
   std::uint32_t element_size = 0;   ///< sizeof(T); 0 for variable-length byte messages
   std::uint32_t element_align = 0;  ///< alignof(T); 0 for byte messages
   std::uint64_t type_tag = 0;       ///< the user's tag of the element type (hft::ipc::type_tag)
@@ -106,9 +106,10 @@ struct RegionLayout {
   std::uint64_t channel_bytes = 0;  ///< bytes the channel's area needs (the channel computes it)
 };
 
+/// Where a region lives and how it is made and opened.
 struct SharedRegionConfig {
   /// Empty: a POSIX shared-memory object (shm_open; /dev/shm). Else the region is the file
-  /// <directory>/<name>: a tmpfs, or a hugetlbfs mount with huge_pages.
+  /// `directory/name`: a tmpfs, or a hugetlbfs mount with huge_pages.
   std::string directory{};
   /// Permissions of a created region (exactly: applied with fchmod, whatever the umask).
   ::mode_t mode = 0600;
@@ -119,11 +120,12 @@ struct SharedRegionConfig {
   std::chrono::milliseconds open_timeout{1000};
 };
 
+/// A named shared-memory region: a validated header, then a channel's area (see the header).
 class SharedRegion {
  public:
-  static constexpr std::size_t kHeaderBytes = 256;  // the channel area starts here
-  static constexpr std::uint32_t kLayoutVersion = 1;
-  static constexpr std::size_t kMaxElementAlign = kHeaderBytes;
+  static constexpr std::size_t kHeaderBytes = 256;  ///< the header's size: the channel area starts here
+  static constexpr std::uint32_t kLayoutVersion = 1;  ///< the header format; an opener refuses another
+  static constexpr std::size_t kMaxElementAlign = kHeaderBytes;  ///< the largest element alignment accepted
   /// The largest channel area accepted (a guard against absurd sizes from a bad layout).
   static constexpr std::uint64_t kMaxChannelBytes = std::uint64_t{1} << 40;
 
@@ -221,6 +223,7 @@ class SharedRegion {
     }
   }
 
+  /// Takes the mapping over; `o` maps nothing afterwards.
   SharedRegion(SharedRegion&& o) noexcept
       : name_(std::move(o.name_)),
         cfg_(std::move(o.cfg_)),
@@ -229,6 +232,7 @@ class SharedRegion {
         size_(std::exchange(o.size_, 0)),
         created_(o.created_),
         creator_(o.creator_) {}
+  /// Unmaps this region's mapping, then takes `o`'s over.
   SharedRegion& operator=(SharedRegion&& o) noexcept {
     if (this != &o) {
       unmap();
@@ -254,6 +258,7 @@ class SharedRegion {
 
   /// The channel's area: channel_bytes() bytes, aligned to 256, zero-filled at create.
   [[nodiscard]] std::byte* channel() const noexcept { return static_cast<std::byte*>(base_) + kHeaderBytes; }
+  /// The channel area's size, from this process's layout.
   [[nodiscard]] std::size_t channel_bytes() const noexcept { return layout_.channel_bytes; }
   /// The layout this process created or expected (its own copy, never re-read).
   [[nodiscard]] const RegionLayout& layout() const noexcept { return layout_; }
@@ -261,6 +266,7 @@ class SharedRegion {
   [[nodiscard]] ProcessIdentity creator() const noexcept { return creator_; }
   /// True for the object create() returned.
   [[nodiscard]] bool created() const noexcept { return created_; }
+  /// The name it was created or opened with.
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   /// The mapping's size (header + channel area, rounded up to the page size).
   [[nodiscard]] std::size_t mapped_bytes() const noexcept { return size_; }
