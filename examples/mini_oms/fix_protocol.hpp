@@ -115,10 +115,10 @@ class FixCodec {
     FixCodec* codec = nullptr;
     std::uint32_t slot = 0;
     void send(std::string_view wire) {
-      // The session writes a whole resend in one call, faster than any peer reads: before
-      // the output buffer's overflow cuts the peer as a slow reader, the socket gets what it
-      // takes. Only a peer whose socket is full too is cut.
-      if (!codec->gw_.fits(slot, wire.size())) codec->gw_.flush(slot);
+      // The session answers a ResendRequest in one call, faster than any peer reads: in a
+      // resend, before the output buffer's overflow cuts the peer as a slow reader, the
+      // socket gets what it takes. Other traffic keeps the line protocol's rule.
+      if (!codec->gw_.fits(slot, wire.size()) && codec->resending(slot)) codec->gw_.flush(slot);
       codec->gw_.send(slot, wire.data(), wire.size());
       codec->gw_.mark_dirty(slot);
     }
@@ -164,6 +164,9 @@ class FixCodec {
     std::vector<std::uint32_t> free_pending;
   };
   [[nodiscard]] static std::size_t owed(const Conn& f) noexcept { return kInFlight - f.free_pending.size(); }
+  [[nodiscard]] bool resending(std::uint32_t slot) const noexcept {
+    return conns_[slot] && conns_[slot]->session && conns_[slot]->session->in_resend();
+  }
   // An order's Execution: its reports (stored, not sent, once its connection is gone).
   void answer(Conn& f, const Execution& e);
 

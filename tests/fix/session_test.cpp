@@ -2,6 +2,7 @@
 // scripted exchange per rule, checking what the session sends, delivers and reports.
 #include "hft/fix/session.hpp"
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -770,6 +771,40 @@ TEST_CASE("session: store_app after the close numbers and stores, and the next s
   CHECK(b[34] == "4");
   CHECK(b[11] == "owed2");
   CHECK(b[43] == "Y");
+}
+
+namespace {
+// Records, for every message sent, whether the session said it was answering a ResendRequest.
+struct ResendProbe : Recorder {
+  std::function<bool()> probe;
+  std::vector<bool> in_resend;
+  void send(std::string_view w) {
+    Recorder::send(w);
+    in_resend.push_back(probe());
+  }
+};
+using ProbeSession = hft::fix::Session<ResendProbe, SimClock>;
+}  // namespace
+
+TEST_CASE("session: in_resend is true exactly while the answer to a ResendRequest is sent") {
+  SimClock clock{kT0};
+  InMemoryMessageStore store(64, 1 << 16);
+  ResendProbe rec;
+  ProbeSession s({.sender_comp_id = "HFT", .target_comp_id = "CLIENT"}, store, rec, clock);
+  rec.probe = [&s] { return s.in_resend(); };
+  s.start();
+  CHECK_FALSE(s.in_resend());
+  s.on_bytes(frame("35=A|49=CLIENT|56=HFT|34=1|52=20261130-10:00:00.000|98=0|108=30|"));
+  REQUIRE(s.send_app("8", [](auto& b) { b.add(11, "a"); }) == 2);
+  REQUIRE(s.send_app("8", [](auto& b) { b.add(11, "b"); }) == 3);
+  const std::size_t before = rec.in_resend.size();
+  for (std::size_t i = 0; i < before; ++i) CHECK_FALSE(rec.in_resend[i]);  // the Logon, two reports
+  s.on_bytes(frame("35=2|49=CLIENT|56=HFT|34=2|52=20261130-10:00:00.000|7=1|16=0|"));
+  REQUIRE(rec.in_resend.size() == before + 3);  // a gap fill for the Logon, then a and b
+  for (std::size_t i = before; i < rec.in_resend.size(); ++i) CHECK(rec.in_resend[i]);
+  CHECK_FALSE(s.in_resend());
+  REQUIRE(s.send_app("8", [](auto& b) { b.add(11, "c"); }) == 4);
+  CHECK_FALSE(rec.in_resend.back());
 }
 
 namespace {

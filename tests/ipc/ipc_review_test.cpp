@@ -93,7 +93,7 @@ TEST_CASE("review: a writer killed between its latest and tail stores can be res
 
 // F2: ProcessIdentity::alive() reads only the thread-group leader's state: a live process whose
 // main thread has exited shows 'Z' and is declared dead, so its role is taken over.
-TEST_CASE("review: a live producer whose main thread exited is alive; its role is not taken over",
+TEST_CASE("review: a live producer whose main thread exited is alive and its role is not taken over",
           "[ipc][review][spsc][roles]") {
   hft::test::ShmName name("rv_leader");
   auto q = Q::create(name, 16, kTag);

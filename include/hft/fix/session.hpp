@@ -376,6 +376,10 @@ class Session {
 
   /// Where the session stands.
   [[nodiscard]] SessionState state() const noexcept { return state_; }
+  /// True while the session writes its answer to the peer's ResendRequest (from the
+  /// handler's send()): a burst as long as the range asked for, which a transport may let
+  /// through where it would cut a peer that does not read.
+  [[nodiscard]] bool in_resend() const noexcept { return resending_; }
   /// The MsgSeqNum(34) our next outbound message gets.
   [[nodiscard]] std::uint64_t next_sender_seq() const noexcept { return next_out_; }
   /// The MsgSeqNum(34) expected on the peer's next message.
@@ -769,6 +773,13 @@ class Session {
   // Answers a ResendRequest (msg_): stored application messages again with PossDupFlag=Y,
   // everything else as SequenceReset-GapFill runs.
   void on_resend_request() {
+    struct InResend {  // in_resend() for the handler's send() while the answer is written
+      bool& flag;
+      explicit InResend(bool& f) noexcept : flag(f) { flag = true; }
+      ~InResend() { flag = false; }
+      InResend(const InResend&) = delete;
+      InResend& operator=(const InResend&) = delete;
+    } in_resend(resending_);
     const auto b = msg_.get_int(tag::kBeginSeqNo), e = msg_.get_int(tag::kEndSeqNo);
     if (!b || !e || *b <= 0 || *e < 0) {
       send_reject(msg_.seq_num(), tag::kBeginSeqNo, SessionRejectReason::ValueIncorrect, "bad ResendRequest range");
@@ -957,6 +968,7 @@ class Session {
   Message msg_;
   SessionState state_ = SessionState::Idle;
   bool was_logged_on_ = false;  // store_app: the numbers are this session's
+  bool resending_ = false;      // in_resend()
   std::uint64_t next_out_ = store_.next_sender_seq();
   std::uint64_t expected_ = store_.next_target_seq();
   std::uint64_t resend_until_ = 0;        // the highest MsgSeqNum seen while a ResendRequest is open
