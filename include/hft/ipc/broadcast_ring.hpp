@@ -239,9 +239,6 @@ class BroadcastWords {
   std::uint64_t capacity_;
 };
 
-// Not ProcessIdentity::self(): it is cached, and a child of fork() would claim as its parent.
-inline ProcessIdentity current_process() noexcept { return ProcessIdentity::of(static_cast<std::int32_t>(::getpid())); }
-
 }  // namespace detail
 
 /// The RegionLayout of a broadcast ring of `capacity` data bytes (a power of two in [64, 2^31]);

@@ -132,12 +132,6 @@
 
 namespace hft::ipc {
 
-/// Thrown by a blocking operation that waits on a peer process found dead.
-class PeerDead : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 /// Counters of one IpcSpscQueue object (this process's view), by value from stats().
 /// Relaxed loads: statistics, not synchronisation.
 struct IpcSpscQueueStats {
@@ -159,7 +153,7 @@ inline constexpr std::size_t kSpscLine = 128;
 // of it stays a local hit.
 struct alignas(kSpscLine) SpscControl {
   // Never constructed: the mapped bytes are read and written in place (zero at create).
-  std::uint64_t producer_owner = 0;  // spsc_pack_owner() of the attached producer; 0: none
+  std::uint64_t producer_owner = 0;  // pack_owner() of the attached producer; 0: none
   std::uint64_t consumer_owner = 0;
   alignas(kSpscLine) std::uint64_t tail = 0;
   alignas(kSpscLine) std::uint64_t head = 0;
@@ -177,29 +171,6 @@ struct alignas(std::uint64_t) alignas(T) SpscSlot {
   std::uint64_t seq;  // position + 1 of the item held once published; 0 in a fresh region
   alignas(T) unsigned char storage[sizeof(T)];
 };
-
-// A role's owner in one word, so that taking a role is one CAS: pid in the low 22 bits
-// (Linux's PID_MAX_LIMIT is 2^22) and the start time (clock ticks since boot, 100 Hz: 2^42
-// of them is 1300 years) above. 0 is "nobody" (no process has pid 0).
-inline constexpr unsigned kSpscPidBits = 22;
-inline constexpr std::uint64_t kSpscPidMask = (std::uint64_t{1} << kSpscPidBits) - 1;
-
-constexpr std::uint64_t spsc_pack_owner(const ProcessIdentity& id) noexcept {
-  const std::uint64_t start = id.start_time >> (64 - kSpscPidBits) == 0 ? id.start_time : 0;  // 0: "unknown"
-  return (start << kSpscPidBits) | (static_cast<std::uint64_t>(static_cast<std::uint32_t>(id.pid)) & kSpscPidMask);
-}
-constexpr ProcessIdentity spsc_unpack_owner(std::uint64_t word) noexcept {
-  ProcessIdentity id;
-  id.pid = static_cast<std::int32_t>(word & kSpscPidMask);
-  id.start_time = word >> kSpscPidBits;
-  return id;
-}
-
-// Not ProcessIdentity::self(): its cache survives fork(), and a forked child must not
-// record its parent as the holder of a role.
-inline ProcessIdentity spsc_current_process() noexcept {
-  return ProcessIdentity::of(static_cast<std::int32_t>(::getpid()));
-}
 
 }  // namespace detail
 
@@ -625,21 +596,21 @@ class IpcSpscQueue {
   static ProcessIdentity owner(std::uint64_t& word) noexcept {
     // Relaxed: a liveness hint; no data is read on its strength.
     const std::uint64_t w = ref(word).load(std::memory_order_relaxed);
-    return w == 0 ? ProcessIdentity{} : detail::spsc_unpack_owner(w);
+    return w == 0 ? ProcessIdentity{} : detail::unpack_owner(w);
   }
 
   // Takes the role whose owner word is `word` for this process: from nobody, or from a
   // holder that is dead. Returns the word written.
   std::uint64_t attach(std::uint64_t& word, const char* role) {
-    const ProcessIdentity me = detail::spsc_current_process();
-    if (me.pid <= 0 || static_cast<std::uint64_t>(me.pid) > detail::kSpscPidMask)
+    const ProcessIdentity me = detail::current_process();
+    if (me.pid <= 0 || static_cast<std::uint64_t>(me.pid) > detail::kOwnerPidMask)
       throw std::runtime_error("hft::IpcSpscQueue: " + name() + ": " + role + ": pid " + std::to_string(me.pid) +
                                " does not fit the owner word");
-    const std::uint64_t mine = detail::spsc_pack_owner(me);
+    const std::uint64_t mine = detail::pack_owner(me);
     std::uint64_t cur = ref(word).load(std::memory_order_relaxed);
     for (;;) {
       if (cur != 0) {
-        const ProcessIdentity holder = detail::spsc_unpack_owner(cur);
+        const ProcessIdentity holder = detail::unpack_owner(cur);
         if (holder.alive())
           throw std::runtime_error("hft::IpcSpscQueue: " + name() + ": " + role + ": held by live process pid " +
                                    std::to_string(holder.pid) + " (one " + role + " at a time)");
@@ -662,7 +633,7 @@ class IpcSpscQueue {
   void detach(std::uint64_t& word, std::uint64_t mine) noexcept {
     handles_.fetch_sub(1, std::memory_order_relaxed);
     // A fork()ed child's copy of a handle must not give back its parent's role.
-    if (detail::spsc_unpack_owner(mine).pid != static_cast<std::int32_t>(::getpid())) return;
+    if (detail::unpack_owner(mine).pid != static_cast<std::int32_t>(::getpid())) return;
     std::uint64_t expected = mine;
     // Release: pairs with the next holder's acq_rel CAS in attach(). A word that is no
     // longer ours (a peer overwrote it) is left alone.

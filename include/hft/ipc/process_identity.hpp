@@ -33,6 +33,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string_view>
 
 namespace hft::ipc {
@@ -159,5 +160,38 @@ struct ProcessIdentity {
   }
 };
 static_assert(sizeof(ProcessIdentity) == 16, "stored in shared memory: its layout is part of the region format");
+
+/// Thrown by a blocking operation of a channel that waits on a peer process found dead.
+class PeerDead : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+// A channel role's or claim's owner in one word, so that taking it is one CAS: pid in the
+// low 22 bits (Linux's PID_MAX_LIMIT is 2^22) and the start time (clock ticks since boot,
+// 100 Hz: 2^42 of them is 1300 years) above. 0 is "nobody" (no process has pid 0).
+inline constexpr unsigned kOwnerPidBits = 22;
+inline constexpr std::uint64_t kOwnerPidMask = (std::uint64_t{1} << kOwnerPidBits) - 1;
+
+constexpr std::uint64_t pack_owner(const ProcessIdentity& id) noexcept {
+  const std::uint64_t start = id.start_time >> (64 - kOwnerPidBits) == 0 ? id.start_time : 0;  // 0: "unknown"
+  return (start << kOwnerPidBits) | (static_cast<std::uint64_t>(static_cast<std::uint32_t>(id.pid)) & kOwnerPidMask);
+}
+constexpr ProcessIdentity unpack_owner(std::uint64_t word) noexcept {
+  ProcessIdentity id;
+  id.pid = static_cast<std::int32_t>(word & kOwnerPidMask);
+  id.start_time = word >> kOwnerPidBits;
+  return id;
+}
+
+// Not ProcessIdentity::self(): its cache survives fork(), and a forked child must not
+// record its parent as the owner of a role or a claim.
+inline ProcessIdentity current_process() noexcept {
+  return ProcessIdentity::of(static_cast<std::int32_t>(::getpid()));
+}
+
+}  // namespace detail
 
 }  // namespace hft::ipc

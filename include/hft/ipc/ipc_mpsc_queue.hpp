@@ -1,0 +1,848 @@
+// hft/ipc/ipc_mpsc_queue.hpp: IpcMpscQueue<T>, a bounded queue from producers in any number
+// of processes to one consumer process, in a named shared-memory region, that a producer
+// killed between claim and publish cannot wedge.
+//
+// What: Vyukov's bounded queue (MpscQueue's design) laid out in a SharedRegion
+//   (ChannelKind::MpscQueue), plus an owner word per slot. The region holds a control block
+//   of four 128-byte lines (the consumer's owner; the claim counter `tail`; the consumer's
+//   `head` and skip count; a SharedWaitWord) and then capacity() slots of {seq, owner, item}.
+//   Slot i starts with seq = i. A producer claims position p when slot(p).seq == p by a CAS
+//   of tail p -> p + 1, then records itself in the slot's owner word (a CAS 0 -> its
+//   (pid, start time)), copies the item in and stores seq = p + 1. The consumer at head h
+//   pops when seq == h + 1, then frees the slot for the next lap (owner = 0,
+//   seq = h + capacity). T is trivially copyable; the region holds only positions.
+// When to use: several processes (strategies) sending fixed-size messages to one (a gateway,
+//   a risk process) on one machine. When not: one producer process (IpcSpscQueue: no CAS,
+//   no owner word, batches); threads of one process (MpscQueue); one writer and many readers
+//   (BroadcastRing); variable-length messages (BroadcastRing); persistence (hft/journal).
+//
+// Thread-safety:
+//   producer handles, one thread at a time each, any number of handles in any processes:
+//     try_push, push, push_for, try_claim (and the Claim it returns)
+//   consumer handle, one thread at a time: try_pop (both forms), consume, pop_wait,
+//     wait_for_data
+//   any thread: size, empty, capacity, consumer_alive, skipped, stats; producer() and
+//     consumer() (the consumer role is taken atomically).
+// Progress: try_push and try_claim are lock-free (CAS loops on tail and on the claimed
+//   slot's owner word, each failing only when another process changed the word). try_pop
+//   and consume are wait-free, except that a head slot claimed and not yet published
+//   makes them return "empty" until the claim is published, or its owner is found dead,
+//   or claim_timeout passes with no owner recorded (then the slot is skipped: see Crash
+//   semantics). push/push_for spin then yield while full,
+//   checking the consumer's liveness every kPeerCheckInterval. pop_wait/wait_for_data
+//   block on a futex, bounded by their timeout.
+// Memory ordering: across processes as between threads (every shared word is a lock-free
+//   std::atomic_ref):
+//   - a producer loads slot(p).seq with acquire: pairs with the consumer's release store
+//     that freed it (owner = 0 and the copy out happen before), and with the producer's
+//     own earlier view;
+//   - tail CAS (acq_rel): among producers, one winner per position; release pairs with the
+//     consumer's acquire load of tail when it decides whether its head slot was claimed;
+//   - the owner CAS (acq_rel) and the consumer's CAS of owner to "skipping" decide between
+//     a late recorder and a skip: one of them wins. Acquire on the producer's side pairs
+//     with the consumer's release store of owner = 0 in a skip (after it moved seq on), so
+//     a producer that then reads seq with acquire sees whether its claim was skipped;
+//   - the producer memcpys the item and stores seq = p + 1 with release; the consumer loads
+//     seq with acquire: the item is complete;
+//   - the consumer stores owner = 0 (relaxed) then seq = h + capacity with release: a
+//     producer of the next lap that reads that seq (acquire) finds owner 0;
+//   - head is stored with release after each pop (size(), a consumer taking over load it
+//     with acquire); the producers never read head;
+//   - notify after publishing: as IpcSpscQueue (shared_wait.hpp).
+// Complexity: O(1) per item: one CAS on tail, one CAS on the slot's line (which the
+//   producer writes anyway), a copy and a store. Nothing is allocated after attach.
+// Compared with:
+//   - iceoryx: many publishers to one subscriber are many chunk queues merged by the
+//     subscriber, each publisher with a RouDi-managed pool. Here one ring in the creator's
+//     region, no daemon; a dead publisher is found by (pid, start time), not a heartbeat.
+//   - Boost.Interprocess message_queue: a mutex in shared memory around every send; a
+//     sender killed holding it wedges everyone (robust mutexes are emulated). Here a
+//     killed producer costs at most its one claimed slot, skipped and counted.
+//   - moodycamel::ConcurrentQueue: per-producer sub-queues with heap pointers and
+//     thread-local producer tokens; not placeable in shared memory (its issues #132, #313).
+//   - MpscQueue (in process): the same protocol; a thread cannot die alone, so it needs no
+//     owner word and no skip.
+// Layout: channel area = control block (512 bytes) + capacity() slots of
+//   sizeof(detail::MpscSlot<T>) (8-byte seq, 8-byte owner, then T at its alignment).
+// Lifecycle: create() makes the region (exclusive), writes every slot's seq, and marks it
+//   ready; open() maps an existing one, refusing a mismatch of capacity, type_tag,
+//   element_size or element_align with an error naming the field. The IpcMpscQueue object
+//   is neither copyable nor movable; producer()/consumer() give handles (move-only) that
+//   must not outlive it. Capacity: any capacity >= 1, rounded up to a power of two >= 2
+//   (as MpscQueue); capacity() is the real one, and open() rounds the same way.
+// Errors: std::invalid_argument / std::length_error for a capacity of 0 or above
+//   max_capacity(); SharedRegion's exceptions from create/open; std::runtime_error naming
+//   the holder's pid when the consumer role is held by a live process; hft::ipc::PeerDead
+//   from push() when the queue is full and its consumer is dead. Full and empty are not
+//   errors: try_* returns false / nullopt.
+// Crash semantics (what the consumer sees):
+//   - a producer killed before its tail CAS: nothing happened.
+//   - killed after the tail CAS and before its owner CAS: the slot is claimed with no owner.
+//     The consumer waits claim_timeout (default 10 ms) from the moment it first found its
+//     head slot in that state, then skips the slot (reason SkipReason::NoOwner).
+//   - killed after the owner CAS and before the seq store (copying, or a Claim held): the
+//     consumer, finding its head slot claimed, checks the owner's liveness every
+//     kPeerCheckInterval; once the owner is dead it skips the slot at once
+//     (SkipReason::OwnerDead). A live owner is waited for, however long (a SIGSTOPped
+//     producer stalls the consumer: liveness, not progress, is what is checked).
+//   - killed after the seq store: the item is delivered.
+//   A skip advances head past the one slot, counts it (skipped(), in the region, so a
+//   consumer taking over sees the total; stats() per object) and records it (last_skip():
+//   position, owner, reason). Every other item is delivered exactly once, in claim order;
+//   each producer's items in its push order. From a killed producer the consumer receives a
+//   prefix of what it pushed, and loses at most the one item it was pushing (one skip).
+//   - a live producer that was claim_timeout late recording itself (preempted between
+//     its two CASes) finds its claim skipped and claims again: the item is delivered, later,
+//     and the skip is counted (stats().reclaims on the producer's object).
+//   - a Claim destroyed without publish() marks its slot abandoned: the consumer skips it
+//     (SkipReason::Abandoned) without waiting.
+//   - consumer killed: items it copied but whose slot it had not freed are delivered again
+//     to the next consumer (at-least-once across a consumer takeover; the new consumer also
+//     steps over slots the dead one freed without storing head). Producers held back by it
+//     (full) learn it within kPeerCheckInterval: push() throws PeerDead, push_for returns
+//     PushResult::PeerDead. A consumer killed asleep leaves the waiter count (a FUTEX_WAKE
+//     per publish) until a new consumer attaches and clears it.
+//   - a fork()ed child's producer handles record the child, not the parent (a pthread_atfork
+//     generation makes them re-read the identity), and its consumer handle never gives the
+//     parent's role back.
+//   - hostile or buggy peer: positions are only ever used masked with this process's own
+//     capacity, a seq that does not match is "not ready" or "full", and a claim loop that
+//     sees no progress gives up (false): no crash, no out-of-bounds access, whatever the
+//     region holds (garbage items may be received). Truncating the object under a mapping
+//     is the exception (SIGBUS: see SharedRegion's Security).
+#pragma once
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include "hft/core/assert.hpp"
+#include "hft/core/cpu.hpp"
+#include "hft/ipc/process_identity.hpp"
+#include "hft/ipc/shared_region.hpp"
+#include "hft/ipc/shared_wait.hpp"
+#include "hft/queue/sequenced_ring.hpp"
+
+namespace hft::ipc {
+
+/// Why the consumer of an IpcMpscQueue stepped over a slot.
+enum class SkipReason : std::uint32_t {
+  None = 0,       ///< no skip yet (last_skip() before the first)
+  OwnerDead = 1,  ///< the producer that claimed it died before publishing
+  NoOwner = 2,    ///< claimed, and no owner recorded within claim_timeout (killed between its two CASes)
+  Abandoned = 3,  ///< a Claim destroyed without publish()
+};
+
+/// One slot the consumer stepped over.
+struct MpscSkip {
+  std::uint64_t position = 0;  ///< the queue position (claim order) of the slot
+  ProcessIdentity owner{};     ///< who had claimed it ({0, 0}: not recorded)
+  SkipReason reason = SkipReason::None;  ///< why
+};
+
+/// Counters of one IpcMpscQueue object (this process's view), by value from stats().
+struct IpcMpscQueueStats {
+  std::uint64_t skipped_owner_dead = 0;  ///< slots this process's consumer skipped: owner dead
+  std::uint64_t skipped_no_owner = 0;    ///< ... no owner within claim_timeout
+  std::uint64_t skipped_abandoned = 0;   ///< ... abandoned Claims
+  std::uint64_t reclaims = 0;      ///< this process's producers' claims that were skipped and claimed again
+  std::uint64_t abandoned = 0;     ///< Claims this process destroyed without publish()
+  std::uint64_t takeovers = 0;     ///< consumer roles attached here that replaced a dead holder
+  std::uint64_t peer_dead = 0;     ///< push/push_for calls that found the consumer dead
+  std::uint64_t waits = 0;         ///< wait_for_data/pop_wait calls that found the queue empty
+  std::uint64_t wait_timeouts = 0; ///< of those, the ones that timed out
+};
+
+namespace detail {
+
+inline constexpr std::size_t kMpscLine = 128;
+// Owner words with no process in them: a slot being skipped by the consumer, and a Claim
+// given up by its producer. pid bits all ones is above every pid Linux hands out (pid_max
+// is at most 2^22, pids below it).
+inline constexpr std::uint64_t kMpscOwnerSkipping = ~std::uint64_t{0};
+inline constexpr std::uint64_t kMpscOwnerAbandoned = ~std::uint64_t{0} - kOwnerPidMask;  // start all ones, pid 0
+
+struct alignas(kMpscLine) MpscControl {
+  // Never constructed: the mapped bytes are read and written in place.
+  std::uint64_t consumer_owner = 0;  // pack_owner() of the attached consumer; 0: none
+  alignas(kMpscLine) std::uint64_t tail = 0;  // the next position to claim (producers' CAS)
+  alignas(kMpscLine) std::uint64_t head = 0;  // the consumer's position
+  std::uint64_t skipped = 0;                  // slots the consumers skipped, ever (the consumer's line)
+  alignas(kMpscLine) SharedWaitWord data;
+};
+static_assert(sizeof(MpscControl) == 4 * kMpscLine && alignof(MpscControl) == kMpscLine);
+static_assert(offsetof(MpscControl, tail) == kMpscLine && offsetof(MpscControl, head) == 2 * kMpscLine &&
+                  offsetof(MpscControl, skipped) == 2 * kMpscLine + 8 && offsetof(MpscControl, data) == 3 * kMpscLine,
+              "the control block is part of the region format");
+static_assert(std::is_standard_layout_v<MpscControl> && std::is_trivially_copyable_v<MpscControl>);
+
+template <class T>
+// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): raw bytes in shared memory
+struct alignas(std::uint64_t) alignas(T) MpscSlot {
+  std::uint64_t seq;    // p: free for position p; p + 1: position p published
+  std::uint64_t owner;  // pack_owner() of the claimer of the current position; 0: none yet
+  alignas(T) unsigned char storage[sizeof(T)];
+};
+
+// Bumped in every fork()ed child, so that producer handles copied into it stop recording
+// their parent as the owner of what they claim (one relaxed load per claim, not a getpid()).
+inline std::atomic<std::uint64_t>& fork_generation() noexcept {
+  static std::atomic<std::uint64_t> gen{0};
+  return gen;
+}
+inline void watch_forks() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    (void)::pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1, std::memory_order_relaxed); });
+  });
+}
+
+}  // namespace detail
+
+/// A bounded queue of trivially copyable T from producers in any number of processes to one
+/// consumer process: Vyukov's ring with an owner per claimed slot, in a shared region.
+template <class T>
+class IpcMpscQueue {
+  static_assert(std::is_trivially_copyable_v<T>, "hft::IpcMpscQueue<T>: T crosses processes by memcpy");
+  static_assert(alignof(T) <= SharedRegion::kMaxElementAlign, "hft::IpcMpscQueue<T>: alignof(T) above 256");
+  static_assert(sizeof(T) <= std::numeric_limits<std::uint32_t>::max(), "hft::IpcMpscQueue<T>: sizeof(T) >= 4 GiB");
+  static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free,
+                "a word shared between processes must be lock-free (an address-keyed lock is per process)");
+  static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free, "the wait word must be lock-free");
+  using Slot = detail::MpscSlot<T>;
+  using Control = detail::MpscControl;
+  static_assert(alignof(Slot) <= sizeof(Control), "slots follow the control block at their alignment");
+
+ public:
+  /// The element type.
+  using value_type = T;
+  /// The type of sizes and capacities.
+  using size_type = std::size_t;
+  /// What push_for() did.
+  enum class PushResult { Pushed, TimedOut, PeerDead };
+  /// How often a waiting side checks its peer's liveness.
+  static constexpr std::chrono::milliseconds kPeerCheckInterval{1};
+  /// How long the consumer waits for a claimed slot with no owner recorded before skipping it.
+  static constexpr std::chrono::milliseconds kDefaultClaimTimeout{10};
+
+  class Producer;
+  class Consumer;
+  class Claim;
+
+  /// Creates the region `name` (exclusive: std::system_error EEXIST if it exists) for
+  /// capacity (rounded up to a power of two >= 2) items, initialised and marked ready.
+  [[nodiscard]] static IpcMpscQueue create(std::string_view name, size_type capacity, std::uint64_t type_tag,
+                                           const SharedRegionConfig& cfg = {}) {
+    SharedRegion region = SharedRegion::create(name, layout(capacity, type_tag), cfg);
+    const size_type ring = round(capacity);
+    // Slot i is free for position i. Nobody else uses the region before mark_ready (its
+    // release store pairs with open()'s acquire: these stores are visible to every opener).
+    auto* slots = reinterpret_cast<Slot*>(region.channel() + sizeof(Control));  // NOLINT: a mapped region
+    for (std::uint64_t i = 0; i != ring; ++i) ref(slots[i].seq).store(i, std::memory_order_relaxed);
+    region.mark_ready();
+    return IpcMpscQueue(std::move(region), ring);
+  }
+
+  /// Opens the existing region `name`, refusing one whose capacity (rounded as create()
+  /// does), type_tag, element_size, element_align or size differs (std::runtime_error
+  /// naming the field and both values); waits up to cfg.open_timeout for its creator.
+  [[nodiscard]] static IpcMpscQueue open(std::string_view name, size_type capacity, std::uint64_t type_tag,
+                                         const SharedRegionConfig& cfg = {}) {
+    return IpcMpscQueue(SharedRegion::open(name, layout(capacity, type_tag), cfg), round(capacity));
+  }
+
+  /// Unlinks the region `name` (mappings stay valid). False if it did not exist.
+  static bool remove(std::string_view name, const SharedRegionConfig& cfg = {}) noexcept {
+    return SharedRegion::remove(name, cfg);
+  }
+
+  /// The layout a queue of `capacity` items of T states at create and expects at open.
+  /// Throws std::invalid_argument for 0, std::length_error above max_capacity().
+  [[nodiscard]] static RegionLayout layout(size_type capacity, std::uint64_t type_tag) {
+    ::hft::detail::check_capacity("hft::IpcMpscQueue", capacity, max_capacity());
+    const size_type ring = round(capacity);
+    return {.kind = ChannelKind::MpscQueue,
+            .element_size = static_cast<std::uint32_t>(sizeof(T)),
+            .element_align = static_cast<std::uint32_t>(alignof(T)),
+            .type_tag = type_tag,
+            .capacity = ring,
+            .channel_bytes = sizeof(Control) + ring * sizeof(Slot)};
+  }
+
+  /// The largest capacity create/open accept (the channel area is at most 2^40 bytes).
+  [[nodiscard]] static constexpr size_type max_capacity() noexcept {
+    return std::bit_floor((SharedRegion::kMaxChannelBytes - sizeof(Control)) / sizeof(Slot));
+  }
+
+  IpcMpscQueue(const IpcMpscQueue&) = delete;
+  IpcMpscQueue& operator=(const IpcMpscQueue&) = delete;
+  /// Unmaps. Every handle must have been destroyed (HFT_ASSERT). Never unlinks.
+  ~IpcMpscQueue() { HFT_ASSERT(handles_.load(std::memory_order_relaxed) == 0, "IpcMpscQueue: a handle outlives it"); }
+
+  /// Any thread. A producer handle: any number, in any processes.
+  [[nodiscard]] Producer producer() { return Producer(*this); }
+  /// Any thread. Attaches this process as the consumer: refused (std::runtime_error naming
+  /// the holder's pid) while a live process holds the role; a dead holder's is taken over.
+  /// `claim_timeout`: how long a claimed slot with no owner recorded is waited for.
+  [[nodiscard]] Consumer consumer(std::chrono::nanoseconds claim_timeout = kDefaultClaimTimeout) {
+    return Consumer(*this, claim_timeout);
+  }
+
+  /// Any thread. Items claimed and not yet popped: a snapshot in [0, capacity()].
+  /// Acquire loads of head and tail (pairs with their release stores).
+  [[nodiscard]] size_type size() const noexcept {
+    const std::uint64_t head = ref(ctl_->head).load(std::memory_order_acquire);  // pairs with the consumer's store
+    const std::uint64_t tail = ref(ctl_->tail).load(std::memory_order_acquire);  // pairs with the claim CAS
+    const std::uint64_t n = tail - head;
+    if (n > std::uint64_t{1} << 63) return 0;  // a peer's garbage is clamped, never a length
+    return n < capacity_ ? static_cast<size_type>(n) : capacity_;
+  }
+  /// Any thread. True when size() is 0 (a snapshot).
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  /// The number of items the queue holds when full (a power of two >= 2).
+  [[nodiscard]] size_type capacity() const noexcept { return capacity_; }
+  /// The region's name.
+  [[nodiscard]] const std::string& name() const noexcept { return region_.name(); }
+  /// The mapping (its layout, creator, ...).
+  [[nodiscard]] const SharedRegion& region() const noexcept { return region_; }
+  /// Any thread. True while a consumer is attached and its process lives (reads /proc).
+  [[nodiscard]] bool consumer_alive() const noexcept { return consumer_identity().alive(); }
+  /// Any thread. The attached consumer as the region records it ({0, 0}: none).
+  [[nodiscard]] ProcessIdentity consumer_identity() const noexcept {
+    // Relaxed: a liveness hint; no data is read on its strength.
+    const std::uint64_t w = ref(ctl_->consumer_owner).load(std::memory_order_relaxed);
+    return w == 0 ? ProcessIdentity{} : detail::unpack_owner(w);
+  }
+  /// Any thread. Slots every consumer of this region ever skipped (the region's count).
+  [[nodiscard]] std::uint64_t skipped() const noexcept {
+    return ref(ctl_->skipped).load(std::memory_order_relaxed);  // a statistic
+  }
+  /// Any thread. This object's counters (relaxed loads: statistics).
+  [[nodiscard]] IpcMpscQueueStats stats() const noexcept {
+    IpcMpscQueueStats s;
+    s.skipped_owner_dead = skip_dead_.load(std::memory_order_relaxed);
+    s.skipped_no_owner = skip_no_owner_.load(std::memory_order_relaxed);
+    s.skipped_abandoned = skip_abandoned_.load(std::memory_order_relaxed);
+    s.reclaims = reclaims_.load(std::memory_order_relaxed);
+    s.abandoned = abandoned_.load(std::memory_order_relaxed);
+    s.takeovers = takeovers_.load(std::memory_order_relaxed);
+    s.peer_dead = peer_dead_.load(std::memory_order_relaxed);
+    s.waits = waits_.load(std::memory_order_relaxed);
+    s.wait_timeouts = wait_timeouts_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  /// A slot claimed by a producer and written in place: publish() makes it visible; the
+  /// destructor without publish() abandons it (the consumer skips it). Move-only.
+  class Claim {
+   public:
+    /// Takes `o`'s slot; `o` holds nothing afterwards.
+    Claim(Claim&& o) noexcept : q_(std::exchange(o.q_, nullptr)), pos_(o.pos_) {}
+    Claim& operator=(Claim&&) = delete;
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    /// Abandons the slot unless published: the consumer skips it (SkipReason::Abandoned).
+    ~Claim() {
+      if (q_ == nullptr) return;
+      q_->abandoned_.fetch_add(1, std::memory_order_relaxed);
+      ref(q_->slot(pos_).owner).store(detail::kMpscOwnerAbandoned, std::memory_order_relaxed);
+      // Release: pairs with the consumer's acquire load of seq; it reads the owner word after.
+      q_->seq(pos_).store(pos_ + 1, std::memory_order_release);
+      shared_wait::notify(q_->ctl_->data);
+    }
+    /// The item's storage in the shared slot (its bytes are whatever the slot held).
+    [[nodiscard]] T* item() const noexcept {
+      return std::launder(reinterpret_cast<T*>(q_->slot(pos_).storage));  // NOLINT: bytes in shared memory
+    }
+    /// Makes the item visible to the consumer (release; see the header). Once.
+    void publish() noexcept {
+      HFT_ASSERT(q_ != nullptr, "IpcMpscQueue::Claim: published twice, or moved from");
+      IpcMpscQueue* q = std::exchange(q_, nullptr);
+      // Release: pairs with the consumer's acquire load of seq; the item is complete.
+      q->seq(pos_).store(pos_ + 1, std::memory_order_release);
+      shared_wait::notify(q->ctl_->data);  // one load unless the consumer sleeps
+    }
+    /// The queue position claimed (claim order).
+    [[nodiscard]] std::uint64_t position() const noexcept { return pos_; }
+
+   private:
+    friend class IpcMpscQueue;
+    Claim(IpcMpscQueue& q, std::uint64_t pos) noexcept : q_(&q), pos_(pos) {}
+    IpcMpscQueue* q_;
+    std::uint64_t pos_;
+  };
+
+  /// A producer's handle. Move-only; holds no role (any number may exist).
+  class Producer {
+   public:
+    /// Takes `o`'s place; `o` may not be used afterwards.
+    Producer(Producer&& o) noexcept : q_(std::exchange(o.q_, nullptr)), me_(o.me_), gen_(o.gen_) {}
+    Producer& operator=(Producer&&) = delete;
+    Producer(const Producer&) = delete;
+    Producer& operator=(const Producer&) = delete;
+    ~Producer() {
+      if (q_ != nullptr) q_->handles_.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    /// Producer. Copies `v` into the queue; false when full.
+    [[nodiscard]] bool try_push(const T& v) noexcept {
+      std::uint64_t pos = 0;
+      if (!claim(pos)) return false;
+      std::memcpy(q_->slot(pos).storage, std::addressof(v), sizeof(T));
+      // Release: pairs with the consumer's acquire load of seq; the item is complete.
+      q_->seq(pos).store(pos + 1, std::memory_order_release);
+      shared_wait::notify(q_->ctl_->data);  // one load unless the consumer sleeps
+      return true;
+    }
+
+    /// Producer. Claims a slot to write in place (zero-copy); nullopt when full. Publish it
+    /// soon: the consumer waits for it (it is in claim order before later items).
+    [[nodiscard]] std::optional<Claim> try_claim() noexcept {
+      std::uint64_t pos = 0;
+      if (!claim(pos)) return std::nullopt;
+      return Claim(*q_, pos);
+    }
+
+    /// Producer. Copies `v` in, waiting while the queue is full: spins, then yields, and
+    /// every kPeerCheckInterval checks the consumer. Throws PeerDead when the queue is full
+    /// and the attached consumer is dead. With no consumer attached it waits.
+    void push(const T& v) {
+      if (push_for(v, std::chrono::nanoseconds::max()) == PushResult::PeerDead)
+        throw PeerDead("hft::IpcMpscQueue: " + q_->name() + ": push: the queue is full and its consumer (pid " +
+                       std::to_string(q_->consumer_identity().pid) + ") is dead");
+    }
+
+    /// Producer. As push(), bounded: Pushed, TimedOut (full for `timeout`), or PeerDead.
+    [[nodiscard]] PushResult push_for(const T& v, std::chrono::nanoseconds timeout) {
+      if (try_push(v)) return PushResult::Pushed;
+      using clock = std::chrono::steady_clock;
+      constexpr int kSpins = 1024;
+      if (timeout <= std::chrono::nanoseconds::zero()) return PushResult::TimedOut;
+      const auto start = clock::now();
+      const auto deadline = timeout >= clock::time_point::max() - start ? clock::time_point::max() : start + timeout;
+      auto next_check = start + kPeerCheckInterval;
+      for (int spins = 0;; ++spins) {
+        if (try_push(v)) return PushResult::Pushed;
+        if (spins < kSpins) {
+          cpu_relax();
+          continue;
+        }
+        std::this_thread::yield();
+        const auto now = clock::now();
+        if (now >= next_check) {
+          next_check = now + kPeerCheckInterval;
+          const ProcessIdentity c = q_->consumer_identity();
+          if (c.pid != 0 && !c.alive()) {
+            if (try_push(v)) return PushResult::Pushed;  // it freed room before it died
+            q_->peer_dead_.fetch_add(1, std::memory_order_relaxed);
+            return PushResult::PeerDead;
+          }
+        }
+        if (now >= deadline) return PushResult::TimedOut;
+      }
+    }
+
+    /// Any thread. True while the consumer is attached and alive (reads /proc).
+    [[nodiscard]] bool consumer_alive() const noexcept { return q_->consumer_alive(); }
+    /// The queue this handle pushes to.
+    [[nodiscard]] IpcMpscQueue& queue() const noexcept { return *q_; }
+
+   private:
+    friend class IpcMpscQueue;
+    explicit Producer(IpcMpscQueue& q) : q_(&q) {
+      detail::watch_forks();
+      shared_wait::prepare_notifier();
+      refresh();
+      q.handles_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    void refresh() noexcept {
+      gen_ = detail::fork_generation().load(std::memory_order_relaxed);
+      me_ = detail::pack_owner(detail::current_process());
+    }
+
+    // Claims a position and records this process as its owner. False when full (or when a
+    // corrupt region shows no progress).
+    bool claim(std::uint64_t& out) noexcept {
+      if (detail::fork_generation().load(std::memory_order_relaxed) != gen_) refresh();
+      std::atomic_ref<std::uint64_t> tail = ref(q_->ctl_->tail);
+      std::uint64_t pos = tail.load(std::memory_order_relaxed);
+      for (;;) {
+        // Acquire: pairs with the consumer's release store freeing the slot (its copy out
+        // and its owner = 0 happened before).
+        const std::uint64_t seq = q_->seq(pos).load(std::memory_order_acquire);
+        const auto diff = static_cast<std::int64_t>(seq - pos);
+        if (diff < 0) return false;  // the slot holds the previous lap's item: full
+        if (diff > 0) {
+          // Another producer claimed pos: move on. A tail that did not move while seq says
+          // it should have is a corrupt region: give up rather than spin forever.
+          const std::uint64_t now = tail.load(std::memory_order_relaxed);
+          if (now == pos) return false;
+          pos = now;
+          continue;
+        }
+        // acq_rel: one winner per position; release pairs with the consumer's acquire load
+        // of tail (it then reads this slot's owner word, stored after... see record()).
+        if (!tail.compare_exchange_weak(pos, pos + 1, std::memory_order_acq_rel, std::memory_order_relaxed))
+          continue;  // pos now holds the current tail
+        if (record(pos)) {
+          out = pos;
+          return true;
+        }
+        // The consumer skipped this claim before we recorded ourselves (we were preempted
+        // longer than its claim_timeout): claim again; the item is not lost.
+        q_->reclaims_.fetch_add(1, std::memory_order_relaxed);
+        pos = tail.load(std::memory_order_relaxed);
+      }
+    }
+
+    // Writes this process into the owner word of the slot claimed at `pos`. False when the
+    // consumer has skipped the claim meanwhile. Whatever the word holds is replaced (on a
+    // slot whose seq still says `pos`, only a skipped claimer of an earlier lap, briefly, or
+    // a dead peer's garbage can be there): no liveness check, no waiting.
+    bool record(std::uint64_t pos) noexcept {
+      std::atomic_ref<std::uint64_t> owner = ref(q_->slot(pos).owner);
+      std::uint64_t cur = owner.load(std::memory_order_acquire);  // pairs with the consumer's release stores
+      for (;;) {
+        // Acquire: pairs with the consumer's release store of seq in a skip.
+        if (q_->seq(pos).load(std::memory_order_acquire) != pos) return false;  // skipped
+        if (cur == detail::kMpscOwnerSkipping) return false;                      // being skipped now
+        // acq_rel: against the consumer's CAS to "skipping" (one of us wins) and its release
+        // stores; on failure `cur` is reloaded and judged again.
+        if (owner.compare_exchange_weak(cur, me_, std::memory_order_acq_rel, std::memory_order_acquire)) {
+          if (q_->seq(pos).load(std::memory_order_acquire) == pos) return true;
+          // Skipped between the check and the CAS, and the word may now be the next lap's
+          // producer's: put back what was there (a CAS: if it moved on, leave it).
+          std::uint64_t mine = me_;
+          (void)owner.compare_exchange_strong(mine, cur, std::memory_order_release, std::memory_order_relaxed);
+          return false;
+        }
+      }
+    }
+
+    IpcMpscQueue* q_;
+    std::uint64_t me_ = 0;   // pack_owner() of this process
+    std::uint64_t gen_ = 0;  // fork_generation() when me_ was read
+  };
+
+  /// The consumer's handle: pop operations. Move-only; gives the role back when destroyed.
+  class Consumer {
+   public:
+    /// Takes the role over from `o`, which holds nothing afterwards.
+    Consumer(Consumer&& o) noexcept
+        : q_(std::exchange(o.q_, nullptr)),
+          owner_(o.owner_),
+          head_(o.head_),
+          claim_timeout_(o.claim_timeout_),
+          stall_pos_(o.stall_pos_),
+          stall_since_(o.stall_since_),
+          next_check_(o.next_check_),
+          empty_polls_(o.empty_polls_),
+          last_skip_(o.last_skip_) {}
+    Consumer& operator=(Consumer&&) = delete;
+    Consumer(const Consumer&) = delete;
+    Consumer& operator=(const Consumer&) = delete;
+    ~Consumer() { release(); }
+
+    /// Consumer. Copies the oldest item into `out` and frees its slot; false when empty (or
+    /// when the oldest claimed slot is not yet published). Skips dead claims (see the header).
+    [[nodiscard]] bool try_pop(T& out) noexcept {
+      if (!next_ready()) return false;
+      std::memcpy(std::addressof(out), q_->slot(head_).storage, sizeof(T));
+      free_head();
+      return true;
+    }
+
+    /// Consumer. The oldest item, or nullopt when empty.
+    [[nodiscard]] std::optional<T> try_pop() noexcept {
+      if (!next_ready()) return std::nullopt;
+      alignas(T) unsigned char copy[sizeof(T)];
+      std::memcpy(copy, q_->slot(head_).storage, sizeof(T));
+      free_head();
+      return std::optional<T>(*std::launder(reinterpret_cast<T*>(copy)));  // NOLINT: T is trivially copyable
+    }
+
+    /// Consumer. Calls fn(T&) on up to max_items items (at most capacity() per call), oldest
+    /// first, on a copy in this process's memory. Returns how many. If fn throws, the item
+    /// it was given counts as consumed and the exception propagates.
+    template <class F>
+    size_type consume(F&& fn, size_type max_items = std::numeric_limits<size_type>::max()) {
+      const size_type limit = max_items < q_->capacity_ ? max_items : q_->capacity_;
+      size_type done = 0;
+      while (done != limit && next_ready()) {
+        alignas(T) unsigned char copy[sizeof(T)];
+        std::memcpy(copy, q_->slot(head_).storage, sizeof(T));
+        free_head();
+        ++done;
+        fn(*std::launder(reinterpret_cast<T*>(copy)));  // NOLINT: T is trivially copyable
+      }
+      return done;
+    }
+
+    /// Consumer. Sleeps (futex) until an item is ready or `timeout` passes; true when one
+    /// is. A head slot claimed and not published is re-examined at least every
+    /// claim_timeout (and skipped when its owner is dead), so a dead producer costs a
+    /// sleeping consumer at most that, not the whole timeout.
+    [[nodiscard]] bool wait_for_data(std::chrono::nanoseconds timeout) {
+      if (next_ready()) return true;
+      q_->waits_.fetch_add(1, std::memory_order_relaxed);
+      using clock = std::chrono::steady_clock;
+      const auto start = clock::now();
+      const auto budget = std::max(timeout, std::chrono::nanoseconds::zero());
+      const auto deadline = budget >= clock::time_point::max() - start
+                                ? clock::time_point::max()
+                                : start + std::chrono::duration_cast<clock::duration>(budget);
+      const auto slice = std::max<std::chrono::nanoseconds>(claim_timeout_, kPeerCheckInterval);
+      for (;;) {
+        const auto now = clock::now();
+        if (now >= deadline) break;
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
+        if (shared_wait::wait(q_->ctl_->data, [this] { return published(head_); }, std::min(left, slice)) ||
+            next_ready(true))
+          return true;
+      }
+      q_->wait_timeouts_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+
+    /// Consumer. try_pop, sleeping up to `timeout` for an item when empty.
+    [[nodiscard]] bool pop_wait(T& out, std::chrono::nanoseconds timeout) {
+      return try_pop(out) || (wait_for_data(timeout) && try_pop(out));
+    }
+
+    /// The last slot this handle skipped (reason None before the first).
+    [[nodiscard]] MpscSkip last_skip() const noexcept { return last_skip_; }
+    /// The consumer's position: items popped plus slots skipped, by every consumer so far.
+    [[nodiscard]] std::uint64_t position() const noexcept { return head_; }
+    /// The queue this handle pops from.
+    [[nodiscard]] IpcMpscQueue& queue() const noexcept { return *q_; }
+
+   private:
+    friend class IpcMpscQueue;
+    Consumer(IpcMpscQueue& q, std::chrono::nanoseconds claim_timeout)
+        : q_(&q), owner_(q.attach_consumer()), claim_timeout_(claim_timeout) {
+      // Acquire: pairs with the previous consumer's release store of head.
+      head_ = ref(q.ctl_->head).load(std::memory_order_acquire);
+      // A consumer killed after freeing slots and before storing head left them behind it:
+      // their seq moved past head + 1 (freed for a later lap, or published in it). Bounded.
+      for (std::uint64_t i = 0; i <= q.mask_; ++i) {
+        const auto d = static_cast<std::int64_t>(q.seq(head_).load(std::memory_order_acquire) - head_);
+        if (d <= 1) break;
+        ++head_;
+      }
+      ref(q.ctl_->head).store(head_, std::memory_order_release);  // pairs with size()'s acquire
+    }
+
+    void release() noexcept {
+      if (q_ == nullptr) return;
+      q_->handles_.fetch_sub(1, std::memory_order_relaxed);
+      if (detail::unpack_owner(owner_).pid == static_cast<std::int32_t>(::getpid())) {
+        std::uint64_t expected = owner_;
+        // Release: pairs with the next consumer's acq_rel CAS in attach_consumer().
+        (void)ref(q_->ctl_->consumer_owner)
+            .compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed);
+      }
+      q_ = nullptr;
+    }
+
+    bool published(std::uint64_t pos) const noexcept {
+      // Acquire: pairs with the producer's release store of seq; the item is complete.
+      return q_->seq(pos).load(std::memory_order_acquire) == pos + 1;
+    }
+
+    // True when the slot at head_ holds an item to pop; steps over abandoned and dead claims.
+    // `thorough`: read tail now (a sleeper's rare poll), not every 64th empty poll.
+    bool next_ready(bool thorough = false) noexcept {
+      for (size_type hops = 0; hops <= q_->mask_; ++hops) {
+        Slot& s = q_->slot(head_);
+        if (published(head_)) {
+          // Relaxed: ordered after the seq acquire above (the producer stored it before seq).
+          if (ref(s.owner).load(std::memory_order_relaxed) != detail::kMpscOwnerAbandoned) return true;
+          skip(detail::kMpscOwnerAbandoned, SkipReason::Abandoned);
+          continue;
+        }
+        if (!stalled(thorough)) return false;
+      }
+      return false;
+    }
+
+    // The head slot is not published. Decides whether it is claimed by a producer that
+    // will never publish, and skips it then (true: look again).
+    bool stalled(bool thorough) noexcept {
+      Slot& s = q_->slot(head_);
+      std::uint64_t owner = ref(s.owner).load(std::memory_order_relaxed);
+      if (owner == 0) {
+        // Usually empty. Whether the position was claimed is in tail, the producers' hot
+        // line: read it only every 64th empty poll at the same position.
+        if (stall_pos_ != head_) {
+          if (!thorough && (++empty_polls_ & 63) != 0) return false;
+          // Acquire: pairs with the claim CAS's release.
+          const std::uint64_t tail = ref(q_->ctl_->tail).load(std::memory_order_acquire);
+          if (static_cast<std::int64_t>(tail - head_) <= 0) return false;  // nothing claimed
+        }
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (stall_pos_ != head_) {
+        // A live producer between its owner CAS and its seq store is a few ns from
+        // publishing: no /proc read (microseconds) before kPeerCheckInterval.
+        stall_pos_ = head_;
+        stall_since_ = now;
+        next_check_ = now + kPeerCheckInterval;
+        return false;
+      }
+      if (now < next_check_) return false;
+      next_check_ = now + kPeerCheckInterval;
+      owner = ref(s.owner).load(std::memory_order_relaxed);
+      if (owner == detail::kMpscOwnerSkipping) return skip_claimed(owner, SkipReason::OwnerDead);  // a dead consumer's
+      if (owner == 0 || owner == detail::kMpscOwnerAbandoned) {
+        // No owner yet (between the claimer's two CASes), or an abandoning Claim between
+        // its owner and seq stores: both a few ns, unless that process died there.
+        if (now - stall_since_ < claim_timeout_) return false;
+        return skip_claimed(owner, owner == 0 ? SkipReason::NoOwner : SkipReason::Abandoned);
+      }
+      if (detail::unpack_owner(owner).alive()) return false;
+      return skip_claimed(owner, SkipReason::OwnerDead);
+    }
+
+    // Takes the owner word from `expected` to "skipping" so that a producer late to record
+    // itself learns it lost the slot, then frees the slot. False if the word changed.
+    bool skip_claimed(std::uint64_t expected, SkipReason why) noexcept {
+      std::atomic_ref<std::uint64_t> owner = ref(q_->slot(head_).owner);
+      if (expected != detail::kMpscOwnerSkipping &&
+          !owner.compare_exchange_strong(expected, detail::kMpscOwnerSkipping, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed))
+        return false;  // a producer recorded itself meanwhile: judge it next time
+      // Relaxed: seq is stored below with release, which is what producers read.
+      if (q_->seq(head_).load(std::memory_order_relaxed) == head_ + 1) {
+        // Published after all (its producer stored seq between our checks): deliver it.
+        owner.store(0, std::memory_order_relaxed);
+        return true;
+      }
+      skip(expected, why);
+      return true;
+    }
+
+    // Frees the head slot without delivering it, counts and records the skip.
+    void skip(std::uint64_t owner_word, SkipReason why) noexcept {
+      const std::uint64_t pos = head_;
+      last_skip_ = MpscSkip{pos,
+                            owner_word == 0 || owner_word == detail::kMpscOwnerAbandoned ||
+                                    owner_word == detail::kMpscOwnerSkipping
+                                ? ProcessIdentity{}
+                                : detail::unpack_owner(owner_word),
+                            why};
+      (why == SkipReason::Abandoned ? q_->skip_abandoned_
+       : why == SkipReason::NoOwner ? q_->skip_no_owner_
+                                    : q_->skip_dead_)
+          .fetch_add(1, std::memory_order_relaxed);
+      ref(q_->ctl_->skipped).fetch_add(1, std::memory_order_relaxed);  // a statistic
+      Slot& s = q_->slot(pos);
+      // Release: pairs with a late recorder's acquire load of seq (it sees the skip), and
+      // with the next lap's producer's acquire load.
+      q_->seq(pos).store(pos + q_->capacity_, std::memory_order_release);
+      // Release: pairs with a late recorder's acquire CAS of owner 0 -> itself (it then
+      // sees the seq above and gives the word back).
+      ref(s.owner).store(0, std::memory_order_release);
+      advance();
+    }
+
+    void free_head() noexcept {
+      Slot& s = q_->slot(head_);
+      ref(s.owner).store(0, std::memory_order_relaxed);  // ordered by the release below
+      // Release: pairs with the next lap's producer's acquire load of seq; our copy out and
+      // the owner reset are done.
+      q_->seq(head_).store(head_ + q_->capacity_, std::memory_order_release);
+      advance();
+    }
+
+    void advance() noexcept {
+      ++head_;
+      // Release: pairs with size()'s and a later consumer's acquire load of head.
+      ref(q_->ctl_->head).store(head_, std::memory_order_release);
+    }
+
+    IpcMpscQueue* q_;
+    std::uint64_t owner_;
+    std::uint64_t head_ = 0;  // only ever used masked
+    std::chrono::nanoseconds claim_timeout_;
+    std::uint64_t stall_pos_ = ~std::uint64_t{0};  // the position found claimed and unpublished
+    std::chrono::steady_clock::time_point stall_since_{};
+    std::chrono::steady_clock::time_point next_check_{};
+    std::uint64_t empty_polls_ = 0;
+    MpscSkip last_skip_{};
+  };
+
+ private:
+  IpcMpscQueue(SharedRegion region, size_type capacity)
+      : region_(std::move(region)),
+        capacity_(capacity),
+        mask_(capacity - 1),
+        ctl_(reinterpret_cast<Control*>(region_.channel())),               // NOLINT: a mapped region
+        slots_(reinterpret_cast<Slot*>(region_.channel() + sizeof(Control))) {  // NOLINT: a mapped region
+    HFT_ASSERT(region_.channel_bytes() >= sizeof(Control) + capacity_ * sizeof(Slot),
+               "IpcMpscQueue: the region is smaller than the layout");
+  }
+
+  static size_type round(size_type capacity) noexcept {
+    return capacity < 2 ? 2 : std::bit_ceil(capacity);
+  }
+  static std::atomic_ref<std::uint64_t> ref(std::uint64_t& word) noexcept {
+    return std::atomic_ref<std::uint64_t>(word);
+  }
+  Slot& slot(std::uint64_t pos) const noexcept { return slots_[pos & mask_]; }
+  std::atomic_ref<std::uint64_t> seq(std::uint64_t pos) const noexcept { return ref(slot(pos).seq); }
+
+  std::uint64_t attach_consumer() {
+    const ProcessIdentity me = detail::current_process();
+    if (me.pid <= 0 || static_cast<std::uint64_t>(me.pid) > detail::kOwnerPidMask)
+      throw std::runtime_error("hft::IpcMpscQueue: " + name() + ": consumer: pid " + std::to_string(me.pid) +
+                               " does not fit the owner word");
+    const std::uint64_t mine = detail::pack_owner(me);
+    std::atomic_ref<std::uint64_t> word = ref(ctl_->consumer_owner);
+    std::uint64_t cur = word.load(std::memory_order_relaxed);
+    for (;;) {
+      if (cur != 0 && detail::unpack_owner(cur).alive())
+        throw std::runtime_error("hft::IpcMpscQueue: " + name() + ": consumer: held by live process pid " +
+                                 std::to_string(detail::unpack_owner(cur).pid) + " (one consumer at a time)");
+      // acq_rel: pairs with the previous holder's release in release(); on failure `cur`
+      // is the new holder, judged again.
+      if (word.compare_exchange_strong(cur, mine, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+    }
+    if (cur != 0) {
+      takeovers_.fetch_add(1, std::memory_order_relaxed);
+      // A consumer that died asleep left itself counted: every publish would make a
+      // FUTEX_WAKE for it.
+      std::atomic_ref<std::uint32_t>(ctl_->data.waiters).store(0, std::memory_order_relaxed);
+    }
+    handles_.fetch_add(1, std::memory_order_relaxed);
+    return mine;
+  }
+
+  SharedRegion region_;
+  const size_type capacity_;
+  const std::uint64_t mask_;  // from this process's capacity, never from the region
+  Control* ctl_;
+  Slot* slots_;
+  std::atomic<int> handles_{0};
+  std::atomic<std::uint64_t> skip_dead_{0}, skip_no_owner_{0}, skip_abandoned_{0}, reclaims_{0}, abandoned_{0},
+      takeovers_{0}, peer_dead_{0}, waits_{0}, wait_timeouts_{0};
+};
+
+}  // namespace hft::ipc
