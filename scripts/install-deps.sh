@@ -16,7 +16,10 @@
 #         HdrHistogram (the .hgrm/.hlog oracle, scripts/hdr_oracle), spdlog (bench_log's
 #         anchor), and libc++ 16 (its std::format is the oracle of hft's log formatter:
 #         libstdc++ 12 has no <format>), and Prometheus with promtool (Debian's prometheus)
-#         and curl: scripts/prometheus_e2e.sh scrapes a running mini_oms serve with them.
+#         and curl: scripts/prometheus_e2e.sh scrapes a running mini_oms serve with them;
+#         iceoryx (its RouDi daemon, /usr/bin/iox-roudi, which bench_ipc starts and stops) and
+#         libiceoryx-posh-dev (the headers and CMake package bench_ipc links): iceoryx 2.0 is
+#         the shared-memory anchor hft/ipc's channels are measured against.
 # scripts/check-deps.sh proves the test list from an empty package state.
 set -euo pipefail
 
@@ -26,7 +29,7 @@ packages() {
     pkgs+=(ninja-build clang libclang-rt-14-dev g++-11 clang-16 catch2 libboost-dev libconcurrentqueue-dev
            libreaderwriterqueue-dev libtbb-dev libquickfix-dev valgrind spin pkg-config python3 clang-format
            clang-tidy cppcheck doxygen default-jdk-headless libhdrhistogram-java libspdlog-dev libc++-16-dev
-           libc++abi-16-dev prometheus curl)
+           libc++abi-16-dev prometheus curl iceoryx libiceoryx-posh-dev)
   elif [[ "$1" != "demo" ]]; then
     echo "install-deps.sh: unknown profile '$1' (demo or test)" >&2
     exit 2
