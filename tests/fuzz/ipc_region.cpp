@@ -1,6 +1,6 @@
 // Fuzz target: shared memory that holds arbitrary bytes, as a buggy or hostile peer could
 // leave it, read as each kind of hft/ipc channel and as a region header (issue 39: "opens
-// random region bytes as each channel kind and reads"). One binary; byte 0 % 3 picks the mode.
+// random region bytes as each channel kind and reads"). One binary; byte 0 % 4 picks the mode.
 //
 // Mode 0, IpcSpscQueue: the channel area (control block and slots) of a real region holds
 //   the input, and a consumer and a producer of this process use it.
@@ -36,6 +36,13 @@
 //   Input: byte 1 flags (XOR or raw, keep the ready word, layout); the rest fills the header.
 //   The region exists under its name only from create to the return of open (names carry the
 //   pid; a stale one from an earlier run is removed first).
+// Mode 3, IpcMpscQueue: as mode 0 for the multi-producer queue: the channel area (control block
+//   and slots {seq, owner, item}) holds the input; a consumer (claim_timeout 0, so the skip
+//   paths run) and a producer use it, claiming, publishing and abandoning.
+//   Invariants: no crash, no out-of-bounds access, no UB; every call returns (a claim loop on a
+//   region that shows no progress gives up); consume() returns at most capacity() items and
+//   size() at most capacity(); the consumer attach succeeds or is refused as documented.
+//   Input: byte 1 picks the capacity, byte 2 the operations; the rest is laid over the area.
 // Why: a reader must never crash or read out of bounds because of what a region holds
 // (include/hft/ipc/*.hpp "Errors" and "Crash semantics"); this drives every path that reads
 // shared words with values no honest writer produces.
@@ -56,6 +63,7 @@
 
 #include "fuzz_check.hpp"
 #include "hft/ipc/broadcast_ring.hpp"
+#include "hft/ipc/ipc_mpsc_queue.hpp"
 #include "hft/ipc/ipc_spsc_queue.hpp"
 #include "hft/ipc/shared_region.hpp"
 
@@ -411,19 +419,83 @@ void fuzz_region_open(const std::uint8_t* data, std::size_t size) {
              error.c_str());
 }
 
+// ---------------------------------------------------------------- mode 3: IpcMpscQueue
+
+using Mpsc = hft::ipc::IpcMpscQueue<Item>;
+
+Mpsc& mpsc_for(std::size_t which) {
+  static std::unique_ptr<Mpsc> queues[std::size(kCapacities)];
+  auto& q = queues[which];
+  if (!q) {
+    const std::string name = "hft_fuzz_ipc_mpsc_" + std::to_string(::getpid()) + "_" + std::to_string(which);
+    (void)Mpsc::remove(name);
+    q.reset(new Mpsc(Mpsc::create(name, kCapacities[which], hft::ipc::type_tag("fuzz::Item"))));
+    (void)Mpsc::remove(name);
+  }
+  return *q;
+}
+
+void fuzz_mpsc(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return;
+  const std::size_t which = data[0] % std::size(kCapacities);
+  const std::uint8_t ops = data[1];
+  Mpsc& q = mpsc_for(which);
+  auto* area = reinterpret_cast<unsigned char*>(q.region().channel());
+  const std::size_t bytes = q.region().channel_bytes();
+  if (size > 2) {
+    for (std::size_t i = 0; i < bytes; ++i) area[i] = data[2 + i % (size - 2)];
+  } else {
+    std::memset(area, 0, bytes);
+  }
+  auto& ctl = *reinterpret_cast<hft::ipc::detail::MpscControl*>(area);
+  if ((ops & 1) != 0) ctl.consumer_owner = 0;  // so that the operations behind the attach run
+  ctl.data.waiters = 0;                        // a garbage count only costs FUTEX_WAKE calls
+
+  FUZZ_CHECK(q.size() <= q.capacity(), "size %zu > capacity %zu", q.size(), q.capacity());
+  (void)q.consumer_alive();
+  (void)q.skipped();
+
+  auto p = q.producer();
+  const Item item{0x1234, 7};
+  (void)p.try_push(item);
+  if (auto cl = p.try_claim()) {
+    if ((ops & 2) != 0) cl->publish();  // else abandoned by the destructor
+  }
+  (void)p.push_for(item, std::chrono::nanoseconds(0));
+  FUZZ_CHECK(q.size() <= q.capacity(), "size %zu > capacity %zu", q.size(), q.capacity());
+
+  try {
+    auto c = q.consumer(std::chrono::nanoseconds(0));
+    Item it{};
+    for (int i = 0; i < 1 + ((ops >> 2) & 3); ++i) {
+      (void)c.try_pop(it);
+      (void)c.try_pop();
+      const std::size_t n = c.consume([&](Item& x) { it = x; });
+      FUZZ_CHECK(n <= q.capacity(), "consume returned %zu > capacity %zu", n, q.capacity());
+    }
+    if ((ops & 16) != 0) (void)c.wait_for_data(std::chrono::nanoseconds(0));
+  } catch (const std::runtime_error& e) {
+    FUZZ_CHECK(refused_as_documented(e), "consumer attach: %s", e.what());
+  }
+  FUZZ_CHECK(q.size() <= q.capacity(), "size %zu > capacity %zu", q.size(), q.capacity());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0:
       fuzz_spsc(data + 1, size - 1);
       break;
     case 1:
       fuzz_broadcast(data + 1, size - 1);
       break;
-    default:
+    case 2:
       fuzz_region_open(data + 1, size - 1);
+      break;
+    default:
+      fuzz_mpsc(data + 1, size - 1);
       break;
   }
   return 0;

@@ -213,47 +213,70 @@ TEST_CASE("broadcast ring: a writer process and 1, 2 and 4 reader processes") {
 }
 
 TEST_CASE("broadcast ring: a slow reader is lapped, told the exact loss, and resynchronises") {
-  const std::uint64_t capacity = 4096;
-  HeapArea area(capacity);
-  BroadcastTransmitter tx(area.span(), capacity);
-  BroadcastReceiver fast(area.span(), capacity);
-  BroadcastReceiver slow(area.span(), capacity);
-  Verifier vf;
-  transmit_range(tx, 1, 3);
-  Verifier vs = read_until(slow, 3);
-  REQUIRE(vs.error.empty());
-  REQUIRE(vf.on(fast.receive_next()));
-  for (std::uint64_t k = 4; k <= 1000; ++k) {
-    transmit_range(tx, k, k);
-    REQUIRE(vf.on(fast.receive_next()));  // the fast reader keeps up: every message, in order
-  }
-  auto r = slow.receive_next();
-  REQUIRE(r.status == ReceiveStatus::Lapped);
-  CHECK(r.bytes_lost > 0);
-  CHECK(r.messages_lost == 1000 - 3 - 1);  // 4 .. 999 are gone; 1000 is the latest
-  CHECK(slow.lapped_count() == 1);
-  CHECK(slow.stats().messages_lost == r.messages_lost);
-  CHECK(slow.stats().bytes_lost == r.bytes_lost);
-  REQUIRE(vs.on(r));
-  r = slow.receive_next();
-  REQUIRE(r.status == ReceiveStatus::Message);
-  REQUIRE(vs.on(r));
-  CHECK(vs.last == 1000);
-  transmit_range(tx, 1001, 1010);
-  vs = [&] {
-    Verifier v = vs;
-    while (v.last < 1010 && v.on(slow.receive_next())) {
+  for (const auto mode : {hft::ipc::ResyncTo::Oldest, hft::ipc::ResyncTo::Latest}) {
+    CAPTURE(static_cast<int>(mode));
+    const std::uint64_t capacity = 4096;
+    HeapArea area(capacity);
+    BroadcastTransmitter tx(area.span(), capacity);
+    BroadcastReceiver fast(area.span(), capacity);
+    BroadcastReceiver slow(area.span(), capacity, mode);
+    CHECK(slow.resync_to() == mode);
+    Verifier vf;
+    transmit_range(tx, 1, 3);
+    Verifier vs = read_until(slow, 3);
+    REQUIRE(vs.error.empty());
+    REQUIRE(vf.on(fast.receive_next()));
+    for (std::uint64_t k = 4; k <= 1000; ++k) {
+      transmit_range(tx, k, k);
+      REQUIRE(vf.on(fast.receive_next()));  // the fast reader keeps up: every message, in order
     }
-    return v;
-  }();
-  CHECK(vs.error.empty());
-  CHECK(vs.last == 1010);
-  while (vf.last < 1010 && vf.on(fast.receive_next())) {
+    auto r = slow.receive_next();
+    REQUIRE(r.status == ReceiveStatus::Lapped);
+    CHECK(r.bytes_lost > 0);
+    CHECK(slow.lapped_count() == 1);
+    CHECK(slow.stats().messages_lost == r.messages_lost);
+    CHECK(slow.stats().bytes_lost == r.bytes_lost);
+    const std::uint64_t resumed = 4 + r.messages_lost;  // the first message after the lap
+    if (mode == hft::ipc::ResyncTo::Latest) {
+      CHECK(r.messages_lost == 1000 - 3 - 1);  // 4 .. 999 are gone; 1000 is the latest
+    } else {
+      // The oldest message still present: it and everything after it fit in the ring (with at
+      // most one wrap padding), and the one before it does not.
+      const auto record = [](std::uint64_t k) {
+        return (16 + make_message(k, 512).size() + 7) / 8 * 8;  // max_message_length() = 4096 / 8
+      };
+      std::uint64_t kept = 0;
+      for (std::uint64_t k = resumed; k <= 1000; ++k) kept += record(k);
+      CHECK(kept <= capacity);
+      CHECK(kept + record(resumed - 1) > capacity - record(1000));  // padding at the wrap is < one record
+      CHECK(r.messages_lost < 1000 - 3 - 1);
+    }
+    REQUIRE(vs.on(r));
+    r = slow.receive_next();
+    REQUIRE(r.status == ReceiveStatus::Message);
+    CHECK(r.sequence == resumed);
+    REQUIRE(vs.on(r));
+    while (vs.last < 1000 && vs.on(slow.receive_next())) {
+    }
+    CHECK(vs.error.empty());
+    CHECK(vs.last == 1000);
+    CHECK(slow.lapped_count() == 1);  // the writer was idle: no second lap
+    transmit_range(tx, 1001, 1010);
+    vs = [&] {
+      Verifier v = vs;
+      while (v.last < 1010 && v.on(slow.receive_next())) {
+      }
+      return v;
+    }();
+    CHECK(vs.error.empty());
+    CHECK(vs.last == 1010);
+    while (vf.last < 1010 && vf.on(fast.receive_next())) {
+    }
+    CHECK(vf.error.empty());
+    CHECK(vf.laps == 0);
+    CHECK(vf.messages == 1010);
+    CHECK(fast.lapped_count() == 0);
   }
-  CHECK(vf.error.empty());
-  CHECK(vf.laps == 0);
-  CHECK(vf.messages == 1010);
-  CHECK(fast.lapped_count() == 0);
 }
 
 TEST_CASE("broadcast ring: kill -9 of a reader leaves the writer and the other readers unaffected") {
@@ -451,7 +474,7 @@ TEST_CASE("broadcast ring: a hostile region never makes a reader read out of bou
     for (int d = 0; d < damage; ++d) {
       const auto what = rng() % 4;
       if (what == 0) {
-        *word(capacity + 8 * (rng() % 3)) = wild();  // tail intent, tail, latest
+        *word(capacity + 8 * (rng() % 4)) = wild();  // tail intent, tail, latest, oldest
       } else if (what == 3 && round % 16 == 0) {
         for (std::size_t i = 0; i < area.size; ++i) area.p[i] = static_cast<std::byte>(rng());
       } else {

@@ -3,9 +3,9 @@
 // a live process whose main thread exited, a dead sleeping consumer's waiter count, open
 // racing create, a forked child releasing its parent's role, duration::max() waits,
 // try_push_n with a throwing iterator); "review (verified):" cases pin behaviour the review
-// found correct. Not fixed, documented: a lapped broadcast reader resumes at the latest
-// message (agrona's rule), not the oldest; a reader killed asleep costs the writer a
-// FUTEX_WAKE per transmit.
+// found correct. Not fixed, documented: a reader killed asleep costs the writer a FUTEX_WAKE
+// per transmit. (A lapped broadcast reader now resumes at the oldest message still present,
+// broadcast_ring_test.cpp; ResyncTo::Latest keeps agrona's rule.)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>

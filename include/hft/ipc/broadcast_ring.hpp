@@ -10,7 +10,9 @@
 //   start of the last complete message). A reader keeps its own cursor; it copies a record and
 //   then checks that the tail intent has not come within one capacity of where it started: if
 //   it has, the writer may have overwritten it (a lap), the copy is dropped and the reader
-//   jumps to `latest`, reporting the bytes and messages it lost (the sequence numbers count
+//   jumps to the oldest message still present (ResyncTo::Oldest, the default: the writer keeps
+//   a fourth position, `oldest`, the first record it has not overwritten) or to `latest`
+//   (ResyncTo::Latest), reporting the bytes and messages it lost (the sequence numbers count
 //   messages exactly).
 // When to use: market-data or state fan-out to processes that can each afford to lose data
 //   when they fall behind and then resynchronise (a snapshot, a book rebuild), where the
@@ -27,8 +29,9 @@
 //   receive_next() is wait-free (at most 4 padding hops and 16 resync attempts per call).
 //   wait_for_data() blocks up to its timeout (a shared futex, hft/ipc/shared_wait.hpp).
 // Memory ordering: positions and record words are u64 words of the shared area (std::atomic_ref).
-//   writer: tail_intent <- end (relaxed); every header and payload word: store(release);
-//           latest <- start (release); tail <- end (release); then shared_wait::notify.
+//   writer: oldest <- past what this record overwrites (release); tail_intent <- end (relaxed);
+//           every header and payload word: store(release); latest <- start (release);
+//           tail <- end (release); then shared_wait::notify.
 //   reader: tail.load(acquire) pairs with the writer's release store of tail: the records
 //           before it are visible. Every record word: load(acquire); then tail_intent (relaxed):
 //           if a loaded word came from a later (overwriting) transmit W, that word's release
@@ -36,7 +39,9 @@
 //           sees W's intent (>= cursor + capacity + 1) and drops the copy. That is SeqLock's
 //           argument (sync/seqlock.hpp) with the tail intent as the sequence, and agrona's
 //           release fence after the intent store made unnecessary by release word stores.
-//           latest.load(acquire) (join, resync) pairs with the writer's release store of latest.
+//           latest.load(acquire) (join, resync) pairs with the writer's release store of latest;
+//           oldest.load(acquire) (resync) with its release store of oldest. A record read at
+//           either is validated by the same tail-intent check as any other.
 //   On x86 every one of these is a plain mov.
 // Complexity: transmit O(length / 8) stores; receive O(length / 8) loads plus one copy into the
 //   caller's buffer or the receiver's scratch buffer (max_message_length() bytes, allocated at
@@ -44,12 +49,15 @@
 // Compared with:
 //   - agrona/Aeron BroadcastTransmitter / BroadcastReceiver / CopyBroadcastReceiver: the same
 //     shape (tail intent, tail, latest; padding at the wrap; max message = capacity / 8; a
-//     late joiner starts at latest). We differ in three ways: the copying receive is the only
-//     one (agrona's zero-copy receiveNext hands out the live buffer and leaves validate() to the
-//     caller); a lap is a result with the bytes and messages lost, not an IllegalStateException
-//     ("unable to keep up") or a bare counter; and every length and offset read from the shared
-//     area is bounds-checked against the reader's own capacity, so a buggy or hostile writer
-//     gets a Corrupt result, not an out-of-bounds read.
+//     late joiner starts at latest). We differ in four ways: a lapped reader resumes at the
+//     oldest message still present (agrona: latest; ours on request), at the cost of one
+//     header read per overwritten record on the writer's side, in lines it writes anyway;
+//     the copying receive is the only one (agrona's zero-copy receiveNext hands out the live
+//     buffer and leaves validate() to the caller); a lap is a result with the bytes and
+//     messages lost, not an IllegalStateException ("unable to keep up") or a bare counter; and
+//     every length and offset read from the shared area is bounds-checked against the reader's
+//     own capacity, so a buggy or hostile writer gets a Corrupt result, not an out-of-bounds
+//     read.
 //   - iceoryx publish/subscribe: a RouDi daemon owns the memory, publishers loan chunks that
 //     subscribers hold (zero copy), and each subscriber has a queue that either blocks the
 //     publisher or drops its oldest sample when full. Here there is no daemon and no loan: a
@@ -123,12 +131,13 @@ struct BroadcastLayout {
   static constexpr std::uint64_t kHeader = 16;  // u32 length, i32 type, u64 sequence
   static constexpr std::uint64_t kPaddingHeader = 8;
   static constexpr std::int32_t kPaddingType = -1;
-  // Trailer, relative to capacity. The three positions share one line: the writer stores all of
+  // Trailer, relative to capacity. The four positions share one line: the writer stores all of
   // them per message and readers load them together. Waiters (written by sleeping readers) and
   // the owner (written at attach) each get their own block.
   static constexpr std::uint64_t kTailIntent = 0;
   static constexpr std::uint64_t kTail = 8;
   static constexpr std::uint64_t kLatest = 16;
+  static constexpr std::uint64_t kOldest = 24;  // the start of the oldest record not yet overwritten
   static constexpr std::uint64_t kWaitWord = 128;
   static constexpr std::uint64_t kOwner = 256;       // u64: pid << 32 | low 32 bits of its start time
   static constexpr std::uint64_t kOwnerStart = 264;  // u64: its full start time
@@ -146,8 +155,9 @@ struct BroadcastLayout {
   }
 };
 static_assert(BroadcastLayout::kTail - BroadcastLayout::kTailIntent == 8 &&
-                  BroadcastLayout::kLatest - BroadcastLayout::kTail == 8,
-              "the three positions are consecutive u64 words of one line");
+                  BroadcastLayout::kLatest - BroadcastLayout::kTail == 8 &&
+                  BroadcastLayout::kOldest - BroadcastLayout::kLatest == 8,
+              "the four positions are consecutive u64 words of one line");
 static_assert(BroadcastLayout::kWaitWord % 64 == 0 && BroadcastLayout::kOwner % 64 == 0 &&
                   BroadcastLayout::kOwner - BroadcastLayout::kWaitWord >= 64 &&
                   BroadcastLayout::kOwnerStart + 8 <= BroadcastLayout::kTrailer,
@@ -213,6 +223,9 @@ class BroadcastWords {
   }
   [[nodiscard]] std::atomic_ref<std::uint64_t> latest() const noexcept {
     return word(capacity_ + BroadcastLayout::kLatest);
+  }
+  [[nodiscard]] std::atomic_ref<std::uint64_t> oldest() const noexcept {
+    return word(capacity_ + BroadcastLayout::kOldest);
   }
   [[nodiscard]] std::atomic_ref<std::uint64_t> owner() const noexcept {
     return word(capacity_ + BroadcastLayout::kOwner);
@@ -318,6 +331,7 @@ class BroadcastTransmitter {
     std::uint64_t start = tail_;
     std::uint64_t offset = start & (capacity - 1);
     const std::uint64_t to_end = capacity - offset;
+    advance_oldest(to_end < record ? start + to_end : start, start + (to_end < record ? to_end : 0) + record);
     if (to_end < record) {
       // Relaxed: each word's release store below orders it before that word for any reader
       // that loads the word (the header's argument).
@@ -375,6 +389,32 @@ class BroadcastTransmitter {
   [[nodiscard]] const BroadcastTransmitterConfig& config() const noexcept { return cfg_; }
 
  private:
+  // Before a record ending at `end` overwrites the previous lap, moves the oldest-record
+  // position past every record it will overwrite, reading their headers (the lines this
+  // transmit writes anyway), and publishes it, so a lapped reader can resume at the oldest
+  // message still present. `record_start` is the new record's start: a boundary to fall back
+  // on if a header is not one this writer made (a hostile peer wrote the ring).
+  void advance_oldest(std::uint64_t record_start, std::uint64_t end) noexcept {
+    const std::uint64_t capacity = words_.capacity();
+    if (end - oldest_ <= capacity) return;
+    const std::uint64_t mask = capacity - 1;
+    while (end - oldest_ > capacity && oldest_ < record_start) {
+      const std::uint64_t offset = oldest_ & mask;
+      // Relaxed: this writer's own earlier stores.
+      const std::uint64_t w0 = words_.word(offset).load(std::memory_order_relaxed);
+      const std::uint64_t length = L::type_of(w0) == L::kPaddingType ? L::length_of(w0) : L::align(L::length_of(w0));
+      if (length < L::kPaddingHeader || length % L::kAlign != 0 || length > capacity - offset) {
+        oldest_ = record_start;
+        break;
+      }
+      oldest_ += length;
+    }
+    if (end - oldest_ > capacity) oldest_ = record_start;
+    // Release: pairs with the reader's acquire load of oldest (resync); the headers at it
+    // were stored (release) before.
+    words_.oldest().store(oldest_, std::memory_order_release);
+  }
+
   void attach() {
     if (cfg_.notify_waiters) (void)shared_wait::prepare_notifier();
     claim_owner();
@@ -444,6 +484,12 @@ class BroadcastTransmitter {
       p += n;
     }
     tail_ = intent;
+    // The dead writer's oldest is a record boundary if it is aligned and within one capacity of
+    // the tail; anything else (a region written by another build, or garbage) restarts it at
+    // the tail, where the next record starts.
+    const std::uint64_t oldest = words_.oldest().load(std::memory_order_relaxed);
+    oldest_ = oldest % L::kAlign == 0 && oldest <= tail_ && tail_ - oldest <= capacity ? oldest : tail_;
+    words_.oldest().store(oldest_, std::memory_order_release);  // pairs with the reader's acquire load
     words_.tail().store(tail_, std::memory_order_release);  // pairs with the reader's acquire load of tail
   }
 
@@ -452,6 +498,7 @@ class BroadcastTransmitter {
   BroadcastTransmitterConfig cfg_;
   std::uint64_t max_message_length_ = L::max_message_length(words_.capacity());
   std::uint64_t tail_ = 0;      // the writer's own copy: the shared tail is never read back on the hot path
+  std::uint64_t oldest_ = 0;    // the start of the oldest record not overwritten (the writer's own copy)
   std::uint64_t sequence_ = 1;  // of the next message
   std::uint64_t owner_word_ = 0;
   std::atomic<std::uint64_t> transmitted_{0};
@@ -462,8 +509,14 @@ class BroadcastTransmitter {
 enum class ReceiveStatus : std::uint8_t {
   Empty,    ///< nothing new
   Message,  ///< a validated copy: type, payload, sequence
-  Lapped,   ///< the writer overwrote what this reader had not read; resynchronised to the latest message
+  Lapped,   ///< the writer overwrote what this reader had not read; resynchronised (see ResyncTo)
   Corrupt,  ///< a record no writer makes (bad length or type, out-of-order sequence); resynchronised
+};
+
+/// Where a lapped receiver resumes.
+enum class ResyncTo : std::uint8_t {
+  Oldest,  ///< the oldest message still in the ring: the least loss (and the next to be overwritten)
+  Latest,  ///< the latest complete message: the freshest data, the most loss (agrona's rule)
 };
 
 /// One receive_next() result.
@@ -499,17 +552,19 @@ class BroadcastReceiver {
   /// Attaches to a region made with broadcast_ring_layout() (opened, or created: then it is
   /// marked ready). Starts at the latest complete message. Throws std::invalid_argument for
   /// another layout, or what allocating the scratch buffer throws.
-  explicit BroadcastReceiver(SharedRegion region)
+  explicit BroadcastReceiver(SharedRegion region, ResyncTo resync_to = ResyncTo::Oldest)
       : region_(std::move(region)),
-        words_(region_->channel(), detail::check_broadcast_region("hft::BroadcastReceiver", *region_)) {
+        words_(region_->channel(), detail::check_broadcast_region("hft::BroadcastReceiver", *region_)),
+        resync_to_(resync_to) {
     if (region_->created()) region_->mark_ready();
     join();
   }
 
   /// Attaches to `area` (capacity + 384 bytes, 64-byte aligned) that the caller maps itself or
   /// shares between threads. `capacity` is this reader's own: nothing read from `area` can widen it.
-  BroadcastReceiver(std::span<std::byte> area, std::uint64_t capacity)
-      : words_(detail::check_broadcast_area("hft::BroadcastReceiver", area, capacity), capacity) {
+  BroadcastReceiver(std::span<std::byte> area, std::uint64_t capacity, ResyncTo resync_to = ResyncTo::Oldest)
+      : words_(detail::check_broadcast_area("hft::BroadcastReceiver", area, capacity), capacity),
+        resync_to_(resync_to) {
     join();
   }
 
@@ -561,6 +616,8 @@ class BroadcastReceiver {
   [[nodiscard]] std::uint64_t max_message_length() const noexcept { return max_message_length_; }
   /// This receiver's thread. The ring position of the next record it will read.
   [[nodiscard]] std::uint64_t position() const noexcept { return next_; }
+  /// Where this receiver resumes after a lap.
+  [[nodiscard]] ResyncTo resync_to() const noexcept { return resync_to_; }
 
  private:
   static constexpr int kMaxPaddingHops = 4;
@@ -608,6 +665,54 @@ class BroadcastReceiver {
     return {};
   }
 
+  // The oldest message still present: the writer's oldest-record position (a boundary; padding
+  // records after it are hopped), read until stable like read_latest(). Not ok when there is
+  // none readable (the writer's oldest is not ahead of `after`, or moved on every attempt).
+  [[nodiscard]] Latest read_oldest(std::uint64_t after) const noexcept {
+    const std::uint64_t capacity = words_.capacity();
+    const std::uint64_t mask = capacity - 1;
+    for (int i = 0; i < kResyncAttempts; ++i) {
+      const std::uint64_t tail = words_.tail().load(std::memory_order_acquire);  // pairs with the writer's release
+      // Acquire: pairs with the writer's release store of oldest; the headers at and after it
+      // (up to tail) are visible.
+      std::uint64_t at = words_.oldest().load(std::memory_order_acquire);
+      if (at % L::kAlign != 0 || static_cast<std::int64_t>(at - after) <= 0 ||
+          static_cast<std::int64_t>(tail - at) <= 0 || tail - at > capacity)
+        return {};
+      bool moved = false;
+      for (int hop = 0; hop <= kMaxPaddingHops && static_cast<std::int64_t>(tail - at) > 0; ++hop) {
+        const std::uint64_t offset = at & mask;
+        const std::uint64_t w0 = words_.word(offset).load(std::memory_order_acquire);  // pairs with its release store
+        if (L::type_of(w0) == L::kPaddingType) {
+          const std::uint32_t length = L::length_of(w0);
+          const bool ok = length >= L::kPaddingHeader && length % L::kAlign == 0 && length <= capacity - offset;
+          if (overwritten(at)) {
+            moved = true;
+            break;
+          }
+          if (!ok) return {};
+          at += length;
+          continue;
+        }
+        if (!well_formed(offset, w0)) {
+          if (overwritten(at)) {
+            moved = true;
+            break;
+          }
+          return {};
+        }
+        const std::uint64_t seq = words_.word(offset + 8).load(std::memory_order_acquire);  // as above
+        if (overwritten(at)) {
+          moved = true;
+          break;
+        }
+        return {true, at, seq};
+      }
+      if (!moved) return {};
+    }
+    return {};
+  }
+
   void join() noexcept {
     const std::uint64_t tail = words_.tail().load(std::memory_order_acquire);  // pairs with the writer's release
     if (tail == 0) {  // an empty ring: its first message is number 1 at position 0
@@ -628,7 +733,9 @@ class BroadcastReceiver {
     r.status = status;
     if (status == ReceiveStatus::Lapped) bump(lapped_, 1);
     else bump(corrupt_, 1);
-    const Latest l = read_latest();
+    Latest l;
+    if (status == ReceiveStatus::Lapped && resync_to_ == ResyncTo::Oldest) l = read_oldest(next_);
+    if (!l.ok) l = read_latest();
     // After a corrupt record, a latest that is not ahead of the cursor would deliver again
     // what was delivered (a writer that wrote garbage after its last message): skip ahead.
     const bool ahead = l.ok && static_cast<std::int64_t>(l.at - next_) > 0;
@@ -714,6 +821,7 @@ class BroadcastReceiver {
   std::uint64_t next_ = 0;      // ring position of the next record to read
   std::uint64_t expected_ = 0;  // sequence number of the next message, when synced_
   bool synced_ = false;
+  ResyncTo resync_to_ = ResyncTo::Oldest;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> lapped_{0};
   std::atomic<std::uint64_t> bytes_lost_{0};
