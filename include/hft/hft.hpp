@@ -44,6 +44,7 @@
 #include "hft/fix/session.hpp"
 #include "hft/fix/tags.hpp"
 #include "hft/ipc/broadcast_ring.hpp"
+#include "hft/ipc/ipc_mpsc_queue.hpp"
 #include "hft/ipc/ipc_spsc_queue.hpp"
 #include "hft/ipc/process_identity.hpp"
 #include "hft/ipc/shared_region.hpp"
