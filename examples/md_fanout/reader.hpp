@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,10 @@ struct ReaderOptions {
   bool quiet = false;                     // no per-interval lines (the demo's report has the totals)
 };
 
+[[nodiscard]] inline hft::ipc::RegionLayout layout(const ReaderOptions& opt) {
+  return hft::ipc::broadcast_ring_layout(opt.ring_kib * 1024, kProtocolTag);
+}
+
 // Trivially copyable: the demo's children send it to the parent through a pipe.
 struct ReaderSummary {
   std::uint64_t messages = 0;                // delivered by the ring
@@ -40,10 +45,9 @@ struct ReaderSummary {
   std::uint64_t verified = 0;                // snapshots (and the end) whose digest matched a book kept from events
   std::uint64_t verified_after_rebuild = 0;  // of those, after a rebuild
   std::uint64_t laps = 0;
-  std::uint64_t messages_lost = 0;
-  std::uint64_t bytes_lost = 0;
-  std::uint64_t mismatches = 0;  // digest differences: a bug, never expected
-  std::uint64_t errors = 0;      // corrupt records, undecodable messages, events the book refused
+  std::uint64_t messages_lost = 0;  // from the gaps in the sequence numbers: exact
+  std::uint64_t mismatches = 0;     // digest differences: a bug, never expected
+  std::uint64_t errors = 0;         // corrupt records, undecodable messages, events the book refused
   std::uint64_t latency_count = 0;
   std::uint64_t p50_ns = 0, p99_ns = 0, max_ns = 0;
   bool end_seen = false;
@@ -53,21 +57,23 @@ struct ReaderSummary {
 
 class Reader {
  public:
-  Reader(const ReaderOptions& opt, hft::ipc::SharedRegion region) : opt_(opt), rx_(std::move(region)) {}
+  Reader(const ReaderOptions& opt, hft::ipc::SharedRegion region)
+      : opt_(opt), rx_(std::make_unique<hft::ipc::BroadcastReceiver>(std::move(region))) {}
 
   ReaderSummary run() {
-    const std::uint64_t start = now_ns();
-    std::uint64_t next_report = start + opt_.report_ms * 1'000'000;
-    std::uint64_t idle_since = start;
+    // Rates are per second of stream: the clock starts at the first message, not at open
+    // (the feed may still be warming up its book).
+    std::uint64_t start = 0, next_report = 0;
+    std::uint64_t idle_since = now_ns();
     Interval last{};
     while (!s_.end_seen) {
-      const hft::ipc::BroadcastReceiveResult r = rx_.receive_next();
+      const hft::ipc::BroadcastReceiveResult r = rx_->receive_next();
       const std::uint64_t now = now_ns();
       switch (r.status) {
         case hft::ipc::ReceiveStatus::Empty:
           // Sleeping on the ring's futex, not spinning: the feed wakes us when it publishes.
-          if (!rx_.wait_for_data(std::chrono::milliseconds(50))) {
-            if (now - idle_since > opt_.idle_timeout_ms * 1'000'000 && !rx_.writer_alive()) {
+          if (!rx_->wait_for_data(std::chrono::milliseconds(50))) {
+            if (now - idle_since > opt_.idle_timeout_ms * 1'000'000 && !rx_->writer_alive()) {
               line(opt_.name, "error: the feed is gone and sent no end of stream");
               ++s_.errors;
               return finish();
@@ -75,24 +81,30 @@ class Reader {
           }
           break;
         case hft::ipc::ReceiveStatus::Lapped:
+          // The loss is printed with the next message: only its sequence number says how much
+          // was skipped in all, after rejoin() too.
           ++s_.laps;
-          s_.messages_lost += r.messages_lost;
-          s_.bytes_lost += r.bytes_lost;
-          drop(fmt("lapped: lost %llu messages (%llu bytes); book dropped, waiting for the next snapshot",
-                   static_cast<unsigned long long>(r.messages_lost), static_cast<unsigned long long>(r.bytes_lost)));
+          lapped_ = true;
+          state_ = State::NoBook;
+          rejoin();
           break;
         case hft::ipc::ReceiveStatus::Corrupt:
           ++s_.errors;
-          s_.bytes_lost += r.bytes_lost;
           drop("error: a corrupt record; book dropped, waiting for the next snapshot");
+          rejoin();
           break;
         case hft::ipc::ReceiveStatus::Message:
+          if (start == 0) {
+            start = now;
+            next_report = now + opt_.report_ms * 1'000'000;
+          }
           idle_since = now;
           ++s_.messages;
+          count_gap(r.sequence);
           handle(r.type, r.payload);
           break;
       }
-      if (now >= next_report && !opt_.quiet) {
+      if (start != 0 && now >= next_report && !opt_.quiet) {
         report(now, start, last);
         next_report = now + opt_.report_ms * 1'000'000;
       }
@@ -250,6 +262,18 @@ class Reader {
     }
   }
 
+  // The feed numbers every message (the ring's sequence): a gap is exactly what was lost.
+  void count_gap(std::uint64_t sequence) {
+    const std::uint64_t gap = last_sequence_ != 0 && sequence > last_sequence_ + 1 ? sequence - last_sequence_ - 1 : 0;
+    last_sequence_ = sequence;
+    s_.messages_lost += gap;
+    if (!lapped_) return;
+    lapped_ = false;
+    line(opt_.name, fmt("lapped: lost %llu messages (%llu..%llu); book dropped, waiting for the next snapshot",
+                        static_cast<unsigned long long>(gap), static_cast<unsigned long long>(sequence - gap),
+                        static_cast<unsigned long long>(sequence - 1)));
+  }
+
   void protocol_error(const std::string& what) {
     ++s_.errors;
     drop("error: " + what + "; book dropped, waiting for the next snapshot");
@@ -258,6 +282,20 @@ class Reader {
   void drop(const std::string& why) {
     state_ = State::NoBook;
     line(opt_.name, why);
+  }
+
+  // A reader that lost its book has no use for the records it missed the end of: it must wait
+  // for a snapshot anyway, and the oldest records are the next the feed overwrites. Wherever
+  // the receiver resumed after the lap (the latest message, or the oldest one still present),
+  // a new receiver joins at the latest, a whole ring ahead of the writer, so the next snapshot
+  // is read with the most room. Opening costs a few system calls, once per lap.
+  void rejoin() {
+    try {
+      // The new one first: if anything throws, the reader goes on with the old one.
+      rx_ = std::make_unique<hft::ipc::BroadcastReceiver>(hft::ipc::SharedRegion::open(opt_.channel, layout(opt_)));
+    } catch (const std::exception&) {
+      // The feed has removed the name (it is ending): stay; its end of stream is the latest.
+    }
   }
 
   // After a message changed the book: its latency, and the deliberate slowness of --slow-us.
@@ -310,13 +348,15 @@ class Reader {
   }
 
   ReaderOptions opt_;
-  hft::ipc::BroadcastReceiver rx_;
+  std::unique_ptr<hft::ipc::BroadcastReceiver> rx_;  // neither copyable nor movable: rejoin() replaces it
   // Deep-book prices rest up to 2,000 ticks from the touch: a window that holds them all, and
   // room beyond it for the drift, so no level is ever dropped (a drop would be a mismatch).
   hft::TickWindowBookL2 book_{8192, 4096};
   State state_ = State::NoBook;
   SnapshotBegin building_{};
   bool rebuilt_ = false;
+  bool lapped_ = false;  // the loss is printed when the next message shows it
+  std::uint64_t last_sequence_ = 0;
   std::uint64_t pace_from_ = 0;
   hft::LatencyHistogram total_;     // the whole run, for the summary
   hft::LatencyHistogram interval_;  // since the last per-interval line
@@ -325,12 +365,11 @@ class Reader {
 
 // Opens the feed's ring, retrying until it exists (readers may start first), then runs.
 inline ReaderSummary run_reader(const ReaderOptions& opt) {
-  const auto layout = hft::ipc::broadcast_ring_layout(opt.ring_kib * 1024, kProtocolTag);
   const std::uint64_t deadline = now_ns() + opt.open_timeout_ms * 1'000'000;
   std::optional<hft::ipc::SharedRegion> region;
   while (!region) {
     try {
-      region.emplace(hft::ipc::SharedRegion::open(opt.channel, layout));
+      region.emplace(hft::ipc::SharedRegion::open(opt.channel, layout(opt)));
     } catch (const std::system_error&) {
       if (now_ns() > deadline) throw;  // still no feed: its error (ENOENT) says why
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
