@@ -453,6 +453,36 @@ TEST_CASE("IpcMpscQueue: a consumer that takes over steps over slots its predece
   CHECK_FALSE(c.try_pop(m));
 }
 
+TEST_CASE("IpcMpscQueue: an owner word left on a free slot is not a claim and is never skipped", "[ipc][mpsc]") {
+  ShmName name("mpsc_leftover");
+  auto q = Queue::create(name, 4, kTag);
+  auto c = q.consumer(1ms);
+  auto p = q.producer();
+  // A claimer of an earlier lap that died while giving the word back: a dead identity (a
+  // child that exited) on slot 0, whose position 0 nobody claimed.
+  const pid_t child = hft::test::fork_child([] { return 0; });
+  const auto dead = hft::ipc::ProcessIdentity::of(child);
+  REQUIRE(hft::test::wait_child(child) == 0);
+  auto* slots =
+      reinterpret_cast<hft::ipc::detail::MpscSlot<Msg>*>(q.region().channel() + sizeof(hft::ipc::detail::MpscControl));
+  std::atomic_ref<std::uint64_t>(slots[0].owner).store(hft::ipc::detail::pack_owner(dead));
+  Msg m{};
+  const auto until = std::chrono::steady_clock::now() + 50ms;  // many times claim_timeout and the check interval
+  bool popped = false;
+  while (std::chrono::steady_clock::now() < until) popped = c.try_pop(m) || popped;
+  CHECK_FALSE(popped);
+  CHECK(q.skipped() == 0);
+  CHECK(c.position() == 0);
+  // The next producer takes the word over and its item is delivered at position 0.
+  REQUIRE(p.try_push(make(0, 0)));
+  REQUIRE(c.try_pop(m));
+  CHECK(m.seq == 0);
+  CHECK(q.skipped() == 0);
+  REQUIRE(p.try_push(make(0, 1)));
+  REQUIRE(c.try_pop(m));
+  CHECK(m.seq == 1);
+}
+
 TEST_CASE("IpcMpscQueue: open refuses a layout or type mismatch and names the field", "[ipc][mpsc]") {
   ShmName name("mpsc_mismatch");
   auto q = Queue::create(name, 16, kTag);

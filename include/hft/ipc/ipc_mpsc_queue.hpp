@@ -724,6 +724,13 @@ class IpcMpscQueue {
     // Takes the owner word from `expected` to "skipping" so that a producer late to record
     // itself learns it lost the slot, then frees the slot. False if the word changed.
     bool skip_claimed(std::uint64_t expected, SkipReason why) noexcept {
+      // Only a claimed position is ever skipped: a word left on a free slot (by a claimer of
+      // an earlier lap giving it back, or a dead one that never did) is not a claim, and
+      // skipping it would put head past tail. Acquire: pairs with the claim CAS's release.
+      if (static_cast<std::int64_t>(ref(q_->ctl_->tail).load(std::memory_order_acquire) - head_) <= 0) {
+        stall_pos_ = ~std::uint64_t{0};  // judge afresh once it is claimed
+        return false;
+      }
       std::atomic_ref<std::uint64_t> owner = ref(q_->slot(head_).owner);
       if (expected != detail::kMpscOwnerSkipping &&
           !owner.compare_exchange_strong(expected, detail::kMpscOwnerSkipping, std::memory_order_acq_rel,
