@@ -3,6 +3,7 @@
 // paced at a fixed rate, and removes the ring when it ends (also on SIGINT/SIGTERM).
 #pragma once
 
+#include <algorithm>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
@@ -234,20 +235,7 @@ inline FeedSummary run_feed(const FeedOptions& opt, const std::string& label = "
   FeedSummary& s = feed.summary();
   while (!detail::g_feed_stop.load(std::memory_order_relaxed) && (opt.events == 0 || s.events < opt.events)) {
     const std::uint64_t now = now_ns();
-    std::uint64_t due = (now - sched_start) / period;
-    if (due > sched_sent + max_backlog) {
-      sched_start = now - sched_sent * period;
-      due = sched_sent;
-    }
-    if (sched_sent >= due) {
-      // Sleeping, not spinning: four processes share two cores on a CI machine.
-      sleep_until_ns(sched_start + (sched_sent + 1) * period);
-      continue;
-    }
-    if (feed.next_event(&feed.tx())) {
-      ++sched_sent;
-      if (s.events % opt.snapshot_every == 0) feed.publish_snapshot();
-    }
+    // Heartbeats on the clock, not per event: a feed with nothing to send still shows it is there.
     if (now >= next_heartbeat) {
       feed.publish_heartbeat();
       next_heartbeat = now + opt.heartbeat_ms * 1'000'000;
@@ -264,6 +252,21 @@ inline FeedSummary run_feed(const FeedOptions& opt, const std::string& label = "
       last_bytes = s.bytes;
       last_report = now;
       next_report = now + opt.report_ms * 1'000'000;
+    }
+    std::uint64_t due = (now - sched_start) / period;
+    if (due > sched_sent + max_backlog) {
+      sched_start = now - sched_sent * period;
+      due = sched_sent;
+    }
+    if (sched_sent >= due) {
+      // Sleeping, not spinning: four processes share two cores on a CI machine. Until the next
+      // event, heartbeat or report, whichever comes first.
+      sleep_until_ns(std::min({sched_start + (sched_sent + 1) * period, next_heartbeat, next_report}));
+      continue;
+    }
+    if (feed.next_event(&feed.tx())) {
+      ++sched_sent;
+      if (s.events % opt.snapshot_every == 0) feed.publish_snapshot();
     }
   }
   // A last snapshot and the end: a reader in sync checks the final book twice.

@@ -82,7 +82,8 @@ int cmd_reader(int argc, char** argv) {
       .integer("--slow-us", o.slow_us, 0, 1'000'000, "take N us per applied message, to be lapped on purpose")
       .integer("--report-ms", o.report_ms, 1, 3'600'000, "print the rates every N ms")
       .integer("--open-timeout-ms", o.open_timeout_ms, 0, 3'600'000, "wait this long for the feed's ring")
-      .flag("--quiet", o.quiet, "no per-interval lines");
+      .flag("--quiet", o.quiet, "no per-interval lines")
+      .flag("--busy-poll", o.busy_poll, "poll the ring instead of sleeping on it (a core of its own)");
   add_ring_option(cli, o.ring_kib);
   cli.parse(argc, argv, 2);
   if (o.channel.empty()) cli.fail("--channel is required");
