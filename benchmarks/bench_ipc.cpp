@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -95,6 +97,26 @@ std::int64_t thread_cpu_ns() noexcept {
 std::string unique_name(const char* what) {
   static int n = 0;
   return "hft_bench_ipc_" + std::string(what) + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+// A run killed -9 leaves its regions (/dev/shm/hft_bench_ipc_<what>_<pid>_<n>, Boost's queues
+// too) and RouDi's log (/tmp/hft_bench_ipc_roudi_<pid>_*) behind: remove those of dead pids.
+void remove_stale_files() {
+  namespace fs = std::filesystem;
+  const std::string prefix = "hft_bench_ipc_";
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::size_t at = name.find('_', prefix.size());  // after <what>
+      if (at == std::string::npos) continue;
+      const long pid = std::strtol(name.c_str() + at + 1, nullptr, 10);
+      if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;
+      std::error_code rm;
+      if (fs::remove(entry.path(), rm)) std::fprintf(stderr, "bench_ipc: removed stale %s\n", entry.path().c_str());
+    }
+  }
 }
 
 // ---- the block every side of a run reports through ---------------------------------------
@@ -192,6 +214,7 @@ void launch(Launch how, Control& ctl, const std::vector<std::function<void()>>& 
         break;
       }
       if (pid == 0) {
+        (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a side never outlives a killed benchmark
         int rc = 0;
         try {
           side();
@@ -456,18 +479,23 @@ class RouDi {
           "iceoryx: stale RouDi files from a killed run (/tmp/iox-unique-roudi.lock, /tmp/roudi, "
           "/dev/shm/iceoryx_mgmt): the RouDi started here purges them. ";
     }
-    char path[] = "/tmp/hft_bench_ipc_roudi_XXXXXX";
-    const int log = ::mkstemp(path);
+    std::string path = "/tmp/hft_bench_ipc_roudi_" + std::to_string(::getpid()) + "_XXXXXX";
+    const int log = ::mkstemp(path.data());
     if (log < 0) return failed("mkstemp for RouDi's log failed");
     log_ = path;
     (void)std::fflush(stdout);
     (void)std::fflush(stderr);
+    const pid_t owner_pid = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
       ::close(log);
       return failed("fork failed");
     }
     if (pid == 0) {
+      // This process killed -9 (no atexit, no handler) must not leave RouDi running: the kernel
+      // sends it SIGTERM when its parent dies, and it then cleans up its shared memory.
+      (void)::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != owner_pid) ::_exit(1);
       (void)::dup2(log, 1);
       (void)::dup2(log, 2);
       // Monitoring off: a side that is busy-polling on a shared core may miss heartbeats; the
@@ -898,6 +926,7 @@ int main(int argc, char** argv) {
   return hft::bench::run_suite(argc, argv, "bench_ipc", [&](hft::bench::Suite& suite) {
     const auto& opts = suite.options();
     (void)hft::bench::TickTimer::ns_per_tick();  // calibrate once here: every forked side inherits it
+    remove_stale_files();
     const std::size_t rtt_n = opts.quick ? 3'000 : 100'000;
     const std::size_t rtt_slow_n = opts.quick ? 1'000 : 20'000;  // kernel-mediated: ~10x slower per trip
     const std::uint64_t tput_n = opts.quick ? 100'000 : 2'000'000;
