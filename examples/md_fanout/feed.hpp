@@ -32,6 +32,7 @@ struct FeedOptions {
   std::uint64_t warmup = 300'000;
   std::uint64_t report_ms = 1'000;
   std::uint64_t heartbeat_ms = 100;
+  std::uint64_t corrupt_add = 0;  // > 0: publish the first Add from this event on with 1 unit too many
 };
 
 // Trivially copyable: the demo's children send it to the parent through a pipe.
@@ -66,9 +67,9 @@ struct RemoveOnExit {
 
 class Feed {
  public:
-  Feed(const FeedOptions& opt, hft::ipc::SharedRegion region)
-      : opt_(opt),
-        gen_(opt.seed, hft::MarketDataGeneratorConfig::deep_book()),
+  Feed(std::uint64_t seed, hft::ipc::SharedRegion region, std::uint64_t corrupt_add = 0)
+      : corrupt_add_(corrupt_add),
+        gen_(seed, hft::MarketDataGeneratorConfig::deep_book()),
         book_(hft::MarketDataGeneratorConfig::deep_book().target_live_orders * 4,
               hft::MarketDataGeneratorConfig::deep_book().max_levels),
         tx_(std::move(region)),
@@ -132,6 +133,12 @@ class Feed {
       return false;
     }
     if (tx != nullptr) {
+      // The test of the test: a wrong quantity on the wire must show up as a digest mismatch
+      // at the next snapshot in every reader that applied it.
+      if (corrupt_add_ != 0 && type == MsgType::Add && summary_.events + 1 >= corrupt_add_) {
+        ++e.qty;
+        corrupt_add_ = 0;
+      }
       e.publish_ns = now_ns();
       send(type, &e, sizeof e);
       ++summary_.events;
@@ -195,7 +202,7 @@ class Feed {
     summary_.bytes += n;
   }
 
-  FeedOptions opt_;
+  std::uint64_t corrupt_add_;
   hft::MarketDataGenerator gen_;
   hft::OrderBookL3 book_;  // the generator's book, mirrored: lookups before a message applies
   hft::ipc::BroadcastTransmitter tx_;
@@ -217,7 +224,7 @@ inline FeedSummary run_feed(const FeedOptions& opt, const std::string& label = "
   auto region = hft::ipc::SharedRegion::create(opt.channel, layout);
   detail::RemoveOnExit remove{opt.channel};
   // The transmitter marks the region ready, so a reader's open() cannot see it half made.
-  Feed feed(opt, std::move(region));
+  Feed feed(opt.seed, std::move(region), opt.corrupt_add);
   feed.warm_up(opt.warmup);
   line(label, "publishing on " + opt.channel + ": ring " + std::to_string(opt.ring_kib) + " KiB (messages up to " +
                   std::to_string(feed.tx().max_message_length()) + " B), " + std::to_string(opt.rate) +

@@ -52,7 +52,9 @@ void add_feed_options(hft::cli::Parser& cli, md_fanout::FeedOptions& o) {
   cli.integer("--seed", o.seed, 0, UINT64_MAX, "the generator's seed: the same seed, the same stream")
       .integer("--rate", o.rate, 1, 10'000'000, "events per second (paced; sleeps between them)")
       .integer("--snapshot-every", o.snapshot_every, 1, UINT64_MAX, "an L2 snapshot every N events")
-      .integer("--warmup", o.warmup, 0, 100'000'000, "generator messages applied before publishing (a deep book)");
+      .integer("--warmup", o.warmup, 0, 100'000'000, "generator messages applied before publishing (a deep book)")
+      .integer("--corrupt-add", o.corrupt_add, 0, UINT64_MAX,
+               "publish the first Add from event N on with a wrong quantity, to see the readers catch it");
   add_ring_option(cli, o.ring_kib);
 }
 
@@ -216,12 +218,13 @@ int cmd_demo(int argc, char** argv) {
     const bool got = collect(readers[i], s);
     const bool slow = std::string(names[i]) == "slow";
     std::string why;
-    if (!got || readers[i].status != 0)
+    // The most telling reason first: a mismatch also makes the reader exit 1.
+    if (got && s.mismatches != 0)
+      why = "digest mismatch";
+    else if (!got || readers[i].status != 0)
       why = "exit " + std::to_string(readers[i].status);
     else if (!s.end_seen)
       why = "no end of stream";
-    else if (s.mismatches != 0)
-      why = "digest mismatch";
     else if (s.builds == 0)
       why = "never built a book";
     else if (!slow && s.verified == 0)

@@ -180,7 +180,7 @@ class Reader {
                   "); book dropped, waiting for the next snapshot");
     }
     ++s_.applied;
-    applied(e.publish_ns);
+    applied_event(e.publish_ns);
   }
 
   void on_snapshot_begin(std::span<const std::byte> p) {
@@ -192,7 +192,7 @@ class Reader {
       if (mine == b.digest) {
         ++s_.verified;
         if (rebuilt_) ++s_.verified_after_rebuild;
-        applied(b.publish_ns);
+        pace(now_ns());
         return;  // in sync: the rest of this snapshot is not needed
       }
       ++s_.mismatches;
@@ -205,7 +205,7 @@ class Reader {
     building_ = b;
     state_ = State::Building;
     pace_from_ = now_ns();
-    applied(b.publish_ns);
+    pace(now_ns());
   }
 
   void on_snapshot_levels(std::span<const std::byte> p) {
@@ -221,7 +221,7 @@ class Reader {
           book_.set_level(static_cast<hft::Side>(h.side), hft::Price::from_ticks(l.price), hft::Qty(l.qty));
       if (!u.ok()) return protocol_error("the book refused a snapshot level");
     }
-    applied(h.publish_ns);
+    pace(now_ns());
   }
 
   void on_snapshot_end(std::span<const std::byte> p) {
@@ -243,7 +243,7 @@ class Reader {
     if (again) ++s_.rebuilds;
     rebuilt_ = rebuilt_ || again;
     state_ = State::InSync;
-    applied(e.publish_ns);
+    pace(now_ns());
     line(opt_.name,
          fmt("%s from snapshot %llu (%zu levels): digest %016llx matches the feed", again ? "rebuilt" : "built",
              static_cast<unsigned long long>(e.snapshot), levels, static_cast<unsigned long long>(mine)));
@@ -302,17 +302,25 @@ class Reader {
     }
   }
 
-  // After a message changed the book: its latency, and the deliberate slowness of --slow-us.
-  void applied(std::uint64_t publish_ns) {
+  // After an event changed the book: its publish -> applied latency. Only events: they are
+  // what a feed handler's latency is about, and a snapshot's digest check would add its own
+  // cost to the tail.
+  void applied_event(std::uint64_t publish_ns) {
     const std::uint64_t now = now_ns();
     const std::uint64_t latency = now > publish_ns ? now - publish_ns : 0;
     total_.record(latency);
     interval_.record(latency);
+    pace(now);
+  }
+
+  // The deliberate slowness of --slow-us, after every message that changed or checked a book.
+  // Paced against the clock, not a sleep per message: a sleep overshoots by a scheduler tick
+  // on a loaded machine, so the reader's rate would depend on the machine. Paced, it is
+  // 1e6 / slow_us messages/s wherever it runs, and how often it laps is predictable.
+  void pace(std::uint64_t now) {
     if (opt_.slow_us == 0) return;
-    // Paced against the clock, not a sleep per message: a sleep overshoots by a scheduler
-    // tick on a loaded machine, so the reader's rate would depend on the machine. Paced, it is
-    // 1e6 / slow_us messages/s wherever it runs, and how often it laps is predictable.
-    pace_from_ = std::max(pace_from_, now - std::min(now, opt_.slow_us * 10'000));  // no catch-up burst
+    // At most 10 messages of catch-up after a stall, so a descheduled reader does not race.
+    pace_from_ = std::max(pace_from_, now - std::min(now, opt_.slow_us * 10'000));
     pace_from_ += opt_.slow_us * 1'000;
     if (pace_from_ > now) sleep_until_ns(pace_from_);
   }
