@@ -289,10 +289,12 @@ struct InProcSpscPair {
   End b() { return {&q1, &q0}; }
 };
 
-template <class M>
+// L = Threads: the same queue between two threads of one process (a diagnostic row: what the
+// process boundary itself costs, mappings and page tables apart from the code).
+template <class M, Launch L = Launch::Processes>
 struct IpcSpscPair {
   using Q = hft::ipc::IpcSpscQueue<M>;
-  static constexpr Launch kLaunch = Launch::Processes;
+  static constexpr Launch kLaunch = L;
   static inline const std::uint64_t kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
   std::string n0 = unique_name("spsc"), n1 = unique_name("spsc");
   Q q0 = Q::create(n0, kCapacity, kTag);
@@ -707,20 +709,29 @@ Metrics round_trip(const hft::bench::Options& o, std::size_t n) {
 }
 
 // One way: A sends n messages on ch0 as fast as it can, B takes them; messages per ms from
-// A's start to B's last receive (CLOCK_MONOTONIC, the same clock in both processes).
+// A's start to B's last receive (CLOCK_MONOTONIC, the same clock in both processes), after an
+// untimed warm-up of min(n / 4, 4 x capacity) messages.
 template <class Pair, class M>
 Metrics throughput(const hft::bench::Options& o, std::uint64_t n) {
   Pair pair;
   SharedBlock blk(0);
   Control& ctl = blk.ctl();
+  // Untimed first: every slot's page is faulted in and every line has moved once in both
+  // processes (a forked side maps the region afresh; threads share the parent's pages).
+  const std::uint64_t warm = std::min<std::uint64_t>(n / 4, 4 * kCapacity);
   const std::vector<std::function<void()>> sides{
       [&] {
         hft::bench::pin_this_thread(o.cpus[0]);
         auto end = pair.a();
         arrive_and_wait(ctl, 2);
-        ctl.t0_ns = mono_ns();
         M m{};
-        for (std::uint64_t i = 0; i < n; ++i) {
+        for (std::uint64_t i = 0; i < warm; ++i) {
+          m.seq = i;
+          end.send(m);
+        }
+        arrive_and_wait(ctl, 4);  // the consumer has taken the warm-up messages
+        ctl.t0_ns = mono_ns();
+        for (std::uint64_t i = warm; i < warm + n; ++i) {
           m.seq = i;
           end.send(m);
         }
@@ -730,10 +741,12 @@ Metrics throughput(const hft::bench::Options& o, std::uint64_t n) {
         auto end = pair.b();
         arrive_and_wait(ctl, 2);
         M m{};
+        for (std::uint64_t i = 0; i < warm; ++i) end.recv(m);
+        arrive_and_wait(ctl, 4);
         std::uint64_t sum = 0;
         for (std::uint64_t i = 0; i < n; ++i) {
           end.recv(m);
-          sum += m.seq;
+          sum += m.seq - warm;
         }
         ctl.t1_ns = mono_ns();
         ctl.sum = sum;
@@ -748,6 +761,10 @@ Metrics throughput(const hft::bench::Options& o, std::uint64_t n) {
 
 constexpr std::uint64_t kRingBytes = 1u << 20;  // 1 MiB of records
 
+// Untimed transmits before the clock starts: two laps of the ring, so every page is mapped in
+// every process and the timed part is the steady state (lapping included), not page faults.
+constexpr std::uint64_t warm_transmits(std::size_t size) noexcept { return 2 * kRingBytes / (size + 16); }
+
 struct BroadcastRegion {
   std::string name = unique_name("bcast");
   hft::ipc::SharedRegion region = hft::ipc::SharedRegion::create(name, hft::ipc::broadcast_ring_layout(kRingBytes));
@@ -760,10 +777,11 @@ struct BroadcastRegion {
   }
 };
 
-// Polling reader r (when the ring is empty: spins, or with yield_when_idle spins 64x, then yields): counts messages and losses until the writer stops and the ring is
-// drained; reports its count and when it finished.
+// Polling reader r (when the ring is empty: spins, or with yield_when_idle spins 64x, then
+// yields): counts the messages numbered first_counted and up until the writer stops and the
+// ring is drained; reports its count and when it finished.
 void broadcast_reader(const hft::bench::Options& o, const BroadcastRegion& br, Control& ctl, int r, int sides,
-                      bool yield_when_idle) {
+                      bool yield_when_idle, std::uint64_t first_counted) {
   hft::bench::pin_this_thread(o.cpus[1]);
   hft::ipc::BroadcastReceiver rx(br.open());
   arrive_and_wait(ctl, sides);
@@ -772,7 +790,9 @@ void broadcast_reader(const hft::bench::Options& o, const BroadcastRegion& br, C
   for (;;) {
     const auto res = rx.receive_next();
     if (res.status == hft::ipc::ReceiveStatus::Message) {
-      ++got;
+      std::uint64_t index = 0;  // the writer's message number, the payload's first 8 bytes
+      std::memcpy(&index, res.payload.data(), sizeof index);
+      if (index >= first_counted) ++got;
     } else if (res.status == hft::ipc::ReceiveStatus::Lapped) {
       lost += res.messages_lost;
     } else if (res.status == hft::ipc::ReceiveStatus::Corrupt) {
@@ -805,7 +825,7 @@ Metrics broadcast_transmit(const hft::bench::Options& o, std::uint64_t n, int re
     hft::ipc::BroadcastTransmitter tx(br.open(), {.notify_waiters = false});  // readers busy-poll
     arrive_and_wait(ctl, sides);
     alignas(8) std::byte payload[Size] = {};
-    for (std::uint64_t i = 0; i < 10'000; ++i) tx.transmit(1, payload);  // warm-up
+    for (std::uint64_t i = 0; i < warm_transmits(Size); ++i) tx.transmit(1, payload);
     const std::int64_t c0 = thread_cpu_ns();
     const std::int64_t w0 = mono_ns();
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -818,7 +838,7 @@ Metrics broadcast_transmit(const hft::bench::Options& o, std::uint64_t n, int re
     ctl.wall_ns = static_cast<double>(w1 - w0) / static_cast<double>(n);
     ctl.stop.store(1, std::memory_order_release);
   });
-  for (int r = 0; r < readers; ++r) fns.emplace_back([&, r] { broadcast_reader(o, br, ctl, r, sides, false); });
+  for (int r = 0; r < readers; ++r) fns.emplace_back([&, r] { broadcast_reader(o, br, ctl, r, sides, false, 0); });
   launch(Launch::Processes, ctl, fns);
   return {{"", ctl.cpu_ns}, {"wall", ctl.wall_ns}};
 }
@@ -829,6 +849,7 @@ Metrics broadcast_transmit(const hft::bench::Options& o, std::uint64_t n, int re
 // them); iceoryx here blocks the publisher on a full subscriber queue (lossless).
 template <std::size_t Size>
 Metrics broadcast_fanout_hft(const hft::bench::Options& o, std::uint64_t n, int readers) {
+  const std::uint64_t warm = warm_transmits(Size);  // counted by nobody
   BroadcastRegion br;
   SharedBlock blk(0);
   Control& ctl = blk.ctl();
@@ -839,14 +860,20 @@ Metrics broadcast_fanout_hft(const hft::bench::Options& o, std::uint64_t n, int 
     hft::ipc::BroadcastTransmitter tx(br.open(), {.notify_waiters = false});
     arrive_and_wait(ctl, sides);
     alignas(8) std::byte payload[Size] = {};
+    for (std::uint64_t i = 0; i < warm; ++i) {
+      std::memcpy(payload, &i, sizeof i);
+      tx.transmit(1, payload);
+    }
     ctl.t0_ns = mono_ns();
-    for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::uint64_t i = warm; i < warm + n; ++i) {
       std::memcpy(payload, &i, sizeof i);
       tx.transmit(1, payload);
     }
     ctl.stop.store(1, std::memory_order_release);
   });
-  for (int r = 0; r < readers; ++r) fns.emplace_back([&, r] { broadcast_reader(o, br, ctl, r, sides, true); });
+  for (int r = 0; r < readers; ++r) {
+    fns.emplace_back([&, r] { broadcast_reader(o, br, ctl, r, sides, true, warm); });
+  }
   launch(Launch::Processes, ctl, fns);
   double worst = 1e300, lost_pct = 0;
   for (int r = 0; r < readers; ++r) {
@@ -928,8 +955,10 @@ int main(int argc, char** argv) {
     (void)hft::bench::TickTimer::ns_per_tick();  // calibrate once here: every forked side inherits it
     remove_stale_files();
     const std::size_t rtt_n = opts.quick ? 3'000 : 100'000;
-    const std::size_t rtt_slow_n = opts.quick ? 1'000 : 20'000;  // kernel-mediated: ~10x slower per trip
-    const std::uint64_t tput_n = opts.quick ? 100'000 : 2'000'000;
+    const std::size_t rtt_slow_n = opts.quick ? 1'000 : 20'000;  // kernel-mediated: ~300x slower per trip
+    const std::uint64_t tput_n = opts.quick ? 200'000 : 10'000'000;
+    // Kernel-mediated channels, and iceoryx, whose publisher waits for a full subscriber queue
+    // with yields: ~100x slower per message.
     const std::uint64_t tput_slow_n = opts.quick ? 20'000 : 200'000;
     const std::uint64_t bcast_n = opts.quick ? 100'000 : 2'000'000;
     const std::uint64_t fan_n = opts.quick ? 20'000 : 400'000;
@@ -989,11 +1018,14 @@ int main(int argc, char** argv) {
       std::vector<hft::bench::Impl> tp{
           {"hft::SpscQueue (2 threads, floor)", [&, tput_n] { return throughput<InProcSpscPair<M>, M>(opts, tput_n); }},
           {"hft::IpcSpscQueue", [&, tput_n] { return throughput<IpcSpscPair<M>, M>(opts, tput_n); }},
+          {"hft::IpcSpscQueue (2 threads, diagnostic)",
+           [&, tput_n] { return throughput<IpcSpscPair<M, Launch::Threads>, M>(opts, tput_n); }},
       };
 #if defined(HFT_BENCH_ICEORYX)
       if (iceoryx) {
         rt.push_back({"iceoryx 2.0 pub/sub", [&, rtt_n] { return round_trip<IceoryxPair<M>, M>(opts, rtt_n); }});
-        tp.push_back({"iceoryx 2.0 pub/sub", [&, tput_n] { return throughput<IceoryxPair<M>, M>(opts, tput_n); }});
+        tp.push_back(
+            {"iceoryx 2.0 pub/sub", [&, tput_slow_n] { return throughput<IceoryxPair<M>, M>(opts, tput_slow_n); }});
       }
 #endif
 #if defined(HFT_HAVE_BOOST_INTERPROCESS)
