@@ -171,7 +171,10 @@ TEST_CASE("IpcMpscQueue: threads see every element exactly once, each producer's
   CHECK(ok);
   CHECK(chk.failure.empty());
   CHECK(chk.received == kProducers * n);
-  CHECK(q.skipped() == 0);
+  // A producer preempted between its two CASes past claim_timeout is skipped and claims again:
+  // a NoOwner skip per reclaim, nothing lost (the Checker saw every item).
+  CHECK(q.skipped() == q.stats().reclaims);
+  CHECK(q.stats().skipped_owner_dead + q.stats().skipped_abandoned == 0);
 }
 
 TEST_CASE("IpcMpscQueue: across processes every element arrives exactly once, each producer's in order",
@@ -197,7 +200,7 @@ TEST_CASE("IpcMpscQueue: across processes every element arrives exactly once, ea
   for (const pid_t k : kids) CHECK(hft::test::wait_child(k) == 0);
   CHECK(chk.failure.empty());
   CHECK(q.empty());
-  CHECK(q.skipped() == 0);
+  CHECK(q.stats().skipped_owner_dead + q.stats().skipped_abandoned == 0);  // NoOwner skips: reclaimed (see above)
 }
 
 TEST_CASE("IpcMpscQueue: the consumer role is exclusive while its holder lives and taken over when it is dead",
@@ -384,7 +387,9 @@ TEST_CASE("IpcMpscQueue: producers killed at random points leave each producer's
     CHECK(drain(
         c, chk, drng, [&] { return c.position() == claimed; }, 10s));
     CHECK(chk.failure.empty());
-    CHECK(q.skipped() <= kProducers);  // at most the one item each was pushing
+    // At most the one item each was pushing is lost (the Checker saw every other, gap-free);
+    // NoOwner skips may also be live producers preempted past claim_timeout, which reclaimed.
+    CHECK(q.stats().skipped_owner_dead + q.stats().skipped_abandoned <= kProducers);
     CHECK(chk.received + q.skipped() == claimed);
     // Not wedged: a new producer's item comes through.
     auto p = q.producer();

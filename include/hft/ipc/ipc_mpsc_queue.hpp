@@ -7,14 +7,18 @@
 //   of four 128-byte lines (the consumer's owner; the claim counter `tail`; the consumer's
 //   `head` and skip count; a SharedWaitWord) and then capacity() slots of {seq, owner, item}.
 //   Slot i starts with seq = i. A producer claims position p when slot(p).seq == p by a CAS
-//   of tail p -> p + 1, then records itself in the slot's owner word (a CAS 0 -> its
+//   of tail p -> p + 1, then records itself in the slot's owner word (a CAS to its
 //   (pid, start time)), copies the item in and stores seq = p + 1. The consumer at head h
 //   pops when seq == h + 1, then frees the slot for the next lap (owner = 0,
-//   seq = h + capacity). T is trivially copyable; the region holds only positions.
+//   seq = h + capacity). A claim that will never be published (its producer died, or gave
+//   it up) is skipped: the consumer CASes the owner word to a token of that position, so a
+//   claimer late to record itself learns it lost the slot, and moves seq on. T is trivially
+//   copyable; the region holds only positions.
 // When to use: several processes (strategies) sending fixed-size messages to one (a gateway,
 //   a risk process) on one machine. When not: one producer process (IpcSpscQueue: no CAS,
 //   no owner word, batches); threads of one process (MpscQueue); one writer and many readers
-//   (BroadcastRing); variable-length messages (BroadcastRing); persistence (hft/journal).
+//   (BroadcastRing); variable-length messages (BroadcastRing); persistence (hft/journal);
+//   peers in different pid namespaces (see Limits).
 //
 // Thread-safety:
 //   producer handles, one thread at a time each, any number of handles in any processes:
@@ -24,30 +28,32 @@
 //   any thread: size, empty, capacity, consumer_alive, skipped, stats; producer() and
 //     consumer() (the consumer role is taken atomically).
 // Progress: try_push and try_claim are lock-free (CAS loops on tail and on the claimed
-//   slot's owner word, each failing only when another process changed the word). try_pop
-//   and consume are wait-free, except that a head slot claimed and not yet published
-//   makes them return "empty" until the claim is published, or its owner is found dead,
-//   or claim_timeout passes with no owner recorded (then the slot is skipped: see Crash
-//   semantics). push/push_for spin then yield while full,
-//   checking the consumer's liveness every kPeerCheckInterval. pop_wait/wait_for_data
-//   block on a futex, bounded by their timeout.
+//   slot's owner word, each failing only when another process changed the word; a claim
+//   that finds itself skipped claims again). try_pop and consume are wait-free, except
+//   that a head slot claimed and not yet published makes them return "empty" until the
+//   claim is published, or its owner is found dead, or claim_timeout passes with no owner
+//   recorded (then the slot is skipped: see Crash semantics). push/push_for spin then
+//   yield while full, checking the consumer's liveness every kPeerCheckInterval.
+//   pop_wait/wait_for_data block on a futex, bounded by their timeout.
 // Memory ordering: across processes as between threads (every shared word is a lock-free
 //   std::atomic_ref):
 //   - a producer loads slot(p).seq with acquire: pairs with the consumer's release store
-//     that freed it (owner = 0 and the copy out happen before), and with the producer's
-//     own earlier view;
-//   - tail CAS (acq_rel): among producers, one winner per position; release pairs with the
-//     consumer's acquire load of tail when it decides whether its head slot was claimed;
-//   - the owner CAS (acq_rel) and the consumer's CAS of owner to "skipping" decide between
-//     a late recorder and a skip: one of them wins. Acquire on the producer's side pairs
-//     with the consumer's release store of owner = 0 in a skip (after it moved seq on), so
-//     a producer that then reads seq with acquire sees whether its claim was skipped;
+//     that freed the slot (its copy out and its owner = 0 happen before) or skipped it;
+//   - the tail CAS (acq_rel): one winner per position; its release pairs with the
+//     consumer's acquire load of tail, which is how the consumer knows a position is
+//     claimed before any owner is recorded, and that a slot with no claim must never be
+//     skipped;
+//   - the claimer's owner CAS and the consumer's CAS of the word to the position's skip
+//     token (both acq_rel) decide between a late recorder and a skip: one of them wins;
+//     the loser sees the winner's word. A recorder then re-reads seq (acquire; pairs with
+//     the skip's release store) and gives the word back with a CAS if it lost the slot;
 //   - the producer memcpys the item and stores seq = p + 1 with release; the consumer loads
 //     seq with acquire: the item is complete;
-//   - the consumer stores owner = 0 (relaxed) then seq = h + capacity with release: a
-//     producer of the next lap that reads that seq (acquire) finds owner 0;
-//   - head is stored with release after each pop (size(), a consumer taking over load it
-//     with acquire); the producers never read head;
+//   - the consumer stores owner = 0 (relaxed) then seq = h + capacity (release) after a
+//     pop; a skip stores only seq (release) and leaves its token, which the next lap's
+//     producer replaces (a token of another lap is never a claim);
+//   - head is stored with release after each pop or skip (size(), a consumer taking over
+//     load it with acquire); the producers never read head;
 //   - notify after publishing: as IpcSpscQueue (shared_wait.hpp).
 // Complexity: O(1) per item: one CAS on tail, one CAS on the slot's line (which the
 //   producer writes anyway), a copy and a store. Nothing is allocated after attach.
@@ -67,9 +73,10 @@
 // Lifecycle: create() makes the region (exclusive), writes every slot's seq, and marks it
 //   ready; open() maps an existing one, refusing a mismatch of capacity, type_tag,
 //   element_size or element_align with an error naming the field. The IpcMpscQueue object
-//   is neither copyable nor movable; producer()/consumer() give handles (move-only) that
-//   must not outlive it. Capacity: any capacity >= 1, rounded up to a power of two >= 2
-//   (as MpscQueue); capacity() is the real one, and open() rounds the same way.
+//   is neither copyable nor movable; producer()/consumer() give handles (move-only), and
+//   try_claim() Claims, none of which may outlive it (HFT_ASSERT in its destructor).
+//   Capacity: any capacity >= 1, rounded up to a power of two >= 2 (as MpscQueue);
+//   capacity() is the real one, and open() rounds the same way.
 // Errors: std::invalid_argument / std::length_error for a capacity of 0 or above
 //   max_capacity(); SharedRegion's exceptions from create/open; std::runtime_error naming
 //   the holder's pid when the consumer role is held by a live process; hft::ipc::PeerDead
@@ -82,10 +89,13 @@
 //     head slot in that state, then skips the slot (reason SkipReason::NoOwner).
 //   - killed after the owner CAS and before the seq store (copying, or a Claim held): the
 //     consumer, finding its head slot claimed, checks the owner's liveness every
-//     kPeerCheckInterval; once the owner is dead it skips the slot at once
-//     (SkipReason::OwnerDead). A live owner is waited for, however long (a SIGSTOPped
-//     producer stalls the consumer: liveness, not progress, is what is checked).
+//     kPeerCheckInterval (the first check one interval after it found the stall); once the
+//     owner is dead it skips the slot (SkipReason::OwnerDead). A live owner is waited for,
+//     however long (a SIGSTOPped producer stalls the consumer: liveness, not progress, is
+//     what is checked).
 //   - killed after the seq store: the item is delivered.
+//   - killed while giving back the owner word of a claim it lost (below): the word stays
+//     on a free slot, where it is not a claim (tail says so) and the next claimer replaces it.
 //   A skip advances head past the one slot, counts it (skipped(), in the region, so a
 //   consumer taking over sees the total; stats() per object) and records it (last_skip():
 //   position, owner, reason). Every other item is delivered exactly once, in claim order;
@@ -93,23 +103,32 @@
 //   prefix of what it pushed, and loses at most the one item it was pushing (one skip).
 //   - a live producer that was claim_timeout late recording itself (preempted between
 //     its two CASes) finds its claim skipped and claims again: the item is delivered, later,
-//     and the skip is counted (stats().reclaims on the producer's object).
-//   - a Claim destroyed without publish() marks its slot abandoned: the consumer skips it
-//     (SkipReason::Abandoned) without waiting.
+//     and the skip is counted (NoOwner, and stats().reclaims on the producer's object). On a
+//     loaded machine this happens: a skip count alone is not a lost item.
+//   - a Claim destroyed without publish() marks its slot abandoned (a CAS of the owner word
+//     from its own identity; seq is never touched): the consumer skips it without waiting
+//     (SkipReason::Abandoned).
 //   - consumer killed: items it copied but whose slot it had not freed are delivered again
 //     to the next consumer (at-least-once across a consumer takeover; the new consumer also
-//     steps over slots the dead one freed without storing head). Producers held back by it
-//     (full) learn it within kPeerCheckInterval: push() throws PeerDead, push_for returns
-//     PushResult::PeerDead. A consumer killed asleep leaves the waiter count (a FUTEX_WAKE
-//     per publish) until a new consumer attaches and clears it.
+//     steps over slots the dead one freed without storing head, and finishes a skip it left
+//     half done). Producers held back by it (full) learn it within kPeerCheckInterval:
+//     push() throws PeerDead, push_for returns PushResult::PeerDead. A consumer killed
+//     asleep leaves the waiter count (a FUTEX_WAKE per publish) until a new consumer
+//     attaches and clears it.
 //   - a fork()ed child's producer handles record the child, not the parent (a pthread_atfork
-//     generation makes them re-read the identity), and its consumer handle never gives the
+//     generation makes them re-read the identity). A child must not use its copy of the
+//     parent's consumer handle (that would be two consumers); its destructor never gives the
 //     parent's role back.
 //   - hostile or buggy peer: positions are only ever used masked with this process's own
 //     capacity, a seq that does not match is "not ready" or "full", and a claim loop that
 //     sees no progress gives up (false): no crash, no out-of-bounds access, whatever the
-//     region holds (garbage items may be received). Truncating the object under a mapping
-//     is the exception (SIGBUS: see SharedRegion's Security).
+//     region holds (garbage items may be received; one try_push may claim and lose up to
+//     capacity positions). Truncating the object under a mapping is the exception (SIGBUS:
+//     see SharedRegion's Security).
+// Limits: liveness is (pid, start time) in this pid namespace. A producer in another pid
+//   namespace (a container sharing /dev/shm) is judged dead while alive, its claim skipped
+//   and its late seq store would corrupt the slot's next lap: run every producer in the
+//   consumer's pid namespace.
 #pragma once
 
 #include <pthread.h>
@@ -173,11 +192,23 @@ struct IpcMpscQueueStats {
 namespace detail {
 
 inline constexpr std::size_t kMpscLine = 128;
-// Owner words with no process in them: a slot being skipped by the consumer, and a Claim
-// given up by its producer. pid bits all ones is above every pid Linux hands out (pid_max
-// is at most 2^22, pids below it).
-inline constexpr std::uint64_t kMpscOwnerSkipping = ~std::uint64_t{0};
+// Owner words with no process in them. A pack_owner() word has a start time below 2^41
+// clock ticks (700 years of uptime at 100 Hz), so start bits at or above 2^41 name no
+// process: "abandoned" (a Claim given up by its producer, pid bits 0), and a skip token per
+// lap (pid bits all ones, 2^41 + the lap number in the start bits), which the consumer
+// leaves on a slot it skipped. A token is tied to its position: a late claimer of that
+// position learns it lost the slot, and the next lap's producer, seeing another lap's token,
+// knows it is stale and replaces it.
+inline constexpr std::uint64_t kMpscMarkerStart = std::uint64_t{1} << 41;
 inline constexpr std::uint64_t kMpscOwnerAbandoned = ~std::uint64_t{0} - kOwnerPidMask;  // start all ones, pid 0
+constexpr std::uint64_t mpsc_skip_token(std::uint64_t lap) noexcept {
+  return ((kMpscMarkerStart | (lap & (kMpscMarkerStart - 1))) << kOwnerPidBits) | kOwnerPidMask;
+}
+constexpr bool mpsc_is_skip_token(std::uint64_t w) noexcept {
+  return (w & kOwnerPidMask) == kOwnerPidMask && (w >> kOwnerPidBits) >= kMpscMarkerStart;
+}
+static_assert(!mpsc_is_skip_token(kMpscOwnerAbandoned) && mpsc_skip_token(0) != kMpscOwnerAbandoned &&
+              mpsc_is_skip_token(mpsc_skip_token(~std::uint64_t{0})));
 
 struct alignas(kMpscLine) MpscControl {
   // Never constructed: the mapped bytes are read and written in place.
@@ -354,7 +385,7 @@ class IpcMpscQueue {
   class Claim {
    public:
     /// Takes `o`'s slot; `o` holds nothing afterwards.
-    Claim(Claim&& o) noexcept : q_(std::exchange(o.q_, nullptr)), pos_(o.pos_) {}
+    Claim(Claim&& o) noexcept : q_(std::exchange(o.q_, nullptr)), pos_(o.pos_), me_(o.me_) {}
     Claim& operator=(Claim&&) = delete;
     Claim(const Claim&) = delete;
     Claim& operator=(const Claim&) = delete;
@@ -362,10 +393,16 @@ class IpcMpscQueue {
     ~Claim() {
       if (q_ == nullptr) return;
       q_->abandoned_.fetch_add(1, std::memory_order_relaxed);
-      ref(q_->slot(pos_).owner).store(detail::kMpscOwnerAbandoned, std::memory_order_relaxed);
-      // Release: pairs with the consumer's acquire load of seq; it reads the owner word after.
-      q_->seq(pos_).store(pos_ + 1, std::memory_order_release);
-      shared_wait::notify(q_->ctl_->data);
+      // Only the owner word changes, and only from this process's identity: seq stays "not
+      // published", so a consumer that skipped the slot meanwhile (it judged this process
+      // dead: see pid namespaces) is never contradicted. Release: the consumer's next look
+      // at the word (relaxed, then its CAS, acq_rel) orders nothing else; nothing to publish.
+      std::uint64_t mine = me_;
+      (void)ref(q_->slot(pos_).owner)
+          .compare_exchange_strong(mine, detail::kMpscOwnerAbandoned, std::memory_order_release,
+                                   std::memory_order_relaxed);
+      q_->handles_.fetch_sub(1, std::memory_order_relaxed);
+      shared_wait::notify(q_->ctl_->data);  // a sleeping consumer skips it now, not at its timeout
     }
     /// The item's storage in the shared slot (its bytes are whatever the slot held).
     [[nodiscard]] T* item() const noexcept {
@@ -377,6 +414,7 @@ class IpcMpscQueue {
       IpcMpscQueue* q = std::exchange(q_, nullptr);
       // Release: pairs with the consumer's acquire load of seq; the item is complete.
       q->seq(pos_).store(pos_ + 1, std::memory_order_release);
+      q->handles_.fetch_sub(1, std::memory_order_relaxed);
       shared_wait::notify(q->ctl_->data);  // one load unless the consumer sleeps
     }
     /// The queue position claimed (claim order).
@@ -384,9 +422,12 @@ class IpcMpscQueue {
 
    private:
     friend class IpcMpscQueue;
-    Claim(IpcMpscQueue& q, std::uint64_t pos) noexcept : q_(&q), pos_(pos) {}
+    Claim(IpcMpscQueue& q, std::uint64_t pos, std::uint64_t me) noexcept : q_(&q), pos_(pos), me_(me) {
+      q.handles_.fetch_add(1, std::memory_order_relaxed);  // a Claim must not outlive the queue either
+    }
     IpcMpscQueue* q_;
     std::uint64_t pos_;
+    std::uint64_t me_;  // the owner word this process recorded
   };
 
   /// A producer's handle. Move-only; holds no role (any number may exist).
@@ -417,7 +458,7 @@ class IpcMpscQueue {
     [[nodiscard]] std::optional<Claim> try_claim() noexcept {
       std::uint64_t pos = 0;
       if (!claim(pos)) return std::nullopt;
-      return Claim(*q_, pos);
+      return Claim(*q_, pos, me_);
     }
 
     /// Producer. Copies `v` in, waiting while the queue is full: spins, then yields, and
@@ -498,8 +539,9 @@ class IpcMpscQueue {
           pos = now;
           continue;
         }
-        // acq_rel: one winner per position; release pairs with the consumer's acquire load
-        // of tail (it then reads this slot's owner word, stored after... see record()).
+        // acq_rel: one winner per position (acquire: the winner's view of the slot is the one
+        // its seq check above saw; release: pairs with the consumer's acquire load of tail,
+        // which tells it that the position is claimed before any owner is recorded).
         if (!tail.compare_exchange_weak(pos, pos + 1, std::memory_order_acq_rel, std::memory_order_relaxed))
           continue;  // pos now holds the current tail
         if (record(pos)) {
@@ -523,7 +565,7 @@ class IpcMpscQueue {
       for (;;) {
         // Acquire: pairs with the consumer's release store of seq in a skip.
         if (q_->seq(pos).load(std::memory_order_acquire) != pos) return false;  // skipped
-        if (cur == detail::kMpscOwnerSkipping) return false;                      // being skipped now
+        if (cur == q_->skip_token(pos)) return false;  // skipped (another lap's token is stale: replaced)
         // acq_rel: against the consumer's CAS to "skipping" (one of us wins) and its release
         // stores; on failure `cur` is reloaded and judged again.
         if (owner.compare_exchange_weak(cur, me_, std::memory_order_acq_rel, std::memory_order_acquire)) {
@@ -597,9 +639,10 @@ class IpcMpscQueue {
     }
 
     /// Consumer. Sleeps (futex) until an item is ready or `timeout` passes; true when one
-    /// is. A head slot claimed and not published is re-examined at least every
-    /// claim_timeout (and skipped when its owner is dead), so a dead producer costs a
-    /// sleeping consumer at most that, not the whole timeout.
+    /// is (try_pop then succeeds). Wakes at least every claim_timeout to look for a claim
+    /// that will never be published, and every kPeerCheckInterval while its head slot is
+    /// such a claim, so a producer that dies mid-push costs a sleeping consumer at most
+    /// claim_timeout plus two check intervals (plus claim_timeout with no owner recorded).
     [[nodiscard]] bool wait_for_data(std::chrono::nanoseconds timeout) {
       if (next_ready()) return true;
       q_->waits_.fetch_add(1, std::memory_order_relaxed);
@@ -609,13 +652,15 @@ class IpcMpscQueue {
       const auto deadline = budget >= clock::time_point::max() - start
                                 ? clock::time_point::max()
                                 : start + std::chrono::duration_cast<clock::duration>(budget);
-      const auto slice = std::max<std::chrono::nanoseconds>(claim_timeout_, kPeerCheckInterval);
       for (;;) {
         const auto now = clock::now();
         if (now >= deadline) break;
         const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
-        if (shared_wait::wait(q_->ctl_->data, [this] { return published(head_); }, std::min(left, slice)) ||
-            next_ready(true))
+        const std::chrono::nanoseconds slice =
+            stall_pos_ == head_ ? std::chrono::nanoseconds(kPeerCheckInterval)
+                                : std::max<std::chrono::nanoseconds>(claim_timeout_, kPeerCheckInterval);
+        // The condition runs here, on the consumer's thread: it may skip dead claims.
+        if (shared_wait::wait(q_->ctl_->data, [this] { return next_ready(true); }, std::min(left, slice)))
           return true;
       }
       q_->wait_timeouts_.fetch_add(1, std::memory_order_relaxed);
@@ -671,37 +716,35 @@ class IpcMpscQueue {
     // `thorough`: read tail now (a sleeper's rare poll), not every 64th empty poll.
     bool next_ready(bool thorough = false) noexcept {
       for (size_type hops = 0; hops <= q_->mask_; ++hops) {
-        Slot& s = q_->slot(head_);
-        if (published(head_)) {
-          // Relaxed: ordered after the seq acquire above (the producer stored it before seq).
-          if (ref(s.owner).load(std::memory_order_relaxed) != detail::kMpscOwnerAbandoned) return true;
-          skip(detail::kMpscOwnerAbandoned, SkipReason::Abandoned);
-          continue;
-        }
+        if (published(head_)) return true;
         if (!stalled(thorough)) return false;
       }
       return false;
     }
 
-    // The head slot is not published. Decides whether it is claimed by a producer that
-    // will never publish, and skips it then (true: look again).
+    // The head slot is not published. Decides whether it is claimed by a producer that will
+    // never publish, and skips it then (true: look again).
     bool stalled(bool thorough) noexcept {
       Slot& s = q_->slot(head_);
+      // Relaxed: a hint; every decision below is confirmed by a CAS (skip_claimed).
       std::uint64_t owner = ref(s.owner).load(std::memory_order_relaxed);
-      if (owner == 0) {
+      // Given up by its live producer, or a skip a dead consumer did not finish: nothing to
+      // wait for (skip_claimed checks that the position was claimed at all).
+      if (owner == detail::kMpscOwnerAbandoned) return skip_claimed(owner, SkipReason::Abandoned);
+      if (owner == q_->skip_token(head_)) return skip_claimed(owner, SkipReason::NoOwner);
+      const bool nobody = owner == 0 || detail::mpsc_is_skip_token(owner);  // another lap's token: stale
+      if (nobody && stall_pos_ != head_) {
         // Usually empty. Whether the position was claimed is in tail, the producers' hot
         // line: read it only every 64th empty poll at the same position.
-        if (stall_pos_ != head_) {
-          if (!thorough && (++empty_polls_ & 63) != 0) return false;
-          // Acquire: pairs with the claim CAS's release.
-          const std::uint64_t tail = ref(q_->ctl_->tail).load(std::memory_order_acquire);
-          if (static_cast<std::int64_t>(tail - head_) <= 0) return false;  // nothing claimed
-        }
+        if (!thorough && (++empty_polls_ & 63) != 0) return false;
+        // Acquire: pairs with the claim CAS's release.
+        const std::uint64_t tail = ref(q_->ctl_->tail).load(std::memory_order_acquire);
+        if (static_cast<std::int64_t>(tail - head_) <= 0) return false;  // nothing claimed
       }
       const auto now = std::chrono::steady_clock::now();
       if (stall_pos_ != head_) {
-        // A live producer between its owner CAS and its seq store is a few ns from
-        // publishing: no /proc read (microseconds) before kPeerCheckInterval.
+        // A live producer between its claim and its seq store is a few ns from publishing:
+        // no /proc read (microseconds) before kPeerCheckInterval.
         stall_pos_ = head_;
         stall_since_ = now;
         next_check_ = now + kPeerCheckInterval;
@@ -710,19 +753,21 @@ class IpcMpscQueue {
       if (now < next_check_) return false;
       next_check_ = now + kPeerCheckInterval;
       owner = ref(s.owner).load(std::memory_order_relaxed);
-      if (owner == detail::kMpscOwnerSkipping) return skip_claimed(owner, SkipReason::OwnerDead);  // a dead consumer's
-      if (owner == 0 || owner == detail::kMpscOwnerAbandoned) {
-        // No owner yet (between the claimer's two CASes), or an abandoning Claim between
-        // its owner and seq stores: both a few ns, unless that process died there.
+      if (owner == detail::kMpscOwnerAbandoned) return skip_claimed(owner, SkipReason::Abandoned);
+      if (owner == q_->skip_token(head_)) return skip_claimed(owner, SkipReason::NoOwner);
+      if (owner == 0 || detail::mpsc_is_skip_token(owner)) {
+        // Claimed, no owner recorded yet: the claimer is between its two CASes (a few ns,
+        // unless it was preempted there, or killed).
         if (now - stall_since_ < claim_timeout_) return false;
-        return skip_claimed(owner, owner == 0 ? SkipReason::NoOwner : SkipReason::Abandoned);
+        return skip_claimed(owner, SkipReason::NoOwner);
       }
       if (detail::unpack_owner(owner).alive()) return false;
       return skip_claimed(owner, SkipReason::OwnerDead);
     }
 
-    // Takes the owner word from `expected` to "skipping" so that a producer late to record
-    // itself learns it lost the slot, then frees the slot. False if the word changed.
+    // Takes the owner word from `expected` to this position's skip token (so that a claimer
+    // late to record itself learns it lost the slot), then frees the slot. False when the
+    // position is not claimed or the word changed (judged again later).
     bool skip_claimed(std::uint64_t expected, SkipReason why) noexcept {
       // Only a claimed position is ever skipped: a word left on a free slot (by a claimer of
       // an earlier lap giving it back, or a dead one that never did) is not a claim, and
@@ -731,42 +776,34 @@ class IpcMpscQueue {
         stall_pos_ = ~std::uint64_t{0};  // judge afresh once it is claimed
         return false;
       }
-      std::atomic_ref<std::uint64_t> owner = ref(q_->slot(head_).owner);
-      if (expected != detail::kMpscOwnerSkipping &&
-          !owner.compare_exchange_strong(expected, detail::kMpscOwnerSkipping, std::memory_order_acq_rel,
-                                         std::memory_order_relaxed))
-        return false;  // a producer recorded itself meanwhile: judge it next time
-      // Relaxed: seq is stored below with release, which is what producers read.
-      if (q_->seq(head_).load(std::memory_order_relaxed) == head_ + 1) {
-        // Published after all (its producer stored seq between our checks): deliver it.
-        owner.store(0, std::memory_order_relaxed);
-        return true;
-      }
+      const std::uint64_t token = q_->skip_token(head_);
+      // acq_rel: against a late claimer's CAS of the word to itself: one of the two wins.
+      if (expected != token && !ref(q_->slot(head_).owner)
+                                    .compare_exchange_strong(expected, token, std::memory_order_acq_rel,
+                                                             std::memory_order_relaxed))
+        return false;
+      // Published after all (a dead owner that stored seq before it died, between our
+      // looks): deliver it; free_head() resets the word. Acquire: pairs with that store.
+      if (published(head_)) return true;
       skip(expected, why);
       return true;
     }
 
-    // Frees the head slot without delivering it, counts and records the skip.
+    // Frees the head slot without delivering it; counts and records the skip. The token
+    // stays in the owner word until the next lap's producer replaces it.
     void skip(std::uint64_t owner_word, SkipReason why) noexcept {
       const std::uint64_t pos = head_;
-      last_skip_ = MpscSkip{pos,
-                            owner_word == 0 || owner_word == detail::kMpscOwnerAbandoned ||
-                                    owner_word == detail::kMpscOwnerSkipping
-                                ? ProcessIdentity{}
-                                : detail::unpack_owner(owner_word),
-                            why};
+      const bool named = owner_word != 0 && owner_word != detail::kMpscOwnerAbandoned &&
+                         !detail::mpsc_is_skip_token(owner_word);
+      last_skip_ = MpscSkip{pos, named ? detail::unpack_owner(owner_word) : ProcessIdentity{}, why};
       (why == SkipReason::Abandoned ? q_->skip_abandoned_
        : why == SkipReason::NoOwner ? q_->skip_no_owner_
                                     : q_->skip_dead_)
           .fetch_add(1, std::memory_order_relaxed);
       ref(q_->ctl_->skipped).fetch_add(1, std::memory_order_relaxed);  // a statistic
-      Slot& s = q_->slot(pos);
-      // Release: pairs with a late recorder's acquire load of seq (it sees the skip), and
-      // with the next lap's producer's acquire load.
+      // Release: pairs with the next lap's producer's acquire load of seq (and a late
+      // claimer's, which then gives up: the token says so too).
       q_->seq(pos).store(pos + q_->capacity_, std::memory_order_release);
-      // Release: pairs with a late recorder's acquire CAS of owner 0 -> itself (it then
-      // sees the seq above and gives the word back).
-      ref(s.owner).store(0, std::memory_order_release);
       advance();
     }
 
@@ -801,6 +838,7 @@ class IpcMpscQueue {
       : region_(std::move(region)),
         capacity_(capacity),
         mask_(capacity - 1),
+        lap_shift_(static_cast<unsigned>(std::countr_zero(capacity))),
         ctl_(reinterpret_cast<Control*>(region_.channel())),               // NOLINT: a mapped region
         slots_(reinterpret_cast<Slot*>(region_.channel() + sizeof(Control))) {  // NOLINT: a mapped region
     HFT_ASSERT(region_.channel_bytes() >= sizeof(Control) + capacity_ * sizeof(Slot),
@@ -814,6 +852,7 @@ class IpcMpscQueue {
     return std::atomic_ref<std::uint64_t>(word);
   }
   Slot& slot(std::uint64_t pos) const noexcept { return slots_[pos & mask_]; }
+  std::uint64_t skip_token(std::uint64_t pos) const noexcept { return detail::mpsc_skip_token(pos >> lap_shift_); }
   std::atomic_ref<std::uint64_t> seq(std::uint64_t pos) const noexcept { return ref(slot(pos).seq); }
 
   std::uint64_t attach_consumer() {
@@ -845,6 +884,7 @@ class IpcMpscQueue {
   SharedRegion region_;
   const size_type capacity_;
   const std::uint64_t mask_;  // from this process's capacity, never from the region
+  const unsigned lap_shift_;  // log2(capacity): position >> lap_shift_ is its lap
   Control* ctl_;
   Slot* slots_;
   std::atomic<int> handles_{0};
