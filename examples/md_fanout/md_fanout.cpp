@@ -231,11 +231,11 @@ int cmd_demo(int argc, char** argv) {
       why = "no snapshot verified";
     else if (slow && s.laps == 0)
       why = "never lapped";
-    else if (slow && s.rebuilds == 0)
-      why = "never rebuilt";
+    else if (slow && s.recoveries == 0)
+      why = "never rebuilt after a lap";
     if (slow) {
       slow_laps = s.laps;
-      slow_rebuilds = s.rebuilds;
+      slow_rebuilds = s.recoveries;
       slow_lost = s.messages_lost;
       slow_after = s.verified_after_rebuild;
     }

@@ -43,6 +43,7 @@ struct ReaderSummary {
   std::uint64_t skipped = 0;                 // events dropped while there was no book
   std::uint64_t builds = 0;                  // books built from a snapshot (the first one and every rebuild)
   std::uint64_t rebuilds = 0;                // builds after a lap or an error
+  std::uint64_t recoveries = 0;              // builds after a lap: the book lost to the feed, and got back
   std::uint64_t verified = 0;                // snapshots (and the end) whose digest matched a book kept from events
   std::uint64_t verified_after_rebuild = 0;  // of those, after a rebuild
   std::uint64_t laps = 0;
@@ -89,6 +90,7 @@ class Reader {
           // was skipped in all, after rejoin() too.
           ++s_.laps;
           lapped_ = true;
+          recovering_ = true;
           state_ = State::NoBook;
           rejoin();
           break;
@@ -242,6 +244,8 @@ class Reader {
     const bool again = s_.builds > 1;
     if (again) ++s_.rebuilds;
     rebuilt_ = rebuilt_ || again;
+    if (recovering_) ++s_.recoveries;
+    recovering_ = false;
     state_ = State::InSync;
     pace(now_ns());
     line(opt_.name,
@@ -367,7 +371,8 @@ class Reader {
   State state_ = State::NoBook;
   SnapshotBegin building_{};
   bool rebuilt_ = false;
-  bool lapped_ = false;  // the loss is printed when the next message shows it
+  bool lapped_ = false;      // the loss is printed when the next message shows it
+  bool recovering_ = false;  // lapped since the last build
   std::uint64_t last_sequence_ = 0;
   std::uint64_t pace_from_ = 0;
   hft::LatencyHistogram total_;     // the whole run, for the summary
