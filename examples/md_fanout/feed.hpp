@@ -3,14 +3,16 @@
 // paced at a fixed rate, and removes the ring when it ends (also on SIGINT/SIGTERM).
 #pragma once
 
+#include <signal.h>
+
 #include <algorithm>
-#include <csignal>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hft/ipc/broadcast_ring.hpp"
@@ -280,9 +282,14 @@ inline FeedSummary run_feed(const FeedOptions& opt, const std::string& label = "
   feed.publish_snapshot();
   feed.publish_end();
   s.seconds = static_cast<double>(now_ns() - start) * 1e-9;
+  // A generator message the book refuses (a sweep's duplicate execute) is not sent: readers apply
+  // exactly what changed the feed's book. Said only when it happened.
+  const std::string refused =
+      s.refused == 0 ? ""
+                     : fmt(" (%llu generator messages refused, not sent)", static_cast<unsigned long long>(s.refused));
   line(label,
-       fmt("done: %llu events, %llu snapshots, %llu messages in %.2f s; final book %llu levels, digest %016llx%s",
-           static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.snapshots),
+       fmt("done: %llu events%s, %llu snapshots, %llu messages in %.2f s; final book %llu levels, digest %016llx%s",
+           static_cast<unsigned long long>(s.events), refused.c_str(), static_cast<unsigned long long>(s.snapshots),
            static_cast<unsigned long long>(s.messages), s.seconds, static_cast<unsigned long long>(s.levels),
            static_cast<unsigned long long>(s.digest),
            detail::g_feed_stop.load(std::memory_order_relaxed) ? " (stopped by a signal)" : ""));

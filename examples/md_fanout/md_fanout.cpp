@@ -15,10 +15,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "cli.hpp"

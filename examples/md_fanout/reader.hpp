@@ -7,9 +7,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include "hft/ipc/broadcast_ring.hpp"
 #include "hft/ipc/shared_region.hpp"
@@ -155,6 +161,8 @@ class Reader {
   void on_event(MsgType type, std::span<const std::byte> p) {
     Event e{};
     if (!decode(p, e)) return protocol_error("short event");
+    // A side the book cannot index would be out of bounds there: refused here, like any bad message.
+    if (e.side > 1) return protocol_error("bad side " + std::to_string(e.side));
     if (state_ == State::Building) return protocol_error("an event inside a snapshot");
     if (state_ == State::NoBook) {
       ++s_.skipped;  // free: a reader with no book does no work until the next snapshot
@@ -206,7 +214,7 @@ class Reader {
     book_.clear();
     building_ = b;
     state_ = State::Building;
-    pace_from_ = now_ns();
+    pace_from_ = now_ns();  // the events skipped without a book were free: the slow pace starts here
     pace(now_ns());
   }
 
@@ -292,7 +300,7 @@ class Reader {
     line(opt_.name, why);
   }
 
-  // A reader that lost its book has no use for the records it missed the end of: it must wait
+  // A reader that lost its book has no use for the records after the gap either: it must wait
   // for a snapshot anyway, and the oldest records are the next the feed overwrites. Wherever
   // the receiver resumed after the lap (the latest message, or the oldest one still present),
   // a new receiver joins at the latest, a whole ring ahead of the writer, so the next snapshot
@@ -352,7 +360,7 @@ class Reader {
     s_.max_ns = total_.max();
     s_.status = s_.end_seen && s_.mismatches == 0 && s_.errors == 0 ? 0 : 1;
     line(opt_.name,
-         fmt("done: %llu messages, %llu events applied, %llu books built (%llu rebuilds), %llu snapshots verified, "
+         fmt("done: %llu messages, %llu events applied, %llu builds (%llu rebuilds), %llu snapshots verified, "
              "%llu laps (%llu messages lost), %llu mismatches, %llu errors; latency p50 %.1f us p99 %.1f us",
              static_cast<unsigned long long>(s_.messages), static_cast<unsigned long long>(s_.applied),
              static_cast<unsigned long long>(s_.builds), static_cast<unsigned long long>(s_.rebuilds),
