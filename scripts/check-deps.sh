@@ -57,6 +57,16 @@ for tool in /usr/bin/prometheus /usr/bin/promtool /usr/bin/curl; do
 done
 echo "check-deps: prometheus, promtool and curl are in the list's closure"
 
+# The daemon bench_ipc starts (RouDi) and the CMake package it links (iceoryx_posh), by file.
+for file in /usr/bin/iox-roudi /usr/lib/x86_64-linux-gnu/cmake/iceoryx_posh/iceoryx_poshConfig.cmake; do
+  owner="$(dpkg-query -S "$file" 2>/dev/null | cut -d: -f1 || true)"
+  if [[ -z "$owner" ]] || ! grep -qx "$owner" "$work/installed.txt"; then
+    echo "check-deps: $file comes from '${owner:-no package}', which the test list does not install" >&2
+    exit 1
+  fi
+done
+echo "check-deps: iox-roudi and the iceoryx_posh CMake package are in the list's closure"
+
 cat >"$work/t.cpp" <<'CPP'
 #include <atomic>
 #include <thread>
