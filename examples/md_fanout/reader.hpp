@@ -66,7 +66,7 @@ struct ReaderSummary {
 class Reader {
  public:
   Reader(const ReaderOptions& opt, hft::ipc::SharedRegion region)
-      : opt_(opt), rx_(std::make_unique<hft::ipc::BroadcastReceiver>(std::move(region))) {}
+      : opt_(opt), rx_(std::make_unique<hft::ipc::BroadcastReceiver>(std::move(region), kResync)) {}
 
   ReaderSummary run() {
     // Rates are per second of stream: the clock starts at the first message, not at open
@@ -93,12 +93,11 @@ class Reader {
           break;
         case hft::ipc::ReceiveStatus::Lapped:
           // The loss is printed with the next message: only its sequence number says how much
-          // was skipped in all, after rejoin() too.
+          // was skipped in all.
           ++s_.laps;
           lapped_ = true;
           recovering_ = true;
-          state_ = State::NoBook;
-          rejoin();
+          state_ = State::NoBook;  // the receiver has moved to the latest message (kResync)
           break;
         case hft::ipc::ReceiveStatus::Corrupt:
           ++s_.errors;
@@ -300,11 +299,9 @@ class Reader {
     line(opt_.name, why);
   }
 
-  // A reader that lost its book has no use for the records after the gap either: it must wait
-  // for a snapshot anyway, and the oldest records are the next the feed overwrites. Wherever
-  // the receiver resumed after the lap (the latest message, or the oldest one still present),
-  // a new receiver joins at the latest, a whole ring ahead of the writer, so the next snapshot
-  // is read with the most room. Opening costs a few system calls, once per lap.
+  // After a corrupt record (a feed bug: the ring is only ours): a new receiver, joined at the
+  // latest message, rather than trusting the old one's position. Opening costs a few system
+  // calls.
   void rejoin() {
     try {
       // The new one first: if anything throws, the reader goes on with the old one.
@@ -372,6 +369,11 @@ class Reader {
   }
 
   ReaderOptions opt_;
+  // A reader that lost its book has no use for the records after a lap: it must wait for a
+  // snapshot anyway, and the oldest records still present (the library's default resync) are
+  // the next the feed overwrites. Resuming at the latest puts it a whole ring ahead of the
+  // writer, so the next snapshot is read with the most room.
+  static constexpr hft::ipc::ResyncTo kResync = hft::ipc::ResyncTo::Latest;
   std::unique_ptr<hft::ipc::BroadcastReceiver> rx_;  // neither copyable nor movable: rejoin() replaces it
   // Deep-book prices rest up to 2,000 ticks from the touch: a window that holds them all, and
   // room beyond it for the drift, so no level is ever dropped (a drop would be a mismatch).
