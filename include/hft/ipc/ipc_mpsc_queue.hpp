@@ -6,13 +6,15 @@
 //   (ChannelKind::MpscQueue), plus an owner word per slot. The region holds a control block
 //   of four 128-byte lines (the consumer's owner; the claim counter `tail`; the consumer's
 //   `head` and skip count; a SharedWaitWord) and then capacity() slots of {seq, owner, item}.
-//   Slot i starts with seq = i. A producer claims position p when slot(p).seq == p by a CAS
-//   of tail p -> p + 1, then records itself in the slot's owner word (a CAS to its
-//   (pid, start time)), copies the item in and stores seq = p + 1. The consumer at head h
-//   pops when seq == h + 1, then frees the slot for the next lap (owner = 0,
+//   Slot i starts with seq = i. A producer claims position p (lap L = p / capacity) when
+//   slot(p).seq == p by a CAS of tail p -> p + 1, then records itself in the slot's owner
+//   word (a CAS to its (pid, start time), only from a word that says "free for lap L"),
+//   copies the item in and stores seq = p + 1. The consumer at head h pops when
+//   seq == h + 1, then frees the slot for the next lap (owner = "free for L + 1",
 //   seq = h + capacity). A claim that will never be published (its producer died, or gave
-//   it up) is skipped: the consumer CASes the owner word to a token of that position, so a
-//   claimer late to record itself learns it lost the slot, and moves seq on. T is trivially
+//   it up) is skipped: the consumer CASes the owner word to the skip token of lap L, so a
+//   claimer late to record itself finds a word that is not "free for L" and claims again,
+//   and moves seq on. T is trivially
 //   copyable; the region holds only positions.
 // When to use: several processes (strategies) sending fixed-size messages to one (a gateway,
 //   a risk process) on one machine. When not: one producer process (IpcSpscQueue: no CAS,
@@ -38,20 +40,22 @@
 // Memory ordering: across processes as between threads (every shared word is a lock-free
 //   std::atomic_ref):
 //   - a producer loads slot(p).seq with acquire: pairs with the consumer's release store
-//     that freed the slot (its copy out and its owner = 0 happen before) or skipped it;
+//     that freed the slot (its copy out and the owner word happen before) or skipped it;
 //   - the tail CAS (acq_rel): one winner per position; its release pairs with the
 //     consumer's acquire load of tail, which is how the consumer knows a position is
 //     claimed before any owner is recorded, and that a slot with no claim must never be
 //     skipped;
-//   - the claimer's owner CAS and the consumer's CAS of the word to the position's skip
-//     token (both acq_rel) decide between a late recorder and a skip: one of them wins;
-//     the loser sees the winner's word. A recorder then re-reads seq (acquire; pairs with
-//     the skip's release store) and gives the word back with a CAS if it lost the slot;
+//   - the claimer's owner CAS (from "free for lap L" only) and the consumer's CAS of the
+//     word to lap L's skip token (both acq_rel) decide between a late recorder and a skip:
+//     one of them wins, and the loser sees the winner's word. A word of any later lap is
+//     never "free for L", so a late claimer cannot write into a later lap, whatever it
+//     missed; its first load of the word is acquire (pairs with the consumer's release
+//     stores of the free word and its token CAS);
 //   - the producer memcpys the item and stores seq = p + 1 with release; the consumer loads
 //     seq with acquire: the item is complete;
-//   - the consumer stores owner = 0 (relaxed) then seq = h + capacity (release) after a
-//     pop; a skip stores only seq (release) and leaves its token, which the next lap's
-//     producer replaces (a token of another lap is never a claim);
+//   - the consumer stores owner = "free for L + 1" (release) then seq = h + capacity
+//     (release) after a pop; a skip stores only seq (release) and leaves its token, which
+//     also means "free for L + 1" to the next lap's claimer;
 //   - head is stored with release after each pop or skip (size(), a consumer taking over
 //     load it with acquire); the producers never read head;
 //   - notify after publishing: as IpcSpscQueue (shared_wait.hpp).
@@ -94,8 +98,6 @@
 //     however long (a SIGSTOPped producer stalls the consumer: liveness, not progress, is
 //     what is checked).
 //   - killed after the seq store: the item is delivered.
-//   - killed while giving back the owner word of a claim it lost (below): the word stays
-//     on a free slot, where it is not a claim (tail says so) and the next claimer replaces it.
 //   A skip advances head past the one slot, counts it (skipped(), in the region, so a
 //   consumer taking over sees the total; stats() per object) and records it (last_skip():
 //   position, owner, reason). Every other item is delivered exactly once, in claim order;
@@ -116,19 +118,21 @@
 //     asleep leaves the waiter count (a FUTEX_WAKE per publish) until a new consumer
 //     attaches and clears it.
 //   - a fork()ed child's producer handles record the child, not the parent (a pthread_atfork
-//     generation makes them re-read the identity). A child must not use its copy of the
-//     parent's consumer handle (that would be two consumers); its destructor never gives the
-//     parent's role back.
+//     generation makes them re-read the identity). A Claim copied into a child is the
+//     parent's: the child's destructor leaves it alone, and its publish() is a bug
+//     (HFT_ASSERT). A child must not use its copy of the parent's consumer handle (that
+//     would be two consumers); its destructor never gives the parent's role back.
 //   - hostile or buggy peer: positions are only ever used masked with this process's own
 //     capacity, a seq that does not match is "not ready" or "full", and a claim loop that
 //     sees no progress gives up (false): no crash, no out-of-bounds access, whatever the
 //     region holds (garbage items may be received; one try_push may claim and lose up to
 //     capacity positions). Truncating the object under a mapping is the exception (SIGBUS:
 //     see SharedRegion's Security).
-// Limits: liveness is (pid, start time) in this pid namespace. A producer in another pid
-//   namespace (a container sharing /dev/shm) is judged dead while alive, its claim skipped
-//   and its late seq store would corrupt the slot's next lap: run every producer in the
-//   consumer's pid namespace.
+// Limits: liveness is (pid, start time) read from this process's /proc. A producer in
+//   another pid namespace (a container sharing /dev/shm), or hidden by /proc's hidepid, is
+//   judged dead while alive: its claim is skipped, and its seq store when it publishes would
+//   rewind the slot and wedge the queue. Run every producer in the consumer's pid namespace,
+//   visible to it.
 #pragma once
 
 #include <pthread.h>
@@ -192,23 +196,37 @@ struct IpcMpscQueueStats {
 namespace detail {
 
 inline constexpr std::size_t kMpscLine = 128;
-// Owner words with no process in them. A pack_owner() word has a start time below 2^41
-// clock ticks (700 years of uptime at 100 Hz), so start bits at or above 2^41 name no
-// process: "abandoned" (a Claim given up by its producer, pid bits 0), and a skip token per
-// lap (pid bits all ones, 2^41 + the lap number in the start bits), which the consumer
-// leaves on a slot it skipped. A token is tied to its position: a late claimer of that
-// position learns it lost the slot, and the next lap's producer, seeing another lap's token,
-// knows it is stale and replaces it.
+// Owner words with no process in them, "markers": start bits at or above 2^41. A
+// pack_owner() word holds a start time below 2^42 clock ticks; one at or above 2^41 would need
+// 700 years of uptime at 100 Hz, so a marker never names a process. Every marker but
+// "abandoned" carries the lap it belongs to (position >> log2(capacity), 41 bits), so that a
+// word is only ever taken for what it means in its own lap:
+//   free(L):  the slot is free for lap L: free_head() of lap L - 1 left it (pid bits all ones
+//             but one). A fresh region's 0 means free(0).
+//   skip(L):  the consumer skipped the claim of lap L (pid bits all ones); it also means the
+//             slot is free for lap L + 1.
+//   abandoned: a Claim given up by its producer (pid bits 0, start bits all ones).
+// A claimer of lap L records itself only over free(L) or skip(L - 1) (0 in lap 0): any other
+// word means its claim was skipped, so a late claimer can never write into a later lap, and
+// no give-back is needed.
 inline constexpr std::uint64_t kMpscMarkerStart = std::uint64_t{1} << 41;
 inline constexpr std::uint64_t kMpscOwnerAbandoned = ~std::uint64_t{0} - kOwnerPidMask;  // start all ones, pid 0
-constexpr std::uint64_t mpsc_skip_token(std::uint64_t lap) noexcept {
-  return ((kMpscMarkerStart | (lap & (kMpscMarkerStart - 1))) << kOwnerPidBits) | kOwnerPidMask;
+constexpr std::uint64_t mpsc_marker(std::uint64_t lap, std::uint64_t pid_bits) noexcept {
+  return ((kMpscMarkerStart | (lap & (kMpscMarkerStart - 1))) << kOwnerPidBits) | pid_bits;
 }
-constexpr bool mpsc_is_skip_token(std::uint64_t w) noexcept {
-  return (w & kOwnerPidMask) == kOwnerPidMask && (w >> kOwnerPidBits) >= kMpscMarkerStart;
+constexpr std::uint64_t mpsc_skip_token(std::uint64_t lap) noexcept { return mpsc_marker(lap, kOwnerPidMask); }
+constexpr std::uint64_t mpsc_free_word(std::uint64_t lap) noexcept { return mpsc_marker(lap, kOwnerPidMask - 1); }
+constexpr bool mpsc_is_marker(std::uint64_t w) noexcept { return (w >> kOwnerPidBits) >= kMpscMarkerStart; }
+// The words over which a claimer of lap `lap` may record itself.
+constexpr bool mpsc_free_for(std::uint64_t lap, std::uint64_t w) noexcept {
+  return w == mpsc_free_word(lap) || (lap == 0 ? w == 0 : w == mpsc_skip_token(lap - 1));
 }
-static_assert(!mpsc_is_skip_token(kMpscOwnerAbandoned) && mpsc_skip_token(0) != kMpscOwnerAbandoned &&
-              mpsc_is_skip_token(mpsc_skip_token(~std::uint64_t{0})));
+static_assert(mpsc_is_marker(kMpscOwnerAbandoned) && mpsc_is_marker(mpsc_skip_token(0)) &&
+              mpsc_is_marker(mpsc_free_word(0)) && mpsc_skip_token(5) != mpsc_free_word(5) &&
+              mpsc_skip_token(0) != kMpscOwnerAbandoned && mpsc_free_word(0) != kMpscOwnerAbandoned &&
+              !mpsc_is_marker(pack_owner({.pid = 4194303, .reserved = 0, .start_time = (std::uint64_t{1} << 41) - 1})));
+static_assert(mpsc_free_for(0, 0) && mpsc_free_for(3, mpsc_skip_token(2)) && mpsc_free_for(3, mpsc_free_word(3)) &&
+              !mpsc_free_for(3, mpsc_skip_token(3)) && !mpsc_free_for(3, mpsc_free_word(4)) && !mpsc_free_for(1, 0));
 
 struct alignas(kMpscLine) MpscControl {
   // Never constructed: the mapped bytes are read and written in place.
@@ -385,13 +403,17 @@ class IpcMpscQueue {
   class Claim {
    public:
     /// Takes `o`'s slot; `o` holds nothing afterwards.
-    Claim(Claim&& o) noexcept : q_(std::exchange(o.q_, nullptr)), pos_(o.pos_), me_(o.me_) {}
+    Claim(Claim&& o) noexcept : q_(std::exchange(o.q_, nullptr)), pos_(o.pos_), me_(o.me_), gen_(o.gen_) {}
     Claim& operator=(Claim&&) = delete;
     Claim(const Claim&) = delete;
     Claim& operator=(const Claim&) = delete;
     /// Abandons the slot unless published: the consumer skips it (SkipReason::Abandoned).
     ~Claim() {
       if (q_ == nullptr) return;
+      if (forked()) {  // a fork()ed child's copy: the claim is the parent's, not ours to give up
+        q_->handles_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
       q_->abandoned_.fetch_add(1, std::memory_order_relaxed);
       // Only the owner word changes, and only from this process's identity: seq stays "not
       // published", so a consumer that skipped the slot meanwhile (it judged this process
@@ -411,6 +433,7 @@ class IpcMpscQueue {
     /// Makes the item visible to the consumer (release; see the header). Once.
     void publish() noexcept {
       HFT_ASSERT(q_ != nullptr, "IpcMpscQueue::Claim: published twice, or moved from");
+      HFT_ASSERT(!forked(), "IpcMpscQueue::Claim: published by a fork()ed child (the claim is its parent's)");
       IpcMpscQueue* q = std::exchange(q_, nullptr);
       // Release: pairs with the consumer's acquire load of seq; the item is complete.
       q->seq(pos_).store(pos_ + 1, std::memory_order_release);
@@ -422,12 +445,17 @@ class IpcMpscQueue {
 
    private:
     friend class IpcMpscQueue;
-    Claim(IpcMpscQueue& q, std::uint64_t pos, std::uint64_t me) noexcept : q_(&q), pos_(pos), me_(me) {
+    Claim(IpcMpscQueue& q, std::uint64_t pos, std::uint64_t me) noexcept
+        : q_(&q), pos_(pos), me_(me), gen_(detail::fork_generation().load(std::memory_order_relaxed)) {
       q.handles_.fetch_add(1, std::memory_order_relaxed);  // a Claim must not outlive the queue either
+    }
+    [[nodiscard]] bool forked() const noexcept {
+      return detail::fork_generation().load(std::memory_order_relaxed) != gen_;
     }
     IpcMpscQueue* q_;
     std::uint64_t pos_;
-    std::uint64_t me_;  // the owner word this process recorded
+    std::uint64_t me_;   // the owner word this process recorded
+    std::uint64_t gen_;  // fork_generation() at the claim
   };
 
   /// A producer's handle. Move-only; holds no role (any number may exist).
@@ -527,7 +555,7 @@ class IpcMpscQueue {
       std::uint64_t pos = tail.load(std::memory_order_relaxed);
       for (;;) {
         // Acquire: pairs with the consumer's release store freeing the slot (its copy out
-        // and its owner = 0 happened before).
+        // and the owner word happened before).
         const std::uint64_t seq = q_->seq(pos).load(std::memory_order_acquire);
         const auto diff = static_cast<std::int64_t>(seq - pos);
         if (diff < 0) return false;  // the slot holds the previous lap's item: full
@@ -555,27 +583,19 @@ class IpcMpscQueue {
       }
     }
 
-    // Writes this process into the owner word of the slot claimed at `pos`. False when the
-    // consumer has skipped the claim meanwhile. Whatever the word holds is replaced (on a
-    // slot whose seq still says `pos`, only a skipped claimer of an earlier lap, briefly, or
-    // a dead peer's garbage can be there): no liveness check, no waiting.
+    // Writes this process into the owner word of the slot claimed at `pos`: only over a word
+    // that says "free for this lap" (see the markers). False when the consumer has skipped
+    // the claim meanwhile (its token, or anything a later lap wrote). One CAS, no give-back.
     bool record(std::uint64_t pos) noexcept {
       std::atomic_ref<std::uint64_t> owner = ref(q_->slot(pos).owner);
-      std::uint64_t cur = owner.load(std::memory_order_acquire);  // pairs with the consumer's release stores
+      const std::uint64_t lap = q_->lap(pos);
+      // Acquire: pairs with the consumer's release store of the free word (free_head) or its
+      // token CAS (a skip).
+      std::uint64_t cur = owner.load(std::memory_order_acquire);
       for (;;) {
-        // Acquire: pairs with the consumer's release store of seq in a skip.
-        if (q_->seq(pos).load(std::memory_order_acquire) != pos) return false;  // skipped
-        if (cur == q_->skip_token(pos)) return false;  // skipped (another lap's token is stale: replaced)
-        // acq_rel: against the consumer's CAS to "skipping" (one of us wins) and its release
-        // stores; on failure `cur` is reloaded and judged again.
-        if (owner.compare_exchange_weak(cur, me_, std::memory_order_acq_rel, std::memory_order_acquire)) {
-          if (q_->seq(pos).load(std::memory_order_acquire) == pos) return true;
-          // Skipped between the check and the CAS, and the word may now be the next lap's
-          // producer's: put back what was there (a CAS: if it moved on, leave it).
-          std::uint64_t mine = me_;
-          (void)owner.compare_exchange_strong(mine, cur, std::memory_order_release, std::memory_order_relaxed);
-          return false;
-        }
+        if (!detail::mpsc_free_for(lap, cur)) return false;
+        // acq_rel: against the consumer's CAS of the word to this lap's token: one wins.
+        if (owner.compare_exchange_weak(cur, me_, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
       }
     }
 
@@ -726,13 +746,14 @@ class IpcMpscQueue {
     // never publish, and skips it then (true: look again).
     bool stalled(bool thorough) noexcept {
       Slot& s = q_->slot(head_);
-      // Relaxed: a hint; every decision below is confirmed by a CAS (skip_claimed).
+      // Relaxed: a hint; a skip is decided by the CAS in skip_claimed (or, for this position's
+      // own token, a dead consumer's CAS already won it).
       std::uint64_t owner = ref(s.owner).load(std::memory_order_relaxed);
       // Given up by its live producer, or a skip a dead consumer did not finish: nothing to
       // wait for (skip_claimed checks that the position was claimed at all).
       if (owner == detail::kMpscOwnerAbandoned) return skip_claimed(owner, SkipReason::Abandoned);
       if (owner == q_->skip_token(head_)) return skip_claimed(owner, SkipReason::NoOwner);
-      const bool nobody = owner == 0 || detail::mpsc_is_skip_token(owner);  // another lap's token: stale
+      const bool nobody = detail::mpsc_free_for(q_->lap(head_), owner);  // no claimer recorded (yet)
       if (nobody && stall_pos_ != head_) {
         // Usually empty. Whether the position was claimed is in tail, the producers' hot
         // line: read it only every 64th empty poll at the same position.
@@ -755,7 +776,7 @@ class IpcMpscQueue {
       owner = ref(s.owner).load(std::memory_order_relaxed);
       if (owner == detail::kMpscOwnerAbandoned) return skip_claimed(owner, SkipReason::Abandoned);
       if (owner == q_->skip_token(head_)) return skip_claimed(owner, SkipReason::NoOwner);
-      if (owner == 0 || detail::mpsc_is_skip_token(owner)) {
+      if (detail::mpsc_free_for(q_->lap(head_), owner) || detail::mpsc_is_marker(owner)) {
         // Claimed, no owner recorded yet: the claimer is between its two CASes (a few ns,
         // unless it was preempted there, or killed).
         if (now - stall_since_ < claim_timeout_) return false;
@@ -790,11 +811,10 @@ class IpcMpscQueue {
     }
 
     // Frees the head slot without delivering it; counts and records the skip. The token
-    // stays in the owner word until the next lap's producer replaces it.
+    // stays in the owner word: to the next lap's claimer it means "free".
     void skip(std::uint64_t owner_word, SkipReason why) noexcept {
       const std::uint64_t pos = head_;
-      const bool named = owner_word != 0 && owner_word != detail::kMpscOwnerAbandoned &&
-                         !detail::mpsc_is_skip_token(owner_word);
+      const bool named = owner_word != 0 && !detail::mpsc_is_marker(owner_word);
       last_skip_ = MpscSkip{pos, named ? detail::unpack_owner(owner_word) : ProcessIdentity{}, why};
       (why == SkipReason::Abandoned ? q_->skip_abandoned_
        : why == SkipReason::NoOwner ? q_->skip_no_owner_
@@ -809,9 +829,11 @@ class IpcMpscQueue {
 
     void free_head() noexcept {
       Slot& s = q_->slot(head_);
-      ref(s.owner).store(0, std::memory_order_relaxed);  // ordered by the release below
+      // "Free for the next lap" (a claimer of this lap, had one been late, could not take it).
+      // Release: pairs with the next lap's claimer's acquire load of the word.
+      ref(s.owner).store(detail::mpsc_free_word(q_->lap(head_) + 1), std::memory_order_release);
       // Release: pairs with the next lap's producer's acquire load of seq; our copy out and
-      // the owner reset are done.
+      // the owner word are done.
       q_->seq(head_).store(head_ + q_->capacity_, std::memory_order_release);
       advance();
     }
@@ -852,7 +874,8 @@ class IpcMpscQueue {
     return std::atomic_ref<std::uint64_t>(word);
   }
   Slot& slot(std::uint64_t pos) const noexcept { return slots_[pos & mask_]; }
-  std::uint64_t skip_token(std::uint64_t pos) const noexcept { return detail::mpsc_skip_token(pos >> lap_shift_); }
+  std::uint64_t lap(std::uint64_t pos) const noexcept { return pos >> lap_shift_; }
+  std::uint64_t skip_token(std::uint64_t pos) const noexcept { return detail::mpsc_skip_token(lap(pos)); }
   std::atomic_ref<std::uint64_t> seq(std::uint64_t pos) const noexcept { return ref(slot(pos).seq); }
 
   std::uint64_t attach_consumer() {
