@@ -1,4 +1,4 @@
-// bench_ipc: hft's inter-process channels (IpcSpscQueue, BroadcastTransmitter/Receiver) next to
+// bench_ipc: hft's inter-process channels (IpcSpscQueue, IpcMpscQueue, BroadcastTransmitter/Receiver) next to
 // the in-process SpscQueue between two threads (the floor), iceoryx 2.0, Boost.Interprocess
 // message_queue, a Unix domain socket pair and a pipe. One process tree: every run forks its
 // sides (two processes for a queue, 1 + N for a broadcast), pins them to --cpus, and the sides
@@ -39,6 +39,7 @@
 #include "harness.hpp"
 #include "hft/core/cpu.hpp"
 #include "hft/ipc/broadcast_ring.hpp"
+#include "hft/ipc/ipc_mpsc_queue.hpp"
 #include "hft/ipc/ipc_spsc_queue.hpp"
 #include "hft/ipc/shared_region.hpp"
 #include "hft/queue/spsc_queue.hpp"
@@ -303,6 +304,37 @@ struct IpcSpscPair {
   IpcSpscPair(const IpcSpscPair&) = delete;
   IpcSpscPair& operator=(const IpcSpscPair&) = delete;
   ~IpcSpscPair() {
+    (void)Q::remove(n0);
+    (void)Q::remove(n1);
+  }
+  struct End {
+    typename Q::Producer tx;
+    typename Q::Consumer rx;
+    void send(const M& m) {
+      while (!tx.try_push(m)) hft::cpu_relax();
+    }
+    void recv(M& m) {
+      while (!rx.try_pop(m)) hft::cpu_relax();
+    }
+  };
+  End a() { return {q0.producer(), q1.consumer()}; }
+  End b() { return {q1.producer(), q0.consumer()}; }
+};
+
+// IpcMpscQueue with one producer per direction: what the multi-producer claim (a CAS on tail and
+// one on the slot's owner word) costs next to IpcSpscQueue's plain stores.
+template <class M>
+struct IpcMpscPair {
+  using Q = hft::ipc::IpcMpscQueue<M>;
+  static constexpr Launch kLaunch = Launch::Processes;
+  static inline const std::uint64_t kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
+  std::string n0 = unique_name("mpsc"), n1 = unique_name("mpsc");
+  Q q0 = Q::create(n0, kCapacity, kTag);
+  Q q1 = Q::create(n1, kCapacity, kTag);
+  IpcMpscPair() = default;
+  IpcMpscPair(const IpcMpscPair&) = delete;
+  IpcMpscPair& operator=(const IpcMpscPair&) = delete;
+  ~IpcMpscPair() {
     (void)Q::remove(n0);
     (void)Q::remove(n1);
   }
@@ -1017,12 +1049,14 @@ int main(int argc, char** argv) {
       std::vector<hft::bench::Impl> rt{
           {"hft::SpscQueue (2 threads, floor)", [&, rtt_n] { return round_trip<InProcSpscPair<M>, M>(opts, rtt_n); }},
           {"hft::IpcSpscQueue", [&, rtt_n] { return round_trip<IpcSpscPair<M>, M>(opts, rtt_n); }},
+          {"hft::IpcMpscQueue (1 producer)", [&, rtt_n] { return round_trip<IpcMpscPair<M>, M>(opts, rtt_n); }},
       };
       std::vector<hft::bench::Impl> tp{
           {"hft::SpscQueue (2 threads, floor)", [&, tput_n] { return throughput<InProcSpscPair<M>, M>(opts, tput_n); }},
           {"hft::IpcSpscQueue", [&, tput_n] { return throughput<IpcSpscPair<M>, M>(opts, tput_n); }},
           {"hft::IpcSpscQueue (2 threads, diagnostic)",
            [&, tput_n] { return throughput<IpcSpscPair<M, Launch::Threads>, M>(opts, tput_n); }},
+          {"hft::IpcMpscQueue (1 producer)", [&, tput_n] { return throughput<IpcMpscPair<M>, M>(opts, tput_n); }},
       };
 #if defined(HFT_BENCH_ICEORYX)
       if (iceoryx) {

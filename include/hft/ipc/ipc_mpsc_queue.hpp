@@ -474,7 +474,7 @@ class IpcMpscQueue {
     [[nodiscard]] bool try_push(const T& v) noexcept {
       std::uint64_t pos = 0;
       if (!claim(pos)) return false;
-      std::memcpy(q_->slot(pos).storage, std::addressof(v), sizeof(T));
+      ::new (static_cast<void*>(q_->slot(pos).storage)) T(v);  // typed: see IpcSpscQueue's write()
       // Release: pairs with the consumer's acquire load of seq; the item is complete.
       q_->seq(pos).store(pos + 1, std::memory_order_release);
       shared_wait::notify(q_->ctl_->data);  // one load unless the consumer sleeps
