@@ -296,7 +296,7 @@ template <class M, Launch L = Launch::Processes>
 struct IpcSpscPair {
   using Q = hft::ipc::IpcSpscQueue<M>;
   static constexpr Launch kLaunch = L;
-  static inline const std::uint64_t kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
+  static inline const hft::ipc::TypeTag kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
   std::string n0 = unique_name("spsc"), n1 = unique_name("spsc");
   Q q0 = Q::create(n0, kCapacity, kTag);
   Q q1 = Q::create(n1, kCapacity, kTag);
@@ -327,7 +327,7 @@ template <class M>
 struct IpcMpscPair {
   using Q = hft::ipc::IpcMpscQueue<M>;
   static constexpr Launch kLaunch = Launch::Processes;
-  static inline const std::uint64_t kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
+  static inline const hft::ipc::TypeTag kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
   std::string n0 = unique_name("mpsc"), n1 = unique_name("mpsc");
   Q q0 = Q::create(n0, kCapacity, kTag);
   Q q1 = Q::create(n1, kCapacity, kTag);

@@ -24,7 +24,7 @@ namespace md_fanout {
 
 // A reader built against another layout of these structs is refused at open, with the field
 // named, instead of decoding garbage.
-inline constexpr std::uint64_t kProtocolTag = hft::ipc::type_tag("hft/examples/md_fanout/v1");
+inline constexpr hft::ipc::TypeTag kProtocolTag = hft::ipc::type_tag("hft/examples/md_fanout/v1");
 
 // The message types: > 0, as transmit() requires (the ring uses -1 for its padding).
 enum class MsgType : std::int32_t {

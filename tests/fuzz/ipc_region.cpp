@@ -347,7 +347,7 @@ const char* first_mismatch(const std::byte* h, const RegionLayout& l, std::uint6
   if (load_u32(h + kKindAt) != static_cast<std::uint32_t>(l.kind)) return "kind";
   if (load_u32(h + kElementSizeAt) != l.element_size) return "element_size";
   if (load_u32(h + kElementAlignAt) != l.element_align) return "element_align";
-  if (load_u64(h + kTypeTagAt) != l.type_tag) return "type_tag";
+  if (load_u64(h + kTypeTagAt) != l.type_tag.value) return "type_tag";
   if (load_u64(h + kCapacityAt) != l.capacity) return "capacity";
   if (load_u64(h + kChannelOffsetAt) != SharedRegion::kHeaderBytes) return "channel_offset";
   if (load_u64(h + kChannelBytesAt) != l.channel_bytes) return "channel_bytes";

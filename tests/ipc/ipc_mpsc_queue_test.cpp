@@ -48,7 +48,7 @@ constexpr std::uint64_t checksum(std::uint32_t producer, std::uint64_t i) {
 }
 constexpr Msg make(std::uint32_t producer, std::uint64_t i) { return {producer, 0, i, checksum(producer, i)}; }
 
-const std::uint64_t kTag = hft::ipc::type_tag("ipc_mpsc_queue_test::Msg");
+const hft::ipc::TypeTag kTag = hft::ipc::type_tag("ipc_mpsc_queue_test::Msg");
 using Queue = IpcMpscQueue<Msg>;
 
 hft::ipc::detail::MpscControl& control(const Queue& q) {
@@ -510,7 +510,7 @@ TEST_CASE("IpcMpscQueue: open refuses a layout or type mismatch and names the fi
     }
   };
   CHECK(refused([&] { (void)Queue::open(name, 32, kTag); }, "capacity"));
-  CHECK(refused([&] { (void)Queue::open(name, 16, kTag + 1); }, "type_tag"));
+  CHECK(refused([&] { (void)Queue::open(name, 16, hft::ipc::TypeTag{kTag.value + 1}); }, "type_tag"));
   CHECK(refused([&] { (void)IpcMpscQueue<std::uint64_t>::open(name, 16, kTag); }, "element_size"));
   auto same = Queue::open(name, 13, kTag);  // rounds to 16, as create did
   CHECK(same.capacity() == 16);

@@ -34,7 +34,7 @@ struct Msg {
   std::uint64_t seq;
 };
 
-const std::uint64_t kTag = hft::ipc::type_tag("ipc_mpsc_review_test::Msg");
+const hft::ipc::TypeTag kTag = hft::ipc::type_tag("ipc_mpsc_review_test::Msg");
 using Queue = IpcMpscQueue<Msg>;
 using Slot = hft::ipc::detail::MpscSlot<Msg>;
 using Control = hft::ipc::detail::MpscControl;

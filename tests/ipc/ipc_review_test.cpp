@@ -43,7 +43,7 @@ using Q = hft::ipc::IpcSpscQueue<std::uint64_t>;
 
 namespace {
 
-constexpr std::uint64_t kTag = hft::ipc::type_tag("review/u64");
+constexpr hft::ipc::TypeTag kTag = hft::ipc::type_tag("review/u64");
 
 std::string proc_state(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");

@@ -39,7 +39,7 @@ struct Msg {
 constexpr Msg make(std::uint64_t i) { return {i, i * 0x9E3779B97F4A7C15ull ^ 0xABCDEFull}; }
 constexpr bool valid(const Msg& m, std::uint64_t want) { return m.seq == want && m.check == make(want).check; }
 
-const std::uint64_t kTag = hft::ipc::type_tag("ipc_spsc_queue_test::Msg");
+const hft::ipc::TypeTag kTag = hft::ipc::type_tag("ipc_spsc_queue_test::Msg");
 using Queue = IpcSpscQueue<Msg>;
 
 // A pipe for one byte of "go" between parent and child; both ends closed at scope exit.
@@ -363,7 +363,7 @@ TEST_CASE("IpcSpscQueue: open refuses a layout or type mismatch and names the fi
   ShmName name("spsc_mismatch");
   auto q = Queue::create(name, 64, kTag);
   CHECK_THROWS_WITH(Queue::open(name, 100, kTag), Catch::Contains("capacity: the region has 64, expected 100"));
-  CHECK_THROWS_WITH(Queue::open(name, 64, kTag + 1), Catch::Contains("type_tag"));
+  CHECK_THROWS_WITH(Queue::open(name, 64, hft::ipc::TypeTag{kTag.value + 1}), Catch::Contains("type_tag"));
   CHECK_THROWS_WITH(IpcSpscQueue<Wide>::open(name, 64, kTag), Catch::Contains("element_size: the region has 16"));
   CHECK_THROWS_AS(Queue::create(name, 64, kTag), std::system_error);  // exclusive
   auto same = Queue::open(name, 64, kTag);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "../journal/journal_support.hpp"
 #include "../support/catch.hpp"
@@ -279,3 +280,9 @@ TEST_CASE("shared region: another process opens it and writes what this one read
   REQUIRE(hft::test::wait_child(pid) == 0);
   CHECK(std::string(reinterpret_cast<const char*>(a.channel())) == "from the child");
 }
+
+// A tag and a capacity swapped at a call site must not compile (docs/style.md, rule 3).
+static_assert(!std::is_convertible_v<hft::ipc::TypeTag, std::size_t> &&
+              !std::is_convertible_v<std::uint64_t, hft::ipc::TypeTag> &&
+              !std::is_constructible_v<hft::ipc::TypeTag, const char*>);
+static_assert(hft::ipc::type_tag("a") == hft::ipc::type_tag("a") && hft::ipc::type_tag("a") != hft::ipc::type_tag("b"));

@@ -256,7 +256,7 @@ class BroadcastWords {
 
 /// The RegionLayout of a broadcast ring of `capacity` data bytes (a power of two in [64, 2^31]);
 /// `type_tag` names the message protocol (hft::ipc::type_tag("md/v3")) so a mismatch is refused.
-[[nodiscard]] inline RegionLayout broadcast_ring_layout(std::uint64_t capacity, std::uint64_t type_tag = 0) {
+[[nodiscard]] inline RegionLayout broadcast_ring_layout(std::uint64_t capacity, TypeTag type_tag = {}) {
   detail::check_broadcast_capacity("hft::broadcast_ring_layout", capacity);
   RegionLayout l;
   l.kind = ChannelKind::BroadcastRing;

@@ -297,7 +297,7 @@ class IpcMpscQueue {
 
   /// Creates the region `name` (exclusive: std::system_error EEXIST if it exists) for
   /// capacity (rounded up to a power of two >= 2) items, initialised and marked ready.
-  [[nodiscard]] static IpcMpscQueue create(std::string_view name, size_type capacity, std::uint64_t type_tag,
+  [[nodiscard]] static IpcMpscQueue create(std::string_view name, size_type capacity, TypeTag type_tag,
                                            const SharedRegionConfig& cfg = {}) {
     SharedRegion region = SharedRegion::create(name, layout(capacity, type_tag), cfg);
     const size_type ring = round(capacity);
@@ -312,7 +312,7 @@ class IpcMpscQueue {
   /// Opens the existing region `name`, refusing one whose capacity (rounded as create()
   /// does), type_tag, element_size, element_align or size differs (std::runtime_error
   /// naming the field and both values); waits up to cfg.open_timeout for its creator.
-  [[nodiscard]] static IpcMpscQueue open(std::string_view name, size_type capacity, std::uint64_t type_tag,
+  [[nodiscard]] static IpcMpscQueue open(std::string_view name, size_type capacity, TypeTag type_tag,
                                          const SharedRegionConfig& cfg = {}) {
     return IpcMpscQueue(SharedRegion::open(name, layout(capacity, type_tag), cfg), round(capacity));
   }
@@ -324,7 +324,7 @@ class IpcMpscQueue {
 
   /// The layout a queue of `capacity` items of T states at create and expects at open.
   /// Throws std::invalid_argument for 0, std::length_error above max_capacity().
-  [[nodiscard]] static RegionLayout layout(size_type capacity, std::uint64_t type_tag) {
+  [[nodiscard]] static RegionLayout layout(size_type capacity, TypeTag type_tag) {
     ::hft::detail::check_capacity("hft::IpcMpscQueue", capacity, max_capacity());
     const size_type ring = round(capacity);
     return {.kind = ChannelKind::MpscQueue,

@@ -203,7 +203,7 @@ class IpcSpscQueue {
 
   /// Creates the region `name` (exclusive: std::system_error EEXIST if it exists) for
   /// exactly `capacity` items, zero-filled and marked ready. Any thread.
-  [[nodiscard]] static IpcSpscQueue create(std::string_view name, size_type capacity, std::uint64_t type_tag,
+  [[nodiscard]] static IpcSpscQueue create(std::string_view name, size_type capacity, TypeTag type_tag,
                                            const SharedRegionConfig& cfg = {}) {
     SharedRegion region = SharedRegion::create(name, layout(capacity, type_tag), cfg);
     // Zero-filled is the initial state (no owners, head = tail = 0, no seq matches): nothing
@@ -215,7 +215,7 @@ class IpcSpscQueue {
   /// Opens the existing region `name`, refusing one whose capacity, type_tag,
   /// element_size, element_align or size differs from this process's (std::runtime_error
   /// naming the field and both values); waits up to cfg.open_timeout for its creator.
-  [[nodiscard]] static IpcSpscQueue open(std::string_view name, size_type capacity, std::uint64_t type_tag,
+  [[nodiscard]] static IpcSpscQueue open(std::string_view name, size_type capacity, TypeTag type_tag,
                                          const SharedRegionConfig& cfg = {}) {
     return IpcSpscQueue(SharedRegion::open(name, layout(capacity, type_tag), cfg), capacity);
   }
@@ -227,7 +227,7 @@ class IpcSpscQueue {
 
   /// The layout a queue of `capacity` items of T states at create and expects at open.
   /// Throws std::invalid_argument for 0, std::length_error above max_capacity().
-  [[nodiscard]] static RegionLayout layout(size_type capacity, std::uint64_t type_tag) {
+  [[nodiscard]] static RegionLayout layout(size_type capacity, TypeTag type_tag) {
     ::hft::detail::check_capacity("hft::IpcSpscQueue", capacity, max_capacity());
     return {.kind = ChannelKind::SpscQueue,
             .element_size = static_cast<std::uint32_t>(sizeof(T)),

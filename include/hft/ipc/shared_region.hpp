@@ -86,14 +86,22 @@ enum class ChannelKind : std::uint32_t { SpscQueue = 1, MpscQueue = 2, Broadcast
   return "unknown";
 }
 
-/// FNV-1a 64 of a name: the type tag a user gives for an element type ("md::Quote/v2").
-[[nodiscard]] constexpr std::uint64_t type_tag(std::string_view name) noexcept {
+/// The tag a user gives an element type or message protocol, checked at open. A type of its
+/// own (docs/style.md, rule 3): a tag and a capacity swapped at a call site do not compile.
+struct TypeTag {
+  std::uint64_t value = 0;  ///< the tag as the region header stores it; 0: none given
+  /// Equal when the values are.
+  friend constexpr bool operator==(TypeTag, TypeTag) noexcept = default;
+};
+
+/// FNV-1a 64 of a name: the type tag of an element type or protocol ("md::Quote/v2").
+[[nodiscard]] constexpr TypeTag type_tag(std::string_view name) noexcept {
   std::uint64_t h = 14695981039346656037ull;
   for (const char c : name) {
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ull;
   }
-  return h;
+  return TypeTag{h};
 }
 
 /// What a creator states and an opener expects. Every field is checked at open.
@@ -101,7 +109,7 @@ struct RegionLayout {
   ChannelKind kind = ChannelKind::SpscQueue;  ///< the channel the region holds
   std::uint32_t element_size = 0;   ///< sizeof(T); 0 for variable-length byte messages
   std::uint32_t element_align = 0;  ///< alignof(T); 0 for byte messages
-  std::uint64_t type_tag = 0;       ///< the user's tag of the element type (hft::ipc::type_tag)
+  TypeTag type_tag{};               ///< the user's tag of the element type (hft::ipc::type_tag)
   std::uint64_t capacity = 0;       ///< elements (queues) or bytes (broadcast)
   std::uint64_t channel_bytes = 0;  ///< bytes the channel's area needs (the channel computes it)
 };
@@ -150,7 +158,7 @@ class SharedRegion {
     h.kind = static_cast<std::uint32_t>(layout.kind);
     h.element_size = layout.element_size;
     h.element_align = layout.element_align;
-    h.type_tag = layout.type_tag;
+    h.type_tag = layout.type_tag.value;
     h.capacity = layout.capacity;
     h.channel_offset = kHeaderBytes;
     h.channel_bytes = layout.channel_bytes;
@@ -201,7 +209,7 @@ class SharedRegion {
                                kind_text(h.kind) + ", expected " + to_string(expected.kind));
     check(name, "element_size", h.element_size, expected.element_size);
     check(name, "element_align", h.element_align, expected.element_align);
-    check(name, "type_tag", h.type_tag, expected.type_tag);
+    check(name, "type_tag", h.type_tag, expected.type_tag.value);
     check(name, "capacity", h.capacity, expected.capacity);
     check(name, "channel_offset", h.channel_offset, kHeaderBytes);
     check(name, "channel_bytes", h.channel_bytes, expected.channel_bytes);
