@@ -30,8 +30,8 @@
 //   any thread: size, empty, capacity, consumer_alive, skipped, stats; producer() and
 //     consumer() (the consumer role is taken atomically).
 // Progress: try_push and try_claim are lock-free (CAS loops on tail and on the claimed
-//   slot's owner word, each failing only when another process changed the word; a claim
-//   that finds itself skipped claims again). try_pop and consume are wait-free, except
+//   slot's owner word, each failing only when another thread or process changed the word,
+//   or spuriously; a claim that finds itself skipped claims again). try_pop and consume are wait-free, except
 //   that a head slot claimed and not yet published makes them return "empty" until the
 //   claim is published, or its owner is found dead, or claim_timeout passes with no owner
 //   recorded (then the slot is skipped: see Crash semantics). push/push_for spin then
@@ -48,9 +48,9 @@
 //   - the claimer's owner CAS (from "free for lap L" only) and the consumer's CAS of the
 //     word to lap L's skip token (both acq_rel) decide between a late recorder and a skip:
 //     one of them wins, and the loser sees the winner's word. A word of any later lap is
-//     never "free for L", so a late claimer cannot write into a later lap, whatever it
-//     missed; its first load of the word is acquire (pairs with the consumer's release
-//     stores of the free word and its token CAS);
+//     never "free for L" (up to the 41-bit lap field's wrap: see Limits), so a late claimer
+//     cannot write into a later lap; its loads of the word and of seq are acquire (pairs
+//     with the consumer's release stores of the free word and seq, and its token CAS);
 //   - the producer memcpys the item and stores seq = p + 1 with release; the consumer loads
 //     seq with acquire: the item is complete;
 //   - the consumer stores owner = "free for L + 1" (release) then seq = h + capacity
@@ -101,8 +101,9 @@
 //   A skip advances head past the one slot, counts it (skipped(), in the region, so a
 //   consumer taking over sees the total; stats() per object) and records it (last_skip():
 //   position, owner, reason). Every other item is delivered exactly once, in claim order;
-//   each producer's items in its push order. From a killed producer the consumer receives a
-//   prefix of what it pushed, and loses at most the one item it was pushing (one skip).
+//   each producer thread's items in its push order. A killed producer loses one item per
+//   claim it held unpublished: the one each of its threads was pushing, and each Claim it
+//   held open (one skip each); everything it published is delivered.
 //   - a live producer that was claim_timeout late recording itself (preempted between
 //     its two CASes) finds its claim skipped and claims again: the item is delivered, later,
 //     and the skip is counted (NoOwner, and stats().reclaims on the producer's object). On a
@@ -128,11 +129,17 @@
 //     region holds (garbage items may be received; one try_push may claim and lose up to
 //     capacity positions). Truncating the object under a mapping is the exception (SIGBUS:
 //     see SharedRegion's Security).
-// Limits: liveness is (pid, start time) read from this process's /proc. A producer in
+// Limits: liveness is (pid, start time) read from this process's /proc (start times are
+//   moved to the initial time namespace's clock: time namespaces are fine). A producer in
 //   another pid namespace (a container sharing /dev/shm), or hidden by /proc's hidepid, is
 //   judged dead while alive: its claim is skipped, and its seq store when it publishes would
 //   rewind the slot and wedge the queue. Run every producer in the consumer's pid namespace,
-//   visible to it.
+//   visible to it. exec() keeps the pid and start time: a process that execs while holding
+//   a claim (an open Claim, another thread mid-push) is waited for until the new program
+//   exits; publish or drop claims before exec. The lap in a marker word is 41 bits: a claimer
+//   stopped between its two CASes for 2^41 laps of the ring (2^42 items at capacity 2; a
+//   debugger's breakpoint, a SIGSTOP) could take a later lap's word; its seq check makes the
+//   window one load wide.
 #pragma once
 
 #include <pthread.h>
@@ -206,8 +213,9 @@ inline constexpr std::size_t kMpscLine = 128;
 //   skip(L):  the consumer skipped the claim of lap L (pid bits all ones); it also means the
 //             slot is free for lap L + 1.
 //   abandoned: a Claim given up by its producer (pid bits 0, start bits all ones).
-// A claimer of lap L records itself only over free(L) or skip(L - 1) (0 in lap 0): any other
-// word means its claim was skipped, so a late claimer can never write into a later lap, and
+// A claimer of lap L records itself only over free(L) or skip(L - 1) (0 in lap 0), and only
+// while seq still says its position: anything else means its claim was skipped, so a late
+// claimer cannot write into a later lap (the lap field wraps after 2^41 laps: Limits), and
 // no give-back is needed.
 inline constexpr std::uint64_t kMpscMarkerStart = std::uint64_t{1} << 41;
 inline constexpr std::uint64_t kMpscOwnerAbandoned = ~std::uint64_t{0} - kOwnerPidMask;  // start all ones, pid 0
@@ -594,6 +602,10 @@ class IpcMpscQueue {
       std::uint64_t cur = owner.load(std::memory_order_acquire);
       for (;;) {
         if (!detail::mpsc_free_for(lap, cur)) return false;
+        // Skipped already (seq moved on): the word would say so too, unless this claimer was
+        // stopped for 2^41 laps and the lap field wrapped (see Limits). Same line: no cost.
+        // Acquire: pairs with the skip's release store of seq.
+        if (q_->seq(pos).load(std::memory_order_acquire) != pos) return false;
         // acq_rel: against the consumer's CAS of the word to this lap's token: one wins.
         if (owner.compare_exchange_weak(cur, me_, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
       }
@@ -804,7 +816,8 @@ class IpcMpscQueue {
                                                              std::memory_order_relaxed))
         return false;
       // Published after all (a dead owner that stored seq before it died, between our
-      // looks): deliver it; free_head() resets the word. Acquire: pairs with that store.
+      // looks): deliver it; free_head() resets the word. Acquire: pairs with that release
+      // store of seq (it is what we read; the owner's death orders nothing).
       if (published(head_)) return true;
       skip(expected, why);
       return true;
@@ -820,10 +833,13 @@ class IpcMpscQueue {
        : why == SkipReason::NoOwner ? q_->skip_no_owner_
                                     : q_->skip_dead_)
           .fetch_add(1, std::memory_order_relaxed);
-      ref(q_->ctl_->skipped).fetch_add(1, std::memory_order_relaxed);  // a statistic
       // Release: pairs with the next lap's producer's acquire load of seq (and a late
-      // claimer's, which then gives up: the token says so too).
+      // claimer's seq check in record(); the token already refuses it).
       q_->seq(pos).store(pos + q_->capacity_, std::memory_order_release);
+      // Counted once the skip is done: a consumer killed before this line leaves the skip to
+      // its successor, which counts it (a kill after it and before head: the successor's scan
+      // steps over the slot without counting it again).
+      ref(q_->ctl_->skipped).fetch_add(1, std::memory_order_relaxed);  // a statistic
       advance();
     }
 

@@ -17,6 +17,10 @@
 // Memory ordering: none (a value type). A channel that stores one in shared memory
 //   publishes it with its own release store.
 // Complexity: O(1); no allocation (a stack buffer of 1 KiB holds the stat line).
+// Time namespaces: /proc shows a start time in the reader's time namespace (boot time plus
+//   its offset); every value read here is moved back to the initial namespace's clock
+//   (/proc/self/timens_offsets), so processes in different time namespaces (containers,
+//   CRIU restores) agree on each other's identity.
 // Compared with: kill(pid, 0) alone, which Boost.Interprocess's robust emulation and many
 //   hand-written daemons use, says yes for a reused pid and for a zombie. iceoryx asks its
 //   RouDi daemon, which watches heartbeats; we need no daemon.
@@ -155,8 +159,41 @@ struct ProcessIdentity {
       errno = EINVAL;
       return false;
     }
-    start = v;
+    // The kernel shows start times in the reader's time namespace (boot time plus its
+    // offset): back to the initial namespace's clock, so that every process, in whatever
+    // time namespace, records and compares the same value for the same process.
+    const std::int64_t canonical = static_cast<std::int64_t>(v) - boottime_offset_ticks();
+    start = canonical > 0 ? static_cast<std::uint64_t>(canonical) : 0;  // 0: unknown
     return true;
+  }
+
+  // This process's time namespace boottime offset in clock ticks (0 without time namespaces:
+  // no /proc/self/timens_offsets). Read each time: liveness checks are rare, and unshare()
+  // and fork() change what it is for a process.
+  static std::int64_t boottime_offset_ticks() noexcept {
+    const int fd = ::open("/proc/self/timens_offsets", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[256] = {};
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    std::string_view text(buf, static_cast<std::size_t>(n));
+    const std::size_t at = text.find("boottime");
+    if (at == std::string_view::npos) return 0;
+    text.remove_prefix(at + 8);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    std::int64_t secs = 0, nanos = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), secs);
+    if (r.ec != std::errc{}) return 0;
+    text.remove_prefix(static_cast<std::size_t>(r.ptr - text.data()));
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    r = std::from_chars(text.data(), text.data() + text.size(), nanos);
+    if (r.ec != std::errc{}) nanos = 0;
+    static const std::int64_t tck = [] {
+      const long t = ::sysconf(_SC_CLK_TCK);
+      return t > 0 ? static_cast<std::int64_t>(t) : std::int64_t{100};
+    }();
+    return secs * tck + nanos * tck / 1'000'000'000;
   }
 };
 static_assert(sizeof(ProcessIdentity) == 16, "stored in shared memory: its layout is part of the region format");
