@@ -290,20 +290,22 @@ struct InProcSpscPair {
   End b() { return {&q1, &q0}; }
 };
 
-// L = Threads: the same queue between two threads of one process (a diagnostic row: what the
-// process boundary itself costs, mappings and page tables apart from the code).
-template <class M, Launch L = Launch::Processes>
-struct IpcSpscPair {
-  using Q = hft::ipc::IpcSpscQueue<M>;
+// One of hft's inter-process queues (IpcSpscQueue, or IpcMpscQueue with one producer per
+// direction: what its claim, a CAS on tail and one on the slot's owner word, costs next to
+// plain stores). L = Threads: the same queue between two threads of one process (a diagnostic
+// row: what the process boundary itself costs, mappings and page tables apart from the code).
+template <template <class> class Queue, class M, Launch L = Launch::Processes>
+struct IpcQueuePair {
+  using Q = Queue<M>;
   static constexpr Launch kLaunch = L;
   static inline const hft::ipc::TypeTag kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
-  std::string n0 = unique_name("spsc"), n1 = unique_name("spsc");
+  std::string n0 = unique_name("ipcq"), n1 = unique_name("ipcq");
   Q q0 = Q::create(n0, kCapacity, kTag);
   Q q1 = Q::create(n1, kCapacity, kTag);
-  IpcSpscPair() = default;
-  IpcSpscPair(const IpcSpscPair&) = delete;
-  IpcSpscPair& operator=(const IpcSpscPair&) = delete;
-  ~IpcSpscPair() {
+  IpcQueuePair() = default;
+  IpcQueuePair(const IpcQueuePair&) = delete;
+  IpcQueuePair& operator=(const IpcQueuePair&) = delete;
+  ~IpcQueuePair() {
     (void)Q::remove(n0);
     (void)Q::remove(n1);
   }
@@ -320,37 +322,10 @@ struct IpcSpscPair {
   End a() { return {q0.producer(), q1.consumer()}; }
   End b() { return {q1.producer(), q0.consumer()}; }
 };
-
-// IpcMpscQueue with one producer per direction: what the multi-producer claim (a CAS on tail and
-// one on the slot's owner word) costs next to IpcSpscQueue's plain stores.
+template <class M, Launch L = Launch::Processes>
+using IpcSpscPair = IpcQueuePair<hft::ipc::IpcSpscQueue, M, L>;
 template <class M>
-struct IpcMpscPair {
-  using Q = hft::ipc::IpcMpscQueue<M>;
-  static constexpr Launch kLaunch = Launch::Processes;
-  static inline const hft::ipc::TypeTag kTag = hft::ipc::type_tag("bench_ipc::Msg/" + std::to_string(sizeof(M)));
-  std::string n0 = unique_name("mpsc"), n1 = unique_name("mpsc");
-  Q q0 = Q::create(n0, kCapacity, kTag);
-  Q q1 = Q::create(n1, kCapacity, kTag);
-  IpcMpscPair() = default;
-  IpcMpscPair(const IpcMpscPair&) = delete;
-  IpcMpscPair& operator=(const IpcMpscPair&) = delete;
-  ~IpcMpscPair() {
-    (void)Q::remove(n0);
-    (void)Q::remove(n1);
-  }
-  struct End {
-    typename Q::Producer tx;
-    typename Q::Consumer rx;
-    void send(const M& m) {
-      while (!tx.try_push(m)) hft::cpu_relax();
-    }
-    void recv(M& m) {
-      while (!rx.try_pop(m)) hft::cpu_relax();
-    }
-  };
-  End a() { return {q0.producer(), q1.consumer()}; }
-  End b() { return {q1.producer(), q0.consumer()}; }
-};
+using IpcMpscPair = IpcQueuePair<hft::ipc::IpcMpscQueue, M>;
 
 // Exact-size blocking read/write on a file descriptor (a stream socket or a pipe): one
 // message per call in the steady state, as a message channel would use it.

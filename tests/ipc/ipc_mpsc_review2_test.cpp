@@ -20,73 +20,14 @@
 #include "../support/catch.hpp"
 #include "hft/ipc/ipc_mpsc_queue.hpp"
 #include "ipc_test_support.hpp"
+#include "mpsc_review_support.hpp"
 
 using hft::ipc::IpcMpscQueue;
 using hft::ipc::SkipReason;
 using hft::test::ShmName;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Msg {
-  std::uint32_t producer;
-  std::uint32_t pad;
-  std::uint64_t seq;
-};
-
-const hft::ipc::TypeTag kTag = hft::ipc::type_tag("ipc_mpsc_review2_test::Msg");
-using Queue = IpcMpscQueue<Msg>;
-using Slot = hft::ipc::detail::MpscSlot<Msg>;
-using Control = hft::ipc::detail::MpscControl;
-
-Control& control(const Queue& q) { return *reinterpret_cast<Control*>(q.region().channel()); }
-Slot& slot(const Queue& q, std::uint64_t i) {
-  return reinterpret_cast<Slot*>(q.region().channel() + sizeof(Control))[i & (q.capacity() - 1)];
-}
-void put(std::uint64_t& w, std::uint64_t v) { std::atomic_ref<std::uint64_t>(w).store(v, std::memory_order_seq_cst); }
-std::uint64_t get(std::uint64_t& w) { return std::atomic_ref<std::uint64_t>(w).load(std::memory_order_seq_cst); }
-bool cas(std::uint64_t& w, std::uint64_t from, std::uint64_t to) {
-  return std::atomic_ref<std::uint64_t>(w).compare_exchange_strong(from, to, std::memory_order_seq_cst);
-}
-std::uint64_t me() { return hft::ipc::detail::pack_owner(hft::ipc::detail::current_process()); }
-
-// Polls the consumer for `d`; counts the items popped.
-std::uint64_t poll_for(Queue::Consumer& c, std::chrono::milliseconds d, Msg* last = nullptr) {
-  std::uint64_t n = 0;
-  const auto end = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < end) {
-    Msg m{};
-    if (c.try_pop(m)) {
-      ++n;
-      if (last != nullptr) *last = m;
-    } else {
-      std::this_thread::sleep_for(50us);
-    }
-  }
-  return n;
-}
-
-// Pushes `n` items one at a time, each given 300 ms to get in and out while the consumer
-// polls. Returns how many made the round trip.
-std::uint64_t round_trips(Queue::Producer& p, Queue::Consumer& c, std::uint64_t n) {
-  std::uint64_t done = 0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const auto end = std::chrono::steady_clock::now() + 300ms;
-    bool in = false;
-    bool out = false;
-    while (!out && std::chrono::steady_clock::now() < end) {
-      if (!in) in = p.try_push(Msg{7, 0, i});
-      Msg m{};
-      if (c.try_pop(m) && m.producer == 7 && m.seq == i) out = true;
-      if (!out) std::this_thread::sleep_for(50us);
-    }
-    if (!out) break;
-    ++done;
-  }
-  return done;
-}
-
-}  // namespace
+using namespace hft::test::mpsc_review;  // NOLINT(google-build-using-namespace): the reviews' shared vocabulary
 
 // Finding: the owner word names a process, not a claim, so two producer threads of one process
 // write the same word. A late claimer (thread A: claimed position 0, read owner 0 and seq 0,
