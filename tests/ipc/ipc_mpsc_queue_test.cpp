@@ -231,7 +231,7 @@ TEST_CASE("IpcMpscQueue: the consumer role is exclusive while its holder lives a
   REQUIRE(p.try_push(make(0, 0)));
   const pid_t child = hft::test::fork_child([&] {
     auto c = q.consumer();
-    ::raise(SIGKILL);
+    (void)::raise(SIGKILL);
     return 0;
   });
   CHECK(hft::test::wait_child(child) == -SIGKILL);
@@ -255,7 +255,7 @@ TEST_CASE("IpcMpscQueue: a producer killed holding a claim is skipped, counted a
   const pid_t child = hft::test::fork_child([&] {
     auto cl = p.try_claim();
     if (!cl) return 3;
-    ::raise(SIGKILL);  // between claim and publish
+    (void)::raise(SIGKILL);  // between claim and publish
     return 0;
   });
   CHECK(hft::test::wait_child(child) == -SIGKILL);
@@ -411,7 +411,7 @@ TEST_CASE("IpcMpscQueue: a producer blocked on a full queue learns that its cons
     auto p = q.producer();
     const pid_t child = hft::test::fork_child([&] {
       auto c = q.consumer();
-      ::raise(SIGKILL);
+      (void)::raise(SIGKILL);
       return 0;
     });
     CHECK(hft::test::wait_child(child) == -SIGKILL);

@@ -229,8 +229,8 @@ TEST_CASE("IpcMpscQueue review3: a producer killed holding two Claims loses two 
     auto third = p.try_claim();
     if (!first || !second || !third) return 1;
     *second->item() = Msg{1, 0, 1};
-    second->publish();  // pushed in claim order 1 of 0, 1, 2
-    ::raise(SIGKILL);   // killed holding claims 0 and 2
+    second->publish();       // pushed in claim order 1 of 0, 1, 2
+    (void)::raise(SIGKILL);  // killed holding claims 0 and 2
     return 0;
   });
   REQUIRE(hft::test::wait_child(child) == -SIGKILL);
@@ -591,18 +591,14 @@ void step_consumer(World& w, bool check_due) {
       break;
     case C_OWNER2: {
       const std::uint64_t o = slot(w, c.head).owner;
-      if (o == d::kMpscOwnerAbandoned || o == token) {
+      // Abandoned, or this position's token: at once; nobody recorded: at the timeout; a
+      // process: when it is dead.
+      const bool nobody = d::mpsc_free_for(lap(c.head), o) || d::mpsc_is_marker(o);
+      const bool skip = o == d::kMpscOwnerAbandoned || o == token || (nobody ? c.timeout : !alive_word(w, o));
+      if (skip)
         to_skip(o);
-      } else if (d::mpsc_free_for(lap(c.head), o) || d::mpsc_is_marker(o)) {
-        if (c.timeout)
-          to_skip(o);
-        else
-          c.pc = C_PUBLISHED;
-      } else if (alive_word(w, o)) {
+      else
         c.pc = C_PUBLISHED;
-      } else {
-        to_skip(o);
-      }
       break;
     }
     case C_SK_TAIL:
