@@ -78,18 +78,34 @@ struct Item {
 using Queue = hft::ipc::IpcSpscQueue<Item>;
 constexpr std::size_t kCapacities[] = {1, 3, 8, 13, 64};
 
-// One region per capacity for the whole run, unlinked at once (the mapping stays): nothing
-// is left in /dev/shm whatever the run does.
-Queue& queue_for(std::size_t which) {
-  static std::unique_ptr<Queue> queues[std::size(kCapacities)];
+// One region per queue type and capacity for the whole run, unlinked at once (the mapping
+// stays): nothing is left in /dev/shm whatever the run does.
+template <class Q>
+Q& queue_for(std::size_t which, const char* what) {
+  static std::unique_ptr<Q> queues[std::size(kCapacities)];
   auto& q = queues[which];
   if (!q) {
-    const std::string name = "hft_fuzz_ipc_region_" + std::to_string(::getpid()) + "_" + std::to_string(which);
-    (void)Queue::remove(name);
-    q.reset(new Queue(Queue::create(name, kCapacities[which], hft::ipc::type_tag("fuzz::Item"))));
-    (void)Queue::remove(name);
+    const std::string name =
+        "hft_fuzz_ipc_" + std::string(what) + "_" + std::to_string(::getpid()) + "_" + std::to_string(which);
+    (void)Q::remove(name);
+    q.reset(new Q(Q::create(name, kCapacities[which], hft::ipc::type_tag("fuzz::Item"))));
+    (void)Q::remove(name);
   }
   return *q;
+}
+
+// Lays the input over the queue's channel area (repeated to fill it; zeros for no input) and
+// returns the area.
+template <class Q>
+unsigned char* lay_input(Q& q, const std::uint8_t* data, std::size_t size) {
+  auto* area = reinterpret_cast<unsigned char*>(q.region().channel());
+  const std::size_t bytes = q.region().channel_bytes();
+  if (size > 0) {
+    for (std::size_t i = 0; i < bytes; ++i) area[i] = data[i % size];
+  } else {
+    std::memset(area, 0, bytes);
+  }
+  return area;
 }
 
 bool refused_as_documented(const std::exception& e) {
@@ -101,15 +117,8 @@ void fuzz_spsc(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return;
   const std::size_t which = data[0] % std::size(kCapacities);
   const std::uint8_t ops = data[1];
-  Queue& q = queue_for(which);
-  auto* area = reinterpret_cast<unsigned char*>(q.region().channel());
-  const std::size_t bytes = q.region().channel_bytes();
-  if (size > 2) {
-    for (std::size_t i = 0; i < bytes; ++i) area[i] = data[2 + i % (size - 2)];
-  } else {
-    std::memset(area, 0, bytes);
-  }
-  auto& ctl = *reinterpret_cast<hft::ipc::detail::SpscControl*>(area);
+  Queue& q = queue_for<Queue>(which, "region");
+  auto& ctl = *reinterpret_cast<hft::ipc::detail::SpscControl*>(lay_input(q, data + 2, size - 2));
   if ((ops & 1) != 0) {  // free roles, so that the operations behind the attach run
     ctl.producer_owner = 0;
     ctl.consumer_owner = 0;
@@ -423,31 +432,12 @@ void fuzz_region_open(const std::uint8_t* data, std::size_t size) {
 
 using Mpsc = hft::ipc::IpcMpscQueue<Item>;
 
-Mpsc& mpsc_for(std::size_t which) {
-  static std::unique_ptr<Mpsc> queues[std::size(kCapacities)];
-  auto& q = queues[which];
-  if (!q) {
-    const std::string name = "hft_fuzz_ipc_mpsc_" + std::to_string(::getpid()) + "_" + std::to_string(which);
-    (void)Mpsc::remove(name);
-    q.reset(new Mpsc(Mpsc::create(name, kCapacities[which], hft::ipc::type_tag("fuzz::Item"))));
-    (void)Mpsc::remove(name);
-  }
-  return *q;
-}
-
 void fuzz_mpsc(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return;
   const std::size_t which = data[0] % std::size(kCapacities);
   const std::uint8_t ops = data[1];
-  Mpsc& q = mpsc_for(which);
-  auto* area = reinterpret_cast<unsigned char*>(q.region().channel());
-  const std::size_t bytes = q.region().channel_bytes();
-  if (size > 2) {
-    for (std::size_t i = 0; i < bytes; ++i) area[i] = data[2 + i % (size - 2)];
-  } else {
-    std::memset(area, 0, bytes);
-  }
-  auto& ctl = *reinterpret_cast<hft::ipc::detail::MpscControl*>(area);
+  Mpsc& q = queue_for<Mpsc>(which, "mpsc");
+  auto& ctl = *reinterpret_cast<hft::ipc::detail::MpscControl*>(lay_input(q, data + 2, size - 2));
   if ((ops & 1) != 0) ctl.consumer_owner = 0;  // so that the operations behind the attach run
   ctl.data.waiters = 0;                        // a garbage count only costs FUTEX_WAKE calls
 
