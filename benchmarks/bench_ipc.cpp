@@ -361,41 +361,38 @@ struct FdEnd {
   void recv(M& m) { read_all(rx, &m, sizeof m); }
 };
 
-template <class M>
-struct UnixSocketPair {
-  static constexpr Launch kLaunch = Launch::Processes;
-  int s0[2] = {-1, -1}, s1[2] = {-1, -1};  // [0]: A's end, [1]: B's end
-  UnixSocketPair() {
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, s0) != 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, s1) != 0)
-      throw std::runtime_error("socketpair failed");
-  }
-  UnixSocketPair(const UnixSocketPair&) = delete;
-  UnixSocketPair& operator=(const UnixSocketPair&) = delete;
-  ~UnixSocketPair() {
-    for (const int fd : {s0[0], s0[1], s1[0], s1[1]}) {
+// Two kernel channels' four descriptors, closed at the end of the run.
+struct FourFds {
+  int c0[2] = {-1, -1}, c1[2] = {-1, -1};
+  FourFds() = default;
+  FourFds(const FourFds&) = delete;
+  FourFds& operator=(const FourFds&) = delete;
+  ~FourFds() {
+    for (const int fd : {c0[0], c0[1], c1[0], c1[1]}) {
       if (fd >= 0) ::close(fd);
     }
   }
-  FdEnd<M> a() { return {s0[0], s1[0]}; }
-  FdEnd<M> b() { return {s1[1], s0[1]}; }
 };
 
 template <class M>
-struct PipePair {
+struct UnixSocketPair : FourFds {  // c0, c1: socket pairs; [0] is A's end, [1] B's
   static constexpr Launch kLaunch = Launch::Processes;
-  int p0[2] = {-1, -1}, p1[2] = {-1, -1};  // A writes p0[1], B reads p0[0]; back on p1
+  UnixSocketPair() {
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, c0) != 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, c1) != 0)
+      throw std::runtime_error("socketpair failed");
+  }
+  FdEnd<M> a() { return {c0[0], c1[0]}; }
+  FdEnd<M> b() { return {c1[1], c0[1]}; }
+};
+
+template <class M>
+struct PipePair : FourFds {  // A writes c0[1], B reads c0[0]; back on c1
+  static constexpr Launch kLaunch = Launch::Processes;
   PipePair() {
-    if (::pipe(p0) != 0 || ::pipe(p1) != 0) throw std::runtime_error("pipe failed");
+    if (::pipe(c0) != 0 || ::pipe(c1) != 0) throw std::runtime_error("pipe failed");
   }
-  PipePair(const PipePair&) = delete;
-  PipePair& operator=(const PipePair&) = delete;
-  ~PipePair() {
-    for (const int fd : {p0[0], p0[1], p1[0], p1[1]}) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  FdEnd<M> a() { return {p0[1], p1[0]}; }
-  FdEnd<M> b() { return {p1[1], p0[0]}; }
+  FdEnd<M> a() { return {c0[1], c1[0]}; }
+  FdEnd<M> b() { return {c1[1], c0[0]}; }
 };
 
 #if defined(HFT_HAVE_BOOST_INTERPROCESS)
